@@ -1,0 +1,147 @@
+"""The aiohttp application: one cleanup context owns every resource, in start order, and
+releases them in reverse on shutdown (SIGTERM: stop accepting, finish in-flight requests, write
+what intake holds, finish the rows in hand, close channels, dispose the engine)."""
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+import aiohttp
+from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy import select
+
+from channels.registry import enabled_channels
+from hub.context import Hub
+from hub.keys import HUB_KEY, WORKERS_KEY
+from hub.metrics import Metrics
+from hub.settings import Settings
+from hub.workers import Workers
+from store.db import make_engine, migrate, sessionmaker
+from store.intake import Intake
+from store.leases import LeaderLease
+from store.models import Agency
+from web import health
+
+log = logging.getLogger("hub.app")
+
+
+async def sync_agencies(hub: Hub) -> None:
+    """Agencies are configured in settings; the table mirrors them (for joins and history)."""
+    async with hub.sessions() as session, session.begin():
+        existing = {a.id: a for a in (await session.execute(select(Agency))).scalars()}
+        configured = {a.id for a in hub.settings.agencies}
+        for cfg in hub.settings.agencies:
+            row = existing.get(cfg.id) or Agency(id=cfg.id)
+            row.name, row.categories, row.areas = cfg.name, list(cfg.categories), list(cfg.areas)
+            row.email, row.webhook_url, row.active = cfg.email or None, cfg.webhook_url or None, True
+            session.add(row)
+        for agency_id, row in existing.items():
+            if agency_id not in configured:
+                row.active = False
+
+
+def build_hub(settings: Settings) -> Hub:
+    """Everything that can exist before the loop runs: engine, intake, metrics, channel adapters
+    (so their routes can be registered before the router freezes). Fails fast on bad channel
+    settings."""
+    engine = make_engine(settings.database_url, settings.database.echo)
+    metrics = Metrics()
+    hub = Hub(settings=settings, engine=engine, sessions=sessionmaker(engine),
+              intake=Intake(engine, settings.intake.batch_max), metrics=metrics)
+    hub.intake._on_commit = lambda n: hub.inbox_wakeup.set()
+    hub.intake._observe = lambda ch, stored, _t: metrics.intake_events.labels(
+        ch, "stored" if stored else "duplicate").inc()
+    hub.channels = enabled_channels(hub)
+    return hub
+
+
+async def start_hub(hub: Hub) -> None:
+    """Migrate, sync agencies, open the HTTP client, start intake and channels."""
+    try:
+        await migrate(hub.engine)
+        await sync_agencies(hub)
+        hub.http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+        await hub.intake.start()
+        for adapter in hub.channels.values():
+            await adapter.start()
+    except BaseException:
+        await close_hub(hub)
+        raise
+
+
+async def open_hub(settings: Settings) -> Hub:
+    hub = build_hub(settings)
+    await start_hub(hub)
+    return hub
+
+
+async def close_hub(hub: Hub) -> None:
+    await hub.intake.close()
+    for adapter in hub.channels.values():
+        try:
+            await adapter.aclose()
+        except Exception:
+            log.exception("closing channel %s failed", adapter.name)
+    if hub.http is not None:
+        await hub.http.close()
+    await hub.engine.dispose()
+
+
+def _scheduler(hub: Hub) -> AsyncIOScheduler:
+    scheduler = AsyncIOScheduler(job_defaults={"coalesce": True, "max_instances": 1,
+                                               "misfire_grace_time": 30})
+
+    def gated(func, leader_only: bool):  # noqa: ANN001, ANN202
+        async def run() -> None:
+            if leader_only and not hub.is_leader:
+                return
+            try:
+                await func()
+            except Exception:
+                log.exception("periodic job failed")
+        return run
+
+    for job_id, every, func, leader_only in hub.jobs:
+        scheduler.add_job(gated(func, leader_only), "interval", seconds=every, id=job_id)
+    return scheduler
+
+
+def create_app(settings: Settings) -> web.Application:
+    hub = build_hub(settings)
+    app = web.Application(client_max_size=settings.server.max_body_bytes)
+    app[HUB_KEY] = hub
+    workers = Workers(hub)
+    app[WORKERS_KEY] = workers
+    app.router.add_routes(health.routes())
+    for adapter in hub.channels.values():
+        app.router.add_routes(adapter.routes())
+    from web import register_routes
+
+    register_routes(app, hub)
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        await start_hub(hub)
+        hub.leader = LeaderLease(hub.engine, "hub-leader", hub.worker_id,
+                                 settings.workers.leader_lease_seconds)
+        await hub.leader.try_acquire()
+        hub.add_job("leader-lease", max(1.0, settings.workers.leader_lease_seconds / 3),
+                    hub.leader.try_acquire, leader_only=False)
+        scheduler = _scheduler(hub)
+        scheduler.start()
+        if settings.workers.enabled:
+            workers.start()
+        log.info("hub started: channels=%s leader=%s", sorted(hub.channels), hub.is_leader)
+        try:
+            yield
+        finally:
+            log.info("hub stopping: draining intake and workers")
+            await hub.intake.close()
+            await workers.stop()
+            scheduler.shutdown(wait=False)
+            await hub.leader.release()
+            await close_hub(hub)
+            log.info("hub stopped")
+
+    app.cleanup_ctx.append(lifecycle)
+    return app

@@ -1,0 +1,119 @@
+"""Outbox dispatch: one claimed row → one send through its channel's sender → recorded outcome.
+
+Retry with exponential backoff (or the provider's retry-after), a dead state with the reason
+after ``outbox_max_attempts`` or a permanent refusal, and a paused channel (invalid token) that
+keeps its rows for later instead of burning retries. The outbox row id is the idempotency key
+handed to senders, so a send retried after a crash is recognizable downstream.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+
+from normalizer.schema import DeliveryResult, OutboundMessage
+from router import lifecycle
+from store.models import OutboxMessage, Report, Suppression, utcnow
+from store.queue import backoff_seconds
+
+if TYPE_CHECKING:
+    from hub.context import Hub
+
+log = logging.getLogger("hub.outbox")
+
+
+def _message(row: OutboxMessage) -> OutboundMessage:
+    fields = dict(row.payload or {})
+    fields["idempotency_key"] = f"outbox-{row.id}"
+    return OutboundMessage(**fields)
+
+
+async def dispatch_row(hub: Hub, row_id: int) -> DeliveryResult | None:
+    async with hub.sessions() as session:
+        row = await session.get(OutboxMessage, row_id)
+        if row is None or row.state != "sending" or row.claimed_by != hub.worker_id:
+            return None
+        suppressed = (await session.execute(select(Suppression.reason).where(
+            Suppression.channel == row.channel, Suppression.address == row.address))).scalar()
+    adapter = hub.channels.get(row.channel)
+    if suppressed:
+        result = DeliveryResult.give_up(f"address suppressed: {suppressed}", needs_other_route=True)
+    elif adapter is None:
+        result = DeliveryResult.give_up(f"channel {row.channel} is not enabled",
+                                        needs_other_route=True)
+    elif row.channel in hub.paused:
+        result = DeliveryResult.paused(hub.paused[row.channel])
+    else:
+        try:
+            result = await adapter.send(row.address, _message(row))
+        except Exception as exc:  # a sender bug must not lose the row
+            log.exception("sender %s raised", row.channel)
+            result = DeliveryResult.retry(f"sender error: {type(exc).__name__}")
+    await record_outcome(hub, row_id, result)
+    return result
+
+
+async def record_outcome(hub: Hub, row_id: int, result: DeliveryResult) -> None:
+    cfg = hub.settings.workers
+    async with hub.sessions() as session, session.begin():
+        row = await session.get(OutboxMessage, row_id)
+        if row is None:
+            return
+        now = utcnow()
+        outcome = result.status
+        if result.status == "sent":
+            row.state, row.sent_at, row.last_error = "sent", now, None
+            row.provider_id = result.provider_id or row.provider_id
+        elif result.status == "paused":
+            row.state, row.last_error = "retry", result.reason
+            row.attempts = max(0, row.attempts - 1)  # a pause is not the message's fault
+            row.next_attempt_at = now + timedelta(seconds=cfg.retry_base_seconds)
+            pause_channel(hub, row.channel, result.reason)
+        elif result.status == "retry" and row.attempts < cfg.outbox_max_attempts:
+            delay = result.retry_after if result.retry_after is not None else backoff_seconds(
+                row.attempts, cfg.retry_base_seconds, cfg.retry_max_seconds)
+            row.state, row.last_error = "retry", result.reason
+            row.next_attempt_at = now + timedelta(seconds=delay)
+        else:
+            outcome = "dead"
+            reason = result.reason if result.status == "give_up" else (
+                f"gave up after {row.attempts} attempts: {result.reason}")
+            row.state, row.last_error = "dead", reason
+            log.warning("outbox %s to %s dead: %s", row.id, row.channel, reason)
+        row.claimed_by = None
+        hub.metrics.outbox_attempts.labels(row.channel, row.purpose, outcome).inc()
+        if row.report_id is not None and row.purpose == "citizen" and outcome in ("sent", "dead"):
+            report = await session.get(Report, row.report_id)
+            if report is not None:
+                note = (f"đã gửi qua {row.channel} ({row.template})" if outcome == "sent"
+                        else f"gửi qua {row.channel} thất bại: {row.last_error}")
+                lifecycle.record(session, report, actor="system", kind="notification", note=note,
+                                 public=False)
+                if outcome == "dead":
+                    await _fallback(hub, session, row, report, result)
+
+
+async def _fallback(hub: Hub, session, row: OutboxMessage, report: Report,  # noqa: ANN001
+                    result: DeliveryResult) -> None:
+    try:
+        from router.fallback import reroute_failed_message
+    except ImportError:  # the router's fallback chain lands with the router issue
+        return
+    await reroute_failed_message(hub, session, row, report, result)
+
+
+def pause_channel(hub: Hub, channel: str, reason: str) -> None:
+    if channel not in hub.paused:
+        log.error("ALERT: sending on channel %s paused: %s", channel, reason)
+        hub.metrics.alerts.labels(channel, "paused").inc()
+    hub.paused[channel] = reason
+    hub.metrics.channel_paused.labels(channel).set(1)
+
+
+def resume_channel(hub: Hub, channel: str) -> None:
+    if hub.paused.pop(channel, None) is not None:
+        log.info("sending on channel %s resumed", channel)
+        hub.outbox_wakeup.set()
+    hub.metrics.channel_paused.labels(channel).set(0)

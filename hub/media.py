@@ -1,0 +1,72 @@
+"""Attachment download and storage: size-capped, only from the channel's own hosts, stored under
+``storage.media_dir`` by SHA-256 (the same photo sent twice is stored once)."""
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import aiohttp
+
+
+class MediaRefused(Exception):
+    """Permanent: the URL's host is not allowed or the file is too large."""
+
+
+class MediaUnavailable(Exception):
+    """Temporary: network error or server error; try again later."""
+
+
+def host_allowed(url: str, allowed: tuple[str, ...] | list[str]) -> bool:
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        return False
+    host = parts.hostname.lower().rstrip(".")
+    return any(host == a or host.endswith("." + a) for a in (h.lower().lstrip(".") for h in allowed))
+
+
+async def download(session: aiohttp.ClientSession, url: str, max_bytes: int,
+                   allowed_hosts: tuple[str, ...] | list[str], *, timeout: float = 30.0,
+                   headers: dict[str, str] | None = None) -> tuple[bytes, str | None]:
+    if not host_allowed(url, allowed_hosts):
+        raise MediaRefused(f"host of {urlsplit(url).hostname!r} is not an allowed media host")
+    try:
+        async with session.get(url, headers=headers, allow_redirects=False,
+                               timeout=aiohttp.ClientTimeout(total=timeout)) as resp:
+            if resp.status in (301, 302, 303, 307, 308):
+                location = resp.headers.get("Location", "")
+                if not host_allowed(location, allowed_hosts):
+                    raise MediaRefused("redirect to a host that is not allowed")
+                return await download(session, location, max_bytes, allowed_hosts,
+                                      timeout=timeout, headers=headers)
+            if resp.status in (404, 410, 403):
+                raise MediaRefused(f"media answered HTTP {resp.status} (expired or gone)")
+            if resp.status >= 400:
+                raise MediaUnavailable(f"media answered HTTP {resp.status}")
+            if resp.content_length is not None and resp.content_length > max_bytes:
+                raise MediaRefused(f"file of {resp.content_length} bytes exceeds {max_bytes}")
+            chunks, size = [], 0
+            async for chunk in resp.content.iter_chunked(65536):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise MediaRefused(f"file exceeds {max_bytes} bytes")
+                chunks.append(chunk)
+            ctype = resp.headers.get("Content-Type")
+            return b"".join(chunks), (ctype.split(";")[0].strip() if ctype else None)
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise MediaUnavailable(f"download failed: {type(exc).__name__}") from None
+
+
+def store_bytes(media_dir: Path, data: bytes) -> tuple[str, Path]:
+    """Write data under media_dir/ab/cd/<sha256>; atomic and idempotent."""
+    digest = hashlib.sha256(data).hexdigest()
+    target = media_dir / digest[:2] / digest[2:4] / digest
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".part-")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, target)
+    return digest, target

@@ -1,0 +1,43 @@
+"""Prometheus metrics, one registry per hub instance (tests build several)."""
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+
+class Metrics:
+    def __init__(self) -> None:
+        r = self.registry = CollectorRegistry()
+        self.intake_events = Counter("hub_intake_events", "Events acknowledged by intake",
+                                     ["channel", "result"], registry=r)
+        self.intake_commit_seconds = Histogram(
+            "hub_intake_commit_seconds", "Group-commit write time per batch", registry=r,
+            buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1.0))
+        self.request_seconds = Histogram(
+            "hub_webhook_ack_seconds", "Acknowledgement latency of intake routes", ["channel"],
+            registry=r, buckets=(0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2, 5))
+        self.rejected_requests = Counter("hub_rejected_requests", "Refused inbound requests",
+                                         ["channel", "reason"], registry=r)
+        self.inbox_processed = Counter("hub_inbox_processed", "Inbox rows processed",
+                                       ["channel", "result"], registry=r)
+        self.inbox_lag = Gauge("hub_inbox_lag_seconds", "Age of the oldest pending inbox row",
+                               registry=r)
+        self.inbox_by_state = Gauge("hub_inbox_rows", "Inbox rows by state", ["state"], registry=r)
+        self.outbox_by_state = Gauge("hub_outbox_rows", "Outbox rows by state",
+                                     ["channel", "state"], registry=r)
+        self.outbox_attempts = Counter("hub_outbox_attempts", "Send attempts by outcome",
+                                       ["channel", "purpose", "outcome"], registry=r)
+        self.channel_paused = Gauge("hub_channel_paused", "1 when a channel's sending is paused",
+                                    ["channel"], registry=r)
+        self.reports_created = Counter("hub_reports_created", "Reports created",
+                                       ["channel"], registry=r)
+        self.reports_by_status = Gauge("hub_reports", "Reports by agency and status",
+                                       ["agency", "status"], registry=r)
+        self.reports_overdue = Gauge("hub_reports_overdue", "Open reports past their due date",
+                                     ["agency"], registry=r)
+        self.skipped = Counter("hub_skipped_events", "Events skipped on purpose, with why",
+                               ["channel", "reason"], registry=r)
+        self.alerts = Counter("hub_alerts", "Operational alerts raised", ["channel", "kind"],
+                              registry=r)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

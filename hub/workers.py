@@ -1,0 +1,185 @@
+"""Background workers: inbox → reports, outbox → channels, attachments → media store.
+
+Each loop claims a batch (see store.queue.claim), works it, and sleeps until woken or until
+``poll_seconds`` pass. On shutdown each loop finishes the row in hand and stops.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import traceback
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import func, select
+
+from hub.dispatch import dispatch_row
+from hub.media import MediaRefused, store_bytes
+from hub.processing import process_event
+from store.models import Attachment, InboxEvent, OutboxMessage, utcnow
+from store.queue import backoff_seconds, claim
+
+if TYPE_CHECKING:
+    from hub.context import Hub
+
+log = logging.getLogger("hub.workers")
+
+
+class Workers:
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+        self._stopping = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self._loop("inbox", self.hub.inbox_wakeup, self.run_inbox_once)),
+            asyncio.create_task(self._loop("outbox", self.hub.outbox_wakeup, self.run_outbox_once)),
+            asyncio.create_task(self._loop("media", self.hub.media_wakeup, self.run_media_once)),
+        ]
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        for event in (self.hub.inbox_wakeup, self.hub.outbox_wakeup, self.hub.media_wakeup):
+            event.set()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+
+    async def _loop(self, name: str, wakeup: asyncio.Event, once) -> None:  # noqa: ANN001
+        poll = self.hub.settings.workers.poll_seconds
+        while not self._stopping.is_set():
+            wakeup.clear()
+            try:
+                busy = await once()
+            except Exception:
+                log.exception("%s worker pass failed", name)
+                busy = 0
+            if busy or self._stopping.is_set():
+                continue
+            try:
+                await asyncio.wait_for(wakeup.wait(), timeout=poll)
+            except TimeoutError:
+                pass
+
+    # --- inbox -------------------------------------------------------------------------------
+    async def run_inbox_once(self) -> int:
+        hub, cfg = self.hub, self.hub.settings.workers
+        ids = await claim(hub.engine, InboxEvent, worker_id=hub.worker_id, limit=cfg.inbox_batch,
+                          lease_seconds=cfg.claim_lease_seconds, ready_states=("pending",),
+                          claimed_state="claimed")
+        for event_id in ids:
+            if self._stopping.is_set():
+                break  # the claim lapses; another pass (or process) picks it up
+            await self._process_one(event_id)
+        return len(ids)
+
+    async def _process_one(self, event_id: int) -> None:
+        hub = self.hub
+        try:
+            async with hub.sessions() as session, session.begin():
+                event = await session.get(InboxEvent, event_id)
+                if event is None or event.state != "claimed" or event.claimed_by != hub.worker_id:
+                    return
+                channel = event.channel
+                await process_event(hub, session, event)
+                result = event.state
+            hub.metrics.inbox_processed.labels(channel, result).inc()
+            hub.outbox_wakeup.set()
+        except Exception as exc:
+            await self._inbox_failed(event_id, exc)
+
+    async def _inbox_failed(self, event_id: int, exc: Exception) -> None:
+        hub, cfg = self.hub, self.hub.settings.workers
+        detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()[:2000]
+        async with hub.sessions() as session, session.begin():
+            event = await session.get(InboxEvent, event_id)
+            if event is None:
+                return
+            if event.attempts >= cfg.inbox_max_attempts:
+                event.state = "parked"
+                log.error("inbox event %s/%s parked after %d attempts: %s", event.channel,
+                          event.external_id, event.attempts, detail)
+            else:
+                event.state = "pending"
+                delay = backoff_seconds(event.attempts, cfg.retry_base_seconds, cfg.retry_max_seconds)
+                event.next_attempt_at = utcnow() + timedelta(seconds=delay)
+                log.warning("inbox event %s/%s failed (attempt %d), retry in %.0fs: %s",
+                            event.channel, event.external_id, event.attempts, delay, detail)
+            event.error = detail
+            event.claimed_by = None
+            hub.metrics.inbox_processed.labels(event.channel, event.state).inc()
+
+    # --- outbox ------------------------------------------------------------------------------
+    async def run_outbox_once(self) -> int:
+        hub, cfg = self.hub, self.hub.settings.workers
+        paused = list(hub.paused)
+        extra = OutboxMessage.channel.not_in(paused) if paused else None
+        ids = await claim(hub.engine, OutboxMessage, worker_id=hub.worker_id, limit=cfg.outbox_batch,
+                          lease_seconds=cfg.claim_lease_seconds, ready_states=("pending", "retry"),
+                          claimed_state="sending", extra_where=extra)
+        for row_id in ids:
+            if self._stopping.is_set():
+                break
+            await dispatch_row(hub, row_id)
+        return len(ids)
+
+    # --- media -------------------------------------------------------------------------------
+    async def run_media_once(self) -> int:
+        hub, cfg = self.hub, self.hub.settings.workers
+        ids = await claim(hub.engine, Attachment, worker_id=hub.worker_id, limit=10,
+                          lease_seconds=cfg.claim_lease_seconds, ready_states=("pending",),
+                          claimed_state="fetching", extra_where=None)
+        for att_id in ids:
+            if self._stopping.is_set():
+                break
+            await self._fetch_one(att_id)
+        return len(ids)
+
+    async def _fetch_one(self, att_id: int) -> None:
+        hub, cfg = self.hub, self.hub.settings
+        async with hub.sessions() as session:
+            att = await session.get(Attachment, att_id)
+        if att is None or att.state != "fetching":
+            return
+        adapter = hub.channels.get(att.channel)
+        state, error, digest, size, ctype = "failed", None, None, None, att.content_type
+        try:
+            if adapter is None:
+                raise MediaRefused(f"channel {att.channel} is not enabled")
+            data, got_type = await adapter.fetch_media(att.source_url or "",
+                                                       cfg.storage.max_attachment_bytes)
+            digest, _ = store_bytes(cfg.path(cfg.storage.media_dir), data)
+            state, size, ctype = "stored", len(data), got_type or ctype
+        except MediaRefused as exc:
+            state, error = "refused", str(exc)
+        except Exception as exc:  # temporary: retry with backoff, then give up visibly
+            error = f"{type(exc).__name__}: {exc}"[:500]
+            state = "failed" if att.attempts >= cfg.workers.inbox_max_attempts else "pending"
+        async with hub.sessions() as session, session.begin():
+            row = await session.get(Attachment, att_id)
+            if row is None:
+                return
+            row.state, row.error = state, error
+            if digest:
+                row.sha256, row.size, row.content_type = digest, size, ctype
+            if state == "pending":
+                row.next_attempt_at = utcnow() + timedelta(seconds=backoff_seconds(
+                    row.attempts, cfg.workers.retry_base_seconds, cfg.workers.retry_max_seconds))
+        if state != "stored":
+            log.warning("attachment %s of channel %s: %s (%s)", att_id, att.channel, state, error)
+
+    # --- gauges ------------------------------------------------------------------------------
+    async def refresh_gauges(self) -> None:
+        hub = self.hub
+        async with hub.sessions() as session:
+            oldest = (await session.execute(select(func.min(InboxEvent.received_at)).where(
+                InboxEvent.state.in_(("pending", "claimed"))))).scalar()
+            hub.metrics.inbox_lag.set((utcnow() - oldest).total_seconds() if oldest else 0)
+            for state, count in await session.execute(
+                    select(InboxEvent.state, func.count()).group_by(InboxEvent.state)):
+                hub.metrics.inbox_by_state.labels(state).set(count)
+            for channel, state, count in await session.execute(
+                    select(OutboxMessage.channel, OutboxMessage.state, func.count())
+                    .group_by(OutboxMessage.channel, OutboxMessage.state)):
+                hub.metrics.outbox_by_state.labels(channel, state).set(count)

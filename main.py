@@ -1,0 +1,153 @@
+"""Command line: serve | import-hotline | export | agency-token | migrate | demo | reclassify |
+telegram-set-webhook."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from datetime import datetime
+
+from hub.settings import Settings, SettingsError, load_settings
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings(args.config)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from hub.app import create_app
+    from hub.logs import setup_logging
+
+    settings = _settings(args)
+    setup_logging(settings.log_level, settings.log_format)
+    host = args.host or settings.server.host
+    port = args.port if args.port is not None else settings.server.port
+    web.run_app(create_app(settings), host=host, port=port, print=None, access_log=None,
+                shutdown_timeout=settings.server.shutdown_grace_seconds)
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from store.db import migrate_sync
+
+    settings = _settings(args)
+    migrate_sync(settings.database_url)
+    print(f"database migrated: {settings.database_url.split('@')[-1]}")
+    return 0
+
+
+def cmd_agency_token(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    known = {a.id for a in settings.agencies} | {"center"}
+    if args.agency_id not in known:
+        print(f"unknown agency {args.agency_id!r}; configured: {', '.join(sorted(known))}",
+              file=sys.stderr)
+        return 2
+
+    async def run() -> str:
+        from store.db import make_engine, migrate, sessionmaker
+        from store.tokens import issue_token
+
+        engine = make_engine(settings.database_url)
+        try:
+            await migrate(engine)
+            async with sessionmaker(engine)() as session, session.begin():
+                return await issue_token(session, args.agency_id)
+        finally:
+            await engine.dispose()
+
+    token = asyncio.run(run())
+    print(f"New API token for {args.agency_id} (shown once; only its hash is stored):")
+    print(token)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    since = datetime.fromisoformat(args.since) if args.since else None
+    if since is not None and since.tzinfo is None:
+        since = since.astimezone()
+
+    async def run() -> int:
+        from store.db import make_engine, migrate, sessionmaker
+        from store.reports import iter_reports
+
+        engine = make_engine(settings.database_url)
+        count = 0
+        try:
+            await migrate(engine)
+            async with sessionmaker(engine)() as session:
+                async for data in iter_reports(session, settings.server.public_base_url, since):
+                    sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
+                    count += 1
+        finally:
+            await engine.dispose()
+        return count
+
+    count = asyncio.run(run())
+    print(f"exported {count} reports", file=sys.stderr)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from hub.demo import run_demo
+
+    return asyncio.run(run_demo())
+
+
+EXTRA_COMMANDS: list[str] = [
+    # Commands contributed by channels/packages: "module:register" adds a subparser.
+    "channels.hotline_cli:register",
+    "channels.telegram_cli:register",
+    "normalizer.reclassify_cli:register",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="main.py", description="Citizen report intake hub")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add(name: str, func, help_text: str) -> argparse.ArgumentParser:  # noqa: ANN001
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("--config", help="settings file (default: HUB_SETTINGS or settings.toml)")
+        p.set_defaults(func=func)
+        return p
+
+    p = add("serve", cmd_serve, "run the HTTP server, workers and pollers")
+    p.add_argument("--host")
+    p.add_argument("--port", type=int)
+    add("migrate", cmd_migrate, "apply database migrations")
+    p = add("agency-token", cmd_agency_token, "issue an API token for an agency (or 'center')")
+    p.add_argument("agency_id")
+    p = add("export", cmd_export, "print every report as JSON lines")
+    p.add_argument("--since", help="only reports updated since this ISO time")
+    sub.add_parser("demo", help="walk sample messages through every channel").set_defaults(func=cmd_demo)
+    import importlib
+
+    for spec in EXTRA_COMMANDS:
+        module, _, func = spec.partition(":")
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+            continue
+        getattr(mod, func)(sub, add)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,176 @@
+"""Phone numbers and e-mail addresses in citizens' reports: normalize, extract, mask.
+
+Pure functions over ``phonenumbers`` metadata; nothing here touches the network.
+"""
+from __future__ import annotations
+
+import re
+
+import phonenumbers
+from phonenumbers import Leniency, PhoneNumberFormat, PhoneNumberType
+
+# A citizen's contact point is a mobile or a landline; 1900/1800 numbers, short codes
+# (113, 114, 115) and the like belong to businesses or services, not to the citizen.
+_PERSONAL_TYPES = frozenset({
+    PhoneNumberType.MOBILE,
+    PhoneNumberType.FIXED_LINE,
+    PhoneNumberType.FIXED_LINE_OR_MOBILE,
+})
+
+# Numbering changes people still write: 11-digit mobiles renumbered in 2018
+# (Bộ TT&TT, QĐ 798/QĐ-BTTTT) and Huế's landline code 054 → 0234 (2017).
+_OLD_MOBILE_PREFIX = {
+    "0162": "032", "0163": "033", "0164": "034", "0165": "035", "0166": "036",
+    "0167": "037", "0168": "038", "0169": "039",
+    "0120": "070", "0121": "079", "0122": "077", "0126": "076", "0128": "078",
+    "0123": "083", "0124": "084", "0125": "085", "0127": "081", "0129": "082",
+    "0186": "056", "0188": "058", "0199": "059",
+}
+_OLD_LANDLINE_PREFIX = {"054": "0234"}
+
+_SEPARATORS = re.compile(r"[\s.\-()/]")
+_EMAIL = re.compile(
+    r"(?<![\w.+-])([A-Za-z0-9][A-Za-z0-9._%+-]*)@([A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,})"
+)
+# Phone-shaped digit runs (0/84/+84 then 8-10 more digits, with separators). Used only for
+# masking, as a privacy net under the strict matcher: a mistyped number is still personal.
+_PHONE_SHAPED = re.compile(r"(?<![\w+])(?:\+?84|0)(?:[ .\-]?\d){8,10}(?!\d)")
+
+
+def _parse(raw: str, region: str) -> phonenumbers.PhoneNumber | None:
+    try:
+        return phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException:
+        return None
+
+
+def _is_personal(num: phonenumbers.PhoneNumber) -> bool:
+    return phonenumbers.is_valid_number(num) and phonenumbers.number_type(num) in _PERSONAL_TYPES
+
+
+def _renumbered(digits: str) -> str | None:
+    """Map a pre-2018 mobile or a pre-2017 Huế landline (national form) to today's number."""
+    if len(digits) == 11 and digits[:4] in _OLD_MOBILE_PREFIX:
+        return _OLD_MOBILE_PREFIX[digits[:4]] + digits[4:]
+    if len(digits) == 10 and digits[:3] in _OLD_LANDLINE_PREFIX:
+        return _OLD_LANDLINE_PREFIX[digits[:3]] + digits[3:]
+    return None
+
+
+def normalize_phone(raw: str | None, region: str = "VN") -> str | None:
+    """E.164 form of a Vietnamese mobile or landline, or None when it is not one.
+
+    Accepts ``0905 123 456``, ``0905.123.456``, ``+84 905-123-456``, ``84905123456``,
+    ``0084…``, ``(0234) 3.822.123`` and the pre-renumbering forms ``01223…``/``054…``.
+    """
+    if not raw:
+        return None
+    text = raw.strip()
+    if not text or len(text) > 40:
+        return None
+    compact = _SEPARATORS.sub("", text)
+    if compact.startswith("+"):
+        digits = compact[1:]
+        if not digits.isdigit():
+            return None
+        candidates = ["+" + digits]
+    else:
+        if not compact.isdigit():
+            return None
+        candidates = [compact]
+        # "84905123456" is the country code written without "+"; phonenumbers reads it as
+        # national digits unless told.
+        if compact.startswith("84") and len(compact) in (11, 12):
+            candidates.append("+" + compact)
+            national = "0" + compact[2:]
+        elif compact.startswith("0084"):
+            candidates.append("+" + compact[2:])
+            national = "0" + compact[4:]
+        else:
+            national = compact
+        old = _renumbered(national)
+        if old:
+            candidates.append(old)
+    if candidates[0].startswith("+84"):
+        old = _renumbered("0" + candidates[0][3:])
+        if old:
+            candidates.append(old)
+    for candidate in candidates:
+        num = _parse(candidate, region)
+        if num is not None and _is_personal(num):
+            return phonenumbers.format_number(num, PhoneNumberFormat.E164)
+    return None
+
+
+def _phone_matches(text: str, region: str) -> list[tuple[int, int, str]]:
+    found = []
+    for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=Leniency.VALID):
+        if phonenumbers.number_type(match.number) in _PERSONAL_TYPES:
+            e164 = phonenumbers.format_number(match.number, PhoneNumberFormat.E164)
+            found.append((match.start, match.end, e164))
+    return found
+
+
+def extract_phones(text: str | None, region: str = "VN") -> list[str]:
+    """Valid mobile/landline numbers in free text, E.164, first-seen order, no repeats.
+
+    Strict validity (``Leniency.VALID``) keeps dates (20250712), amounts (1.500.000) and
+    ids from being taken for phones.
+    """
+    if not text:
+        return []
+    seen: dict[str, None] = {}
+    for _, _, e164 in _phone_matches(text, region):
+        seen.setdefault(e164, None)
+    return list(seen)
+
+
+def extract_emails(text: str | None) -> list[str]:
+    """E-mail addresses in free text, lower-cased domain, first-seen order, no repeats."""
+    if not text:
+        return []
+    seen: dict[str, None] = {}
+    for m in _EMAIL.finditer(text):
+        local = m.group(1).rstrip(".")
+        seen.setdefault(f"{local}@{m.group(2).lower()}", None)
+    return list(seen)
+
+
+def mask_phone(e164_or_raw: str) -> str:
+    """``+84905123456`` → ``0905***456``: national form, first 4 and last 3 digits kept."""
+    digits = re.sub(r"\D", "", e164_or_raw)
+    if digits.startswith("84") and (e164_or_raw.lstrip().startswith("+") or len(digits) >= 11):
+        digits = "0" + digits[2:]
+    if len(digits) < 8:
+        return "*" * len(digits)
+    return digits[:4] + "*" * (len(digits) - 7) + digits[-3:]
+
+
+def mask_email(address: str) -> str:
+    """``nguyenvana@gmail.com`` → ``n***@gmail.com``."""
+    local, _, domain = address.partition("@")
+    return f"{local[:1]}***@{domain}" if domain else "***"
+
+
+def mask_personal(text: str | None, region: str = "VN") -> str:
+    """Mask phone numbers and e-mail addresses in text meant for public pages."""
+    if not text:
+        return text or ""
+    out = _EMAIL.sub(lambda m: mask_email(m.group(0)), text)
+    spans = [(s, e) for s, e, _ in _phone_matches(out, region)]
+    spans += [m.span() for m in _PHONE_SHAPED.finditer(out)]
+    spans.sort()
+    merged: list[list[int]] = []
+    for start, end in spans:
+        if merged and start < merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    pieces, last = [], 0
+    for start, end in merged:
+        pieces.append(out[last:start])
+        pieces.append(mask_phone(out[start:end]))
+        last = end
+    pieces.append(out[last:])
+    return "".join(pieces)

@@ -1,0 +1,328 @@
+"""Which current ward/commune (phường/xã, since 1 July 2025) a report concerns.
+
+From coordinates (channel location) or from address text: ward names with or without
+diacritics, "p."/"P."/"phuong"/"xa" prefixes, names from before the 2025 mergers (resolved to
+the unit they became), with kiệt/hẻm/tổ dân phố/thôn/street noise around them. A place that is
+ambiguous or missing is left empty for the center: never guessed.
+
+Data: normalizer/data/hue_places.json (built by tools/build_gazetteer.py). The gazetteer has
+no polygons; coordinates are matched against the 133 wards of Jan–Jun 2025 (centroid and
+bounding box each), which are then mapped to the unit they became. Finer than the 40 current
+centroids, but still an approximation near boundaries (confidence says so).
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from normalizer.text import fold, nfc, unify_tone_placement
+
+DATA = Path(__file__).parent / "data" / "hue_places.json"
+
+PlaceSource = Literal["coordinates", "text"]
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceResult:
+    ward: str | None = None  # current unit's official name, e.g. "Phường Thuận Hóa"
+    confidence: float = 0.0
+    source: PlaceSource | None = None
+    matched: str | None = None  # the name seen in the text (old name or alias), as written
+
+
+NO_PLACE = PlaceResult()
+
+# Tokens (folded) before a name that say what kind of unit follows.
+_WARD_PREFIX = {"phuong": "phường", "p": "phường", "ph": "phường", "f": "phường",
+                "xa": "xã", "x": "xã", "tt": "thị trấn"}
+_TWO_WORD_PREFIX = {("thi", "tran"): "thị trấn", ("thi", "xa"): "district",
+                    ("thanh", "pho"): "district"}
+_DISTRICT_PREFIX = {"quan", "q", "huyen", "h", "tx", "tp", "thixa"}
+# A name right after these is a street, lane, bridge or village named after the place.
+_BLOCKERS = {"duong", "d", "pho", "kiet", "k", "hem", "ngo", "ngach", "cau", "thon", "xom",
+             "ap", "khoi", "ql", "tl", "song", "ben", "truong", "cong", "nga", "cum", "lang"}
+# Bare (unprefixed) keys that are also everyday words.
+_BARE_STOP = {"nham", "phu gia", "an tay", "an dong", "loc an", "phu an", "hong ha", "a ngo",
+              "son thuy", "trung son", "phu son", "an hoa", "huong hoa", "phu hoa", "xuan loc"}
+_HUE_KEYS = {"hue", "thua thien hue", "tt hue"}
+_OTHER_PROVINCES = (
+    "ha noi", "ho chi minh", "sai gon", "da nang", "quang tri", "quang nam", "quang binh",
+    "quang ngai", "hai phong", "can tho", "nghe an", "ha tinh", "thanh hoa", "binh dinh",
+    "khanh hoa", "nha trang", "dak lak", "gia lai", "kon tum", "lam dong", "da lat",
+    "dong nai", "binh duong", "vung tau", "quang ninh", "hai duong", "nam dinh", "thai binh",
+    "ninh binh", "bac ninh", "vinh phuc", "phu tho", "lao cai", "an giang", "kien giang",
+    "ca mau", "bac lieu", "soc trang", "tra vinh", "ben tre", "tien giang", "long an",
+    "tay ninh", "binh phuoc", "ninh thuan", "binh thuan", "phu yen", "dong hoa",
+)
+_WORD = re.compile(r"\w+")
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    unit: str
+    accented: str  # short name as written by the source ("Thuận Hòa")
+    type: str
+    districts: frozenset[str]  # folded short names of the districts it belonged to
+    current: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Gazetteer:
+    units: tuple[dict, ...]
+    index: dict[tuple[str, ...], tuple[_Entry, ...]]
+    max_len: int
+    district_keys: frozenset[tuple[str, ...]]
+    points: tuple[dict, ...]
+    bbox: tuple[float, float, float, float]
+
+
+def _district_short(name: str) -> str:
+    return fold(re.sub(r"^(Quận|Huyện|Thị xã|Thành phố) ", "", name))
+
+
+def _key(text: str) -> tuple[str, ...]:
+    return tuple(_WORD.findall(fold(text)))
+
+
+def _short(name: str) -> tuple[str, str]:
+    for t in ("Thị trấn", "Phường", "Xã"):
+        if name.startswith(t + " "):
+            return t.lower(), name[len(t) + 1:]
+    return "", name
+
+
+@lru_cache(maxsize=1)
+def _gazetteer() -> _Gazetteer:
+    raw = json.loads(DATA.read_text(encoding="utf-8"))
+    formed: dict[str, set[str]] = {}
+    for a in raw["aliases"]:
+        formed.setdefault(a["unit"], set()).add(_district_short(a["district"]))
+    entries: dict[tuple[str, ...], list[_Entry]] = {}
+    for u in raw["units"]:
+        typ, short = _short(u["name"])
+        entries.setdefault(_key(short), []).append(
+            _Entry(u["name"], short, typ, frozenset(formed.get(u["name"], ())), True))
+    for a in raw["aliases"]:
+        entries.setdefault(_key(a["name"]), []).append(
+            _Entry(a["unit"], a["name"], a["type"], frozenset({_district_short(a["district"])}), False))
+    districts = {tuple(_district_short(d).split()) for d in raw["districts"]} - {("hue",)}
+    pts = tuple(raw["points"])
+    lats = [p["bbox"][0] for p in pts] + [p["bbox"][2] for p in pts]
+    lons = [p["bbox"][1] for p in pts] + [p["bbox"][3] for p in pts]
+    return _Gazetteer(
+        units=tuple(raw["units"]),
+        index={k: tuple(v) for k, v in entries.items()},
+        max_len=max(len(k) for k in entries),
+        district_keys=frozenset(districts),
+        points=pts,
+        bbox=(min(lats) - 0.02, min(lons) - 0.02, max(lats) + 0.02, max(lons) + 0.02),
+    )
+
+
+def _is_hue(province: str) -> bool:
+    key = fold(province)
+    key = re.sub(r"^(tinh|thanh pho|tp\.?) ", "", key)
+    return key in _HUE_KEYS
+
+
+def list_wards(province: str = "Huế") -> list[str]:
+    """Current (since 1 July 2025) ward/commune names of the province; [] when unknown."""
+    if not _is_hue(province):
+        return []
+    return [u["name"] for u in _gazetteer().units]
+
+
+# --- coordinates -------------------------------------------------------------------------
+
+def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 12742.0 * math.asin(math.sqrt(h))
+
+
+def _from_coordinates(lat: float, lon: float) -> tuple[PlaceResult, dict[str, float]]:
+    """Nearest Jan–Jun 2025 ward whose bounding box holds the point (else nearest centroid
+    within 5 km), mapped to its current unit. Returns the result and each nearby unit's
+    distance, so a clear text mention can settle a boundary case."""
+    g = _gazetteer()
+    s, w, n, e = g.bbox
+    if not (s <= lat <= n and w <= lon <= e):
+        return NO_PLACE, {}
+    best: dict[str, float] = {}  # unit -> distance to its nearest containing point
+    nearest: dict[str, float] = {}
+    for p in g.points:
+        d = _km(lat, lon, p["lat"], p["lon"])
+        nearest[p["unit"]] = min(d, nearest.get(p["unit"], math.inf))
+        ps, pw, pn, pe = p["bbox"]
+        if ps <= lat <= pn and pw <= lon <= pe:
+            best[p["unit"]] = min(d, best.get(p["unit"], math.inf))
+    if best:
+        ranked = sorted(best.items(), key=lambda kv: kv[1])
+        if len(ranked) == 1:
+            confidence = 0.9
+        else:
+            ratio = ranked[0][1] / max(ranked[1][1], 1e-6)
+            confidence = 0.8 if ratio < 0.5 else 0.65 if ratio < 0.8 else 0.5
+    else:
+        ranked = sorted(nearest.items(), key=lambda kv: kv[1])
+        if ranked[0][1] > 5.0:
+            return NO_PLACE, {}
+        confidence = 0.5
+    return PlaceResult(ranked[0][0], confidence, "coordinates", None), dict(ranked[:4])
+
+
+# --- text --------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class _Mention:
+    units: frozenset[str]
+    strength: int  # 2: typed ("phường X"), 1: bare name
+    confidence: float
+    matched: str
+
+
+def _prefix(folded: list[str], start: int) -> str:
+    """'phường'/'xã'/'thị trấn', 'district', 'blocked' or '' for the name starting at start."""
+    prev = folded[start - 1] if start >= 1 else ""
+    prev2 = folded[start - 2] if start >= 2 else ""
+    if (prev2, prev) in _TWO_WORD_PREFIX:
+        return _TWO_WORD_PREFIX[(prev2, prev)]
+    if prev in _WARD_PREFIX:
+        return _WARD_PREFIX[prev]
+    if prev in _DISTRICT_PREFIX:
+        return "district"
+    if prev in _BLOCKERS or (prev == "dan" and prev2 == "to"):
+        return "blocked"
+    return ""
+
+
+def _accent_key(words: list[str]) -> str:
+    return unify_tone_placement(" ".join(words).lower())
+
+
+def _mention(entries: tuple[_Entry, ...], typ: str, orig: list[str], districts: set[str],
+             matched: str) -> _Mention:
+    key = " ".join(fold(w) for w in orig)
+    weak = False
+    pool = [e for e in entries if e.type == typ] if typ else list(entries)
+    if not pool:
+        pool, weak = list(entries), True
+    if any(not w.isascii() for w in orig):  # the citizen wrote diacritics: they decide
+        same = [e for e in pool if _accent_key(_WORD.findall(e.accented)) == _accent_key(orig)]
+        pool, weak = (same, weak) if same else (pool, True)
+    if districts and len({e.unit for e in pool}) > 1:
+        local = [e for e in pool if e.districts & districts]
+        pool = local or pool
+    units = {e.unit for e in pool}
+    strength = 2 if typ else 1
+    if len(units) == 1:
+        if typ:
+            confidence = 0.8 if weak else 0.95
+        else:
+            confidence = 0.6 if weak or orig[0].isascii() or key in _BARE_STOP else 0.75
+        return _Mention(frozenset(units), strength, confidence, matched)
+    current = [e for e in pool if e.current]
+    if len(current) == 1:  # a current unit's own name beats the old homonyms
+        return _Mention(frozenset({current[0].unit}), strength, 0.75 if typ else 0.55, matched)
+    return _Mention(frozenset(units), strength, 0.0, matched)
+
+
+def _from_text(text: str) -> PlaceResult:
+    g = _gazetteer()
+    clean = nfc(text)
+    words = list(_WORD.finditer(clean))
+    orig = [w.group(0) for w in words]
+    folded = [fold(w) for w in orig]
+    if not _mentions_hue(folded) and _mentions_other_province(folded):
+        return NO_PLACE
+    spans: list[tuple[int, int, str]] = []
+    i = 0
+    while i < len(folded):
+        for size in range(min(g.max_len, len(folded) - i), 0, -1):
+            k = tuple(folded[i:i + size])
+            if k in g.index or (k in g.district_keys and _prefix(folded, i) == "district"):
+                spans.append((i, i + size, _prefix(folded, i)))
+                i += size
+                break
+        else:
+            i += 1
+    districts = {" ".join(folded[a:b]) for a, b, p in spans if p == "district"}
+    districts |= {" ".join(folded[a:b]) for a, b, p in spans
+                  if not p and tuple(folded[a:b]) in g.district_keys}
+    mentions = []
+    for a, b, p in spans:
+        k = tuple(folded[a:b])
+        if p in ("district", "blocked") or k not in g.index:
+            continue
+        if not p and (len(k) < 2 or " ".join(k) in _BARE_STOP and orig[a].isascii()):
+            continue
+        if not p and k in g.district_keys and not any(e.current for e in g.index[k]):
+            continue  # "A Lưới" alone is the former district, not thị trấn A Lưới
+        first = a - (2 if p == "thị trấn" and folded[a - 1] == "tran" else 1 if p else 0)
+        matched = clean[words[first].start():words[b - 1].end()]
+        mentions.append(_mention(g.index[k], p, orig[a:b], districts, matched))
+    if not mentions:
+        return NO_PLACE
+    top = max(m.strength for m in mentions)
+    strongest = [m for m in mentions if m.strength == top]
+    decided = [m for m in strongest if len(m.units) == 1]
+    if not decided:
+        return NO_PLACE
+    units = {next(iter(m.units)) for m in decided}
+    if len(units) != 1:
+        return NO_PLACE
+    unit = units.pop()
+    if any(unit not in m.units for m in strongest):
+        return NO_PLACE
+    first = max(decided, key=lambda m: m.confidence)
+    return PlaceResult(unit, first.confidence, "text", first.matched)
+
+
+def _mentions_hue(folded: list[str]) -> bool:
+    return "hue" in folded
+
+
+def _mentions_other_province(folded: list[str]) -> bool:
+    joined = " " + " ".join(folded) + " "
+    for name in _OTHER_PROVINCES:
+        at = joined.find(f" {name} ")
+        while at >= 0:
+            before = joined[:at].split()[-1:]  # "đường Hà Nội" is a street in Huế
+            if not before or before[0] not in _BLOCKERS:
+                return True
+            at = joined.find(f" {name} ", at + 1)
+    return False
+
+
+def resolve_place(
+    text: str | None,
+    lat: float | None = None,
+    lon: float | None = None,
+    province: str = "Huế",
+) -> PlaceResult:
+    """The current ward a report concerns, from coordinates first, else from text.
+
+    A boundary-case coordinate (low confidence) yields to a clear text mention of one of the
+    units next to it. Unknown province, nothing found, or conflicting names → NO_PLACE.
+    """
+    if not _is_hue(province):
+        return NO_PLACE
+    by_text = _from_text(text) if text and text.strip() else NO_PLACE
+    if lat is None or lon is None or not (math.isfinite(lat) and math.isfinite(lon)):
+        return by_text
+    by_coords, nearby = _from_coordinates(float(lat), float(lon))
+    if by_coords.ward is None:
+        return by_text
+    if by_text.ward and by_text.ward != by_coords.ward and by_coords.confidence < 0.7 \
+            and by_text.confidence >= 0.75 and by_text.ward in nearby:
+        return by_text
+    if by_text.ward == by_coords.ward:
+        return PlaceResult(by_coords.ward, max(by_coords.confidence, by_text.confidence, 0.95),
+                           "coordinates", by_text.matched)
+    return by_coords

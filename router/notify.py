@@ -1,0 +1,59 @@
+"""Citizen notifications through the outbox, on the channel the report came from."""
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from normalizer.schema import OutboundMessage
+from router import templates
+from store.models import Agency, OutboxMessage, Report
+
+if TYPE_CHECKING:
+    from hub.context import Hub
+
+
+def status_url(hub: Hub, code: str | None) -> str:
+    return f"{hub.settings.server.public_base_url.rstrip('/')}/r/{code}"
+
+
+async def agency_name(session: AsyncSession, agency_id: str | None) -> str:
+    if not agency_id:
+        return "Trung tâm Giám sát, điều hành đô thị thông minh"
+    name = (await session.execute(select(Agency.name).where(Agency.id == agency_id))).scalar()
+    return name or agency_id
+
+
+async def template_fields(session: AsyncSession, hub: Hub, report: Report) -> dict[str, Any]:
+    return {"code": report.code, "status_url": status_url(hub, report.code),
+            "agency": await agency_name(session, report.agency_id),
+            "status_label": templates.STATUS_LABELS.get(report.status, report.status)}
+
+
+def outbound_row(*, channel: str, address: str, report: Report | None, template: str | None,
+                 message: OutboundMessage, purpose: str = "citizen",
+                 fallback_of: int | None = None) -> OutboxMessage:
+    return OutboxMessage(purpose=purpose, channel=channel, address=address,
+                         report_id=report.id if report else None, template=template,
+                         payload=dataclasses.asdict(message), state="pending",
+                         fallback_of=fallback_of)
+
+
+async def enqueue_citizen_message(session: AsyncSession, hub: Hub, report: Report, template: str,
+                                  *, extra_text: str = "", **fields: Any) -> OutboxMessage | None:
+    if not report.reply_address:
+        return None
+    values = await template_fields(session, hub, report)
+    values.update(fields)
+    text = templates.render(template, **values) + extra_text
+    message = OutboundMessage(
+        text=text, subject=templates.subject(template, **values), report_code=report.code,
+        reply_context=dict(report.reply_context or {}), template=template,
+        template_data={k: str(v) for k, v in values.items() if v is not None})
+    row = outbound_row(channel=report.channel, address=report.reply_address, report=report,
+                       template=template, message=message)
+    session.add(row)
+    hub.outbox_wakeup.set()
+    return row

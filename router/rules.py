@@ -1,0 +1,60 @@
+"""Which agency gets a report: pure function over settings data.
+
+The most specific rule wins: category+area over category over area. No match, or a
+classification below the triage threshold, sends the report to the center's triage queue.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from normalizer.text import fold
+
+
+@dataclass(frozen=True, slots=True)
+class AgencyRule:
+    id: str
+    categories: tuple[str, ...]
+    areas: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RouteDecision:
+    agency_id: str | None  # None → triage
+    reason: str
+
+
+def _area_key(name: str) -> str:
+    folded = fold(name)
+    for prefix in ("phuong ", "xa ", "thi tran "):
+        if folded.startswith(prefix):
+            return folded[len(prefix):]
+    return folded
+
+
+def choose_agency(category: str | None, confidence: float | None, ward: str | None,
+                  rules: Sequence[AgencyRule], threshold: float) -> RouteDecision:
+    if not category or category == "other":
+        return RouteDecision(None, "no category: center triage")
+    if confidence is None or confidence < threshold:
+        return RouteDecision(None, f"classification confidence {confidence or 0:.2f} "
+                                   f"below threshold {threshold:.2f}")
+    ward_key = _area_key(ward) if ward else None
+    best: tuple[int, str] | None = None
+    for rule in rules:
+        cat_match = category in rule.categories
+        area_match = ward_key is not None and ward_key in {_area_key(a) for a in rule.areas}
+        if rule.categories and not cat_match:
+            continue
+        if rule.areas and not area_match:
+            continue
+        if not rule.categories and not rule.areas:
+            continue
+        score = (2 if cat_match else 0) + (1 if area_match else 0)
+        if best is None or score > best[0]:
+            best = (score, rule.id)
+    if best is None:
+        return RouteDecision(None, f"no agency handles {category}"
+                                   + (f" in {ward}" if ward else " (place unknown)"))
+    return RouteDecision(best[1], "matched category and area" if best[0] == 3
+                         else "matched category" if best[0] == 2 else "matched area")

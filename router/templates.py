@@ -1,0 +1,89 @@
+"""Every citizen-facing text, in Vietnamese, in one place.
+
+Templates use str.format fields. ``render`` picks a channel-specific variant when one exists
+(``<name>@sms`` shorter for SMS, ``<name>@email`` with a subject line) and falls back to the
+plain template — richer channels fall back to text.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+TEMPLATES: dict[str, str] = {
+    "ack": (
+        "Trung tâm Giám sát, điều hành đô thị thông minh đã tiếp nhận phản ánh của bạn.\n"
+        "Mã phản ánh: {code}. Bạn có thể tra cứu tại {status_url}"
+    ),
+    "ack_forwarded": (
+        "Trung tâm Giám sát, điều hành đô thị thông minh đã tiếp nhận phản ánh của bạn.\n"
+        "Mã phản ánh: {code}. Phản ánh đã được chuyển đến {agency} để xử lý.\n"
+        "Tra cứu tiến độ tại {status_url}"
+    ),
+    "ack_missing_place": (
+        "\nĐể xử lý nhanh hơn, vui lòng gửi thêm địa chỉ hoặc vị trí cụ thể nơi xảy ra sự việc."
+    ),
+    "followup_added": "Đã bổ sung thông tin của bạn vào phản ánh {code}.",
+    "forwarded": "Phản ánh {code} đã được chuyển đến {agency} để xử lý.",
+    "in_progress": "Phản ánh {code} đang được {agency} xử lý.",
+    "resolved": (
+        "Phản ánh {code} đã được {agency} xử lý xong.\nKết quả: {note}\n"
+        "Mời bạn đánh giá mức độ hài lòng từ 1 đến 5 (trả lời bằng một số, 5 là rất hài lòng)."
+    ),
+    "rejected": "Phản ánh {code} không được tiếp nhận xử lý. Lý do: {note}",
+    "returned": "Phản ánh {code} đang được Trung tâm xem xét để chuyển đến đơn vị có thẩm quyền.",
+    "rerouted": "Phản ánh {code} đã được chuyển đến {agency} để xử lý.",
+    "duplicate": "Phản ánh {code} trùng với phản ánh {duplicate_of} đang được xử lý; "
+                 "bạn có thể theo dõi tại {status_url}",
+    "closed": "Phản ánh {code} đã kết thúc. Cảm ơn bạn đã đồng hành cùng thành phố.",
+    "agency_reply": "Phản hồi về phản ánh {code} từ {agency}: {note}",
+    "rating_thanks": "Cảm ơn bạn đã đánh giá {score}/5 cho phản ánh {code}.",
+    "welcome": (
+        "Xin chào! Đây là kênh tiếp nhận phản ánh hiện trường của Trung tâm Giám sát, "
+        "điều hành đô thị thông minh. Hãy gửi nội dung phản ánh, hình ảnh và vị trí; "
+        "chúng tôi sẽ gửi lại mã để bạn tra cứu. Tra cứu: /status <mã phản ánh>"
+    ),
+    "status": "Phản ánh {code}: {status_label}. Cập nhật lúc {updated}.",
+    "status_unknown": "Không tìm thấy phản ánh có mã {code}. Vui lòng kiểm tra lại mã.",
+    "ask_phone": "Vui lòng chia sẻ số điện thoại để cán bộ liên hệ khi cần xác minh phản ánh {code}.",
+    # Agency-facing (delivery and SLA), also Vietnamese.
+    "agency_new": "Phản ánh mới {code} ({category}) tại {place}:\n{description}\nXem: {status_url}",
+    "agency_reminder": "Nhắc việc: phản ánh {code} đến hạn xử lý ngày {due}.",
+    "center_escalation": "Quá hạn: phản ánh {code} giao {agency} đã quá hạn xử lý từ ngày {due}.",
+    "agency_citizen_message": "Công dân bổ sung thông tin cho phản ánh {code}: {note}",
+}
+
+SUBJECTS: dict[str, str] = {
+    "ack": "[#{code}] Đã tiếp nhận phản ánh",
+    "ack_forwarded": "[#{code}] Đã tiếp nhận phản ánh",
+    "agency_new": "[#{code}] Phản ánh mới: {category}",
+    "agency_reminder": "[#{code}] Nhắc hạn xử lý",
+    "center_escalation": "[#{code}] Quá hạn xử lý",
+    "agency_citizen_message": "[#{code}] Công dân bổ sung thông tin",
+}
+DEFAULT_SUBJECT = "[#{code}] Cập nhật phản ánh"
+
+STATUS_LABELS: dict[str, str] = {
+    "received": "Đã tiếp nhận",
+    "triage": "Đang phân loại",
+    "forwarded": "Đã chuyển đơn vị xử lý",
+    "in_progress": "Đang xử lý",
+    "resolved": "Đã xử lý xong",
+    "closed": "Đã kết thúc",
+    "rejected": "Không tiếp nhận",
+    "returned": "Đang chuyển lại đơn vị khác",
+    "duplicate": "Trùng phản ánh khác",
+}
+
+
+class _Default(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def render(name: str, **fields: Any) -> str:
+    if name not in TEMPLATES:
+        raise KeyError(f"no template {name!r}")
+    return TEMPLATES[name].format_map(_Default(fields))
+
+
+def subject(name: str, **fields: Any) -> str:
+    return SUBJECTS.get(name, DEFAULT_SUBJECT).format_map(_Default(fields))

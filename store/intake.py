@@ -1,0 +1,155 @@
+"""Durable intake with group commit.
+
+Every webhook and poller calls ``Intake.submit``. Requests that arrive while a batch is being
+written wait for the next batch; each batch is ONE transaction, and every waiting request is
+released only when its batch is durable. Duplicates of (channel, external_id) — already stored
+or repeated inside the same batch — are reported as such and stored once.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from store.models import InboxEvent, utcnow
+
+log = logging.getLogger("hub.intake")
+
+
+class IntakeClosed(Exception):
+    """The hub is shutting down; the caller must not acknowledge."""
+
+
+@dataclass(frozen=True, slots=True)
+class IntakeResult:
+    channel: str
+    external_id: str
+    stored: bool  # False: it was a duplicate, already stored earlier
+
+    @property
+    def duplicate(self) -> bool:
+        return not self.stored
+
+
+@dataclass(slots=True)
+class _Pending:
+    channel: str
+    external_id: str
+    payload: str
+    future: asyncio.Future[IntakeResult]
+
+
+class Intake:
+    def __init__(self, engine: AsyncEngine, batch_max: int = 512,
+                 on_commit: Callable[[int], None] | None = None,
+                 observe: Callable[[str, bool, float], None] | None = None) -> None:
+        self._engine = engine
+        self._batch_max = batch_max
+        self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self._closing = False
+        self._on_commit = on_commit
+        self._observe = observe
+        self._insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._writer(), name="intake-writer")
+
+    async def close(self) -> None:
+        """Stop taking new events, write everything already submitted, then stop."""
+        self._closing = True
+        if self._task is not None:
+            await self._queue.join()
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+
+    async def submit(self, channel: str, external_id: str, payload: Any) -> IntakeResult:
+        results = await self.submit_many(channel, [(external_id, payload)])
+        return results[0]
+
+    async def submit_many(self, channel: str,
+                          events: Sequence[tuple[str, Any]]) -> list[IntakeResult]:
+        """Store events durably; returns when all are committed (or raises)."""
+        if self._closing or self._task is None:
+            raise IntakeClosed("intake is not accepting events")
+        loop = asyncio.get_running_loop()
+        futures = []
+        for external_id, payload in events:
+            text = payload if isinstance(payload, str) else json.dumps(
+                payload, ensure_ascii=False, separators=(",", ":"))
+            fut: asyncio.Future[IntakeResult] = loop.create_future()
+            self._queue.put_nowait(_Pending(channel, str(external_id)[:255], text, fut))
+            futures.append(fut)
+        return list(await asyncio.gather(*futures))
+
+    async def _writer(self) -> None:
+        while True:
+            first = await self._queue.get()
+            batch = [first]
+            while len(batch) < self._batch_max and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            try:
+                await self._write(batch)
+            except Exception as exc:  # the batch is not durable: fail every waiter
+                log.exception("intake batch of %d failed", len(batch))
+                for item in batch:
+                    if not item.future.done():
+                        item.future.set_exception(exc)
+            finally:
+                for _ in batch:
+                    self._queue.task_done()
+
+    async def _write(self, batch: list[_Pending]) -> None:
+        started = time.perf_counter()
+        now = utcnow()
+        seen: dict[tuple[str, str], _Pending] = {}
+        rows = []
+        for item in batch:
+            key = (item.channel, item.external_id)
+            if key in seen:
+                continue
+            seen[key] = item
+            rows.append({"channel": item.channel, "external_id": item.external_id,
+                         "payload": item.payload, "received_at": now, "next_attempt_at": now,
+                         "state": "pending", "attempts": 0})
+        stmt = self._insert(InboxEvent).on_conflict_do_nothing(
+            index_elements=["channel", "external_id"]
+        ).returning(InboxEvent.channel, InboxEvent.external_id)
+        async with self._engine.begin() as conn:
+            inserted = {(r[0], r[1]) for r in (await conn.execute(stmt, rows)).all()} if rows else set()
+        elapsed = time.perf_counter() - started
+        if inserted and self._on_commit:
+            self._on_commit(len(inserted))
+        first_of_key: set[int] = {id(v) for v in seen.values()}
+        for item in batch:
+            key = (item.channel, item.external_id)
+            stored = key in inserted and id(item) in first_of_key
+            if self._observe:
+                self._observe(item.channel, stored, elapsed)
+            if not item.future.done():
+                item.future.set_result(IntakeResult(item.channel, item.external_id, stored))
+
+
+async def already_stored(engine: AsyncEngine, channel: str, external_ids: Sequence[str]) -> set[str]:
+    """Which of these ids are already in the inbox (used by pollers to skip work)."""
+    if not external_ids:
+        return set()
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            select(InboxEvent.external_id).where(
+                tuple_(InboxEvent.channel, InboxEvent.external_id).in_(
+                    [(channel, e) for e in external_ids])))
+        return {r[0] for r in rows}

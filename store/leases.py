@@ -1,0 +1,91 @@
+"""Leader election: one process runs the IMAP poller and periodic jobs.
+
+PostgreSQL: ``pg_try_advisory_lock`` held on a dedicated connection (released by the server when
+the holder dies). SQLite: a lease row with an expiry, renewed by the holder.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import timedelta
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from store.models import utcnow
+
+log = logging.getLogger("hub.leader")
+
+
+class LeaderLease:
+    def __init__(self, engine: AsyncEngine, name: str, holder: str, ttl_seconds: float) -> None:
+        self.engine = engine
+        self.name = name
+        self.holder = holder
+        self.ttl = ttl_seconds
+        self.is_leader = False
+        self._conn: AsyncConnection | None = None
+        self._key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+    async def try_acquire(self) -> bool:
+        """Acquire or renew; returns whether this process leads now."""
+        was = self.is_leader
+        try:
+            if self.engine.dialect.name == "postgresql":
+                self.is_leader = await self._pg_try()
+            else:
+                self.is_leader = await self._sqlite_try()
+        except Exception:
+            log.exception("leader lease %s check failed", self.name)
+            self.is_leader = False
+        if self.is_leader != was:
+            log.info("leader lease %s: %s", self.name, "acquired" if self.is_leader else "lost")
+        return self.is_leader
+
+    async def _pg_try(self) -> bool:
+        if self._conn is not None:
+            try:
+                await self._conn.execute(text("SELECT 1"))
+                return True
+            except Exception:
+                await self._drop_conn()
+        conn = await self.engine.connect()
+        got = (await conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self._key})).scalar()
+        await conn.commit()
+        if got:
+            self._conn = conn
+            return True
+        await conn.close()
+        return False
+
+    async def _sqlite_try(self) -> bool:
+        now = utcnow()
+        until = now + timedelta(seconds=self.ttl)
+        fmt = "%Y-%m-%d %H:%M:%S.%f"  # SQLAlchemy's SQLite datetime text format
+        params = {"n": self.name, "h": self.holder, "now": now.strftime(fmt),
+                  "until": until.strftime(fmt)}
+        async with self.engine.begin() as conn:
+            await conn.execute(text(
+                "INSERT INTO leases (name, holder, expires_at) VALUES (:n, :h, :until) "
+                "ON CONFLICT(name) DO UPDATE SET holder=:h, expires_at=:until "
+                "WHERE leases.holder=:h OR leases.expires_at < :now"), params)
+            holder = (await conn.execute(text("SELECT holder FROM leases WHERE name=:n"),
+                                         {"n": self.name})).scalar()
+        return holder == self.holder
+
+    async def release(self) -> None:
+        if self.engine.dialect.name == "postgresql":
+            await self._drop_conn()
+        elif self.is_leader:
+            async with self.engine.begin() as conn:
+                await conn.execute(text("DELETE FROM leases WHERE name=:n AND holder=:h"),
+                                   {"n": self.name, "h": self.holder})
+        self.is_leader = False
+
+    async def _drop_conn(self) -> None:
+        if self._conn is not None:
+            try:
+                await self._conn.close()
+            except Exception:
+                pass
+            self._conn = None

@@ -1,0 +1,48 @@
+"""Portable row claiming for the inbox, outbox and attachment queues.
+
+``UPDATE … SET state='claimed' WHERE id IN (SELECT … LIMIT n) RETURNING id``; on PostgreSQL the
+subselect adds FOR UPDATE SKIP LOCKED so replicas never claim the same rows (SQLite silently drops
+SKIP LOCKED, and its single writer makes the UPDATE atomic anyway). A claim is a lease: rows whose
+worker died become claimable again when ``claimed_until`` passes.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from store.models import utcnow
+
+
+async def claim(engine: AsyncEngine, model: Any, *, worker_id: str, limit: int,
+                lease_seconds: float, ready_states: Sequence[str], claimed_state: str,
+                extra_where: Any = None, count_attempt: bool = True) -> list[int]:
+    now = utcnow()
+    ready = and_(model.state.in_(list(ready_states)), model.next_attempt_at <= now)
+    expired = and_(model.state == claimed_state, model.claimed_until < now)
+    cond = or_(ready, expired)
+    if extra_where is not None:
+        cond = and_(cond, extra_where)
+    sub = select(model.id).where(cond).order_by(model.id).limit(limit)
+    if engine.dialect.name == "postgresql":
+        sub = sub.with_for_update(skip_locked=True)
+    values: dict[str, Any] = {
+        "state": claimed_state,
+        "claimed_by": worker_id,
+        "claimed_until": now + timedelta(seconds=lease_seconds),
+    }
+    if count_attempt:
+        values["attempts"] = model.attempts + 1
+    stmt = (update(model).where(model.id.in_(sub.scalar_subquery())).values(**values)
+            .returning(model.id).execution_options(synchronize_session=False))
+    async with engine.begin() as conn:
+        ids = [r[0] for r in await conn.execute(stmt)]
+    return sorted(ids)
+
+
+def backoff_seconds(attempts: int, base: float, cap: float) -> float:
+    """Exponential backoff: base, 2·base, 4·base … capped."""
+    return min(cap, base * (2 ** max(0, attempts - 1)))

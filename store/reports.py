@@ -1,0 +1,44 @@
+"""Report queries shared by the API, public pages, export and CLI."""
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store.models import Attachment, Contact, Report, ReportEvent
+from store.serialize import report_dict
+
+
+async def report_by_code(session: AsyncSession, code: str) -> Report | None:
+    return (await session.execute(select(Report).where(Report.code == code))).scalar_one_or_none()
+
+
+async def full_report_dict(session: AsyncSession, report: Report, base_url: str,
+                           public: bool = False) -> dict[str, Any]:
+    contact = await session.get(Contact, report.contact_id) if report.contact_id else None
+    attachments = list((await session.execute(
+        select(Attachment).where(Attachment.report_id == report.id).order_by(Attachment.id))).scalars())
+    events = list((await session.execute(
+        select(ReportEvent).where(ReportEvent.report_id == report.id).order_by(ReportEvent.id))).scalars())
+    return report_dict(report, contact=contact, attachments=attachments, events=events,
+                       base_url=base_url, public=public)
+
+
+async def iter_reports(session: AsyncSession, base_url: str, since: datetime | None = None,
+                       batch: int = 500) -> AsyncIterator[dict[str, Any]]:
+    """Every report in id order, in batches (export streams; memory stays flat)."""
+    last_id = 0
+    while True:
+        query = select(Report).where(Report.id > last_id, Report.code.is_not(None))
+        if since is not None:
+            query = query.where(Report.updated_at >= since)
+        rows = list((await session.execute(query.order_by(Report.id).limit(batch))).scalars())
+        if not rows:
+            return
+        for report in rows:
+            yield await full_report_dict(session, report, base_url)
+        last_id = rows[-1].id
+        session.expunge_all()

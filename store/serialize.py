@@ -1,0 +1,71 @@
+"""Report → the contract's JSON (export, agency API) and its public, redacted form."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from store.models import Attachment, Contact, Report, ReportEvent
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def _mask(text: str) -> str:
+    from normalizer.phones import mask_personal
+
+    return mask_personal(text)
+
+
+def attachment_dict(att: Attachment, base_url: str) -> dict[str, Any]:
+    return {
+        "kind": att.kind,
+        "sha256": att.sha256,
+        "size": att.size,
+        "content_type": att.content_type,
+        "url": f"{base_url.rstrip('/')}/media/{att.sha256}" if att.sha256 else None,
+        "state": att.state,
+    }
+
+
+def report_dict(report: Report, *, contact: Contact | None, attachments: list[Attachment],
+                events: list[ReportEvent], base_url: str, public: bool = False) -> dict[str, Any]:
+    location = None
+    if report.lat is not None or report.address or report.ward:
+        location = {"lat": report.lat, "lon": report.lon,
+                    "address": _mask(report.address) if public and report.address else report.address,
+                    "ward": report.ward}
+    data: dict[str, Any] = {
+        "code": report.code,
+        "channel": report.channel,
+        "status": report.status,
+        "category": report.category,
+        "category_confidence": report.category_confidence,
+        "description": _mask(report.description) if public else report.description,
+        "location": location,
+        "attachments": [attachment_dict(a, base_url) for a in attachments
+                        if not public or a.state == "stored"],
+        "agency": report.agency_id,
+        "created_at": iso(report.created_at),
+        "updated_at": iso(report.updated_at),
+        "due_at": iso(report.due_at),
+        "rating": ({"score": report.rating_score, "comment": report.rating_comment}
+                   if report.rating_score is not None else None),
+        "duplicate_of": report.duplicate_of,
+        "events": [
+            {"at": iso(e.at), "actor": e.actor if not public or e.actor != "citizen" else "citizen",
+             "kind": e.kind, "status_from": e.status_from, "status": e.status_to,
+             "note": _mask(e.note) if public and e.note else e.note}
+            for e in events if not public or (e.public and e.kind == "status")
+        ],
+    }
+    if not public:
+        data["classifier_version"] = report.classifier_version
+        data["external_ids"] = list(report.external_ids or [])
+        data["citizen"] = {
+            "channel_user_id": contact.channel_user_id if contact else None,
+            "name": contact.name if contact else None,
+            "phone": contact.phone if contact else None,
+            "email": contact.email if contact else None,
+        }
+    return data

@@ -12,6 +12,8 @@ if TYPE_CHECKING:
 # name → "module:Class". Adding a channel is one line here plus its module.
 ADAPTERS: dict[str, str] = {
     "web": "channels.web:WebChannel",
+    "messenger": "channels.messenger:MessengerChannel",
+    "telegram": "channels.telegram:TelegramChannel",
 }
 
 

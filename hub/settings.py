@@ -10,7 +10,15 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from normalizer.schema import CATEGORIES
 
@@ -76,6 +84,9 @@ class MessengerSettings(ChannelSettings):
     page_access_token: SecretStr = SecretStr("")
     graph_api_base: str = "https://graph.facebook.com/v21.0"
     media_hosts: list[str] = ["fbcdn.net", "fbsbx.com", "facebook.com", "cdninstagram.com"]
+    send_timeout_seconds: float = Field(10.0, gt=0)
+    # While sending is paused (token refused), how often to check whether the token works again.
+    token_check_seconds: float = Field(300.0, gt=0)
 
 
 class ZaloSettings(ChannelSettings):
@@ -88,13 +99,23 @@ class ZaloSettings(ChannelSettings):
     oauth_base: str = "https://oauth.zaloapp.com"
     zns_base: str = "https://business.openapi.zalo.me"
     zns_template_id: str = ""
+    # ZNS template parameter → our template field (code, status_label, agency, status_url,
+    # note…); empty: the message's template fields are sent as they are.
+    zns_params: dict[str, str] = {}
     media_hosts: list[str] = ["zdn.vn", "zalo.me", "zadn.vn", "zaloapp.com"]
+    # Image shown on the request-user-info card (Zalo wants one; empty: omitted).
+    request_info_image_url: str = ""
+    token_refresh_check_seconds: float = Field(300.0, gt=0)
+    token_refresh_margin_seconds: float = Field(3 * 3600.0, ge=0)  # of the 25 h access token
+    http_timeout_seconds: float = Field(15.0, gt=0)
 
 
 class TelegramSettings(ChannelSettings):
     bot_token: SecretStr = SecretStr("")
     secret_token: SecretStr = SecretStr("")
     api_base: str = "https://api.telegram.org"
+    # Connect/read/write timeout of Bot API calls (sendMessage, getFile), seconds.
+    request_timeout_seconds: float = Field(10.0, gt=0)
 
 
 class EmailSettings(ChannelSettings):
@@ -156,6 +177,12 @@ class AgencySettings(_Section):
             raise ValueError(f"unknown categories {unknown}; known: {sorted(CATEGORIES)}")
         return value
 
+    @model_validator(mode="after")
+    def _signed_webhooks_only(self) -> AgencySettings:
+        if self.webhook_url and not self.webhook_secret.get_secret_value():
+            raise ValueError(f"agency {self.id}: webhook_url needs a webhook_secret (deliveries are signed)")
+        return self
+
 
 class RoutingSettings(_Section):
     triage_threshold: float = Field(0.55, ge=0, le=1)
@@ -167,6 +194,32 @@ class RoutingSettings(_Section):
     }
     holidays: list[str] = []  # ISO dates skipped when counting working days
     reminder_days_before: int = 1
+    # Working days are counted on this calendar.
+    timezone: str = "Asia/Ho_Chi_Minh"
+    # How often the leader looks for reports to remind about or escalate.
+    sla_check_seconds: float = Field(300.0, gt=0)
+    # Where overdue escalations go besides the center's queue (empty: queue and metrics only).
+    center_email: str = ""
+    # Webhook deliveries older than this (by X-Hub-Timestamp) should be refused by agencies;
+    # documented for them, and used by our own verification helper.
+    webhook_tolerance_seconds: int = Field(300, gt=0)
+
+    @field_validator("holidays")
+    @classmethod
+    def _iso_dates(cls, value: list[str]) -> list[str]:
+        from datetime import date
+
+        for item in value:
+            date.fromisoformat(item)
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo
+
+        ZoneInfo(value)
+        return value
 
 
 class Settings(_Section):

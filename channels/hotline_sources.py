@@ -1,0 +1,184 @@
+"""Call-center export files as rows: CSV (UTF-8, UTF-8 with BOM, Windows-1258, UTF-16; `,` `;`
+or tab, sniffed), XLSX (openpyxl read-only: streamed, first sheet or a named one) and JSONL.
+
+Each source yields ``(row number, cells)`` — the row number as a spreadsheet shows it (header =
+row 1) or the JSONL line number — and tells how far through the file it is, for progress bars.
+"""
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, BinaryIO
+
+
+class ImportFormatError(Exception):
+    """The file as a whole cannot be read (unknown format, no header, a required column missing)."""
+
+
+# --- decoding ----------------------------------------------------------------------------------
+def _cp1258_fallback(exc: UnicodeError) -> tuple[str, int]:
+    """A UTF-8 file with a Windows-1258 stretch (two exports pasted together) still reads right."""
+    assert isinstance(exc, UnicodeDecodeError)
+    return exc.object[exc.start:exc.end].decode("cp1258", errors="replace"), exc.end
+
+
+codecs.register_error("hotline-cp1258", _cp1258_fallback)
+
+
+def sniff_encoding(sample: bytes) -> str:
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    try:
+        sample.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as exc:
+        # A multi-byte character cut by the end of the sample is still UTF-8.
+        if exc.start >= len(sample) - 3 and "unexpected end" in exc.reason:
+            return "utf-8"
+        return "cp1258"
+
+
+def sniff_delimiter(head: str) -> str:
+    """The separator that splits some line of the first ten into the most cells (a title row
+    above the header has none)."""
+    best = {d: 0 for d in (",", ";", "\t")}
+    for line in head.splitlines()[:10]:
+        counts = dict.fromkeys(best, 0)
+        quoted = False
+        for ch in line:
+            if ch == '"':
+                quoted = not quoted
+            elif not quoted and ch in counts:
+                counts[ch] += 1
+        for d, n in counts.items():
+            best[d] = max(best[d], n)
+    winner = max(best, key=lambda d: best[d])
+    return winner if best[winner] else ","
+
+
+# --- sources: (row number, cells) ------------------------------------------------------------
+class _Source:
+    """Rows of a file with a progress fraction. Subclasses set ``rows``."""
+
+    rows: Iterator[tuple[int, Any]]
+
+    def progress(self) -> float:
+        return 0.0
+
+    def close(self) -> None:
+        pass
+
+
+class CsvSource(_Source):
+    def __init__(self, path: Path) -> None:
+        self._raw: BinaryIO = open(path, "rb")  # noqa: SIM115 - closed by close()
+        self._size = max(1, path.stat().st_size)
+        sample = self._raw.read(65536)
+        self._raw.seek(0)
+        self.encoding = sniff_encoding(sample)
+        errors = "hotline-cp1258" if self.encoding == "utf-8" else "replace"
+        self._text = io.TextIOWrapper(self._raw, encoding=self.encoding, errors=errors, newline="")
+        head = sample.decode(self.encoding if self.encoding != "utf-8" else "utf-8", errors="ignore")
+        head = head.lstrip("\ufeff")
+        self.delimiter = sniff_delimiter(head)
+        reader = csv.reader(self._text, delimiter=self.delimiter)
+        self.rows = enumerate(reader, start=1)
+
+    def progress(self) -> float:
+        try:
+            return min(1.0, self._raw.tell() / self._size)
+        except (ValueError, OSError):
+            return 1.0
+
+    def close(self) -> None:
+        self._text.close()
+
+
+class XlsxSource(_Source):
+    def __init__(self, path: Path, sheet: str | None) -> None:
+        import openpyxl
+
+        try:
+            self._wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        except Exception as exc:
+            raise ImportFormatError(f"not a readable XLSX workbook ({type(exc).__name__})") from None
+        try:
+            if sheet is not None:
+                if sheet not in self._wb.sheetnames:
+                    raise ImportFormatError(
+                        f"no sheet named {sheet!r}; sheets: {', '.join(self._wb.sheetnames)}")
+                ws = self._wb[sheet]
+            else:
+                ws = self._wb.worksheets[0]
+        except BaseException:
+            self._wb.close()
+            raise
+        self._max = max(1, ws.max_row or 1)
+        self._seen = 0
+        self.rows = self._iter(ws)
+
+    def _iter(self, ws: Any) -> Iterator[tuple[int, Any]]:
+        for number, values in enumerate(ws.iter_rows(min_row=1, values_only=True), start=1):
+            self._seen = number
+            yield number, values
+
+    def progress(self) -> float:
+        return min(1.0, self._seen / self._max)
+
+    def close(self) -> None:
+        self._wb.close()
+
+
+class JsonlSource(_Source):
+    """One JSON object per line; the keys are the headers. Row number = line number."""
+
+    def __init__(self, path: Path) -> None:
+        self._raw: BinaryIO = open(path, "rb")  # noqa: SIM115 - closed by close()
+        self._size = max(1, path.stat().st_size)
+        self.rows = self._iter()
+
+    def _iter(self) -> Iterator[tuple[int, Any]]:
+        for number, line in enumerate(self._raw, start=1):
+            if number == 1 and line.startswith(codecs.BOM_UTF8):
+                line = line[3:]
+            if not line.strip():
+                yield number, None
+                continue
+            try:
+                obj = json.loads(line)
+            except ValueError:
+                yield number, ValueError("line is not valid JSON")
+                continue
+            yield number, obj if isinstance(obj, dict) else ValueError("line is not a JSON object")
+
+    def progress(self) -> float:
+        try:
+            return min(1.0, self._raw.tell() / self._size)
+        except (ValueError, OSError):
+            return 1.0
+
+    def close(self) -> None:
+        self._raw.close()
+
+
+def open_source(path: Path, sheet: str | None = None) -> _Source:
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        return XlsxSource(path, sheet)
+    if suffix in (".jsonl", ".ndjson"):
+        return JsonlSource(path)
+    if suffix in (".csv", ".txt", ".tsv"):
+        return CsvSource(path)
+    with open(path, "rb") as fh:
+        magic = fh.read(4)
+    if magic.startswith(b"PK\x03\x04"):
+        return XlsxSource(path, sheet)
+    if magic.lstrip()[:1] == b"{":
+        return JsonlSource(path)
+    return CsvSource(path)

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 # name → "module:Class". Adding a channel is one line here plus its module.
 ADAPTERS: dict[str, str] = {
     "web": "channels.web:WebChannel",
+    "hotline": "channels.hotline:HotlineChannel",
     "messenger": "channels.messenger:MessengerChannel",
     "telegram": "channels.telegram:TelegramChannel",
 }

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 ADAPTERS: dict[str, str] = {
     "web": "channels.web:WebChannel",
     "hotline": "channels.hotline:HotlineChannel",
+    "zalo": "channels.zalo:ZaloChannel",
     "messenger": "channels.messenger:MessengerChannel",
     "telegram": "channels.telegram:TelegramChannel",
 }

@@ -13,6 +13,7 @@ import asyncio
 import json
 import logging
 import mimetypes
+import os
 import re
 import time
 import warnings
@@ -52,6 +53,10 @@ from normalizer.text import nfc
 from web.intake import refuse, store_events
 
 log = logging.getLogger("hub.channels.telegram")
+
+# Opt in to python-telegram-bot's coming timedelta durations (RetryAfter.retry_after...). Without
+# it, building a RetryAfter on a 429 emits a deprecation warning from inside the library.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 PATH = "/webhooks/telegram"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"

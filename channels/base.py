@@ -53,6 +53,12 @@ class ChannelAdapter:
     def routes(self) -> list[web.RouteDef]:
         return []
 
+    def senders(self) -> dict[str, ChannelAdapter]:
+        """Outbox channel names this adapter delivers. Besides its own name an adapter may add
+        senders the router uses to reach a citizen another way (Zalo adds "zns", the hotline
+        adds "sms" and "callback"); each is an object with the same ``send`` contract."""
+        return {self.name: self}
+
     def verify(self, headers: Any, raw_body: bytes) -> bool:
         return True
 

@@ -7,6 +7,7 @@ so the answer carries a ``token``; GET tokens/{token}.json turns it into the
 """
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from datetime import datetime
@@ -42,6 +43,13 @@ SERVICE_KEYWORDS: dict[str, str] = {
     "public_service": "thủ tục, cán bộ, chậm trễ, phiền hà",
     "other": "khác",
 }
+
+
+ACCEPTED_NOTICE = "Đã tiếp nhận, mã phản ánh sẽ có trong giây lát"
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
 
 
 def open311_error(status: int, description: str) -> web.Response:
@@ -112,9 +120,8 @@ class WebChannel(ChannelAdapter):
             code = await self._code_for_token(client_token)
             if code:
                 return web.json_response([{"service_request_id": code}], status=200)
-        return web.json_response([{"token": client_token,
-                                   "service_notice": "Đã tiếp nhận, mã phản ánh sẽ có trong giây lát"}],
-                                 status=201 if result.stored else 200)
+        return web.json_response([{"token": client_token, "service_notice": ACCEPTED_NOTICE}],
+                                 status=201 if result.stored else 200, dumps=_dumps)
 
     async def _code_for_token(self, token: str) -> str | None:
         async with self.hub.sessions() as session:

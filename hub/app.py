@@ -49,10 +49,26 @@ def build_hub(settings: Settings) -> Hub:
     metrics = Metrics()
     hub = Hub(settings=settings, engine=engine, sessions=sessionmaker(engine),
               intake=Intake(engine, settings.intake.batch_max), metrics=metrics)
-    hub.intake._on_commit = lambda n: hub.inbox_wakeup.set()
-    hub.intake._observe = lambda ch, stored, _t: metrics.intake_events.labels(
-        ch, "stored" if stored else "duplicate").inc()
+    def committed(stored: int, elapsed: float) -> None:
+        metrics.intake_commit_seconds.observe(elapsed)
+        if stored:
+            hub.inbox_wakeup.set()
+
+    hub.intake._on_commit = committed
+    counters: dict[tuple[str, bool], object] = {}
+
+    def observe(channel: str, stored: bool, _elapsed: float) -> None:
+        # Labelled children cached: labels() per event was measurable on the hot path.
+        child = counters.get((channel, stored))
+        if child is None:
+            child = counters[(channel, stored)] = metrics.intake_events.labels(
+                channel, "stored" if stored else "duplicate")
+        child.inc()  # type: ignore[attr-defined]
+
+    hub.intake._observe = observe
     hub.channels = enabled_channels(hub)
+    for adapter in hub.channels.values():
+        hub.senders.update(adapter.senders())
     return hub
 
 

@@ -31,6 +31,8 @@ class Hub:
     # Created when the hub starts, inside the running loop.
     http: aiohttp.ClientSession = None  # type: ignore[assignment]
     channels: dict[str, ChannelAdapter] = field(default_factory=dict)
+    # Outbox channel name → sender (every channel's own name, plus extra senders like "zns").
+    senders: dict[str, ChannelAdapter] = field(default_factory=dict)
     worker_id: str = field(
         default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}")
     inbox_wakeup: asyncio.Event = field(default_factory=asyncio.Event)

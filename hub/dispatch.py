@@ -37,7 +37,7 @@ async def dispatch_row(hub: Hub, row_id: int) -> DeliveryResult | None:
             return None
         suppressed = (await session.execute(select(Suppression.reason).where(
             Suppression.channel == row.channel, Suppression.address == row.address))).scalar()
-    adapter = hub.channels.get(row.channel)
+    adapter = hub.senders.get(row.channel)
     if suppressed:
         result = DeliveryResult.give_up(f"address suppressed: {suppressed}", needs_other_route=True)
     elif adapter is None:

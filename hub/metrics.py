@@ -39,5 +39,13 @@ class Metrics:
         self.alerts = Counter("hub_alerts", "Operational alerts raised", ["channel", "kind"],
                               registry=r)
 
+        self._ack: dict[str, Histogram] = {}
+
+    def ack_seconds(self, channel: str) -> Histogram:
+        child = self._ack.get(channel)
+        if child is None:
+            child = self._ack[channel] = self.request_seconds.labels(channel)
+        return child
+
     def render(self) -> bytes:
         return generate_latest(self.registry)

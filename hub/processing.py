@@ -193,24 +193,37 @@ async def extend_report(hub: Hub, session: AsyncSession, report: Report, msg: In
 
 async def apply_edit(hub: Hub, session: AsyncSession, msg: InboundMessage) -> Report | None:
     original = msg.meta.get("edited_external_id") or msg.external_id
-    report_id = (await session.execute(
-        select(InboxEvent.report_id).where(InboxEvent.channel == msg.channel,
-                                           InboxEvent.external_id == original))).scalar()
-    if report_id is None:
+    row = (await session.execute(
+        select(InboxEvent.report_id, InboxEvent.payload).where(
+            InboxEvent.channel == msg.channel, InboxEvent.external_id == original))).first()
+    if row is None or row.report_id is None:
         log.info("edit of unknown %s message %s ignored", msg.channel, original)
         return None
-    report = await session.get(Report, report_id)
+    report = await session.get(Report, row.report_id)
     if report is None:
         return None
-    old_text = msg.meta.get("previous_text")
+    # Channels that do not send the previous text (Messenger, Telegram): the text this message
+    # last had is the latest edit's, else the original event's (parse is pure: re-parse it).
+    edited = dict((report.extra or {}).get("edited_texts") or {})
+    old_text = msg.meta.get("previous_text") or edited.get(original) or _original_text(
+        hub, msg.channel, row.payload, original)
     if old_text and old_text in report.description:
         report.description = report.description.replace(old_text, msg.text, 1)
     else:
         report.description = f"{report.description}\n{msg.text}".strip()
+    report.extra = {**(report.extra or {}), "edited_texts": {**edited, original: msg.text}}
     report.updated_at = utcnow()
     lifecycle.record(session, report, actor="citizen", kind="message",
                      note=f"sửa tin nhắn: {msg.text}", public=False)
     return report
+
+
+def _original_text(hub: Hub, channel: str, payload: str, external_id: str) -> str | None:
+    adapter = hub.channels.get(channel)
+    if adapter is None:
+        return None
+    return next((m.text.strip() for m in adapter.parse(json.loads(payload))
+                 if m.external_id == external_id and m.text), None)
 
 
 async def add_attachments(hub: Hub, session: AsyncSession, report: Report,

@@ -72,6 +72,10 @@ class WorkerSettings(_Section):
     claim_lease_seconds: float = Field(120.0, gt=0)
     poll_seconds: float = Field(1.0, gt=0)
     leader_lease_seconds: float = Field(30.0, gt=0)
+    # Acknowledging comes first: while webhooks arrive faster than this, the inbox worker defers
+    # (at most inbox_defer_max_seconds in a row, so the backlog always moves).
+    inbox_defer_above_events_per_s: float = Field(300.0, ge=0)
+    inbox_defer_max_seconds: float = Field(2.0, ge=0)
 
 
 class ChannelSettings(_Section):
@@ -132,6 +136,25 @@ class EmailSettings(ChannelSettings):
     smtp_username: str = ""
     smtp_password: SecretStr = SecretStr("")
     from_address: str = ""
+    # Display name in From (empty: the bare address).
+    from_name: str = ""
+    smtp_ssl: bool = False  # implicit TLS (port 465); smtp_starttls upgrades a plain session
+    smtp_timeout_seconds: float = Field(30.0, gt=0)
+    # While sending is paused (SMTP login refused), how often to try logging in again.
+    smtp_recheck_seconds: float = Field(300.0, gt=0)
+    # Extra CA bundle for IMAP/SMTP TLS (a private CA); empty: the system store.
+    tls_ca_file: str = ""
+    # Our own timeout around every IMAP command (aioimaplib only times out fetches).
+    imap_timeout_seconds: float = Field(30.0, gt=0)
+    # Use IDLE when the server offers it; re-issued after idle_seconds (servers drop at 30 min).
+    use_idle: bool = True
+    idle_seconds: float = Field(600.0, gt=0, le=1740)
+    fetch_batch: int = Field(50, gt=0, le=500)
+    # Larger mails are fetched only up to this size (headers and first parts) and marked truncated.
+    max_message_bytes: int = Field(40 * 1024 * 1024, gt=0)
+    # At most this many mails to one address per window (0: no limit).
+    reply_rate_limit: int = Field(20, ge=0)
+    reply_rate_window_seconds: float = Field(3600.0, gt=0)
 
 
 class HotlineSettings(ChannelSettings):

@@ -63,30 +63,54 @@ class Workers:
                 pass
 
     # --- inbox -------------------------------------------------------------------------------
+    async def _yield_to_intake(self) -> None:
+        """Under a burst of webhooks, report creation waits: the acknowledgement deadlines
+        (Zalo 2 s, Meta 5 s) are hard, report creation has none. Bounded, so work moves on."""
+        cfg = self.hub.settings.workers
+        if not cfg.inbox_defer_above_events_per_s:
+            return
+        waited = 0.0
+        while (waited < cfg.inbox_defer_max_seconds and not self._stopping.is_set()
+               and self.hub.intake.events_per_second() > cfg.inbox_defer_above_events_per_s):
+            await asyncio.sleep(0.05)
+            waited += 0.05
+
     async def run_inbox_once(self) -> int:
         hub, cfg = self.hub, self.hub.settings.workers
+        await self._yield_to_intake()
         ids = await claim(hub.engine, InboxEvent, worker_id=hub.worker_id, limit=cfg.inbox_batch,
                           lease_seconds=cfg.claim_lease_seconds, ready_states=("pending",),
                           claimed_state="claimed")
-        for event_id in ids:
-            if self._stopping.is_set():
-                break  # the claim lapses; another pass (or process) picks it up
-            await self._process_one(event_id)
+        if ids and not self._stopping.is_set():
+            await self._process_batch(ids)
         return len(ids)
 
-    async def _process_one(self, event_id: int) -> None:
+    async def _process_batch(self, ids: list[int]) -> None:
+        """One transaction for the batch, one SAVEPOINT per event: a failing event rolls back
+        alone and is retried later; the others commit together (and their outbox rows with them).
+        A crash before the commit leaves every claimed row to be reclaimed when its lease ends."""
         hub = self.hub
-        try:
-            async with hub.sessions() as session, session.begin():
-                event = await session.get(InboxEvent, event_id)
+        failed: list[tuple[int, Exception]] = []
+        done: list[tuple[str, str]] = []
+        async with hub.sessions() as session, session.begin():
+            events = {e.id: e for e in (await session.execute(
+                select(InboxEvent).where(InboxEvent.id.in_(ids)))).scalars()}
+            for event_id in ids:
+                event = events.get(event_id)
                 if event is None or event.state != "claimed" or event.claimed_by != hub.worker_id:
-                    return
+                    continue
                 channel = event.channel
-                await process_event(hub, session, event)
-                result = event.state
-            hub.metrics.inbox_processed.labels(channel, result).inc()
+                try:
+                    async with session.begin_nested():
+                        await process_event(hub, session, event)
+                    done.append((channel, event.state))
+                except Exception as exc:
+                    failed.append((event_id, exc))
+        for channel, state in done:
+            hub.metrics.inbox_processed.labels(channel, state).inc()
+        if done:
             hub.outbox_wakeup.set()
-        except Exception as exc:
+        for event_id, exc in failed:
             await self._inbox_failed(event_id, exc)
 
     async def _inbox_failed(self, event_id: int, exc: Exception) -> None:

@@ -83,9 +83,13 @@ class LeaderLease:
         self.is_leader = False
 
     async def _drop_conn(self) -> None:
+        """Unlock, then return the connection; a pooled connection would keep the session lock."""
         if self._conn is not None:
+            conn, self._conn = self._conn, None
             try:
-                await self._conn.close()
+                await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self._key})
+                await conn.commit()
+                await conn.close()
             except Exception:
-                pass
-            self._conn = None
+                await conn.invalidate()
+                await conn.close()

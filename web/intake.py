@@ -30,7 +30,7 @@ async def store_events(hub: Hub, channel: str, events: Sequence[RawEvent],
         log.exception("intake failed for %d %s events", len(events), channel)
         raise web.HTTPServiceUnavailable(text="storage unavailable",
                                          headers={"Retry-After": "5"}) from None
-    hub.metrics.request_seconds.labels(channel).observe(time.perf_counter() - started)
+    hub.metrics.ack_seconds(channel).observe(time.perf_counter() - started)
     return results
 
 

@@ -71,3 +71,16 @@ async def test_only_post_is_routed(telegram_hub):
     client = await telegram_hub(workers=False)
     resp = await client.get(URL, headers=HEADERS)
     assert resp.status == 405
+
+
+async def test_bench_load_requests_are_valid_and_distinct(settings_factory, hub_client, bot_api):
+    from bench.loads import telegram as load
+
+    settings = settings_factory(channels=load.settings(bot_api.url)["channels"],
+                                workers={"enabled": False})
+    client = await hub_client(settings)
+    for path, headers, body in load.requests(20, start=5):
+        resp = await client.post(path, data=body, headers=headers)
+        assert resp.status == 200
+    stored = await inbox(client)
+    assert sorted(stored) == sorted(("telegram", str(load.FIRST_UPDATE_ID + i)) for i in range(5, 25))

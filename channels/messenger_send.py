@@ -73,9 +73,11 @@ def classify_error(status: int, body: Any, retry_after: float | None = None) -> 
         return DeliveryResult.give_up(f"no such Messenger user ({what})", needs_other_route=True)
     if code == 100:
         return DeliveryResult.give_up(f"invalid parameter ({what})", needs_other_route=True)
-    if code == 200 or code == 230:
-        # Missing pages_messaging permission: nothing will go out until an admin fixes the app.
-        return DeliveryResult.paused(f"app lacks permission to message ({what})")
+    if code in (200, 230):
+        # Missing pages_messaging permission (app not reviewed: only its testers can be
+        # messaged). Per recipient, so not a pause; another contact point may reach them.
+        return DeliveryResult.give_up(f"app lacks permission to message ({what})",
+                                      needs_other_route=True)
     if status >= 500 or status == 429 or (code is None and status in (408, 409)):
         return DeliveryResult.retry(f"Graph API HTTP {status} ({what})", retry_after=retry_after)
     return DeliveryResult.give_up(f"Send API refused the message: HTTP {status} ({what})")

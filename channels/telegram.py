@@ -250,8 +250,12 @@ def _describe(exc: BaseException) -> str:
 # --- parsing (pure) -------------------------------------------------------------------------
 def parse_update(payload: dict[str, Any], bot: Bot | None = None) -> list[InboundMessage]:
     """One stored update → InboundMessages. ``Update.de_json`` builds objects only (no I/O)."""
-    update = Update.de_json(payload, bot)
-    external_id = str(update.update_id)
+    external_id = str(payload.get("update_id", ""))
+    try:
+        update = Update.de_json(payload, bot)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        # Deterministic: retrying would fail the same way, so acknowledge and log it.
+        return [_ignore(external_id, "", f"malformed update ({type(exc).__name__})")]
     for attribute, handler in UPDATE_HANDLERS.items():
         value = getattr(update, attribute, None)
         if value is not None:

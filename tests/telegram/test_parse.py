@@ -113,3 +113,11 @@ def test_foreign_contact_number_keeps_its_country() -> None:
 
 def test_handled_kinds_are_the_table() -> None:
     assert set(UPDATE_HANDLERS) == {"message", "edited_message", "my_chat_member"}
+
+
+@pytest.mark.parametrize("payload", [{"update_id": 9, "message": {"text": "no chat, no date"}},
+                                     {"update_id": 9, "message": "not an object"},
+                                     {"update_id": 9, "my_chat_member": {"chat": {"id": 1}}}])
+def test_malformed_update_is_ignored_not_retried(payload: dict[str, Any]) -> None:
+    [msg] = parse_update(payload)
+    assert msg.kind == "ignore" and msg.meta["reason"].startswith("malformed update")

@@ -3,6 +3,7 @@ releases them in reverse on shutdown (SIGTERM: stop accepting, finish in-flight 
 what intake holds, finish the rows in hand, close channels, dispose the engine)."""
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import AsyncIterator
 
@@ -24,6 +25,10 @@ from store.models import Agency
 from web import health
 
 log = logging.getLogger("hub.app")
+
+# Packages that add outbox senders that are not channels (agency email/webhook) and periodic
+# jobs: "module:function", called with the hub at build time, before the scheduler exists.
+HUB_EXTENSIONS: list[str] = ["router.wiring:install"]
 
 
 async def sync_agencies(hub: Hub) -> None:
@@ -69,6 +74,9 @@ def build_hub(settings: Settings) -> Hub:
     hub.channels = enabled_channels(hub)
     for adapter in hub.channels.values():
         hub.senders.update(adapter.senders())
+    for spec in HUB_EXTENSIONS:
+        module, _, func = spec.partition(":")
+        getattr(importlib.import_module(module), func)(hub)
     return hub
 
 

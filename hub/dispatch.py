@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from normalizer.schema import DeliveryResult, OutboundMessage
 from router import lifecycle
+from router.fallback import reroute_failed_message
 from store.models import OutboxMessage, Report, Suppression, utcnow
 from store.queue import backoff_seconds
 
@@ -84,24 +85,18 @@ async def record_outcome(hub: Hub, row_id: int, result: DeliveryResult) -> None:
             log.warning("outbox %s to %s dead: %s", row.id, row.channel, reason)
         row.claimed_by = None
         hub.metrics.outbox_attempts.labels(row.channel, row.purpose, outcome).inc()
-        if row.report_id is not None and row.purpose == "citizen" and outcome in ("sent", "dead"):
+        if row.report_id is not None and outcome in ("sent", "dead"):
             report = await session.get(Report, row.report_id)
             if report is not None:
                 note = (f"đã gửi qua {row.channel} ({row.template})" if outcome == "sent"
                         else f"gửi qua {row.channel} thất bại: {row.last_error}")
-                lifecycle.record(session, report, actor="system", kind="notification", note=note,
+                kind = "notification" if row.purpose == "citizen" else "delivery"
+                lifecycle.record(session, report, actor="system", kind=kind, note=note,
                                  public=False)
-                if outcome == "dead":
-                    await _fallback(hub, session, row, report, result)
-
-
-async def _fallback(hub: Hub, session, row: OutboxMessage, report: Report,  # noqa: ANN001
-                    result: DeliveryResult) -> None:
-    try:
-        from router.fallback import reroute_failed_message
-    except ImportError:  # the router's fallback chain lands with the router issue
-        return
-    await reroute_failed_message(hub, session, row, report, result)
+                if outcome == "dead" and row.purpose == "citizen":
+                    await reroute_failed_message(hub, session, row, report, result)
+                elif outcome == "dead":
+                    hub.metrics.alerts.labels(row.channel, "delivery_dead").inc()
 
 
 def pause_channel(hub: Hub, channel: str, reason: str) -> None:

@@ -22,6 +22,7 @@ from hub.media import store_bytes
 from normalizer.schema import CHAT_CHANNELS, InboundMessage
 from router import lifecycle
 from router.assign import analyze_report, route_new_report
+from router.rating import apply_rating
 from store.models import Attachment, Contact, InboxEvent, OutboxMessage, Report, utcnow
 
 if TYPE_CHECKING:
@@ -130,6 +131,10 @@ def _same_person(report: Report, msg: InboundMessage) -> bool:
 
 async def apply_citizen_message(hub: Hub, session: AsyncSession, contact: Contact,
                                 msg: InboundMessage) -> Report:
+    # "1"–"5" on a chat channel after the citizen's latest report was resolved: a rating.
+    rated = await apply_rating(hub, session, contact, msg)
+    if rated is not None:
+        return rated
     report = await find_open_report(hub, session, contact, msg)
     if report is not None:
         await extend_report(hub, session, report, msg)

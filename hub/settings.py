@@ -240,6 +240,9 @@ class RoutingSettings(_Section):
     sla_check_seconds: float = Field(300.0, gt=0)
     # Where overdue escalations go besides the center's queue (empty: queue and metrics only).
     center_email: str = ""
+    # A new report's first delivery to its agency waits this long while photos are still being
+    # downloaded, so the mail/webhook carries them.
+    delivery_media_wait_seconds: float = Field(30.0, ge=0)
     # Webhook deliveries older than this (by X-Hub-Timestamp) should be refused by agencies;
     # documented for them, and used by our own verification helper.
     webhook_tolerance_seconds: int = Field(300, gt=0)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from router import lifecycle
+from router.delivery import enqueue_agency_delivery
 from router.rules import AgencyRule, choose_agency
 from router.sla import add_working_days
 from store.models import Report, utcnow
@@ -15,6 +16,12 @@ if TYPE_CHECKING:
     from hub.context import Hub
 
 log = logging.getLogger("hub.router")
+
+
+class RouteRefused(Exception):
+    def __init__(self, message: str, status: int = 422, allowed: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.allowed = status, allowed
 
 
 def analyze_report(hub: Hub, report: Report, category_hint: str | None = None) -> None:
@@ -41,7 +48,9 @@ def agency_rules(hub: Hub) -> list[AgencyRule]:
 
 async def route_new_report(hub: Hub, session: AsyncSession, report: Report,
                            from_triage: bool = False) -> str | None:
-    """received/triage → forwarded (agency found) or triage. Returns the agency id or None."""
+    """received/triage → forwarded (agency found) or triage. Returns the agency id or None.
+    A report leaving triage this way (the citizen's added text made it routable) tells the
+    citizen where it went; a new one says so in its acknowledgement."""
     decision = choose_agency(report.category, report.category_confidence, report.ward,
                              agency_rules(hub), hub.settings.routing.triage_threshold)
     if decision.agency_id is None:
@@ -49,6 +58,8 @@ async def route_new_report(hub: Hub, session: AsyncSession, report: Report,
             lifecycle.set_status(session, report, "triage", actor="system", note=decision.reason)
         return None
     await forward(hub, session, report, decision.agency_id, actor="system", note=decision.reason)
+    if from_triage:
+        await lifecycle.notify_citizen(session, hub, report, "forwarded")
     return decision.agency_id
 
 
@@ -56,11 +67,45 @@ async def forward(hub: Hub, session: AsyncSession, report: Report, agency_id: st
                   note: str | None = None) -> None:
     report.agency_id = agency_id
     lifecycle.set_status(session, report, "forwarded", actor=actor, note=note)
-    days = hub.settings.routing.sla_days.get(report.category or "other", 7)
-    report.due_at = add_working_days(utcnow(), days, hub.settings.routing.holidays)
+    routing = hub.settings.routing
+    days = routing.sla_days.get(report.category or "other", routing.sla_days.get("other", 7))
+    report.due_at = add_working_days(utcnow(), days, routing.holidays, routing.timezone)
     report.reminded_at = report.escalated_at = None
-    try:
-        from router.delivery import enqueue_agency_delivery
-    except ImportError:  # delivery to agencies lands with the router issue
-        return
     await enqueue_agency_delivery(hub, session, report)
+
+
+async def reroute(hub: Hub, session: AsyncSession, report: Report, *, agency_id: str | None,
+                  category: str | None, actor: str = "center") -> str | None:
+    """The center sends a report to an agency (or re-classifies it and lets the rules choose).
+    Returns the agency id, or None when it stays in triage."""
+    from normalizer.schema import CATEGORIES
+
+    if category is not None and category not in CATEGORIES:
+        raise RouteRefused(f"unknown category {category!r}; known: {sorted(CATEGORIES)}")
+    if agency_id is not None and agency_id not in {a.id for a in hub.settings.agencies}:
+        raise RouteRefused(f"unknown agency {agency_id!r}")
+    if "forwarded" not in lifecycle.TRANSITIONS.get(report.status, ()):
+        raise RouteRefused(f"a {report.status} report cannot be routed", 409,
+                           lifecycle.allowed_for(report.status, center=True))
+    if category is not None and category != report.category:
+        lifecycle.record(session, report, actor=actor, kind="classification", public=False,
+                         note=f"{report.category or '—'} → {category}")
+        report.category, report.category_confidence = category, 1.0
+        report.classifier_version = "center"
+    previous = report.agency_id
+    if agency_id is None:
+        decision = choose_agency(report.category, 1.0, report.ward, agency_rules(hub), 0.0)
+        if decision.agency_id is None:
+            if report.status != "triage" and "triage" not in lifecycle.TRANSITIONS[report.status]:
+                raise RouteRefused(f"{decision.reason}; name the agency")
+            if report.status != "triage":
+                lifecycle.set_status(session, report, "triage", actor=actor, note=decision.reason)
+            return None
+        agency_id = decision.agency_id
+    if previous and previous != agency_id:
+        await enqueue_agency_delivery(hub, session, report, event="report.withdrawn",
+                                      template="agency_rerouted_away")
+    await forward(hub, session, report, agency_id, actor=actor,
+                  note=f"chuyển {previous} → {agency_id}" if previous else None)
+    await lifecycle.notify_citizen(session, hub, report, "rerouted" if previous else "forwarded")
+    return agency_id

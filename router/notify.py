@@ -41,17 +41,31 @@ def outbound_row(*, channel: str, address: str, report: Report | None, template:
                          fallback_of=fallback_of)
 
 
+def citizen_message(template: str, channel: str, values: dict[str, Any], *,
+                    reply_context: dict[str, Any] | None = None, extra_text: str = "",
+                    report_code: str | None = None) -> OutboundMessage:
+    """The message for ``channel`` (its ``template@channel`` variant when there is one)."""
+    return OutboundMessage(
+        text=templates.render_for(template, channel, **values) + extra_text,
+        subject=templates.subject(template, **values), report_code=report_code,
+        reply_context=dict(reply_context or {}), template=template,
+        template_data={k: str(v) for k, v in values.items() if v is not None})
+
+
 async def enqueue_citizen_message(session: AsyncSession, hub: Hub, report: Report, template: str,
                                   *, extra_text: str = "", **fields: Any) -> OutboxMessage | None:
-    if not report.reply_address:
-        return None
+    """Queue a citizen message on the origin channel; a report without a reply address there
+    (a hotline caller with no SMS, an anonymous web form) goes straight to the next contact
+    point the citizen gave, else to the operator call-back list (router.fallback)."""
     values = await template_fields(session, hub, report)
     values.update(fields)
-    text = templates.render(template, **values) + extra_text
-    message = OutboundMessage(
-        text=text, subject=templates.subject(template, **values), report_code=report.code,
-        reply_context=dict(report.reply_context or {}), template=template,
-        template_data={k: str(v) for k, v in values.items() if v is not None})
+    if not report.reply_address:
+        from router.fallback import route_elsewhere
+
+        return await route_elsewhere(hub, session, report, template, values,
+                                     reason=f"no reply address on {report.channel}")
+    message = citizen_message(template, report.channel, values, extra_text=extra_text,
+                              reply_context=report.reply_context, report_code=report.code)
     row = outbound_row(channel=report.channel, address=report.reply_address, report=report,
                        template=template, message=message)
     session.add(row)

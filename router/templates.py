@@ -43,12 +43,39 @@ TEMPLATES: dict[str, str] = {
     ),
     "status": "Phản ánh {code}: {status_label}. Cập nhật lúc {updated}.",
     "status_unknown": "Không tìm thấy phản ánh có mã {code}. Vui lòng kiểm tra lại mã.",
+    # Email: under every mail about a report, so the citizen's answer threads into it.
+    "email_reply_hint": (
+        "—\nKhi trả lời thư này, vui lòng giữ nguyên mã [#{code}] trong tiêu đề để nội dung "
+        "được bổ sung vào đúng phản ánh."
+    ),
+    "email_subject_default": "Trung tâm Giám sát, điều hành đô thị thông minh",
     "ask_phone": "Vui lòng chia sẻ số điện thoại để cán bộ liên hệ khi cần xác minh phản ánh {code}.",
+    # Zalo's request-user-info card (title ≤ 100 characters, subtitle ≤ 500).
+    "zalo_request_info_title": "Chia sẻ thông tin liên hệ với Trung tâm",
+    "zalo_request_info_subtitle": (
+        "Vui lòng chia sẻ họ tên, số điện thoại và địa chỉ để cán bộ liên hệ xác minh "
+        "phản ánh {code} khi cần."
+    ),
+    "zalo_request_info_subtitle_nocode": (
+        "Vui lòng chia sẻ họ tên, số điện thoại và địa chỉ để cán bộ liên hệ khi cần "
+        "xác minh phản ánh của bạn."
+    ),
     # Agency-facing (delivery and SLA), also Vietnamese.
     "agency_new": "Phản ánh mới {code} ({category}) tại {place}:\n{description}\nXem: {status_url}",
     "agency_reminder": "Nhắc việc: phản ánh {code} đến hạn xử lý ngày {due}.",
     "center_escalation": "Quá hạn: phản ánh {code} giao {agency} đã quá hạn xử lý từ ngày {due}.",
     "agency_citizen_message": "Công dân bổ sung thông tin cho phản ánh {code}: {note}",
+    "agency_returned": "Phản ánh {code} được {agency} trả lại Trung tâm. Lý do: {note}",
+    "agency_rerouted_away": "Phản ánh {code} đã được Trung tâm chuyển cho đơn vị khác xử lý.",
+    # Router: shorter variants for a phone reached by SMS when the origin channel refused.
+    "ack@sms": "Đã tiếp nhận phản ánh {code}. Tra cứu: {status_url}",
+    "ack_forwarded@sms": "Phản ánh {code} đã được chuyển đến {agency}. Tra cứu: {status_url}",
+    "forwarded@sms": "Phản ánh {code} đã chuyển đến {agency}. Tra cứu: {status_url}",
+    "rerouted@sms": "Phản ánh {code} đã chuyển đến {agency}. Tra cứu: {status_url}",
+    "in_progress@sms": "Phản ánh {code} đang được xử lý. Tra cứu: {status_url}",
+    "resolved@sms": "Phản ánh {code} đã được xử lý xong. Xem kết quả: {status_url}",
+    "rejected@sms": "Phản ánh {code} không được tiếp nhận. Lý do: {note}",
+    "returned@sms": "Phản ánh {code} đang được chuyển đơn vị có thẩm quyền. Tra cứu: {status_url}",
 }
 
 SUBJECTS: dict[str, str] = {
@@ -83,6 +110,13 @@ def render(name: str, **fields: Any) -> str:
     if name not in TEMPLATES:
         raise KeyError(f"no template {name!r}")
     return TEMPLATES[name].format_map(_Default(fields))
+
+
+def render_for(name: str, channel: str | None, **fields: Any) -> str:
+    """``<name>@<channel>`` when that variant exists (shorter SMS, ZNS...), else ``name``."""
+    if channel and f"{name}@{channel}" in TEMPLATES:
+        return TEMPLATES[f"{name}@{channel}"].format_map(_Default(fields))
+    return render(name, **fields)
 
 
 def subject(name: str, **fields: Any) -> str:

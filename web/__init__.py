@@ -10,6 +10,7 @@ if TYPE_CHECKING:
 
 
 def register_routes(app: web.Application, hub: Hub) -> None:
-    from web import public
+    from web import agency_api, public
 
     app.router.add_routes(public.routes())
+    app.router.add_routes(agency_api.routes())

@@ -1,0 +1,290 @@
+"""Delivery to agencies through the outbox: email (aiosmtplib) and signed webhooks.
+
+``enqueue_agency_delivery`` writes one outbox row per configured route of the agency (purpose and
+sender ``agency_email`` / ``agency_webhook``) in the caller's transaction. The senders build the
+mail or JSON body when they send, from the report as it is then, so photos downloaded meanwhile
+are included; for chat channels the first delivery waits for the assembly window to close (the
+citizen's follow-up messages and photos belong to the same report). An agency without email or
+webhook works from the queue API only.
+
+Webhook signature (DESIGN §3): ``X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of
+"<timestamp>.<raw body>" with webhook_secret>`` and ``X-Hub-Timestamp: <unix seconds>``.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import time
+from datetime import timedelta
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+import aiosmtplib
+from sqlalchemy import select
+
+from normalizer.schema import CATEGORIES, CHAT_CHANNELS, DeliveryResult, OutboundMessage
+from router import templates
+from router.notify import outbound_row, template_fields
+from router.views import agency_report_dict, media_path
+from store.models import Attachment, OutboxMessage, Report, utcnow
+from store.reports import report_by_code
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from hub.context import Hub
+    from hub.settings import AgencySettings
+
+log = logging.getLogger("hub.router.delivery")
+
+MAX_MAIL_ATTACHMENTS = 5
+MAX_MAIL_ATTACHMENT_BYTES = 10 * 1024 * 1024
+SIGNATURE_HEADER = "X-Hub-Signature-256"
+TIMESTAMP_HEADER = "X-Hub-Timestamp"
+
+
+def agency_settings(hub: Hub, agency_id: str | None) -> AgencySettings | None:
+    return next((a for a in hub.settings.agencies if a.id == agency_id), None)
+
+
+def place_text(report: Report) -> str:
+    parts = [p for p in (report.address, report.ward) if p]
+    if report.lat is not None and report.lon is not None:
+        parts.append(f"{report.lat:.6f},{report.lon:.6f}")
+    return ", ".join(parts) or "chưa rõ địa điểm"
+
+
+async def enqueue_agency_delivery(hub: Hub, session: AsyncSession, report: Report, *,
+                                  event: str = "report.forwarded", template: str = "agency_new",
+                                  **fields: Any) -> list[OutboxMessage]:
+    """Queue ``template`` to the report's agency on each of its routes (same transaction)."""
+    agency = agency_settings(hub, report.agency_id)
+    if agency is None:
+        return []
+    values = await template_fields(session, hub, report)
+    values.update(category=CATEGORIES.get(report.category or "other", report.category or ""),
+                  place=place_text(report), description=report.description or "")
+    values.update(fields)
+    message = OutboundMessage(
+        text=templates.render(template, **values), subject=templates.subject(template, **values),
+        report_code=report.code, template=template,
+        template_data={"event": event, "agency": agency.id,
+                       **{k: str(v) for k, v in fields.items() if v is not None}})
+    not_before = utcnow()
+    if event == "report.forwarded":
+        if report.channel in CHAT_CHANNELS:
+            not_before = (report.last_message_at or not_before) + timedelta(
+                minutes=hub.settings.intake.assembly_window_minutes)
+        if await _downloads_pending(session, report):
+            not_before = max(not_before, utcnow() + timedelta(
+                seconds=hub.settings.routing.delivery_media_wait_seconds))
+    rows = []
+    for purpose, address in (("agency_email", agency.email), ("agency_webhook", agency.id)):
+        if purpose == "agency_webhook" and not agency.webhook_url:
+            continue
+        if not address:
+            continue
+        row = outbound_row(channel=purpose, address=address, report=report, template=template,
+                           message=message, purpose=purpose)
+        row.next_attempt_at = max(not_before, utcnow())
+        session.add(row)
+        rows.append(row)
+    if rows:
+        hub.outbox_wakeup.set()
+    return rows
+
+
+async def _downloads_pending(session: AsyncSession, report: Report) -> bool:
+    pending = (await session.execute(select(Attachment.id).where(
+        Attachment.report_id == report.id, Attachment.state.in_(("pending", "fetching")))
+        .limit(1))).scalar()
+    return pending is not None
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+    return "sha256=" + mac.hexdigest()
+
+
+def verify_signature(secret: str, headers: Any, body: bytes, *, tolerance: int = 300,
+                     now: float | None = None) -> bool:
+    """What an agency runs on receipt (documented in docs/router.md): constant time, raw bytes,
+    timestamps older than ``tolerance`` seconds refused (replays)."""
+    timestamp = headers.get(TIMESTAMP_HEADER, "")
+    given = headers.get(SIGNATURE_HEADER, "")
+    if not timestamp.isdigit() or abs((now or time.time()) - int(timestamp)) > tolerance:
+        return False
+    return hmac.compare_digest(sign(secret, timestamp, body).encode(), given.encode())
+
+
+class _AgencySender:
+    """Shared by both senders: resolves the report and the agency at send time."""
+
+    name = ""
+
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+
+    async def _report_dict(self, code: str | None) -> dict[str, Any] | None:
+        if not code:
+            return None
+        async with self.hub.sessions() as session:
+            report = await report_by_code(session, code)
+            if report is None:
+                return None
+            return await agency_report_dict(session, report, self.hub.settings.server.public_base_url)
+
+
+class AgencyWebhookSender(_AgencySender):
+    """``agency_webhook``: the address is the agency id; URL and secret come from settings, so a
+    rotated secret applies to rows already queued."""
+
+    name = "agency_webhook"
+
+    async def send(self, address: str, message: OutboundMessage) -> DeliveryResult:
+        agency = agency_settings(self.hub, address)
+        if agency is None or not agency.webhook_url:
+            return DeliveryResult.give_up(f"agency {address} has no webhook configured")
+        report = await self._report_dict(message.report_code)
+        body = json.dumps({
+            "event": message.template_data.get("event", "report.forwarded"),
+            "delivery_id": message.idempotency_key,
+            "agency": agency.id,
+            "text": message.text,
+            "report": report,
+        }, ensure_ascii=False).encode()
+        timestamp = str(int(time.time()))
+        headers = {"Content-Type": "application/json; charset=utf-8",
+                   TIMESTAMP_HEADER: timestamp,
+                   SIGNATURE_HEADER: sign(agency.webhook_secret.get_secret_value(), timestamp, body),
+                   "X-Hub-Delivery": message.idempotency_key or "",
+                   "X-Hub-Event": str(message.template_data.get("event", ""))}
+        try:
+            async with self.hub.http.post(agency.webhook_url, data=body, headers=headers,
+                                          allow_redirects=False,
+                                          timeout=aiohttp.ClientTimeout(total=20)) as resp:
+                await resp.read()
+                return webhook_result(resp.status, resp.headers.get("Retry-After"))
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            return DeliveryResult.retry(f"webhook unreachable: {type(exc).__name__}")
+
+
+def webhook_result(status: int, retry_after: str | None = None) -> DeliveryResult:
+    if 200 <= status < 300:
+        return DeliveryResult.sent()
+    if status in (408, 425, 429) or status >= 500:
+        delay = float(retry_after) if retry_after and retry_after.isdigit() else None
+        return DeliveryResult.retry(f"webhook answered HTTP {status}", retry_after=delay)
+    if 300 <= status < 400:
+        return DeliveryResult.give_up(f"webhook answered a redirect (HTTP {status}); not followed")
+    return DeliveryResult.give_up(f"webhook refused the delivery (HTTP {status})")
+
+
+class AgencyEmailSender(_AgencySender):
+    """``agency_email``: one mail per row through the SMTP settings of ``[channels.email]``
+    (used even when the IMAP intake is off). The report code is in the subject; stored photos
+    are attached (up to five, 10 MB), the rest listed as links to the agency API."""
+
+    name = "agency_email"
+
+    async def send(self, address: str, message: OutboundMessage) -> DeliveryResult:
+        cfg = self.hub.settings.channels.email
+        if not cfg.smtp_host:
+            return DeliveryResult.give_up("SMTP is not configured (channels.email.smtp_host)")
+        mail = await self.build(address, message)
+        try:
+            await aiosmtplib.send(
+                mail, hostname=cfg.smtp_host, port=cfg.smtp_port,
+                start_tls=cfg.smtp_starttls if cfg.smtp_port != 465 else False,
+                use_tls=cfg.smtp_port == 465,
+                username=cfg.smtp_username or None,
+                password=(cfg.smtp_password.get_secret_value() or None) if cfg.smtp_username else None,
+                timeout=30)
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            codes = [err.code for err in exc.recipients]
+            if all(code >= 500 for code in codes):
+                return DeliveryResult.give_up(f"agency address refused by SMTP ({codes})")
+            return DeliveryResult.retry(f"agency address deferred by SMTP ({codes})")
+        except aiosmtplib.SMTPResponseException as exc:
+            if exc.code >= 500:
+                return DeliveryResult.give_up(f"SMTP refused the mail ({exc.code})")
+            return DeliveryResult.retry(f"SMTP deferred the mail ({exc.code})")
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            return DeliveryResult.retry(f"SMTP unavailable: {type(exc).__name__}")
+        return DeliveryResult.sent(provider_id=mail["Message-ID"])
+
+    async def build(self, address: str, message: OutboundMessage) -> EmailMessage:
+        cfg = self.hub.settings.channels.email
+        sender = cfg.from_address or cfg.smtp_username or "no-reply@localhost"
+        mail = EmailMessage()
+        mail["From"] = sender
+        mail["To"] = address
+        mail["Subject"] = message.subject or f"[#{message.report_code}] Phản ánh"
+        mail["Date"] = formatdate(localtime=False)
+        domain = sender.rpartition("@")[2] or "localhost"
+        # Stable per outbox row: a retried send is recognizable as the same mail.
+        mail["Message-ID"] = make_msgid(idstring=f"{message.idempotency_key}.{message.report_code}",
+                                        domain=domain)
+        mail["Auto-Submitted"] = "auto-generated"
+        mail["X-Hub-Report"] = message.report_code or ""
+        lines = [message.text, ""]
+        report = await self._report_dict(message.report_code)
+        files: list[tuple[dict[str, Any], bytes]] = []
+        if report is not None:
+            lines += self._summary(report)
+            files = self._files(report)
+        mail.set_content("\n".join(lines))
+        for att, data in files:
+            maintype, _, subtype = (att.get("content_type") or "application/octet-stream").partition("/")
+            mail.add_attachment(data, maintype=maintype, subtype=subtype or "octet-stream",
+                                filename=f"{att['sha256'][:12]}.{subtype or 'bin'}")
+        return mail
+
+    def _summary(self, report: dict[str, Any]) -> list[str]:
+        loc = report.get("location") or {}
+        citizen = report.get("citizen") or {}
+        lines = [
+            f"Mã phản ánh: {report['code']}",
+            f"Kênh tiếp nhận: {report['channel']}",
+            f"Lĩnh vực: {CATEGORIES.get(report.get('category') or 'other', '')}",
+            f"Địa điểm: {', '.join(str(v) for v in (loc.get('address'), loc.get('ward')) if v) or '—'}",
+        ]
+        if loc.get("lat") is not None:
+            lines.append(f"Bản đồ: https://www.openstreetmap.org/?mlat={loc['lat']}&mlon={loc['lon']}")
+        if report.get("due_at"):
+            lines.append(f"Hạn xử lý: {report['due_at']}")
+        contact = ", ".join(str(v) for v in (citizen.get("name"), citizen.get("phone"),
+                                               citizen.get("email")) if v)
+        if contact:
+            lines.append(f"Liên hệ công dân: {contact}")
+        lines += ["", "Nội dung:", report.get("description") or ""]
+        links = [a["url"] for a in report.get("attachments", []) if a.get("url")]
+        if links:
+            lines += ["", "Tệp đính kèm:", *links]
+        return lines
+
+    def _files(self, report: dict[str, Any]) -> list[tuple[dict[str, Any], bytes]]:
+        out: list[tuple[dict[str, Any], bytes]] = []
+        total = 0
+        media_dir = self.hub.settings.path(self.hub.settings.storage.media_dir)
+        for att in report.get("attachments", []):
+            if len(out) >= MAX_MAIL_ATTACHMENTS or not att.get("sha256") or att.get("kind") != "image":
+                continue
+            path = media_path(media_dir, att["sha256"])
+            try:
+                data = path.read_bytes()
+            except OSError:
+                continue
+            if total + len(data) > MAX_MAIL_ATTACHMENT_BYTES:
+                continue
+            total += len(data)
+            out.append((att, data))
+        return out
+
+
+def agency_senders(hub: Hub) -> dict[str, Any]:
+    return {"agency_email": AgencyEmailSender(hub), "agency_webhook": AgencyWebhookSender(hub)}

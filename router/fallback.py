@@ -1,0 +1,121 @@
+"""When the origin channel cannot reach the citizen: the next contact point they gave.
+
+Messenger outside its 24-hour window, Zalo outside 7 days, a blocked Telegram bot, a bounced
+mailbox: the channel's sender gives up, the dispatcher marks the row dead and calls
+``reroute_failed_message``. The chain, in order, skipping routes already tried for this message:
+
+1. ``zns`` — Zalo ZNS to the citizen's phone (when the Zalo channel provides that sender);
+2. ``sms`` — the SMS gateway to the phone (when the hotline channel provides it);
+3. ``email`` — to an email address the citizen gave (when the email channel is on);
+4. the operator call-back list (a ``Callback`` row) when a phone is known.
+
+Phones and emails come from the citizen's contact (what the channel or form told us) and from
+contacts found in the report text. Every step is a report event (not public), so the agency and
+the center see how the citizen was — or was not — reached.
+"""
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from normalizer.phones import normalize_phone
+from normalizer.schema import DeliveryResult, OutboundMessage
+from router import lifecycle
+from router.notify import citizen_message, outbound_row
+from store.models import Contact, OutboxMessage, Report
+
+if TYPE_CHECKING:
+    from hub.context import Hub
+
+log = logging.getLogger("hub.router.fallback")
+
+# (outbox sender, kind of address it needs), in the order they are tried.
+ROUTES: tuple[tuple[str, str], ...] = (("zns", "phone"), ("sms", "phone"), ("email", "email"))
+
+
+async def contact_points(session: AsyncSession, report: Report) -> dict[str, list[str]]:
+    """Phones (E.164) and emails the citizen gave, best first, without duplicates."""
+    phones: list[str] = []
+    emails: list[str] = []
+    contact = await session.get(Contact, report.contact_id) if report.contact_id else None
+    found = (report.extra or {}).get("found_contacts") or {}
+    for raw in [contact.phone if contact else None, *(found.get("phones") or [])]:
+        phone = normalize_phone(raw) if raw else None
+        if phone and phone not in phones:
+            phones.append(phone)
+    for raw in [contact.email if contact else None, *(found.get("emails") or [])]:
+        email = (raw or "").strip().lower()
+        if email and "@" in email and email not in emails:
+            emails.append(email)
+    if report.channel == "hotline" and report.reply_address:
+        phone = normalize_phone(report.reply_address)
+        if phone and phone not in phones:
+            phones.append(phone)
+    return {"phone": phones, "email": emails}
+
+
+def candidate_routes(hub: Hub, points: dict[str, list[str]]) -> list[tuple[str, str]]:
+    return [(channel, address) for channel, kind in ROUTES if channel in hub.senders
+            for address in points[kind][:1]]
+
+
+async def reroute_failed_message(hub: Hub, session: AsyncSession, row: OutboxMessage, report: Report,
+                                 result: DeliveryResult) -> OutboxMessage | None:
+    """Called in the dispatcher's transaction when a citizen message went dead."""
+    root_id = row.fallback_of or row.id
+    tried = {(r.channel, r.address) for r in (await session.execute(select(OutboxMessage).where(
+        or_(OutboxMessage.id == root_id, OutboxMessage.fallback_of == root_id)))).scalars()}
+    tried.add((row.channel, row.address))
+    payload = dict(row.payload or {})
+    values: dict[str, Any] = dict(payload.get("template_data") or {})
+    reason = f"{row.channel}: {result.reason or row.last_error or 'failed'}"
+    return await route_elsewhere(hub, session, report, row.template, values, reason=reason,
+                                 tried=tried, root_id=root_id, text=payload.get("text", ""),
+                                 from_channel=row.channel)
+
+
+async def route_elsewhere(hub: Hub, session: AsyncSession, report: Report, template: str | None,
+                          values: dict[str, Any], *, reason: str,
+                          tried: set[tuple[str, str]] | None = None, root_id: int | None = None,
+                          text: str = "", from_channel: str | None = None) -> OutboxMessage | None:
+    """Queue the message on the next untried route, else put the citizen on the call-back list."""
+    from_channel = from_channel or report.channel
+    tried = tried or set()
+    points = await contact_points(session, report)
+    for channel, address in candidate_routes(hub, points):
+        if (channel, address) in tried:
+            continue
+        message = (citizen_message(template, channel, values, report_code=report.code)
+                   if template and not template.startswith("command:")
+                   else citizen_message_text(text, report.code))
+        new = outbound_row(channel=channel, address=address, report=report, template=template,
+                           message=message, fallback_of=root_id)
+        session.add(new)
+        hub.outbox_wakeup.set()
+        lifecycle.record(session, report, actor="system", kind="notification", public=False,
+                         note=f"chuyển thông báo sang {channel} ({reason})")
+        hub.metrics.outbox_attempts.labels(from_channel, "fallback", f"to_{channel}").inc()
+        log.info("report %s: notification rerouted from %s to %s", report.code, from_channel, channel)
+        return new
+    message_text = text or (citizen_message(template, "callback", values).text if template else "")
+    if points["phone"]:
+        from channels.hotline import add_callback  # the list the hotline operators work
+
+        await add_callback(session, phone=points["phone"][0], text=message_text,
+                           report_code=report.code, reason=reason)
+        lifecycle.record(session, report, actor="system", kind="notification", public=False,
+                         note=f"đưa vào danh sách gọi lại ({reason})")
+        hub.metrics.outbox_attempts.labels(from_channel, "fallback", "to_callback").inc()
+    else:
+        lifecycle.record(session, report, actor="system", kind="notification", public=False,
+                         note=f"không còn cách nào liên hệ công dân ({reason})")
+        hub.metrics.outbox_attempts.labels(from_channel, "fallback", "unreachable").inc()
+        log.warning("report %s: citizen unreachable after %s", report.code, from_channel)
+    return None
+
+
+def citizen_message_text(text: str, code: str | None) -> OutboundMessage:
+    return OutboundMessage(text=text, report_code=code)

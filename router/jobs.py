@@ -1,0 +1,109 @@
+"""Periodic router work: SLA reminders and escalations (leader only) and the report gauges.
+
+Reminder: ``routing.reminder_days_before`` working days before the due moment, once, to the
+agency's email/webhook (and always as a report event the queue API shows). Escalation: once the
+due moment has passed, once, to the center (``routing.center_email`` when set, the report event
+and the ``hub_reports_overdue`` gauge otherwise). Both are marked on the report in the same
+transaction as their outbox rows, so a crash never sends them twice.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+
+from router import lifecycle
+from router.delivery import agency_settings, enqueue_agency_delivery
+from router.notify import agency_name, outbound_row
+from router.sla import reminder_at
+from router.templates import render, subject
+from store.models import Report, utcnow
+
+if TYPE_CHECKING:
+    from hub.context import Hub
+
+log = logging.getLogger("hub.router.sla")
+SLA_STATUSES = ("forwarded", "in_progress")
+BATCH = 500
+
+
+async def check_deadlines(hub: Hub) -> dict[str, int]:
+    """One pass: remind and escalate what is due. Returns counts (for logs and tests)."""
+    routing = hub.settings.routing
+    now = utcnow()
+    zone = ZoneInfo(routing.timezone)
+    # Calendar lookahead wide enough for any run of weekends and holidays before the due date.
+    horizon = now + timedelta(days=routing.reminder_days_before * 3 + 14)
+    counts = {"reminded": 0, "escalated": 0}
+    async with hub.sessions() as session, session.begin():
+        reports = (await session.execute(
+            select(Report).where(Report.status.in_(SLA_STATUSES), Report.due_at.is_not(None),
+                                 Report.due_at <= horizon, Report.escalated_at.is_(None))
+            .order_by(Report.due_at).limit(BATCH))).scalars().all()
+        for report in reports:
+            assert report.due_at is not None
+            due_local = report.due_at.astimezone(zone).strftime("%d/%m/%Y %H:%M")
+            if now > report.due_at:
+                report.escalated_at = now
+                await _escalate(hub, session, report, due_local)
+                counts["escalated"] += 1
+            elif report.reminded_at is None and now >= reminder_at(
+                    report.due_at, routing.reminder_days_before, routing.holidays, routing.timezone):
+                report.reminded_at = now
+                lifecycle.record(session, report, actor="system", kind="reminder", public=False,
+                                 note=f"nhắc hạn xử lý {due_local}")
+                await enqueue_agency_delivery(hub, session, report, event="report.reminder",
+                                              template="agency_reminder", due=due_local)
+                counts["reminded"] += 1
+    if any(counts.values()):
+        log.info("SLA pass: %(reminded)d reminded, %(escalated)d escalated", counts)
+    return counts
+
+
+async def _escalate(hub: Hub, session, report: Report, due_local: str) -> None:  # noqa: ANN001
+    agency = await agency_name(session, report.agency_id)
+    lifecycle.record(session, report, actor="system", kind="escalation", public=False,
+                     note=f"quá hạn xử lý từ {due_local}; báo Trung tâm")
+    hub.metrics.alerts.labels("router", "overdue").inc()
+    log.warning("report %s overdue at agency %s", report.code, report.agency_id)
+    center = hub.settings.routing.center_email
+    if center:
+        from normalizer.schema import OutboundMessage
+
+        fields = {"code": report.code, "agency": agency, "due": due_local}
+        message = OutboundMessage(text=render("center_escalation", **fields),
+                                  subject=subject("center_escalation", **fields),
+                                  report_code=report.code, template="center_escalation",
+                                  template_data={"event": "report.overdue", "agency": "center"})
+        session.add(outbound_row(channel="agency_email", address=center, report=report,
+                                 template="center_escalation", message=message,
+                                 purpose="agency_email"))
+        hub.outbox_wakeup.set()
+    if agency_settings(hub, report.agency_id) is not None:
+        await enqueue_agency_delivery(hub, session, report, event="report.overdue",
+                                      template="center_escalation", due=due_local)
+
+
+async def refresh_gauges(hub: Hub) -> None:
+    """Reports per agency and status, and overdue counts per agency (whole database)."""
+    now = utcnow()
+    async with hub.sessions() as session:
+        by_status = (await session.execute(
+            select(Report.agency_id, Report.status, func.count()).where(Report.code.is_not(None))
+            .group_by(Report.agency_id, Report.status))).all()
+        overdue = (await session.execute(
+            select(Report.agency_id, func.count()).where(
+                Report.status.in_(SLA_STATUSES), Report.due_at < now)
+            .group_by(Report.agency_id))).all()
+    metrics = hub.metrics
+    metrics.reports_by_status.clear()
+    for agency_id, status, count in by_status:
+        metrics.reports_by_status.labels(agency_id or "center", status).set(count)
+    metrics.reports_overdue.clear()
+    for agency in hub.settings.agencies:
+        metrics.reports_overdue.labels(agency.id).set(0)
+    for agency_id, count in overdue:
+        metrics.reports_overdue.labels(agency_id or "center").set(count)

@@ -1,0 +1,307 @@
+"""Agency API (DESIGN §3): ``Authorization: Bearer <token>`` from ``main.py agency-token``.
+
+An agency sees and changes only the reports in its queue; another agency's report answers 404,
+exactly like a code that does not exist, so codes cannot be probed. The ``center`` token sees
+everything and alone may route, reject, mark duplicates, close and work the call-back list.
+Every change is a report event with actor, time and note, written in the same transaction as
+the citizen's notification (outbox).
+"""
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.keys import HUB_KEY
+from normalizer.schema import CATEGORIES, STATUSES
+from router import lifecycle
+from router.assign import RouteRefused, reroute
+from router.notify import agency_name
+from router.views import agency_report_dict, media_path
+from store.models import Attachment, Report, utcnow
+from store.serialize import iso
+from store.tokens import agency_for_token
+
+log = logging.getLogger("hub.api")
+
+CENTER = "center"
+AGENCY_DEFAULT_QUEUE = ("forwarded", "in_progress")
+MAX_TEXT = 2000
+PAGE_MAX = 200
+
+
+def _error(http_status: int, message: str, /, **extra: Any) -> web.HTTPException:
+    cls = {400: web.HTTPBadRequest, 401: web.HTTPUnauthorized, 403: web.HTTPForbidden,
+           404: web.HTTPNotFound, 409: web.HTTPConflict,
+           422: web.HTTPUnprocessableEntity}[http_status]
+    headers = {"WWW-Authenticate": 'Bearer realm="agency-api"'} if http_status == 401 else None
+    return cls(text=json.dumps({"error": message, **extra}, ensure_ascii=False),
+               content_type="application/json", headers=headers)
+
+
+async def caller(request: web.Request) -> str:
+    """The agency id (or "center") the bearer token belongs to."""
+    hub = request.app[HUB_KEY]
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise _error(401, "missing bearer token")
+    async with hub.sessions() as session:
+        agency_id = await agency_for_token(session, token.strip())
+    if agency_id is None or (agency_id != CENTER
+                             and agency_id not in {a.id for a in hub.settings.agencies}):
+        hub.metrics.rejected_requests.labels("agency_api", "bad_token").inc()
+        raise _error(401, "invalid or revoked token")
+    return agency_id
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    try:
+        data = await request.json()
+    except ValueError:
+        raise _error(400, "body must be JSON") from None
+    if not isinstance(data, dict):
+        raise _error(400, "body must be a JSON object")
+    return data
+
+
+def _text(data: dict[str, Any], key: str, required: bool = False) -> str | None:
+    value = data.get(key)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise _error(400, f"{key} is required")
+        return None
+    if not isinstance(value, str):
+        raise _error(400, f"{key} must be a string")
+    if len(value) > MAX_TEXT:
+        raise _error(400, f"{key} is longer than {MAX_TEXT} characters")
+    return value.strip()
+
+
+async def _own_report(session: AsyncSession, who: str, code: str, *, lock: bool = False) -> Report:
+    query = select(Report).where(Report.code == code)
+    if lock and session.bind.dialect.name == "postgresql":
+        query = query.with_for_update()
+    report = (await session.execute(query)).scalar_one_or_none()
+    if report is None or (who != CENTER and report.agency_id != who):
+        raise _error(404, "report not found")
+    return report
+
+
+def _summary(report: Report, now: Any) -> dict[str, Any]:
+    return {
+        "code": report.code, "channel": report.channel, "status": report.status,
+        "category": report.category, "category_confidence": report.category_confidence,
+        "description": report.description,
+        "location": ({"lat": report.lat, "lon": report.lon, "address": report.address,
+                      "ward": report.ward}
+                     if report.lat is not None or report.address or report.ward else None),
+        "agency": report.agency_id, "created_at": iso(report.created_at),
+        "updated_at": iso(report.updated_at), "due_at": iso(report.due_at),
+        "overdue": bool(report.due_at and report.status in ("forwarded", "in_progress")
+                        and report.due_at < now),
+    }
+
+
+async def queue(request: web.Request) -> web.Response:
+    hub = request.app[HUB_KEY]
+    who = await caller(request)
+    raw = request.query.get("status", "")
+    if raw == "all":
+        statuses: tuple[str, ...] | None = None
+    elif raw:
+        statuses = tuple(s.strip() for s in raw.split(",") if s.strip())
+        unknown = [s for s in statuses if s not in STATUSES]
+        if unknown:
+            raise _error(400, f"unknown status {unknown}", allowed=list(STATUSES))
+    else:
+        statuses = lifecycle.OPEN_STATUSES if who == CENTER else AGENCY_DEFAULT_QUEUE
+    try:
+        limit = min(max(int(request.query.get("limit", 100)), 1), PAGE_MAX)
+        offset = max(int(request.query.get("offset", 0)), 0)
+    except ValueError:
+        raise _error(400, "limit and offset must be integers") from None
+    now = utcnow()
+    conds = [Report.code.is_not(None)]
+    if who != CENTER:
+        conds.append(Report.agency_id == who)
+    elif request.query.get("agency"):
+        agency = request.query["agency"]
+        conds.append(Report.agency_id.is_(None) if agency == CENTER else Report.agency_id == agency)
+    if statuses is not None:
+        conds.append(Report.status.in_(statuses))
+    if request.query.get("overdue") in ("1", "true"):
+        conds += [Report.status.in_(("forwarded", "in_progress")), Report.due_at < now]
+    async with hub.sessions() as session:
+        total = (await session.execute(select(func.count()).select_from(Report).where(*conds))).scalar()
+        rows = (await session.execute(select(Report).where(*conds)
+                                      .order_by(Report.due_at.is_(None), Report.due_at, Report.id)
+                                      .limit(limit).offset(offset))).scalars().all()
+    return web.json_response({
+        "agency": who, "count": total, "offset": offset,
+        "next_offset": offset + len(rows) if offset + len(rows) < (total or 0) else None,
+        "reports": [_summary(r, now) for r in rows]})
+
+
+async def get_report(request: web.Request) -> web.Response:
+    hub = request.app[HUB_KEY]
+    who = await caller(request)
+    async with hub.sessions() as session:
+        report = await _own_report(session, who, request.match_info["code"])
+        data = await agency_report_dict(session, report, hub.settings.server.public_base_url)
+    data["allowed_statuses"] = lifecycle.allowed_for(report.status, center=who == CENTER)
+    return web.json_response(data)
+
+
+async def get_attachment(request: web.Request) -> web.StreamResponse:
+    hub = request.app[HUB_KEY]
+    who = await caller(request)
+    sha = request.match_info["sha256"].lower()
+    async with hub.sessions() as session:
+        report = await _own_report(session, who, request.match_info["code"])
+        att = (await session.execute(select(Attachment).where(
+            Attachment.report_id == report.id, Attachment.sha256 == sha).limit(1))).scalar()
+    if att is None:
+        raise _error(404, "attachment not found")
+    path = media_path(hub.settings.path(hub.settings.storage.media_dir), sha)
+    if not path.is_file():
+        raise _error(404, "attachment not stored")
+    return web.FileResponse(path, headers={
+        "Content-Type": att.content_type or "application/octet-stream",
+        "X-Content-Type-Options": "nosniff", "Content-Disposition": "attachment"})
+
+
+async def set_status(request: web.Request) -> web.Response:
+    hub = request.app[HUB_KEY]
+    who = await caller(request)
+    data = await _body(request)
+    status = _text(data, "status", required=True)
+    note = _text(data, "note")
+    duplicate_of = _text(data, "duplicate_of")
+    if status not in STATUSES:
+        raise _error(400, f"unknown status {status!r}", allowed=list(STATUSES))
+    async with hub.sessions() as session, session.begin():
+        report = await _own_report(session, who, request.match_info["code"], lock=True)
+        try:
+            old = await lifecycle.change_status(hub, session, report, status, actor=who,
+                                                center=who == CENTER, note=note,
+                                                duplicate_of=duplicate_of)
+        except lifecycle.IllegalTransition as exc:
+            raise _error(409, f"cannot change status from {exc.current} to {exc.wanted}",
+                         status=exc.current, allowed=exc.allowed) from None
+        except lifecycle.StatusRefused as exc:
+            raise _error(exc.status, str(exc), status=report.status, allowed=exc.allowed) from None
+        result = {"code": report.code, "status": report.status, "previous": old,
+                  "agency": report.agency_id, "duplicate_of": report.duplicate_of,
+                  "allowed": lifecycle.allowed_for(report.status, center=who == CENTER)}
+    log.info("report %s: %s → %s by %s", result["code"], old, status, who)
+    return web.json_response(result)
+
+
+async def reply(request: web.Request) -> web.Response:
+    hub = request.app[HUB_KEY]
+    who = await caller(request)
+    text = _text(await _body(request), "text", required=True)
+    async with hub.sessions() as session, session.begin():
+        report = await _own_report(session, who, request.match_info["code"])
+        lifecycle.record(session, report, actor=who, kind="reply", note=text, public=False)
+        name = await agency_name(session, None if who == CENTER else who)
+        row = await lifecycle.notify_citizen(session, hub, report, "agency_reply",
+                                                 note=text, agency=name)
+        await session.flush()
+        result = {"code": report.code, "queued": row is not None,
+                  "channel": row.channel if row is not None else None,
+                  "outbox_id": row.id if row is not None else None}
+    return web.json_response(result, status=202)
+
+
+async def add_note(request: web.Request) -> web.Response:
+    hub = request.app[HUB_KEY]
+    who = await caller(request)
+    text = _text(await _body(request), "note", required=True)
+    async with hub.sessions() as session, session.begin():
+        report = await _own_report(session, who, request.match_info["code"])
+        lifecycle.record(session, report, actor=who, kind="note", note=text, public=False)
+        report.updated_at = utcnow()
+        code = report.code
+    return web.json_response({"code": code, "noted": True}, status=201)
+
+
+async def route(request: web.Request) -> web.Response:
+    hub = request.app[HUB_KEY]
+    who = await caller(request)
+    if who != CENTER:
+        raise _error(403, "only the center can route reports")
+    data = await _body(request)
+    agency = _text(data, "agency")
+    category = _text(data, "category")
+    if agency is None and category is None:
+        raise _error(400, "give agency, category or both",
+                     agencies=[a.id for a in hub.settings.agencies], categories=list(CATEGORIES))
+    async with hub.sessions() as session, session.begin():
+        report = await _own_report(session, who, request.match_info["code"], lock=True)
+        try:
+            chosen = await reroute(hub, session, report, agency_id=agency, category=category,
+                                   actor=who)
+        except RouteRefused as exc:
+            raise _error(exc.status, str(exc), status=report.status, allowed=exc.allowed) from None
+        result = {"code": report.code, "status": report.status, "agency": chosen,
+                  "category": report.category, "due_at": iso(report.due_at)}
+    return web.json_response(result)
+
+
+async def callbacks(request: web.Request) -> web.Response:
+    """The operators' call-back list (citizens reachable only by phone). Center only."""
+    from channels.hotline import list_callbacks
+
+    hub = request.app[HUB_KEY]
+    if await caller(request) != CENTER:
+        raise _error(403, "only the center works the call-back list")
+    state = request.query.get("state", "open")
+    try:
+        limit = int(request.query.get("limit", 100))
+        offset = int(request.query.get("offset", 0))
+        async with hub.sessions() as session:
+            entries = await list_callbacks(session, state=state, limit=limit, offset=offset)
+    except ValueError as exc:
+        raise _error(400, str(exc) if "state" in str(exc) else "limit and offset must be integers") from None
+    return web.json_response({"callbacks": entries})
+
+
+async def callback_done(request: web.Request) -> web.Response:
+    """Mark a call-back done (idempotent: a second call keeps the first time and outcome)."""
+    from channels.hotline import mark_callback_done
+
+    hub = request.app[HUB_KEY]
+    if await caller(request) != CENTER:
+        raise _error(403, "only the center works the call-back list")
+    try:
+        callback_id = int(request.match_info["id"])
+    except ValueError:
+        raise _error(404, "call-back not found") from None
+    data = await _body(request) if request.can_read_body else {}
+    async with hub.sessions() as session, session.begin():
+        entry = await mark_callback_done(session, callback_id, done_by=CENTER,
+                                         outcome=_text(data, "outcome"))
+    if entry is None:
+        raise _error(404, "call-back not found")
+    return web.json_response(entry)
+
+
+def routes() -> list[web.RouteDef]:
+    base = "/api/v1"
+    return [
+        web.get(f"{base}/queue", queue),
+        web.get(f"{base}/reports/{{code}}", get_report),
+        web.get(f"{base}/reports/{{code}}/attachments/{{sha256}}", get_attachment),
+        web.post(f"{base}/reports/{{code}}/status", set_status),
+        web.post(f"{base}/reports/{{code}}/reply", reply),
+        web.post(f"{base}/reports/{{code}}/note", add_note),
+        web.post(f"{base}/reports/{{code}}/route", route),
+        web.get(f"{base}/callbacks", callbacks),
+        web.post(f"{base}/callbacks/{{id}}/done", callback_done),
+    ]
+

@@ -95,3 +95,20 @@ class FakeZalo:
         return web.json_response({"error": 0, "message": "Success", "data": {
             "message_id": f"zmsg{n:016d}", "msg_id": f"zmsg{n:016d}", "user_id": USER,
             "sent_time": "1767252650000"}})
+
+
+def stamped(name: str, **changes: Any) -> bytes:
+    """A fixture re-stamped with the current time (so chat assembly sees it as live), with
+    top-level or ``message`` fields changed; serialized as Zalo does (compact JSON)."""
+    import time
+
+    body = fixture(name)
+    body["timestamp"] = str(int(time.time() * 1000))
+    for key, value in changes.items():
+        if key in ("msg_id", "text") and isinstance(body.get("message"), dict):
+            body["message"][key] = value
+        elif key == "sender":
+            body["sender"] = {"id": value}
+        else:
+            body[key] = value
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()

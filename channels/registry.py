@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 # name → "module:Class". Adding a channel is one line here plus its module.
 ADAPTERS: dict[str, str] = {
     "web": "channels.web:WebChannel",
+    "email": "channels.email:EmailChannel",
     "hotline": "channels.hotline:HotlineChannel",
     "zalo": "channels.zalo:ZaloChannel",
     "messenger": "channels.messenger:MessengerChannel",

@@ -23,7 +23,15 @@ from normalizer.schema import CHAT_CHANNELS, InboundMessage
 from router import lifecycle
 from router.assign import analyze_report, route_new_report
 from router.rating import apply_rating
-from store.models import Attachment, Contact, InboxEvent, OutboxMessage, Report, utcnow
+from store.models import (
+    Attachment,
+    Contact,
+    InboxEvent,
+    OutboxMessage,
+    Report,
+    Suppression,
+    utcnow,
+)
 
 if TYPE_CHECKING:
     from hub.context import Hub
@@ -110,6 +118,17 @@ async def find_open_report(hub: Hub, session: AsyncSession, contact: Contact,
     if msg.report_code:
         report = (await session.execute(
             select(Report).where(Report.code == msg.report_code))).scalar_one_or_none()
+        if report is not None and (report.contact_id == contact.id
+                                   or _same_person(report, msg)):
+            return report
+    thread_ids = msg.meta.get("in_reply_to_ids") or []
+    if thread_ids:
+        # A reply to one of our messages (email In-Reply-To/References = outbox.provider_id).
+        report = (await session.execute(
+            select(Report).join(OutboxMessage, OutboxMessage.report_id == Report.id)
+            .where(OutboxMessage.channel == msg.channel,
+                   OutboxMessage.provider_id.in_(thread_ids[:50]))
+            .order_by(Report.id.desc()).limit(1))).scalar_one_or_none()
         if report is not None and (report.contact_id == contact.id
                                    or _same_person(report, msg)):
             return report
@@ -268,10 +287,15 @@ async def attach_contact_to_open_report(hub: Hub, session: AsyncSession, contact
     return None
 
 
+FAILED_DELIVERY_STATES = ("bounced", "failed")
+
+
 async def apply_delivery(session: AsyncSession, msg: InboundMessage) -> None:
     state = msg.meta.get("delivery_state", "delivered")
     ids = msg.meta.get("provider_ids") or []
-    if ids:
+    if ids and state in FAILED_DELIVERY_STATES:
+        await apply_failed_delivery(session, msg, state, ids)
+    elif ids:
         await session.execute(update(OutboxMessage).where(
             OutboxMessage.channel == msg.channel, OutboxMessage.provider_id.in_(ids))
             .values(delivery_state=state))
@@ -281,6 +305,33 @@ async def apply_delivery(session: AsyncSession, msg: InboundMessage) -> None:
             OutboxMessage.channel == msg.channel, OutboxMessage.address == msg.sender_id,
             OutboxMessage.state == "sent", OutboxMessage.sent_at <= watermark)
             .values(delivery_state=state))
+
+
+async def apply_failed_delivery(session: AsyncSession, msg: InboundMessage, state: str,
+                                ids: list[str]) -> None:
+    """A provider said our message never arrived (an email bounce): the outbox row goes dead
+    with the reason, and the address is suppressed (meta["suppress_address"], and with
+    meta["suppress"] the rows' own addresses) so we stop sending there."""
+    reason = str(msg.meta.get("reason") or state)[:500]
+    rows = (await session.execute(select(OutboxMessage).where(
+        OutboxMessage.channel == msg.channel, OutboxMessage.provider_id.in_(ids)))).scalars().all()
+    for row in rows:
+        row.state, row.delivery_state, row.last_error = "dead", state, reason
+        if row.report_id is not None:
+            report = await session.get(Report, row.report_id)
+            if report is not None:
+                lifecycle.record(session, report, actor="system", kind="delivery", public=False,
+                                 note=f"gửi qua {row.channel} thất bại: {reason}")
+    addresses = {msg.meta["suppress_address"]} if msg.meta.get("suppress_address") else set()
+    if msg.meta.get("suppress"):
+        addresses |= {row.address for row in rows}
+    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    for address in addresses:
+        await session.execute(insert(Suppression).values(
+            channel=msg.channel, address=address, reason=reason, created_at=utcnow())
+            .on_conflict_do_nothing(index_elements=["channel", "address"]))
+    log.info("failed delivery on %s: %d outbox rows dead, %d addresses suppressed",
+             msg.channel, len(rows), len(addresses))
 
 
 async def answer_command(hub: Hub, session: AsyncSession, contact: Contact,

@@ -146,6 +146,8 @@ class EmailSettings(ChannelSettings):
     tls_ca_file: str = ""
     # Our own timeout around every IMAP command (aioimaplib only times out fetches).
     imap_timeout_seconds: float = Field(30.0, gt=0)
+    # Reconnect backoff after a dropped connection or server restart: 1 s, doubling, capped here.
+    reconnect_max_seconds: float = Field(60.0, gt=0)
     # Use IDLE when the server offers it; re-issued after idle_seconds (servers drop at 30 min).
     use_idle: bool = True
     idle_seconds: float = Field(600.0, gt=0, le=1740)

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from normalizer.schema import OutboundMessage
 from router import templates
-from store.models import Agency, OutboxMessage, Report
+from store.models import Agency, Contact, OutboxMessage, Report
 
 if TYPE_CHECKING:
     from hub.context import Hub
@@ -54,16 +54,24 @@ def citizen_message(template: str, channel: str, values: dict[str, Any], *,
 
 async def enqueue_citizen_message(session: AsyncSession, hub: Hub, report: Report, template: str,
                                   *, extra_text: str = "", **fields: Any) -> OutboxMessage | None:
-    """Queue a citizen message on the origin channel; a report without a reply address there
-    (a hotline caller with no SMS, an anonymous web form) goes straight to the next contact
-    point the citizen gave, else to the operator call-back list (router.fallback)."""
+    """Queue a citizen message on the origin channel. When that channel cannot reach them — no
+    reply address (a withheld hotline number), or they blocked the bot / unfollowed the OA —
+    it goes straight to the next contact point they gave, else to the operators' call-back
+    list (router.fallback)."""
     values = await template_fields(session, hub, report)
     values.update(fields)
+    unreachable = None
     if not report.reply_address:
+        unreachable = f"no reply address on {report.channel}"
+    elif report.contact_id is not None:
+        contact = await session.get(Contact, report.contact_id)
+        if contact is not None and contact.channel == report.channel and contact.state in (
+                "blocked", "unfollowed"):
+            unreachable = f"{report.channel}: the citizen {contact.state} us"
+    if unreachable:
         from router.fallback import route_elsewhere
 
-        return await route_elsewhere(hub, session, report, template, values,
-                                     reason=f"no reply address on {report.channel}")
+        return await route_elsewhere(hub, session, report, template, values, reason=unreachable)
     message = citizen_message(template, report.channel, values, extra_text=extra_text,
                               reply_context=report.reply_context, report_code=report.code)
     row = outbound_row(channel=report.channel, address=report.reply_address, report=report,

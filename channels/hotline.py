@@ -52,27 +52,30 @@ CATEGORY_ALIASES: dict[str, tuple[str, ...]] = {
                        "cong chuc", "public service"),
     "other": ("khac", "other"),
 }
+
+
+def _key(text: str | None) -> str:
+    return " ".join(fold(text).replace("_", " ").replace(",", " ").replace("-", " ").split())
+
+
 _ALIAS_ORDER: list[tuple[str, str]] = sorted(
     [(alias, cat) for cat, aliases in CATEGORY_ALIASES.items() for alias in aliases]
-    + [(fold(label).split(" (")[0], cat) for cat, label in CATEGORIES.items()],
+    + [(_key(label.split(" (")[0]), cat) for cat, label in CATEGORIES.items()],
     key=lambda pair: -len(pair[0]))
 
 
 def map_category(raw: str | None) -> str | None:
     """A contract category for what the export wrote in its category column, or None."""
-    key = fold(raw).replace("_", " ").replace(",", " ").replace("-", " ")
-    key = " ".join(key.split())
+    key = _key(raw)
     if not key:
         return None
     if key.replace(" ", "_") in CATEGORIES:
         return key.replace(" ", "_")
-    for alias, category in _ALIAS_ORDER:
-        if key == alias:
-            return category
     padded = f" {key} "
-    for alias, category in _ALIAS_ORDER:
-        if f" {alias} " in padded:
-            return category
+    for exact in (True, False):
+        for alias, category in _ALIAS_ORDER:
+            if (key == alias) if exact else (f" {alias} " in padded):
+                return category
     return None
 
 

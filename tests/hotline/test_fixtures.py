@@ -1,0 +1,99 @@
+"""One test per fixture file: every format and encoding gives the expected calls and rejects."""
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from channels.hotline import parse_call
+from channels.hotline_import import CallReader, CallRecord, ImportFormatError, ReaderOptions, Rejected
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "hotline"
+NOW = datetime(2026, 11, 6, 0, 0, tzinfo=UTC)
+CASES = sorted(p for p in FIXTURES.iterdir() if p.name.startswith("calls__")
+               and not p.name.endswith(".expected.json") and p.with_name(
+                   p.name.rsplit(".", 1)[0] + ".expected.json").exists())
+
+
+def read(path: Path, **options: Any) -> tuple[list[CallRecord], list[Rejected]]:
+    with CallReader(path, ReaderOptions(now=NOW, **options)) as reader:
+        items = list(reader)
+    return ([i for i in items if isinstance(i, CallRecord)], [i for i in items if isinstance(i, Rejected)])
+
+
+def as_expected(record: CallRecord) -> dict[str, Any]:
+    msg = parse_call(json.loads(record.payload))
+    assert msg.channel == "hotline" and msg.kind == "message"
+    assert msg.sent_at == msg.meta["created_at"]
+    return {"row": record.row, "external_id": msg.external_id, "sender_id": msg.sender_id,
+            "created_at": msg.meta["created_at"].astimezone(UTC).isoformat(), "text": msg.text,
+            "operator": msg.meta.get("operator"),
+            "address": msg.location.address if msg.location else None,
+            "category_hint": msg.meta.get("category_hint"), "name": msg.contact.name,
+            "silent": bool(msg.meta.get("silent"))}
+
+
+@pytest.mark.parametrize("path", CASES, ids=lambda p: p.name)
+def test_fixture(path: Path) -> None:
+    expected = json.loads(path.with_name(path.name.rsplit(".", 1)[0] + ".expected.json").read_text())
+    records, rejects = read(path, **expected.get("options", {}))
+    for exp in expected["records"]:
+        exp["created_at"] = datetime.fromisoformat(exp["created_at"]).astimezone(UTC).isoformat()
+    assert [as_expected(r) for r in records] == expected["records"]
+    assert [(r.row, r.reason[:len(prefix)]) for r, (_, prefix) in zip(rejects, expected["rejects"], strict=True)] \
+        == [tuple(x) for x in expected["rejects"]]
+
+
+def test_calls_without_id_hash_time_caller_and_text() -> None:
+    records, _ = read(FIXTURES / "calls__no_call_id.csv")
+    ids = [r.external_id for r in records]
+    assert all(i.startswith("hash:") for i in ids)
+    # Rows 2 and 3 are the same call (other phone notation, doubled space); row 4 is 3 minutes later.
+    assert ids[0] == ids[1] != ids[2]
+
+
+def test_the_same_call_hashes_alike_in_any_format(tmp_path: Path) -> None:
+    jsonl = tmp_path / "same.jsonl"
+    jsonl.write_text(json.dumps({"time": "2026-11-05T07:02:00Z", "caller": "+84 905 123 456",
+                                 "transcript": "Rác thải ùn ứ"}) + "\n", encoding="utf-8")
+    csv_records, _ = read(FIXTURES / "calls__no_call_id.csv")
+    json_records, _ = read(jsonl)
+    assert json_records[0].external_id == csv_records[0].external_id
+
+
+def test_anonymous_caller_gets_no_reply_address() -> None:
+    records, _ = read(FIXTURES / "calls__bad_rows.csv")
+    msg = parse_call(json.loads(records[0].payload))
+    assert msg.meta["reply_address"] == "" and msg.contact.phone is None
+
+
+def test_custom_columns_need_the_column_map() -> None:
+    with pytest.raises(ImportFormatError, match="no header row"):
+        read(FIXTURES / "calls__custom_columns.csv")
+
+
+def test_xlsx_first_sheet_is_the_default() -> None:
+    with pytest.raises(ImportFormatError, match="no header row"):
+        read(FIXTURES / "calls__xlsx_second_sheet.xlsx")
+
+
+def test_xlsx_unknown_sheet_names_the_sheets() -> None:
+    with pytest.raises(ImportFormatError, match="Tổng hợp, Cuộc gọi"):
+        read(FIXTURES / "calls__xlsx_second_sheet.xlsx", sheet="Calls")
+
+
+def test_a_broken_xlsx_is_a_file_error(tmp_path: Path) -> None:
+    bad = tmp_path / "broken.xlsx"
+    bad.write_bytes(b"PK\x03\x04 not really a workbook")
+    with pytest.raises(ImportFormatError, match="not a readable XLSX"):
+        read(bad)
+
+
+def test_missing_time_column_is_a_file_error(tmp_path: Path) -> None:
+    path = tmp_path / "notime.csv"
+    path.write_text("Số điện thoại,Nội dung\n0905123456,Rác\n", encoding="utf-8")
+    with pytest.raises(ImportFormatError, match="no call time column"):
+        read(path)

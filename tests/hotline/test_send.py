@@ -1,0 +1,194 @@
+"""Status updates to phone-only citizens: SMS gateway (a fake on loopback), Zalo ZNS when the
+Zalo channel offers it, else the operators' call-back list."""
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+from aiohttp import web
+from sqlalchemy import select
+
+from channels.base import ChannelAdapter
+from channels.hotline import list_callbacks, mark_callback_done
+from hub.app import close_hub, open_hub
+from hub.context import Hub
+from normalizer.schema import DeliveryResult, OutboundMessage
+from store.models import Callback, ChannelState, Report, ReportEvent
+from tests.fakes import FakeAPI
+
+PHONE = "+84905123456"
+LONG = ("Phản ánh PA-2026-000123 đã được Công ty Cổ phần Môi trường và Công trình đô thị Huế xử lý "
+        "xong. Kết quả: đã thu gom toàn bộ rác thải tồn đọng. Mời bạn đánh giá từ 1 đến 5.")
+
+
+@pytest.fixture
+async def make_hub(settings_factory: Callable[..., Any]) -> AsyncIterator[Callable[..., Awaitable[Hub]]]:
+    hubs: list[Hub] = []
+
+    async def make(**hotline: Any) -> Hub:
+        hub = await open_hub(settings_factory(channels={"hotline": {"enabled": True, **hotline}}))
+        hubs.append(hub)
+        return hub
+    yield make
+    for hub in hubs:
+        await close_hub(hub)
+
+
+async def gateway_hub(make_hub: Callable[..., Awaitable[Hub]], api: FakeAPI, **extra: Any) -> Hub:
+    return await make_hub(sms_gateway_url=f"{api.url}/sms", sms_auth_header="X-Api-Key: k-123",
+                          sms_body_template='{"to": "{phone_digits}", "text": "{text}", "ref": "{ref}"}',
+                          **extra)
+
+
+def message(text: str = "Phản ánh PA-2026-000001 đã được tiếp nhận.", key: str = "outbox-7",
+            code: str | None = None) -> OutboundMessage:
+    return OutboundMessage(text=text, idempotency_key=key, report_code=code)
+
+
+async def test_sms_through_the_gateway(make_hub: Any, fake_api: Any) -> None:
+    api = await fake_api()
+    api.on("POST", "/sms", {"id": "m-1"})
+    hub = await gateway_hub(make_hub, api)
+    assert set(hub.senders) >= {"hotline", "sms", "callback"}
+    result = await hub.senders["hotline"].send(PHONE, message())
+    assert result == DeliveryResult.sent("m-1")
+    [call] = api.calls_to("/sms")
+    assert call.json() == {"to": "84905123456", "text": "Phản ánh PA-2026-000001 đã được tiếp nhận.",
+                           "ref": "outbox-7-1"}
+    assert call.headers["X-Api-Key"] == "k-123" and call.headers["Idempotency-Key"] == "outbox-7-1"
+
+
+async def test_multipart_retry_sends_only_the_missing_parts(make_hub: Any, fake_api: Any) -> None:
+    api = await fake_api()
+    api.on("POST", "/sms", {"id": "p1"}, (503, {"error": "busy"}), {"id": "p2"}, {"id": "p3"})
+    hub = await gateway_hub(make_hub, api, sms_max_chars=70, sms_max_parts=3)
+    first = await hub.senders["sms"].send(PHONE, message(LONG))
+    assert first.status == "retry" and "503" in first.reason
+    second = await hub.senders["sms"].send(PHONE, message(LONG))
+    assert second == DeliveryResult.sent("p1,p2,p3")
+    texts = [c.json()["text"] for c in api.calls_to("/sms")]
+    assert [t[-5:] for t in texts] == ["(1/3)", "(2/3)", "(2/3)", "(3/3)"]
+    assert all(len(t) <= 70 for t in texts)
+    assert [c.json()["ref"] for c in api.calls_to("/sms")] == [
+        "outbox-7-1", "outbox-7-2", "outbox-7-2", "outbox-7-3"]
+    async with hub.sessions() as session:  # the progress record is gone once all parts are sent
+        assert (await session.execute(select(ChannelState))).scalars().all() == []
+
+
+@pytest.mark.parametrize(("answer", "status", "detail"), [
+    ((429, {"error": "slow down"}), "retry", "429"),
+    ((500, "oops"), "retry", "500"),
+    ((401, {"error": "bad key"}), "paused", "credentials"),
+    ((400, {"error": "bad number"}), "give_up", "HTTP 400"),
+])
+async def test_gateway_answers(make_hub: Any, fake_api: Any, answer: Any, status: str, detail: str) -> None:
+    api = await fake_api()
+    api.on("POST", "/sms", answer)
+    hub = await gateway_hub(make_hub, api)
+    result = await hub.senders["sms"].send(PHONE, message())
+    assert result.status == status and detail in result.reason
+    assert "k-123" not in result.reason
+
+
+async def test_retry_after_is_passed_on(make_hub: Any, fake_api: Any) -> None:
+    api = await fake_api()
+
+    async def limited(request: web.Request, body: bytes) -> web.Response:
+        return web.json_response({"error": "rate"}, status=429, headers={"Retry-After": "30"})
+    api.on("POST", "/sms", limited)
+    hub = await gateway_hub(make_hub, api)
+    assert (await hub.senders["sms"].send(PHONE, message())).retry_after == 30.0
+
+
+async def test_gateway_timeout_and_refused_connection_retry(make_hub: Any, fake_api: Any) -> None:
+    api = await fake_api()
+
+    async def slow(request: web.Request, body: bytes) -> web.Response:
+        await asyncio.sleep(1.0)
+        return web.json_response({"id": "late"})
+    api.on("POST", "/sms", slow)
+    hub = await gateway_hub(make_hub, api, sms_timeout_seconds=0.2)
+    result = await hub.senders["sms"].send(PHONE, message())
+    assert result.status == "retry" and "unreachable" in result.reason
+    hub.settings.channels.hotline.sms_gateway_url = "http://127.0.0.1:9/sms"
+    assert (await hub.senders["sms"].send(PHONE, message())).status == "retry"
+
+
+async def test_refused_sms_goes_to_the_call_back_list(make_hub: Any, fake_api: Any) -> None:
+    api = await fake_api()
+    api.on("POST", "/sms", (400, {"error": "bad number"}))
+    hub = await gateway_hub(make_hub, api)
+    result = await hub.senders["hotline"].send(PHONE, message())
+    assert result.status == "sent" and result.provider_id.startswith("callback:")
+    async with hub.sessions() as session:
+        [entry] = (await session.execute(select(Callback))).scalars().all()
+    assert entry.phone == PHONE and "sms: SMS gateway refused the message (HTTP 400)" in entry.reason
+
+
+async def test_sms_sender_refuses_a_non_phone_address(make_hub: Any, fake_api: Any) -> None:
+    api = await fake_api()
+    hub = await gateway_hub(make_hub, api)
+    result = await hub.senders["sms"].send("anonymous:call:1", message())
+    assert result.status == "give_up" and result.needs_other_route and api.calls == []
+
+
+class RecordingZns(ChannelAdapter):
+    """Stands in for the Zalo channel's "zns" sender (built by the Zalo adapter)."""
+
+    name = "zns"
+
+    def __init__(self, hub: Hub, answer: DeliveryResult) -> None:
+        super().__init__(hub)
+        self.answer, self.sent = answer, []
+
+    async def send(self, address: str, msg: OutboundMessage) -> DeliveryResult:
+        self.sent.append((address, msg.text))
+        return self.answer
+
+
+async def test_zns_when_there_is_no_gateway(make_hub: Any) -> None:
+    hub = await make_hub()
+    assert "sms" not in hub.senders
+    zns = hub.senders["zns"] = RecordingZns(hub, DeliveryResult.sent("zns-1"))
+    assert await hub.senders["hotline"].send(PHONE, message()) == DeliveryResult.sent("zns-1")
+    assert zns.sent == [(PHONE, "Phản ánh PA-2026-000001 đã được tiếp nhận.")]
+    zns.answer = DeliveryResult.give_up("no ZNS template", needs_other_route=True)
+    result = await hub.senders["hotline"].send(PHONE, message(key="outbox-8"))
+    assert result.provider_id.startswith("callback:")
+
+
+async def test_call_back_list_without_any_route(make_hub: Any) -> None:
+    hub = await make_hub()
+    async with hub.sessions() as session, session.begin():
+        report = Report(code="PA-2026-000042", channel="hotline", description="Đèn hỏng",
+                        reply_address=PHONE, agency_id="so-xay-dung")
+        session.add(report)
+    first = await hub.senders["hotline"].send(PHONE, message(code="PA-2026-000042"))
+    again = await hub.senders["hotline"].send(PHONE, message(code="PA-2026-000042"))
+    assert first.status == "sent" and first.provider_id == again.provider_id  # no double call
+    other = await hub.senders["callback"].send(PHONE, message("Khác", code="PA-2026-000042"))
+    assert other.provider_id != first.provider_id
+    entry_id = int(first.provider_id.split(":")[1])
+    async with hub.sessions() as session:
+        listed = await list_callbacks(session)
+        assert [(e["id"], e["report_code"], e["phone"]) for e in listed][0] == (
+            entry_id, "PA-2026-000042", PHONE)
+        assert await list_callbacks(session, agency_id="moi-truong") == []
+        assert len(await list_callbacks(session, agency_id="so-xay-dung")) == 2
+    async with hub.sessions() as session, session.begin():
+        done = await mark_callback_done(session, entry_id, done_by="center",
+                                        outcome="Đã gọi, công dân xác nhận")
+        assert done["done_by"] == "center" and done["done_at"]
+        assert await mark_callback_done(session, 999_999, done_by="center") is None
+    async with hub.sessions() as session, session.begin():
+        repeat = await mark_callback_done(session, entry_id, done_by="someone-else")
+        assert repeat["done_by"] == "center" and repeat["done_at"] == done["done_at"]
+    async with hub.sessions() as session:
+        assert [e["id"] for e in await list_callbacks(session, state="done")] == [entry_id]
+        assert len(await list_callbacks(session, state="open")) == 1
+        notes = (await session.execute(select(ReportEvent.note))).scalars().all()
+        assert notes == ["đã gọi lại công dân: Đã gọi, công dân xác nhận"]
+        with pytest.raises(ValueError):
+            await list_callbacks(session, state="later")

@@ -6,9 +6,9 @@ the unit they became), with kiệt/hẻm/tổ dân phố/thôn/street noise arou
 ambiguous or missing is left empty for the center: never guessed.
 
 Data: normalizer/data/hue_places.json (built by tools/build_gazetteer.py). The gazetteer has
-no polygons; coordinates are matched against the 133 wards of Jan–Jun 2025 (centroid and
-bounding box each), which are then mapped to the unit they became. Finer than the 40 current
-centroids, but still an approximation near boundaries (confidence says so).
+no polygons; coordinates are matched against the centroids of the wards of Jan–Jun 2025 (mapped to
+the unit each became) and of the 40 current units: nearest point wins. Finer than the 40
+current centroids alone, but still an approximation near boundaries (confidence says so).
 """
 from __future__ import annotations
 
@@ -45,10 +45,13 @@ _TWO_WORD_PREFIX = {("thi", "tran"): "thị trấn", ("thi", "xa"): "district",
 _DISTRICT_PREFIX = {"quan", "q", "huyen", "h", "tx", "tp", "thixa"}
 # A name right after these is a street, lane, bridge or village named after the place.
 _BLOCKERS = {"duong", "d", "pho", "kiet", "k", "hem", "ngo", "ngach", "cau", "thon", "xom",
-             "ap", "khoi", "ql", "tl", "song", "ben", "truong", "cong", "nga", "cum", "lang"}
+             "ap", "khoi", "ql", "tl", "song", "ben", "truong", "cong", "nga", "cum", "lang",
+             "deo", "nui"}
 # Bare (unprefixed) keys that are also everyday words.
 _BARE_STOP = {"nham", "phu gia", "an tay", "an dong", "loc an", "phu an", "hong ha", "a ngo",
               "son thuy", "trung son", "phu son", "an hoa", "huong hoa", "phu hoa", "xuan loc"}
+# Capitalised words that may follow a bare ward name without being part of it.
+_NAME_ENDS = {"hue", "tp", "thanh", "tinh", "quan", "huyen", "thi", *_WARD_PREFIX, *_DISTRICT_PREFIX}
 _HUE_KEYS = {"hue", "thua thien hue", "tt hue"}
 _OTHER_PROVINCES = (
     "ha noi", "ho chi minh", "sai gon", "da nang", "quang tri", "quang nam", "quang binh",
@@ -57,9 +60,10 @@ _OTHER_PROVINCES = (
     "dong nai", "binh duong", "vung tau", "quang ninh", "hai duong", "nam dinh", "thai binh",
     "ninh binh", "bac ninh", "vinh phuc", "phu tho", "lao cai", "an giang", "kien giang",
     "ca mau", "bac lieu", "soc trang", "tra vinh", "ben tre", "tien giang", "long an",
-    "tay ninh", "binh phuoc", "ninh thuan", "binh thuan", "phu yen", "dong hoa",
+    "tay ninh", "binh phuoc", "ninh thuan", "binh thuan", "phu yen",
 )
 _WORD = re.compile(r"\w+")
+_MAX_SITE_KM = 8.0  # farther than this from every reference point: not in the province
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +81,7 @@ class _Gazetteer:
     index: dict[tuple[str, ...], tuple[_Entry, ...]]
     max_len: int
     district_keys: frozenset[tuple[str, ...]]
-    points: tuple[dict, ...]
+    sites: tuple[tuple[float, float, str], ...]
     bbox: tuple[float, float, float, float]
 
 
@@ -111,15 +115,16 @@ def _gazetteer() -> _Gazetteer:
         entries.setdefault(_key(a["name"]), []).append(
             _Entry(a["unit"], a["name"], a["type"], frozenset({_district_short(a["district"])}), False))
     districts = {tuple(_district_short(d).split()) for d in raw["districts"]} - {("hue",)}
-    pts = tuple(raw["points"])
-    lats = [p["bbox"][0] for p in pts] + [p["bbox"][2] for p in pts]
-    lons = [p["bbox"][1] for p in pts] + [p["bbox"][3] for p in pts]
+    pts = raw["points"]
+    sites = [(p["lat"], p["lon"], p["unit"]) for p in pts] + [(u["lat"], u["lon"], u["name"]) for u in raw["units"]]
+    lats = [p["bbox"][0] for p in pts] + [p["bbox"][2] for p in pts] + [lat for lat, _, _ in sites]
+    lons = [p["bbox"][1] for p in pts] + [p["bbox"][3] for p in pts] + [lon for _, lon, _ in sites]
     return _Gazetteer(
         units=tuple(raw["units"]),
         index={k: tuple(v) for k, v in entries.items()},
         max_len=max(len(k) for k in entries),
         district_keys=frozenset(districts),
-        points=pts,
+        sites=tuple(sites),
         bbox=(min(lats) - 0.02, min(lons) - 0.02, max(lats) + 0.02, max(lons) + 0.02),
     )
 
@@ -147,34 +152,29 @@ def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 
 def _from_coordinates(lat: float, lon: float) -> tuple[PlaceResult, dict[str, float]]:
-    """Nearest Jan–Jun 2025 ward whose bounding box holds the point (else nearest centroid
-    within 5 km), mapped to its current unit. Returns the result and each nearby unit's
-    distance, so a clear text mention can settle a boundary case."""
+    """Nearest reference point, mapped to its current unit.
+
+    Reference points: the centroids of the Jan–Jun 2025 wards (each mapped to the unit it
+    became; a few geocoding failures are dropped at build time) and of the 40 current units.
+    Without polygons this is a Voronoi approximation: confidence falls when another unit's
+    nearest point is almost as close. Returns the result and the distance (km) to each of the
+    nearest units, so a clear text mention can settle a boundary case."""
     g = _gazetteer()
     s, w, n, e = g.bbox
     if not (s <= lat <= n and w <= lon <= e):
         return NO_PLACE, {}
-    best: dict[str, float] = {}  # unit -> distance to its nearest containing point
     nearest: dict[str, float] = {}
-    for p in g.points:
-        d = _km(lat, lon, p["lat"], p["lon"])
-        nearest[p["unit"]] = min(d, nearest.get(p["unit"], math.inf))
-        ps, pw, pn, pe = p["bbox"]
-        if ps <= lat <= pn and pw <= lon <= pe:
-            best[p["unit"]] = min(d, best.get(p["unit"], math.inf))
-    if best:
-        ranked = sorted(best.items(), key=lambda kv: kv[1])
-        if len(ranked) == 1:
-            confidence = 0.9
-        else:
-            ratio = ranked[0][1] / max(ranked[1][1], 1e-6)
-            confidence = 0.8 if ratio < 0.5 else 0.65 if ratio < 0.8 else 0.5
-    else:
-        ranked = sorted(nearest.items(), key=lambda kv: kv[1])
-        if ranked[0][1] > 5.0:
-            return NO_PLACE, {}
-        confidence = 0.5
-    return PlaceResult(ranked[0][0], confidence, "coordinates", None), dict(ranked[:4])
+    for site_lat, site_lon, unit in g.sites:
+        d = _km(lat, lon, site_lat, site_lon)
+        if d < nearest.get(unit, math.inf):
+            nearest[unit] = d
+    ranked = sorted(nearest.items(), key=lambda kv: kv[1])
+    (unit, best), (_, second) = ranked[0], ranked[1]
+    if best > _MAX_SITE_KM:
+        return NO_PLACE, {}
+    ratio = best / max(second, 1e-6)
+    confidence = 0.85 if ratio < 0.5 else 0.7 if ratio < 0.75 else 0.5
+    return PlaceResult(unit, confidence, "coordinates", None), dict(ranked[:4])
 
 
 # --- text --------------------------------------------------------------------------------
@@ -207,14 +207,17 @@ def _accent_key(words: list[str]) -> str:
 
 
 def _mention(entries: tuple[_Entry, ...], typ: str, orig: list[str], districts: set[str],
-             matched: str) -> _Mention:
-    key = " ".join(fold(w) for w in orig)
+             matched: str, accented: bool) -> _Mention | None:
+    """What one name in the text can mean. ``accented``: the citizen writes with diacritics,
+    so they decide between homonyms ("Thuận Hòa" is not "Thuận Hóa")."""
     weak = False
     pool = [e for e in entries if e.type == typ] if typ else list(entries)
     if not pool:
         pool, weak = list(entries), True
-    if any(not w.isascii() for w in orig):  # the citizen wrote diacritics: they decide
+    if accented:
         same = [e for e in pool if _accent_key(_WORD.findall(e.accented)) == _accent_key(orig)]
+        if not same and not typ:
+            return None  # "Phủ đã" in "Điện Biên Phủ đã…" is not Phú Đa
         pool, weak = (same, weak) if same else (pool, True)
     if districts and len({e.unit for e in pool}) > 1:
         local = [e for e in pool if e.districts & districts]
@@ -225,7 +228,7 @@ def _mention(entries: tuple[_Entry, ...], typ: str, orig: list[str], districts: 
         if typ:
             confidence = 0.8 if weak else 0.95
         else:
-            confidence = 0.6 if weak or orig[0].isascii() or key in _BARE_STOP else 0.75
+            confidence = 0.75 if accented else 0.6
         return _Mention(frozenset(units), strength, confidence, matched)
     current = [e for e in pool if e.current]
     if len(current) == 1:  # a current unit's own name beats the old homonyms
@@ -241,6 +244,7 @@ def _from_text(text: str) -> PlaceResult:
     folded = [fold(w) for w in orig]
     if not _mentions_hue(folded) and _mentions_other_province(folded):
         return NO_PLACE
+    accented = any(not w.isascii() for w in orig)
     spans: list[tuple[int, int, str]] = []
     i = 0
     while i < len(folded):
@@ -253,20 +257,23 @@ def _from_text(text: str) -> PlaceResult:
         else:
             i += 1
     districts = {" ".join(folded[a:b]) for a, b, p in spans if p == "district"}
-    districts |= {" ".join(folded[a:b]) for a, b, p in spans
-                  if not p and tuple(folded[a:b]) in g.district_keys}
     mentions = []
     for a, b, p in spans:
         k = tuple(folded[a:b])
         if p in ("district", "blocked") or k not in g.index:
             continue
-        if not p and (len(k) < 2 or " ".join(k) in _BARE_STOP and orig[a].isascii()):
+        if not p and (len(k) < 2 or " ".join(k) in _BARE_STOP or k in g.district_keys):
+            # too short or too common alone; or a former district ("ở Phong Điền", "A Lưới")
+            # that is wider than the ward of the same name
             continue
-        if not p and k in g.district_keys and not any(e.current for e in g.index[k]):
-            continue  # "A Lưới" alone is the former district, not thị trấn A Lưới
+        if not p and b < len(orig) and orig[b][:1].isupper() and clean[words[b - 1].end()] == " " \
+                and folded[b] not in _NAME_ENDS:
+            continue  # part of a longer proper name: "Phú Mỹ An", "Kim Long Hotel"
         first = a - (2 if p == "thị trấn" and folded[a - 1] == "tran" else 1 if p else 0)
         matched = clean[words[first].start():words[b - 1].end()]
-        mentions.append(_mention(g.index[k], p, orig[a:b], districts, matched))
+        m = _mention(g.index[k], p, orig[a:b], districts, matched, accented)
+        if m:
+            mentions.append(m)
     if not mentions:
         return NO_PLACE
     top = max(m.strength for m in mentions)
@@ -293,8 +300,8 @@ def _mentions_other_province(folded: list[str]) -> bool:
     for name in _OTHER_PROVINCES:
         at = joined.find(f" {name} ")
         while at >= 0:
-            before = joined[:at].split()[-1:]  # "đường Hà Nội" is a street in Huế
-            if not before or before[0] not in _BLOCKERS:
+            before = joined[:at].split()[-1:]  # "đường Hà Nội" is a street in Huế,
+            if not before or before[0] not in _BLOCKERS | _WARD_PREFIX.keys():  # "xã Hải Dương" a ward
                 return True
             at = joined.find(f" {name} ", at + 1)
     return False

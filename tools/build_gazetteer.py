@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sqlite3
 import sys
 from pathlib import Path
@@ -48,6 +49,35 @@ OLDER_ALIASES: dict[str, list[tuple[str, str]]] = {
     "Xã Giang Hải": [("xã", "Vinh Giang"), ("xã", "Vinh Hải")],
     "Xã Hương Xuân": [("xã", "Hương Giang"), ("xã", "Hương Hòa")],
 }
+
+
+def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    h = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    return 12742.0 * math.asin(math.sqrt(h))
+
+
+def _drop_suspect_points(points: list[dict], units: dict[str, dict]) -> tuple[list[dict], list[dict]]:
+    """Drop centroids that look like geocoding failures: the same coordinates given to wards
+    that became different units (Dương Nỗ and Long Hồ both sit on the city centre), or a
+    bounding box far larger than the unit the ward became (Hương Phong: 50 km across)."""
+    seen: dict[tuple[float, float], set[str]] = {}
+    for p in points:
+        seen.setdefault((p["lat"], p["lon"]), set()).add(p["unit"])
+    kept, dropped = [], []
+    for p in points:
+        unit = units[p["unit"]]
+        diameter = 2 * math.sqrt(unit["area_km2"] / math.pi)
+        reason = None
+        if len(seen[(p["lat"], p["lon"])]) > 1:
+            reason = "same coordinates as a ward of another unit"
+        elif "bbox" in p and _km(*p["bbox"]) > 2.5 * diameter:
+            reason = "bounding box far larger than the unit"
+        if reason:
+            dropped.append({"name": p["name"], "district": p["district"], "reason": reason})
+        else:
+            kept.append(p)
+    return kept, dropped
 
 
 def _short(name: str) -> tuple[str, str]:
@@ -100,6 +130,7 @@ def build(gazetteer: Path, vau_db: Path | None) -> dict:
             keywords[ward] = set(json.loads(alias or "[]"))
         for p in points:
             p["bbox"] = bounds[(p["name"], p["district"])]
+    points, dropped = _drop_suspect_points(points, {u["name"]: u for u in units})
     for absorber, olds in OLDER_ALIASES.items():
         dist, new = jan_units[absorber]
         for typ, short in olds:
@@ -109,6 +140,8 @@ def build(gazetteer: Path, vau_db: Path | None) -> dict:
             aliases.append({"name": short, "type": typ, "district": dist, "snapshot": "older",
                             "unit": new})
             unresolved = [u for u in unresolved if fold(u[0]) != fold(f"{typ} {short}")]
+    if not vau_db:
+        points, dropped = _drop_suspect_points(points, {u["name"]: u for u in units})
     if unresolved:
         raise SystemExit(f"pre-2025 units without a successor: {unresolved}")
     seen, unique = set(), []
@@ -129,6 +162,7 @@ def build(gazetteer: Path, vau_db: Path | None) -> dict:
         "aliases": unique,
         "districts": districts,
         "points": points,
+        "dropped_points": dropped,
     }
 
 
@@ -155,7 +189,7 @@ def main() -> None:
     data = build(args.gazetteer, args.vau_db)
     args.out.write_text(_dump(data), encoding="utf-8")
     print(f"{args.out}: {len(data['units'])} units, {len(data['aliases'])} aliases, "
-          f"{len(data['points'])} points")
+          f"{len(data['points'])} points, dropped {data['dropped_points']}")
 
 
 if __name__ == "__main__":

@@ -138,13 +138,14 @@ def extract_emails(text: str | None) -> list[str]:
 
 
 def mask_phone(e164_or_raw: str) -> str:
-    """``+84905123456`` → ``0905***456``: national form, first 4 and last 3 digits kept."""
+    """``+84905123456`` → ``090*****56``: national form, only the first 3 and last 2 digits kept
+    (first 4 and last 3 would leave a thousand candidates: too few to call it masked)."""
     digits = re.sub(r"\D", "", e164_or_raw)
     if digits.startswith("84") and (e164_or_raw.lstrip().startswith("+") or len(digits) >= 11):
         digits = "0" + digits[2:]
     if len(digits) < 8:
         return "*" * len(digits)
-    return digits[:4] + "*" * (len(digits) - 7) + digits[-3:]
+    return digits[:3] + "*" * (len(digits) - 5) + digits[-2:]
 
 
 def mask_email(address: str) -> str:

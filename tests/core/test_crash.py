@@ -20,9 +20,10 @@ def _free_port() -> int:
 
 
 def _start(cfg: Path, log: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "main.py", "serve", "--config", str(cfg)], cwd=ROOT,
-                            stdout=open(log, "ab"), stderr=subprocess.STDOUT,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    with open(log, "ab") as out:  # the child keeps its own descriptor
+        return subprocess.Popen([sys.executable, "main.py", "serve", "--config", str(cfg)],
+                                cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+                                env={**os.environ, "PYTHONPATH": str(ROOT)})
 
 
 async def _wait_healthy(session: aiohttp.ClientSession, base: str, proc: subprocess.Popen) -> None:
@@ -82,7 +83,12 @@ claim_lease_seconds = 1
                     await asyncio.sleep(0.01)
 
         clients = [asyncio.create_task(client(n)) for n in range(32)]
-        await asyncio.sleep(1.5)
+        # Kill mid-stream: after enough acknowledgements to mean something (shared CI machines
+        # are slow, so this waits on a count, not a time), while requests are still in flight.
+        for _ in range(300):
+            if len(acked) >= 300:
+                break
+            await asyncio.sleep(0.05)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         await asyncio.sleep(0.2)

@@ -111,7 +111,7 @@ EXTRA_COMMANDS: list[str] = [
     # Commands contributed by channels/packages: "module:register" adds a subparser.
     "channels.hotline_cli:register",
     "channels.telegram_cli:register",
-    "normalizer.reclassify_cli:register",
+    "hub.reclassify:register",
 ]
 
 

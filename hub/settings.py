@@ -227,7 +227,7 @@ class AgencySettings(_Section):
 
 
 class RoutingSettings(_Section):
-    triage_threshold: float = Field(0.55, ge=0, le=1)
+    triage_threshold: float = Field(0.5, ge=0, le=1)
     province: str = "Huế"
     sla_days: dict[str, int] = {
         "construction_order": 10, "environment": 3, "traffic_infrastructure": 7,

@@ -1,0 +1,81 @@
+"""`python main.py reclassify`: re-run classification and place finding on stored reports (after
+a new classifier version or gazetteer), record what changed, and route triage reports that the
+new result makes routable."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from hub.settings import load_settings
+
+
+def register(sub: Any, add: Any) -> None:
+    p = add("reclassify", run, "re-run classification and place finding on stored reports")
+    p.add_argument("--since", help="only reports created since this ISO time")
+    p.add_argument("--only-older", action="store_true",
+                   help="only reports classified by another classifier version")
+    p.add_argument("--dry-run", action="store_true", help="report what would change, store nothing")
+    p.add_argument("--route", action="store_true",
+                   help="forward triage reports that the new classification makes routable")
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = load_settings(args.config)
+    summary = asyncio.run(reclassify(settings, since=args.since, only_older=args.only_older,
+                                     dry_run=args.dry_run, route=args.route))
+    print(json.dumps(summary, ensure_ascii=False))
+    return 0
+
+
+async def reclassify(settings: Any, *, since: str | None = None, only_older: bool = False,
+                     dry_run: bool = False, route: bool = False) -> dict[str, Any]:
+    from hub.app import close_hub, open_hub
+    from normalizer.classify import CLASSIFIER_VERSION
+    from router import lifecycle
+    from router.assign import analyze_report, route_new_report
+    from store.models import Report
+
+    hub = await open_hub(settings)
+    seen = changed = routed = 0
+    try:
+        last_id = 0
+        while True:
+            async with hub.sessions() as session:
+                query = select(Report).where(Report.id > last_id, Report.code.is_not(None))
+                if since:
+                    query = query.where(Report.created_at >= datetime.fromisoformat(since))
+                if only_older:
+                    query = query.where((Report.classifier_version != CLASSIFIER_VERSION)
+                                        | Report.classifier_version.is_(None))
+                reports = list((await session.execute(query.order_by(Report.id).limit(200))).scalars())
+                if not reports:
+                    break
+                for report in reports:
+                    seen += 1
+                    before = (report.category, report.ward)
+                    hint = (report.extra or {}).get("category_hint")
+                    analyze_report(hub, report, hint)
+                    after = (report.category, report.ward)
+                    if after != before:
+                        changed += 1
+                        lifecycle.record(session, report, actor="system", kind="classification",
+                                         note=f"phân loại lại: {before[0]}/{before[1]} → "
+                                              f"{after[0]}/{after[1]} ({report.classifier_version})",
+                                         public=False)
+                    if route and report.status == "triage" and report.agency_id is None:
+                        if await route_new_report(hub, session, report, from_triage=True):
+                            routed += 1
+                last_id = reports[-1].id
+                if dry_run:
+                    await session.rollback()
+                else:
+                    await session.commit()
+    finally:
+        await close_hub(hub)
+    return {"reports": seen, "changed": changed, "routed": routed, "dry_run": dry_run,
+            "classifier_version": CLASSIFIER_VERSION}

@@ -1,0 +1,90 @@
+"""CLI commands of the contract, run as a user runs them (subprocess, own settings file)."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(*args: str, cfg: Path, check: bool = True) -> subprocess.CompletedProcess:
+    proc = subprocess.run([sys.executable, "main.py", *args, "--config", str(cfg)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{args} failed: {proc.stderr}")
+    return proc
+
+
+@pytest.fixture
+def cfg(tmp_path: Path) -> Path:
+    path = tmp_path / "hub.toml"
+    path.write_text(f'log_format = "text"\n[database]\nurl = "sqlite+aiosqlite:///{tmp_path}/hub.db"\n'
+                    f'[storage]\nmedia_dir = "{tmp_path}/media"\n')
+    return path
+
+
+async def _seed(cfg: Path) -> list[str]:
+    """Two reports through the real intake and worker code."""
+    from hub.app import close_hub, open_hub
+    from hub.settings import load_settings
+    from hub.workers import Workers
+    from store.models import Report
+
+    hub = await open_hub(load_settings(cfg, environ={}))
+    try:
+        for i, text in enumerate(["Rác thải ùn ứ ở chợ Đông Ba, gọi 0905123456",
+                                  "Đèn đường hỏng cả tuần ở đường Lê Lợi"]):
+            await hub.intake.submit("web", f"t{i}", {"service_code": "other", "_token": f"t{i}",
+                                                     "address_string": "Huế", "description": text,
+                                                     "email": f"a{i}@example.vn"})
+        await Workers(hub).run_inbox_once()
+        async with hub.sessions() as session:
+            from sqlalchemy import select
+            return list((await session.execute(select(Report.code))).scalars())
+    finally:
+        await close_hub(hub)
+
+
+async def test_migrate_export_and_reclassify(cfg: Path):
+    assert "database migrated" in run("migrate", cfg=cfg).stdout
+    codes = await _seed(cfg)
+    assert len(codes) == 2
+    proc = run("export", cfg=cfg)
+    lines = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [r["code"] for r in lines] == sorted(codes)
+    first = lines[0]
+    for key in ("code", "channel", "status", "category", "category_confidence", "description",
+                "location", "attachments", "citizen", "agency", "created_at", "updated_at",
+                "due_at", "external_ids", "rating", "duplicate_of", "events"):
+        assert key in first, key
+    assert first["citizen"]["email"] == "a0@example.vn" and first["channel"] == "web"
+    assert first["category"] == "environment"
+    assert "exported 2 reports" in proc.stderr
+    later = run("export", "--since", "2999-01-01T00:00:00+00:00", cfg=cfg)
+    assert later.stdout == ""
+    out = json.loads(run("reclassify", "--dry-run", cfg=cfg).stdout)
+    assert out["reports"] == 2 and out["dry_run"] is True
+
+
+async def test_agency_token_prints_token_alone_on_last_line_and_stores_only_a_hash(cfg: Path):
+    import sqlite3
+
+    proc = run("agency-token", "center", cfg=cfg)
+    token = proc.stdout.strip().splitlines()[-1]
+    assert token.startswith("hub_") and " " not in token and len(token) > 30
+    db = cfg.parent / "hub.db"
+    rows = sqlite3.connect(db).execute("SELECT agency_id, token_hash FROM agency_tokens").fetchall()
+    assert rows[0][0] == "center" and token not in rows[0][1]
+    bad = run("agency-token", "no-such-agency", cfg=cfg, check=False)
+    assert bad.returncode == 2 and "unknown agency" in bad.stderr
+
+
+def test_bad_settings_stop_with_the_key_named(tmp_path: Path):
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text('[server]\nport = "eighty"\n')
+    proc = run("migrate", cfg=cfg, check=False)
+    assert proc.returncode == 2 and "server.port" in proc.stderr

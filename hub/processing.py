@@ -68,7 +68,7 @@ async def apply_message(hub: Hub, session: AsyncSession, msg: InboundMessage) ->
         hub.metrics.skipped.labels(msg.channel, str(msg.meta.get("reason", "ignored"))[:40]).inc()
         return None
     if msg.kind == "delivery":
-        await apply_delivery(session, msg)
+        await apply_delivery(session, msg, hub)
         return None
     contact = await upsert_contact(session, msg)
     if msg.kind == "contact":
@@ -290,11 +290,11 @@ async def attach_contact_to_open_report(hub: Hub, session: AsyncSession, contact
 FAILED_DELIVERY_STATES = ("bounced", "failed")
 
 
-async def apply_delivery(session: AsyncSession, msg: InboundMessage) -> None:
+async def apply_delivery(session: AsyncSession, msg: InboundMessage, hub: Hub | None = None) -> None:
     state = msg.meta.get("delivery_state", "delivered")
     ids = msg.meta.get("provider_ids") or []
     if ids and state in FAILED_DELIVERY_STATES:
-        await apply_failed_delivery(session, msg, state, ids)
+        await apply_failed_delivery(session, msg, state, ids, hub)
     elif ids:
         await session.execute(update(OutboxMessage).where(
             OutboxMessage.channel == msg.channel, OutboxMessage.provider_id.in_(ids))
@@ -308,20 +308,28 @@ async def apply_delivery(session: AsyncSession, msg: InboundMessage) -> None:
 
 
 async def apply_failed_delivery(session: AsyncSession, msg: InboundMessage, state: str,
-                                ids: list[str]) -> None:
+                                ids: list[str], hub: Hub | None = None) -> None:
     """A provider said our message never arrived (an email bounce): the outbox row goes dead
     with the reason, and the address is suppressed (meta["suppress_address"], and with
-    meta["suppress"] the rows' own addresses) so we stop sending there."""
+    meta["suppress"] the rows' own addresses) so we stop sending there. A citizen message that
+    bounced goes on to the next contact point the citizen gave (router.fallback)."""
     reason = str(msg.meta.get("reason") or state)[:500]
     rows = (await session.execute(select(OutboxMessage).where(
         OutboxMessage.channel == msg.channel, OutboxMessage.provider_id.in_(ids)))).scalars().all()
     for row in rows:
+        was_dead = row.state == "dead"
         row.state, row.delivery_state, row.last_error = "dead", state, reason
         if row.report_id is not None:
             report = await session.get(Report, row.report_id)
             if report is not None:
                 lifecycle.record(session, report, actor="system", kind="delivery", public=False,
                                  note=f"gửi qua {row.channel} thất bại: {reason}")
+                if hub is not None and row.purpose == "citizen" and not was_dead:
+                    from normalizer.schema import DeliveryResult
+                    from router.fallback import reroute_failed_message
+
+                    await reroute_failed_message(hub, session, row, report, DeliveryResult.give_up(
+                        reason, needs_other_route=True))
     addresses = {msg.meta["suppress_address"]} if msg.meta.get("suppress_address") else set()
     if msg.meta.get("suppress"):
         addresses |= {row.address for row in rows}

@@ -73,7 +73,7 @@ TEMPLATES: dict[str, str] = {
     "forwarded@sms": "Phản ánh {code} đã chuyển đến {agency}. Tra cứu: {status_url}",
     "rerouted@sms": "Phản ánh {code} đã chuyển đến {agency}. Tra cứu: {status_url}",
     "in_progress@sms": "Phản ánh {code} đang được xử lý. Tra cứu: {status_url}",
-    "resolved@sms": "Phản ánh {code} đã được xử lý xong. Xem kết quả: {status_url}",
+    "resolved@sms": "Phản ánh {code} đã được xử lý xong. Kết quả: {note}\nChi tiết: {status_url}",
     "rejected@sms": "Phản ánh {code} không được tiếp nhận. Lý do: {note}",
     "returned@sms": "Phản ánh {code} đang được chuyển đơn vị có thẩm quyền. Tra cứu: {status_url}",
 }
@@ -112,8 +112,13 @@ def render(name: str, **fields: Any) -> str:
     return TEMPLATES[name].format_map(_Default(fields))
 
 
+# Channels that reuse another channel's variants: a hotline caller is answered by SMS.
+VARIANT_OF: dict[str, str] = {"hotline": "sms"}
+
+
 def render_for(name: str, channel: str | None, **fields: Any) -> str:
     """``<name>@<channel>`` when that variant exists (shorter SMS, ZNS...), else ``name``."""
+    channel = VARIANT_OF.get(channel or "", channel)
     if channel and f"{name}@{channel}" in TEMPLATES:
         return TEMPLATES[f"{name}@{channel}"].format_map(_Default(fields))
     return render(name, **fields)

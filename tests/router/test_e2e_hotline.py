@@ -1,0 +1,67 @@
+"""Hotline end to end: a call-center export → report → routed → the agency works it through the
+API → the citizen's phone gets the Vietnamese update through the SMS gateway; when the gateway
+refuses, the update lands on the operators' call-back list."""
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import select
+
+from channels.hotline_load import import_file, reader_options
+from hub.keys import HUB_KEY
+from store.models import Report
+from tests.conftest import wait_for
+from tests.router.helpers import outbox, token
+
+HUE = timezone(timedelta(hours=7))
+
+
+async def test_hotline_caller_gets_sms_updates_then_a_call_back(settings_factory, hub_client, fake_api,
+                                                               tmp_path):
+    sms = await fake_api()
+    sms.on("POST", "/send", default={"id": "sms-ok"})
+    client = await hub_client(settings_factory(channels={"hotline": {
+        "enabled": True, "sms_gateway_url": f"{sms.url}/send", "sms_max_chars": 480}}))
+    hub = client.app[HUB_KEY]
+    when = (datetime.now(HUE) - timedelta(minutes=5)).isoformat(timespec="seconds")
+    export = tmp_path / "calls.csv"
+    export.write_text("Call ID,Call time,Caller,Agent,Transcript,Address,Category\n"
+                      f'CC-9001,{when},0905 123 456,Lan,"Rác thải ùn ứ ở kiệt 12 Trần Phú, bốc mùi",'
+                      "12 Trần Phú,environment\n", encoding="utf-8")
+    summary = await import_file(hub.intake.submit_many, export, reader_options(hub.settings.channels.hotline))
+    assert (summary.imported, summary.error) == (1, None)
+
+    async def code():
+        async with hub.sessions() as session:
+            return (await session.execute(select(Report.code))).scalar()
+    code = await wait_for(code)
+    [ack] = await wait_for(lambda: _calls(sms, 1))
+    assert ack.json()["to"] == "+84905123456" and code in ack.json()["text"]
+    assert (await (await client.get(f"/api/public/reports/{code}")).json())["agency"] == "moi-truong"
+
+    agency = await token(client, "moi-truong")
+    resp = await client.post(f"/api/v1/reports/{code}/status",
+                             json={"status": "in_progress", "note": "Đã giao tổ thu gom"}, headers=agency)
+    assert resp.status == 200
+    calls = await wait_for(lambda: _calls(sms, 2))
+    # SMS texts are the short variants (router/templates.py "<name>@sms")
+    assert calls[-1].json()["text"] == f"Phản ánh {code} đang được xử lý. Tra cứu: http://hub.test/r/{code}"
+
+    sms.on("POST", "/send", default=(400, {"error": "invalid destination"}))
+    resp = await client.post(f"/api/v1/reports/{code}/status",
+                             json={"status": "resolved", "note": "Đã thu gom"}, headers=agency)
+    assert resp.status == 200
+    center = await token(client, "center")
+
+    async def listed():
+        entries = (await (await client.get("/api/v1/callbacks", headers=center)).json())["callbacks"]
+        return entries or None
+    [entry] = await wait_for(listed)
+    assert entry["report_code"] == code and entry["phone"] == "+84905123456"
+    assert entry["text"] == f"Phản ánh {code} đã được xử lý xong. Kết quả: Đã thu gom\nChi tiết: http://hub.test/r/{code}"
+    assert "HTTP 400" in entry["reason"]
+    [row] = await outbox(client, code, template="resolved")
+    assert row.channel == "hotline" and row.provider_id == f"callback:{entry['id']}"
+
+
+async def _calls(api, count):
+    calls = api.calls_to("/send")
+    return calls if len(calls) >= count else None

@@ -165,19 +165,36 @@ def cell_text(value: Any) -> str:
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    text = nfc(str(value)).strip()
+    text = str(value)
+    text = text.strip() if text.isascii() else nfc(text).strip()
     return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
 
 
-@lru_cache(maxsize=65536)
+_NOT_DIGITS = re.compile(r"[\s.\-()/]")
+
+
 def _phone(raw: str) -> str | None:
+    """normalize_phone, cached on the national digits: "0905.123.456", "+84 905 123 456" and
+    "84905123456" are one cache entry (repeat callers are common in call logs)."""
+    digits = _NOT_DIGITS.sub("", raw)
+    if digits.startswith("+84"):
+        digits = "0" + digits[3:]
+    elif digits.startswith("0084"):
+        digits = "0" + digits[4:]
+    elif digits.startswith("84") and len(digits) in (11, 12):
+        digits = "0" + digits[2:]
+    return _normalized(digits if digits.isdigit() else raw)
+
+
+@lru_cache(maxsize=65536)
+def _normalized(raw: str) -> str | None:
     return normalize_phone(raw)
 
 
 def parse_caller(value: Any) -> str | None:
     """E.164, or None for a withheld number; BadValue for a number that cannot exist."""
     raw = cell_text(value)
-    if not raw or fold(raw) in ANONYMOUS:
+    if not raw or (not raw[0].isdigit() and raw[0] != "+" and fold(raw) in ANONYMOUS):
         return None
     if isinstance(value, int | float) and not raw.startswith("0") and len(raw) == 9:
         raw = "0" + raw  # a spreadsheet dropped the leading zero of 0905…
@@ -197,9 +214,12 @@ def call_hash(when: datetime, caller: str | None, text: str) -> str:
     return "hash:" + hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
+def _raw(values: dict[str, Any]) -> dict[str, str]:
+    return {k: cell_text(v) if not isinstance(v, datetime | date) else v.isoformat()
+            for k, v in values.items()}
+
+
 def make_record(row: int, values: dict[str, Any], opts: ReaderOptions) -> CallRecord | Rejected:
-    raw = {k: cell_text(v) if not isinstance(v, datetime | date) else v.isoformat()
-           for k, v in values.items()}
     now = opts.now or datetime.now(UTC)
     try:
         text = cell_text(values.get("text"))
@@ -210,7 +230,7 @@ def make_record(row: int, values: dict[str, Any], opts: ReaderOptions) -> CallRe
             raise BadValue(f"call time {when:%d/%m/%Y %H:%M} is impossible (before 2000 or in the future)")
         caller = parse_caller(values.get("caller"))
     except BadValue as exc:
-        return Rejected(row, str(exc), raw)
+        return Rejected(row, str(exc), _raw(values))
     call_id = cell_text(values.get("call_id"))
     external_id = f"call:{call_id}"[:255] if call_id else call_hash(when, caller, text)
     silent = opts.ack_max_age is not None and now - when > opts.ack_max_age

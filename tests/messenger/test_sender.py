@@ -167,11 +167,11 @@ async def test_invalid_token_pauses_the_channel_with_an_alert_and_keeps_the_row(
     m.graph.on("POST", GRAPH_PATH, graph_error(190, status=401))
     row_id = await _queue(m)
 
-    async def paused() -> bool:
-        return "messenger" in m.hub.paused
-    await wait_for(paused)
-    row = await _row(m, row_id)
-    assert row.state == "retry" and "token invalid or expired" in row.last_error
+    async def paused() -> OutboxMessage | None:
+        row = await _row(m, row_id)
+        return row if "messenger" in m.hub.paused and row.state == "retry" else None
+    row = await wait_for(paused)
+    assert "token invalid or expired" in row.last_error
     assert row.attempts == 0  # a pause is not the message's fault
     metrics = await (await m.client.get("/metrics")).text()
     assert 'hub_alerts_total{channel="messenger",kind="paused"} 1.0' in metrics

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import traceback
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -86,26 +87,33 @@ class Workers:
         return len(ids)
 
     async def _process_batch(self, ids: list[int]) -> None:
-        """One transaction for the batch, one SAVEPOINT per event: a failing event rolls back
-        alone and is retried later; the others commit together (and their outbox rows with them).
-        A crash before the commit leaves every claimed row to be reclaimed when its lease ends."""
+        """Claimed events in as few transactions as a time budget allows, one SAVEPOINT per
+        event: a failing event rolls back alone and is retried later; the others commit together
+        (and their outbox rows with them). The budget bounds how long a transaction holds
+        SQLite's single write lock, which intake's group commit must wait for. A crash before a
+        commit leaves the claimed rows to be reclaimed when their lease ends."""
         hub = self.hub
+        budget = hub.settings.workers.inbox_transaction_budget_ms / 1000
         failed: list[tuple[int, Exception]] = []
         done: list[tuple[str, str]] = []
-        async with hub.sessions() as session, session.begin():
-            events = {e.id: e for e in (await session.execute(
-                select(InboxEvent).where(InboxEvent.id.in_(ids)))).scalars()}
-            for event_id in ids:
-                event = events.get(event_id)
-                if event is None or event.state != "claimed" or event.claimed_by != hub.worker_id:
-                    continue
-                channel = event.channel
-                try:
-                    async with session.begin_nested():
-                        await process_event(hub, session, event)
-                    done.append((channel, event.state))
-                except Exception as exc:
-                    failed.append((event_id, exc))
+        remaining = list(ids)
+        while remaining and not self._stopping.is_set():
+            started = time.perf_counter()
+            async with hub.sessions() as session, session.begin():
+                while remaining and time.perf_counter() - started < budget:
+                    event_id = remaining.pop(0)
+                    event = await session.get(InboxEvent, event_id)
+                    if event is None or event.state != "claimed" or event.claimed_by != hub.worker_id:
+                        continue
+                    channel = event.channel
+                    try:
+                        async with session.begin_nested():
+                            await process_event(hub, session, event)
+                        done.append((channel, event.state))
+                    except Exception as exc:
+                        failed.append((event_id, exc))
+            if remaining:
+                await asyncio.sleep(0)  # let intake's writer take the lock between transactions
         for channel, state in done:
             hub.metrics.inbox_processed.labels(channel, state).inc()
         if done:

@@ -119,7 +119,7 @@ class TelegramChannel(ChannelAdapter):
         not stop intake: on failure the bot is initialized again on first use."""
         try:
             await self._ready()
-        except (TelegramError, MediaUnavailable) as exc:
+        except TelegramError as exc:
             log.warning("telegram bot not ready at start (%s); will retry on first use",
                         _describe(exc))
 

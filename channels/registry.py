@@ -4,7 +4,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-from channels.base import ChannelAdapter, ChannelConfigError
+from channels.base import ChannelAdapter
 
 if TYPE_CHECKING:
     from hub.context import Hub
@@ -33,8 +33,4 @@ def enabled_channels(hub: Hub) -> dict[str, ChannelAdapter]:
         if section is None or not section.enabled:
             continue
         adapters[name] = adapter_class(name).from_settings(hub)
-    for name in ("messenger", "zalo", "telegram", "email", "hotline"):
-        section = getattr(hub.settings.channels, name)
-        if section.enabled and name not in ADAPTERS:
-            raise ChannelConfigError(f"channels.{name}.enabled is true but no adapter is installed")
     return adapters

@@ -25,10 +25,12 @@ def fixture_bytes(name: str) -> bytes:
 
 
 @pytest.fixture(scope="session")
-def dovecot_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dovecot]:
+def dovecot_server() -> Iterator[Dovecot]:
     if not available():
         pytest.skip("Dovecot is not installed (Debian: apt-get install dovecot-imapd)")
-    server = Dovecot(tmp_path_factory.mktemp("dovecot"))
+    # Its own temp dir under /tmp: pytest's tmp dirs are 0700, which Dovecot's unprivileged
+    # auth and mail processes cannot enter.
+    server = Dovecot()
     server.start()
     yield server
     server.cleanup()

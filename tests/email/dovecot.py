@@ -23,6 +23,7 @@ DOVEADM = shutil.which("doveadm") or "/usr/bin/doveadm"
 MAIL_UID = 10000
 USER = "dttm"
 PASSWORD = "pa-test-secret"
+USER_POOL = 100
 
 CONFIG = """\
 base_dir = {root}/run
@@ -103,6 +104,7 @@ class Dovecot:
         self.user, self.password = USER, PASSWORD
         self.config = self.root / "dovecot.conf"
         self.pid: int | None = None
+        self._next_user = -1
         root_run = os.geteuid() == 0
         self.uid = MAIL_UID if root_run else os.getuid()
         self.gid = MAIL_UID if root_run else os.getgid()
@@ -115,15 +117,13 @@ class Dovecot:
     def maildir_of(self, user: str) -> Path:
         return self.root / "mail" / user / "Maildir"
 
-    def add_user(self, user: str | None = None) -> str:
-        """A fresh mail user (empty mailbox) on the running server: one per test."""
-        user = user or f"u{uuid.uuid4().hex[:10]}"
-        for sub in ("cur", "new", "tmp"):
-            (self.maildir_of(user) / sub).mkdir(parents=True, exist_ok=True)
-        with open(self.root / "users", "a") as fh:
-            fh.write(f"{user}:{{PLAIN}}{self.password}::::::\n")
-        self._chown_mail()
-        return user
+    def add_user(self) -> str:
+        """A fresh mail user (empty mailbox), one per test. Users are written before start: the
+        passwd-file is cached by mtime, so users appended while running may not be seen."""
+        self._next_user += 1
+        if self._next_user >= USER_POOL:
+            raise RuntimeError("test mail user pool exhausted")
+        return f"user{self._next_user:03d}"
 
     def _prepare(self) -> None:
         for sub in ("run", "state", "log", "mail"):
@@ -135,7 +135,12 @@ class Dovecot:
         self.config.write_text(CONFIG.format(root=self.root, port=self.port, uid=self.uid,
                                              gid=self.gid, login_user=login_user,
                                              login_group=login_group))
-        (self.root / "users").write_text(f"{self.user}:{{PLAIN}}{self.password}::::::\n")
+        users = [self.user] + [f"user{i:03d}" for i in range(USER_POOL)]
+        (self.root / "users").write_text(
+            "".join(f"{u}:{{PLAIN}}{self.password}::::::\n" for u in users))
+        for user in users[1:]:
+            for sub in ("cur", "new", "tmp"):
+                (self.maildir_of(user) / sub).mkdir(parents=True, exist_ok=True)
         self._chown_mail()
 
     def _chown_mail(self) -> None:

@@ -37,11 +37,14 @@ class SinkHandler:
     refuse: dict[str, str] = field(default_factory=dict)
     connections: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # Server-side sessions, closed on stop (clients may still hold a reused connection).
+    sessions: list[Any] = field(default_factory=list)
 
     async def handle_EHLO(self, server: Any, session: Any, envelope: Any, hostname: str,
                           responses: list[str]) -> list[str]:
         with self.lock:
             self.connections += 1
+            self.sessions.append(server)
         session.host_name = hostname
         return responses
 
@@ -88,7 +91,8 @@ class SmtpSink:
         self.cert: Path | None = None
         kwargs: dict[str, Any] = {}
         if auth is not None:
-            kwargs.update(authenticator=Authenticator(*auth), auth_required=True,
+            # Without TLS, AUTH is offered but not required (aiosmtpd warns otherwise).
+            kwargs.update(authenticator=Authenticator(*auth), auth_required=tls_dir is not None,
                           auth_require_tls=tls_dir is not None)
         if tls_dir is not None:
             self.cert, key = self_signed_cert(tls_dir)
@@ -106,4 +110,14 @@ class SmtpSink:
         return self
 
     def stop(self) -> None:
+        def close_sessions() -> None:
+            for server in self.handler.sessions:
+                for transport in (server.transport, getattr(server, "_original_transport", None)):
+                    if transport is not None:
+                        transport.close()
+
+        loop = self.controller.loop
+        done = threading.Event()
+        loop.call_soon_threadsafe(lambda: (close_sessions(), done.set()))
+        done.wait(5)
         self.controller.stop()

@@ -183,7 +183,25 @@ def _phone(raw: str) -> str | None:
         digits = "0" + digits[4:]
     elif digits.startswith("84") and len(digits) in (11, 12):
         digits = "0" + digits[2:]
-    return _normalized(digits if digits.isdigit() else raw)
+    if not digits.isdigit():
+        return _normalized(raw)
+    if digits[:1] == "0" and len(digits) == 10:
+        # Validity and type of a Vietnamese number follow from its first digits and its length
+        # (phonenumbers' VN patterns are prefixes of at most 4 digits, then \d{n}): remember
+        # which 5-digit prefixes are plain valid personal numbers and skip the full check.
+        key = digits[:6]
+        plain = _PLAIN_PREFIXES.get(key)
+        if plain:
+            return "+84" + digits[1:]
+        if plain is None:
+            result = _normalized(digits)
+            if len(_PLAIN_PREFIXES) < 200_000:
+                _PLAIN_PREFIXES[key] = result == "+84" + digits[1:]
+            return result
+    return _normalized(digits)
+
+
+_PLAIN_PREFIXES: dict[str, bool] = {}
 
 
 @lru_cache(maxsize=65536)
@@ -275,6 +293,8 @@ class CallReader:
         self.opts = opts or ReaderOptions()
         if not self.opts.source:
             self.opts.source = self.path.name
+        if self.opts.now is None:  # one clock for the whole file
+            self.opts.now = datetime.now(UTC)
         self._lookup = build_lookup(self.opts.column_map)
         self.source = open_source(self.path, self.opts.sheet)
         self.rows_read = 0

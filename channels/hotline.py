@@ -132,7 +132,13 @@ class HotlineChannel(ChannelAdapter):
         return out
 
     def parse(self, payload: dict[str, Any]) -> list[InboundMessage]:
-        return [parse_call(payload)]
+        try:
+            return [parse_call(payload)]
+        except (KeyError, TypeError, ValueError):
+            # Rows are written by our own importer; a damaged one is logged, not retried.
+            return [InboundMessage(channel="hotline", external_id=str(payload.get("id", "")),
+                                   sender_id="", kind="ignore",
+                                   meta={"reason": "malformed stored call"})]
 
     async def start(self) -> None:
         if self.cfg.drop_dir:

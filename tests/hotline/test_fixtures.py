@@ -97,3 +97,10 @@ def test_missing_time_column_is_a_file_error(tmp_path: Path) -> None:
     path.write_text("Số điện thoại,Nội dung\n0905123456,Rác\n", encoding="utf-8")
     with pytest.raises(ImportFormatError, match="no call time column"):
         read(path)
+
+
+def test_a_damaged_stored_row_is_ignored_not_retried() -> None:
+    from channels.hotline import HotlineChannel
+
+    [msg] = HotlineChannel.parse(None, {"id": "call:1", "time": "yesterday"})  # type: ignore[arg-type]
+    assert msg.kind == "ignore" and msg.meta["reason"] == "malformed stored call"

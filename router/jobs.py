@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, tuple_
 
 from router import lifecycle
 from router.delivery import agency_settings, enqueue_agency_delivery
@@ -31,18 +31,33 @@ BATCH = 500
 
 
 async def check_deadlines(hub: Hub) -> dict[str, int]:
-    """One pass: remind and escalate what is due. Returns counts (for logs and tests)."""
+    """One pass: remind and escalate what is due, in transactions of BATCH reports, until
+    nothing is left. Returns counts (for logs and tests)."""
+    counts = {"reminded": 0, "escalated": 0}
+    after = None
+    while True:
+        after, handled = await _check_batch(hub, counts, after)
+        if handled < BATCH:
+            break
+    if any(counts.values()):
+        log.info("SLA pass: %(reminded)d reminded, %(escalated)d escalated", counts)
+    return counts
+
+
+async def _check_batch(hub: Hub, counts: dict[str, int],
+                       after: tuple[object, int] | None) -> tuple[tuple[object, int] | None, int]:
     routing = hub.settings.routing
     now = utcnow()
     zone = ZoneInfo(routing.timezone)
     # Calendar lookahead wide enough for any run of weekends and holidays before the due date.
     horizon = now + timedelta(days=routing.reminder_days_before * 3 + 14)
-    counts = {"reminded": 0, "escalated": 0}
     async with hub.sessions() as session, session.begin():
+        query = select(Report).where(Report.status.in_(SLA_STATUSES), Report.due_at.is_not(None),
+                                     Report.due_at <= horizon, Report.escalated_at.is_(None))
+        if after is not None:  # keyset: reports already looked at (e.g. not yet due) stay behind
+            query = query.where(tuple_(Report.due_at, Report.id) > tuple_(*after))
         reports = (await session.execute(
-            select(Report).where(Report.status.in_(SLA_STATUSES), Report.due_at.is_not(None),
-                                 Report.due_at <= horizon, Report.escalated_at.is_(None))
-            .order_by(Report.due_at).limit(BATCH))).scalars().all()
+            query.order_by(Report.due_at, Report.id).limit(BATCH))).scalars().all()
         for report in reports:
             assert report.due_at is not None
             due_local = report.due_at.astimezone(zone).strftime("%d/%m/%Y %H:%M")
@@ -58,9 +73,8 @@ async def check_deadlines(hub: Hub) -> dict[str, int]:
                 await enqueue_agency_delivery(hub, session, report, event="report.reminder",
                                               template="agency_reminder", due=due_local)
                 counts["reminded"] += 1
-    if any(counts.values()):
-        log.info("SLA pass: %(reminded)d reminded, %(escalated)d escalated", counts)
-    return counts
+        last = (reports[-1].due_at, reports[-1].id) if reports else after
+    return last, len(reports)
 
 
 async def _escalate(hub: Hub, session, report: Report, due_local: str) -> None:  # noqa: ANN001
@@ -68,7 +82,7 @@ async def _escalate(hub: Hub, session, report: Report, due_local: str) -> None: 
     lifecycle.record(session, report, actor="system", kind="escalation", public=False,
                      note=f"quá hạn xử lý từ {due_local}; báo Trung tâm")
     hub.metrics.alerts.labels("router", "overdue").inc()
-    log.warning("report %s overdue at agency %s", report.code, report.agency_id)
+    log.info("report %s overdue at agency %s", report.code, report.agency_id)
     center = hub.settings.routing.center_email
     if center:
         from normalizer.schema import OutboundMessage

@@ -6,15 +6,15 @@ from store.models import Callback
 from tests.router.helpers import ENV_FORM, ROAD_FORM, events, outbox, post_report, report, token
 
 
-async def _two_agencies(settings_factory, hub_client):
-    client = await hub_client(settings_factory())
+async def _two_agencies(settings_factory, hub_client, db_url=None):
+    client = await hub_client(settings_factory(db_url))
     env = await post_report(client, ENV_FORM)  # → moi-truong
     road = await post_report(client, ROAD_FORM)  # → so-xay-dung
     return client, env, road, await token(client, "moi-truong"), await token(client, "so-xay-dung")
 
 
-async def test_agencies_cannot_read_or_change_each_others_reports(settings_factory, hub_client):
-    client, env, road, env_auth, road_auth = await _two_agencies(settings_factory, hub_client)
+async def test_agencies_cannot_read_or_change_each_others_reports(settings_factory, hub_client, db_url):
+    client, env, road, env_auth, road_auth = await _two_agencies(settings_factory, hub_client, db_url)
     missing = await client.get("/api/v1/reports/PA-2000-999999", headers=env_auth)
     assert missing.status == 404
     calls = [
@@ -60,8 +60,8 @@ async def test_report_detail_has_citizen_attachments_and_history(settings_factor
     assert [e["status"] for e in data["events"] if e["kind"] == "status"] == ["received", "forwarded"]
 
 
-async def test_illegal_transitions_are_409_with_the_allowed_ones(settings_factory, hub_client):
-    client, env, _, auth, _ = await _two_agencies(settings_factory, hub_client)
+async def test_illegal_transitions_are_409_with_the_allowed_ones(settings_factory, hub_client, db_url):
+    client, env, _, auth, _ = await _two_agencies(settings_factory, hub_client, db_url)
     url = f"/api/v1/reports/{env}/status"
 
     resp = await client.post(url, json={"status": "closed"}, headers=auth)
@@ -115,8 +115,8 @@ async def test_agency_returns_a_report_to_the_center_queue(settings_factory, hub
     assert "đang được Trung tâm xem xét" in texts[-1]
 
 
-async def test_center_routes_rejects_and_merges(settings_factory, hub_client):
-    client, env, road, env_auth, road_auth = await _two_agencies(settings_factory, hub_client)
+async def test_center_routes_rejects_and_merges(settings_factory, hub_client, db_url):
+    client, env, road, env_auth, road_auth = await _two_agencies(settings_factory, hub_client, db_url)
     center = await token(client, "center")
     # agencies cannot route
     assert (await client.post(f"/api/v1/reports/{env}/route", json={"agency": "so-xay-dung"},

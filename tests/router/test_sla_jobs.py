@@ -15,10 +15,10 @@ async def _due(client, code, delta):
         await session.execute(update(Report).where(Report.code == code).values(due_at=utcnow() + delta))
 
 
-async def test_reminder_then_escalation_once_each(settings_factory, hub_client, fake_api):
+async def test_reminder_then_escalation_once_each(settings_factory, hub_client, fake_api, db_url):
     api = await fake_api()
     api.on("POST", "/hook", default={"ok": True})
-    settings = settings_factory(agencies=[
+    settings = settings_factory(db_url, agencies=[
         {"id": "moi-truong", "name": "Công ty Môi trường đô thị Huế", "categories": ["environment"],
          "webhook_url": f"{api.url}/hook", "webhook_secret": "s"},
         {"id": "so-xay-dung", "name": "Sở Xây dựng", "categories": ["traffic_infrastructure"]}])

@@ -39,8 +39,8 @@ def test_only_a_bare_digit_is_a_rating(text, score):
     assert rating_of(text) == score
 
 
-async def test_stats_page_and_api_have_no_personal_data(settings_factory, hub_client):
-    client = await hub_client(settings_factory())
+async def test_stats_page_and_api_have_no_personal_data(settings_factory, hub_client, db_url):
+    client = await hub_client(settings_factory(db_url))
     code = await post_report(client, ENV_FORM)
     await post_report(client, ROAD_FORM)
     auth = await token(client, "moi-truong")

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
-from store.models import Attachment, InboxEvent, OutboxMessage, Report
+from store.models import Attachment, InboxEvent, OutboxMessage, Report, ReportEvent
 from tests.conftest import wait_for
 from tests.messenger.conftest import PAGE_ID, batch, image, message, now_ms
 
@@ -125,3 +125,7 @@ async def test_old_message_makes_a_report_but_no_send_outside_the_window(messeng
     row = await wait_for(dead)
     assert row.last_error == "outside 24-hour window" and row.report_id == report.id
     assert m.sends() == []
+    async with m.hub.sessions() as session:
+        notes = list((await session.execute(select(ReportEvent.note).where(
+            ReportEvent.report_id == report.id, ReportEvent.kind == "notification"))).scalars())
+    assert any("outside 24-hour window" in (n or "") for n in notes)

@@ -19,16 +19,20 @@ def status_url(hub: Hub, code: str | None) -> str:
     return f"{hub.settings.server.public_base_url.rstrip('/')}/r/{code}"
 
 
-async def agency_name(session: AsyncSession, agency_id: str | None) -> str:
+async def agency_name(session: AsyncSession, agency_id: str | None, hub: Hub | None = None) -> str:
     if not agency_id:
         return "Trung tâm Giám sát, điều hành đô thị thông minh"
+    if hub is not None:  # agencies are configured in settings: no query on the hot path
+        for agency in hub.settings.agencies:
+            if agency.id == agency_id:
+                return agency.name
     name = (await session.execute(select(Agency.name).where(Agency.id == agency_id))).scalar()
     return name or agency_id
 
 
 async def template_fields(session: AsyncSession, hub: Hub, report: Report) -> dict[str, Any]:
     return {"code": report.code, "status_url": status_url(hub, report.code),
-            "agency": await agency_name(session, report.agency_id),
+            "agency": await agency_name(session, report.agency_id, hub),
             "status_label": templates.STATUS_LABELS.get(report.status, report.status)}
 
 

@@ -72,7 +72,7 @@ class WorkerSettings(_Section):
     claim_lease_seconds: float = Field(120.0, gt=0)
     poll_seconds: float = Field(1.0, gt=0)
     leader_lease_seconds: float = Field(30.0, gt=0)
-    # Acknowledging comes first: while webhooks arrive faster than this, the inbox worker defers
+    # Acknowledging comes first: while webhooks arrive faster than this, the workers defer
     # (at most inbox_defer_max_seconds in a row, so the backlog always moves).
     inbox_defer_above_events_per_s: float = Field(300.0, ge=0)
     inbox_defer_max_seconds: float = Field(2.0, ge=0)

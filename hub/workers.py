@@ -65,8 +65,9 @@ class Workers:
 
     # --- inbox -------------------------------------------------------------------------------
     async def _yield_to_intake(self) -> None:
-        """Under a burst of webhooks, report creation waits: the acknowledgement deadlines
-        (Zalo 2 s, Meta 5 s) are hard, report creation has none. Bounded, so work moves on."""
+        """Under a burst of webhooks, background work (reports, replies, downloads) waits: the
+        acknowledgement deadlines (Zalo 2 s, Meta 5 s) are hard, the rest has none. Bounded, so
+        work always moves on."""
         cfg = self.hub.settings.workers
         if not cfg.inbox_defer_above_events_per_s:
             return
@@ -164,6 +165,7 @@ class Workers:
     # --- outbox ------------------------------------------------------------------------------
     async def run_outbox_once(self) -> int:
         hub, cfg = self.hub, self.hub.settings.workers
+        await self._yield_to_intake()
         paused = list(hub.paused)
         extra = OutboxMessage.channel.not_in(paused) if paused else None
         ids = await claim(hub.engine, OutboxMessage, worker_id=hub.worker_id, limit=cfg.outbox_batch,
@@ -178,6 +180,7 @@ class Workers:
     # --- media -------------------------------------------------------------------------------
     async def run_media_once(self) -> int:
         hub, cfg = self.hub, self.hub.settings.workers
+        await self._yield_to_intake()
         ids = await claim(hub.engine, Attachment, worker_id=hub.worker_id, limit=10,
                           lease_seconds=cfg.claim_lease_seconds, ready_states=("pending",),
                           claimed_state="fetching", extra_where=None)

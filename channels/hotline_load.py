@@ -201,7 +201,7 @@ class DropFolder:
 
     def ready_files(self, now: float | None = None) -> list[Path]:
         now = time.time() if now is None else now
-        files = []
+        files: list[tuple[float, Path]] = []
         try:
             entries = list(os.scandir(self.dir))
         except FileNotFoundError:
@@ -210,10 +210,14 @@ class DropFolder:
             name = entry.name
             if name.startswith((".", "~$")) or name.endswith(PARTIAL_SUFFIXES) or not entry.is_file():
                 continue
-            if now - entry.stat().st_mtime < self.cfg.drop_settle_seconds:
+            try:
+                mtime = entry.stat().st_mtime
+            except FileNotFoundError:  # taken away meanwhile
                 continue
-            files.append(Path(entry.path))
-        return sorted(files, key=lambda p: (p.stat().st_mtime, p.name))
+            if now - mtime < self.cfg.drop_settle_seconds:
+                continue
+            files.append((mtime, Path(entry.path)))
+        return [path for _, path in sorted(files)]
 
     async def scan(self) -> list[ImportSummary]:
         self.prepare()

@@ -37,6 +37,9 @@ def analyze_report(hub: Hub, report: Report, category_hint: str | None = None) -
     report.classifier_version = result.classifier_version
     if report.ward is None and result.ward:
         report.ward, report.place_source = result.ward, result.place_source
+        # Why this ward: the name seen (often a pre-2025 ward) and how sure the match is.
+        report.extra = {**(report.extra or {}), "place": {
+            "matched": result.place_matched, "confidence": result.place_confidence}}
     found = {"phones": list(result.phones), "emails": list(result.emails)}
     if any(found.values()):
         report.extra = {**(report.extra or {}), "found_contacts": found}

@@ -40,7 +40,7 @@ def closed_port() -> int:
 @pytest.mark.parametrize("name", sorted(ADAPTERS))
 def test_enabled_without_secrets_fails_fast_naming_keys(name, settings_factory):
     if name in ("web", "hotline"):
-        pytest.skip(f"the {name} channel works without secrets (hotline: call-back list)")
+        pytest.skip(f"the {name} channel needs no secrets to work")
     settings = settings_factory(channels={name: {"enabled": True}})
     with pytest.raises(ChannelConfigError) as err:
         build_hub(settings)

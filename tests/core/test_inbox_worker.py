@@ -8,8 +8,8 @@ from tests.conftest import wait_for
 
 
 async def test_broken_event_is_retried_then_parked_while_others_go_through(
-        settings_factory, hub_client):
-    settings = settings_factory(workers={"inbox_max_attempts": 3})
+        settings_factory, hub_client, db_url):
+    settings = settings_factory(db_url, workers={"inbox_max_attempts": 3})
     client = await hub_client(settings)
     hub = client.app[HUB_KEY]
     # A row no parser can read (as if a channel stored something malformed), between good ones.

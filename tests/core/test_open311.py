@@ -30,8 +30,8 @@ async def test_services_lists_our_categories(settings_factory, hub_client):
 
 
 async def test_post_request_becomes_a_report_without_personal_data_in_public(
-        settings_factory, hub_client):
-    client = await hub_client(settings_factory())
+        settings_factory, hub_client, db_url):
+    client = await hub_client(settings_factory(db_url))
     resp = await client.post("/open311/v2/requests.json", data=FORM)
     assert resp.status == 201, await resp.text()
     token = (await resp.json())[0]["token"]
@@ -89,8 +89,9 @@ async def test_validation_errors_use_the_spec_error_format(settings_factory, hub
     assert (await client.get("/open311/v2/tokens/unknown.json")).status == 404
 
 
-async def test_same_request_five_times_concurrently_gives_one_report(settings_factory, hub_client):
-    client = await hub_client(settings_factory())
+async def test_same_request_five_times_concurrently_gives_one_report(
+        settings_factory, hub_client, db_url):
+    client = await hub_client(settings_factory(db_url))
     headers = {"Idempotency-Key": "app-req-42"}
     responses = await asyncio.gather(*(client.post("/open311/v2/requests.json", data=FORM,
                                                    headers=headers) for _ in range(5)))

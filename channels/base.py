@@ -27,8 +27,6 @@ class ChannelConfigError(Exception):
 
 class ChannelAdapter:
     name: ClassVar[str]
-    # Hosts (suffix match) that attachment URLs of this channel may point to.
-    allowed_media_hosts: tuple[str, ...] = ()
 
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
@@ -49,6 +47,13 @@ class ChannelAdapter:
                 missing.append(f"{section_name}.{key}")
         if missing:
             raise ChannelConfigError(f"channel enabled but missing settings: {', '.join(missing)}")
+
+    @property
+    def allowed_media_hosts(self) -> tuple[str, ...]:
+        """Hosts (suffix match) attachment URLs of this channel may point to: the channel
+        section's ``media_hosts`` setting, nothing when it has none."""
+        section = getattr(self.hub.settings.channels, self.name, None)
+        return tuple(getattr(section, "media_hosts", None) or ())
 
     def routes(self) -> list[web.RouteDef]:
         return []

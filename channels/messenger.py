@@ -91,9 +91,6 @@ class MessengerChannel(ChannelAdapter):
                     "app_secret", "page_access_token", "graph_api_base")
         return cls(hub)
 
-    @property
-    def allowed_media_hosts(self) -> tuple[str, ...]:  # type: ignore[override]
-        return tuple(self.cfg.media_hosts)
 
     def routes(self) -> list[web.RouteDef]:
         return [web.get(PATH, self.handshake), web.post(PATH, self.receive)]

@@ -76,9 +76,6 @@ class WebChannel(ChannelAdapter):
             web.get(f"{PREFIX}/tokens/{{token}}.json", self.get_token),
         ]
 
-    @property
-    def allowed_media_hosts(self) -> tuple[str, ...]:  # type: ignore[override]
-        return tuple(self.hub.settings.channels.web.media_hosts)
 
     # --- intake ------------------------------------------------------------------------------
     async def services(self, request: web.Request) -> web.Response:

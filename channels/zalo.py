@@ -68,9 +68,6 @@ class ZaloChannel(ChannelAdapter):
                     "app_secret", "access_token", "refresh_token")
         return cls(hub)
 
-    @property
-    def allowed_media_hosts(self) -> tuple[str, ...]:  # type: ignore[override]
-        return tuple(self.cfg.media_hosts)
 
     def routes(self) -> list[web.RouteDef]:
         return [web.post(PATH, self.webhook)]

@@ -15,7 +15,13 @@ def make_engine(url: str, echo: bool = False) -> AsyncEngine:
         path = url.split("///", 1)[-1]
         if path and ":memory:" not in path:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
+        # One connection per process: SQLite has a single writer anyway, and when two of our own
+        # connections contend for it, SQLite's busy handler backs off in sleeps of up to 100 ms,
+        # so a writer can lose the race again and again (seen: webhook acks waiting > 1 s behind
+        # the workers). With one pooled connection, waiters queue in order on the event loop.
+        # Every use of a session is short and never nests another session.
+        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30},
+                                     pool_size=1, max_overflow=0, pool_timeout=60)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _pragmas(dbapi_conn, _record):  # noqa: ANN001

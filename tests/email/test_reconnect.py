@@ -40,7 +40,8 @@ async def test_restart_while_idling_loses_and_doubles_nothing(
     await asyncio.wait_for(poller.stats.idling.wait(), 10)
 
     await asyncio.to_thread(dovecot.stop)  # the poller is logged in and idling
-    await wait_for(lambda: _disconnected(poller), timeout=15)
+    # Dovecot takes up to ~10 s to stop with a client logged in; detection follows.
+    await wait_for(lambda: _disconnected(poller), timeout=40)
     await asyncio.to_thread(dovecot.deliver_maildir, [mail(3), mail(4)])  # arrives while down
     await asyncio.sleep(1.5)  # at least one failed reconnect attempt
     failures_while_down = poller.stats.connect_failures

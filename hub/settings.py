@@ -76,8 +76,10 @@ class WorkerSettings(_Section):
     # (at most inbox_defer_max_seconds in a row, so the backlog always moves).
     inbox_defer_above_events_per_s: float = Field(300.0, ge=0)
     inbox_defer_max_seconds: float = Field(2.0, ge=0)
-    # A worker transaction stops taking new events after this long (SQLite has one writer).
-    inbox_transaction_budget_ms: float = Field(20.0, gt=0)
+    # A worker transaction stops taking new events after this long (SQLite has one writer, and
+    # intake's group commit waits for it): short while webhooks are busy, longer when quiet.
+    inbox_transaction_budget_ms: float = Field(50.0, gt=0)
+    inbox_busy_transaction_budget_ms: float = Field(5.0, gt=0)
 
 
 class ChannelSettings(_Section):

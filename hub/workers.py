@@ -94,7 +94,10 @@ class Workers:
         transaction rolls back, that event is marked for retry alone and the others are redone.
         A crash before a commit leaves the claimed rows to be reclaimed when their lease ends."""
         hub = self.hub
-        budget = hub.settings.workers.inbox_transaction_budget_ms / 1000
+        cfg = hub.settings.workers
+        busy = hub.intake.events_per_second() > cfg.inbox_defer_above_events_per_s
+        budget = (cfg.inbox_busy_transaction_budget_ms if busy
+                  else cfg.inbox_transaction_budget_ms) / 1000
         done: list[tuple[str, str]] = []
         remaining = list(ids)
         while remaining and not self._stopping.is_set():

@@ -92,7 +92,8 @@ def _smtp_sink() -> tuple[Any, list[Any]]:
 
 
 def demo_settings(tmp: Path, api_base: str, smtp_port: int | None) -> Any:
-    from bench.loads import messenger, telegram, web as web_load, zalo
+    from bench.loads import messenger, telegram, zalo
+    from bench.loads import web as web_load
     from hub.settings import Settings, _deep_merge
 
     data: dict[str, Any] = {
@@ -135,7 +136,8 @@ async def _wait(check: Any, timeout: float = 30.0) -> None:
 
 
 async def run_demo() -> int:
-    from bench.loads import messenger, telegram, web as web_load, zalo
+    from bench.loads import messenger, telegram, zalo
+    from bench.loads import web as web_load
     from hub.app import create_app
     from hub.keys import HUB_KEY
     from store.models import InboxEvent, OutboxMessage, Report

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import aiohttp
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -79,7 +80,7 @@ claim_lease_seconds = 1
                                             headers={"Idempotency-Key": key}) as resp:
                         if resp.status in (200, 201):
                             acked.add(key)
-                except (aiohttp.ClientError, asyncio.TimeoutError):
+                except (TimeoutError, aiohttp.ClientError):
                     await asyncio.sleep(0.01)
 
         clients = [asyncio.create_task(client(n)) for n in range(32)]

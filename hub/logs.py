@@ -11,6 +11,7 @@ _SCRUB = [
     (re.compile(r"(access_token|token|secret|password|api_key|appsecret_proof)=([^&\s\"']+)", re.I),
      r"\1=***"),
     (re.compile(r"(bot)\d+:[A-Za-z0-9_-]{20,}"), r"\1***"),
+    (re.compile(r"\b\d{6,12}:[A-Za-z0-9_-]{30,}"), "<bot-token>"),  # a Telegram token on its own
     (re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"), "<email>"),
     (re.compile(r"(?<![\d.])(?:\+?84|0)(?:[\s.-]?\d){8,10}(?![\d.])"), "<phone>"),
 ]

@@ -59,10 +59,15 @@ async def download(session: aiohttp.ClientSession, url: str, max_bytes: int,
         raise MediaUnavailable(f"download failed: {type(exc).__name__}") from None
 
 
+def media_path(media_dir: Path, sha256: str) -> Path:
+    """Where a stored file lives: media_dir/ab/cd/<sha256>."""
+    return media_dir / sha256[:2] / sha256[2:4] / sha256
+
+
 def store_bytes(media_dir: Path, data: bytes) -> tuple[str, Path]:
     """Write data under media_dir/ab/cd/<sha256>; atomic and idempotent."""
     digest = hashlib.sha256(data).hexdigest()
-    target = media_dir / digest[:2] / digest[2:4] / digest
+    target = media_path(media_dir, digest)
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".part-")

@@ -26,10 +26,11 @@ import aiohttp
 import aiosmtplib
 from sqlalchemy import select
 
+from hub.media import media_path
 from normalizer.schema import CATEGORIES, CHAT_CHANNELS, DeliveryResult, OutboundMessage
 from router import templates
 from router.notify import outbound_row, template_fields
-from router.views import agency_report_dict, media_path
+from router.views import agency_report_dict
 from store.models import Attachment, OutboxMessage, Report, utcnow
 from store.reports import report_by_code
 

@@ -17,13 +17,25 @@ def _mask(text: str) -> str:
     return mask_personal(text)
 
 
-def attachment_dict(att: Attachment, base_url: str) -> dict[str, Any]:
+def attachment_url(base_url: str, code: str, sha256: str) -> str:
+    """Stored files are served by the token-protected agency API (photos may show people)."""
+    return f"{base_url.rstrip('/')}/api/v1/reports/{code}/attachments/{sha256}"
+
+
+def attachment_dict(att: Attachment, base_url: str, code: str,
+                    public: bool = False) -> dict[str, Any]:
+    url = None
+    if not public:
+        if att.sha256:
+            url = attachment_url(base_url, code, att.sha256)
+        elif att.state == "linked":
+            url = att.source_url  # kept as a link on purpose (a host we may not fetch from)
     return {
         "kind": att.kind,
         "sha256": att.sha256,
         "size": att.size,
         "content_type": att.content_type,
-        "url": f"{base_url.rstrip('/')}/media/{att.sha256}" if att.sha256 else None,
+        "url": url,
         "state": att.state,
     }
 
@@ -43,7 +55,7 @@ def report_dict(report: Report, *, contact: Contact | None, attachments: list[At
         "category_confidence": report.category_confidence,
         "description": _mask(report.description) if public else report.description,
         "location": location,
-        "attachments": [attachment_dict(a, base_url) for a in attachments
+        "attachments": [attachment_dict(a, base_url, report.code or "", public) for a in attachments
                         if not public or a.state == "stored"],
         "agency": report.agency_id,
         "created_at": iso(report.created_at),

@@ -17,11 +17,12 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.keys import HUB_KEY
+from hub.media import media_path
 from normalizer.schema import CATEGORIES, STATUSES
 from router import lifecycle
 from router.assign import RouteRefused, reroute
 from router.notify import agency_name
-from router.views import agency_report_dict, media_path
+from router.views import agency_report_dict
 from store.models import Attachment, Report, utcnow
 from store.serialize import iso
 from store.tokens import agency_for_token

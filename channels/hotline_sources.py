@@ -75,10 +75,26 @@ class _Source:
         pass
 
 
-class CsvSource(_Source):
+class _FileSource(_Source):
+    """Read from one binary file: progress is how far into the file reading has got."""
+
     def __init__(self, path: Path) -> None:
         self._raw: BinaryIO = open(path, "rb")  # noqa: SIM115 - closed by close()
         self._size = max(1, path.stat().st_size)
+
+    def progress(self) -> float:
+        try:
+            return min(1.0, self._raw.tell() / self._size)
+        except (ValueError, OSError):
+            return 1.0
+
+    def close(self) -> None:
+        self._raw.close()
+
+
+class CsvSource(_FileSource):
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
         sample = self._raw.read(65536)
         self._raw.seek(0)
         self.encoding = sniff_encoding(sample)
@@ -90,14 +106,8 @@ class CsvSource(_Source):
         reader = csv.reader(self._text, delimiter=self.delimiter)
         self.rows = enumerate(reader, start=1)
 
-    def progress(self) -> float:
-        try:
-            return min(1.0, self._raw.tell() / self._size)
-        except (ValueError, OSError):
-            return 1.0
-
     def close(self) -> None:
-        self._text.close()
+        self._text.close()  # closes the file under it too
 
 
 class XlsxSource(_Source):
@@ -135,12 +145,11 @@ class XlsxSource(_Source):
         self._wb.close()
 
 
-class JsonlSource(_Source):
+class JsonlSource(_FileSource):
     """One JSON object per line; the keys are the headers. Row number = line number."""
 
     def __init__(self, path: Path) -> None:
-        self._raw: BinaryIO = open(path, "rb")  # noqa: SIM115 - closed by close()
-        self._size = max(1, path.stat().st_size)
+        super().__init__(path)
         self.rows = self._iter()
 
     def _iter(self) -> Iterator[tuple[int, Any]]:
@@ -157,14 +166,6 @@ class JsonlSource(_Source):
                 continue
             yield number, obj if isinstance(obj, dict) else ValueError("line is not a JSON object")
 
-    def progress(self) -> float:
-        try:
-            return min(1.0, self._raw.tell() / self._size)
-        except (ValueError, OSError):
-            return 1.0
-
-    def close(self) -> None:
-        self._raw.close()
 
 
 def open_source(path: Path, sheet: str | None = None) -> _Source:

@@ -8,6 +8,9 @@ inbox is counted: every acknowledged event must be stored.
 
     .venv/bin/python bench/ingest.py [--duration 10] [--concurrency 64] [--routes web,messenger]
 
+The channels' API base URLs point at loopback fakes (in a thread of this process) that answer
+as the real APIs do, so the hub's acknowledgements go out as in production.
+
 Prints one JSON line; the top-level figures are those of the route with the lowest ratio.
 """
 from __future__ import annotations
@@ -207,9 +210,57 @@ def measure_drain(db: Path, seconds: float) -> dict:
             "worker_events_per_s": round((done - done0) / elapsed, 1) if elapsed > 0.01 else None}
 
 
-def bench_route(mod, args, generator: str, work: Path) -> dict:
+class ChannelAPIs:
+    """Loopback fakes of the channel APIs, answering as the real ones do when all goes well, in
+    a thread of this (otherwise idle) process: the hub's replies then go out as in production
+    instead of piling up retries against an address where nothing listens."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.url = ""
+        self._ready = threading.Event()
+        self._stop: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._run()), daemon=True)
+
+    async def _run(self) -> None:
+        from bench.loads import telegram
+        from hub.demo import script_channel_answers
+        from hub.fakeapi import FakeAPI
+
+        api = FakeAPI()
+        await api.start()
+        script_channel_answers(api, telegram.BOT_TOKEN)
+        self.url, self._loop, self._stop = api.url, asyncio.get_running_loop(), asyncio.Event()
+        self._ready.set()
+        await self._stop.wait()
+        await api.close()
+
+    def __enter__(self) -> ChannelAPIs:
+        self._thread.start()
+        self._ready.wait(10)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(10)
+
+
+def prepared_requests(mod, n: int):
+    """The route's requests; chat events are stamped now, as live webhooks are (Messenger's
+    24-hour reply window is computed from them)."""
+    import inspect
+
+    if "timestamp_ms" in inspect.signature(mod.requests).parameters:
+        return mod.requests(n, timestamp_ms=int(time.time() * 1000))
+    return mod.requests(n)
+
+
+def bench_route(mod, args, generator: str, work: Path, api_base: str) -> dict:
     n_reqs = args.requests
-    reqs = mod.requests(n_reqs)
+    reqs = prepared_requests(mod, n_reqs)
     # Bare endpoint
     bare_port = free_port()
     bare = subprocess.Popen([sys.executable, "-c", BARE_SERVER, str(bare_port)])
@@ -228,7 +279,7 @@ def bench_route(mod, args, generator: str, work: Path) -> dict:
                 "storage": {"media_dir": str(work / "media")}}
     from hub.settings import _deep_merge
 
-    settings = _deep_merge(settings, mod.settings("http://127.0.0.1:9"))
+    settings = _deep_merge(settings, mod.settings(api_base))
     cfg.write_text(to_toml(settings))
     hub = subprocess.Popen([sys.executable, "main.py", "serve", "--config", str(cfg)], cwd=ROOT,
                            env={**os.environ, "PYTHONPATH": str(ROOT)})
@@ -271,8 +322,9 @@ def main() -> None:
     if generator == "auto":
         generator = "wrk" if shutil.which("wrk") else "python"
     mods = load_modules(args.routes.split(",") if args.routes else None)
-    with tempfile.TemporaryDirectory(prefix="hub-bench-") as tmp:
-        routes = {name: bench_route(mod, args, generator, Path(tmp)) for name, mod in sorted(mods.items())}
+    with tempfile.TemporaryDirectory(prefix="hub-bench-") as tmp, ChannelAPIs() as apis:
+        routes = {name: bench_route(mod, args, generator, Path(tmp), apis.url)
+                  for name, mod in sorted(mods.items())}
     worst = min(routes.values(), key=lambda r: r["ratio"])
     print(json.dumps({"generator": generator, "concurrency": args.concurrency,
                       "duration_s": args.duration, "cpus": os.cpu_count(), **worst,

@@ -45,7 +45,9 @@ def _print(title: str) -> None:
     print(f"\n== {title}")
 
 
-def _fake_channel_answers(api: FakeAPI, bot_token: str) -> None:
+def script_channel_answers(api: FakeAPI, bot_token: str) -> None:
+    """Make a FakeAPI answer like Graph, Zalo (API + OAuth), Telegram and an SMS gateway do when
+    all goes well (the demo and the intake benchmark use it)."""
     async def graph(request: web.Request, body: bytes) -> web.Response:
         recipient = json.loads(body)["recipient"]["id"]
         return web.json_response({"recipient_id": recipient, "message_id": f"m_{time.time_ns()}"})
@@ -146,7 +148,7 @@ async def run_demo() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="hub-demo-"))
     api = FakeAPI()
     await api.start()
-    _fake_channel_answers(api, telegram.BOT_TOKEN)
+    script_channel_answers(api, telegram.BOT_TOKEN)
     controller, mails = _smtp_sink()
     settings = demo_settings(tmp, api.url, controller.port if controller else None)
     client = TestClient(TestServer(create_app(settings)))

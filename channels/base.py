@@ -64,6 +64,11 @@ class ChannelAdapter:
         adds "sms" and "callback"); each is an object with the same ``send`` contract."""
         return {self.name: self}
 
+    async def after_new_report(self, session: Any, report: Any, contact: Any) -> None:
+        """Called in the transaction that created a report from this channel, after the
+        acknowledgement was queued: a channel may ask for what the report lacks (Zalo asks for
+        the phone number with its request-user-info card)."""
+
     def verify(self, headers: Any, raw_body: bytes) -> bool:
         return True
 

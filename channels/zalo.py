@@ -131,6 +131,13 @@ class ZaloChannel(ChannelAdapter):
     def parse(self, payload: dict[str, Any]) -> list[InboundMessage]:
         return parse_event(payload)
 
+    async def after_new_report(self, session: Any, report: Any, contact: Any) -> None:
+        """A report from a citizen whose phone we do not know: send the request-user-info card
+        (officers often need to call back to verify). Anonymous chats cannot receive it."""
+        if contact.phone or not report.reply_address or report.reply_address.startswith("anonymous:"):
+            return
+        await request_user_info(session, self.hub, report.reply_address, report)
+
     # --- sending -----------------------------------------------------------------------------
     def recipient(self, address: str) -> dict[str, str]:
         """``sender.id`` of the citizen; anonymous chats as ``anonymous:<id>:<conversation>``."""

@@ -226,7 +226,10 @@ async def run_demo() -> int:
             if call.path == "/me/messages":
                 print(f"  Messenger → {body['recipient']['id']}: {body['message']['text']!r}")
             elif call.path.endswith("/message/cs"):
-                print(f"  Zalo OA   → {body['recipient']['user_id']}: {body['message']['text']!r}")
+                message = body["message"]
+                shown = message.get("text") or "[thẻ yêu cầu chia sẻ thông tin: " + (
+                    message["attachment"]["payload"]["elements"][0]["subtitle"] + "]")
+                print(f"  Zalo OA   → {body['recipient']['user_id']}: {shown!r}")
             elif call.path.endswith("/sendMessage"):
                 print(f"  Telegram  → chat {body.get('chat_id')}: {body.get('text')!r}")
             elif call.path == "/sms":

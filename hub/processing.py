@@ -191,6 +191,9 @@ async def create_report(hub: Hub, session: AsyncSession, contact: Contact,
             extra = render("ack_missing_place")
         await lifecycle.notify_citizen(session, hub, report,
                                        "ack_forwarded" if agency else "ack", extra_text=extra)
+        adapter = hub.channels.get(msg.channel)
+        if adapter is not None:
+            await adapter.after_new_report(session, report, contact)
     return report
 
 

@@ -67,13 +67,20 @@ async def test_report_is_acknowledged_to_sender_id_with_its_code_and_redelivery_
     assert report.channel == "zalo" and report.reply_address == USER
     assert report.description.startswith("Rác thải đổ trộm ven đường Tố Hữu")
     ack = await sent_row(client, report.id)
-    [call] = fake.api.calls_to(CS)
+    call = fake.api.calls_to(CS)[0]
     assert call.json()["recipient"] == {"user_id": USER}
     assert report.code in call.json()["message"]["text"] and ack.provider_id == "zmsg0000000000000001"
 
+    # The citizen's phone is unknown: the request-user-info card follows the acknowledgement.
+    async def both_sent():
+        return len(fake.api.calls_to(CS)) == 2 or None
+    await wait_for(both_sent)
+    card = fake.api.calls_to(CS)[1].json()
+    assert card["message"]["attachment"]["payload"]["template_type"] == "request_user_info"
+
     assert await post(client, raw) == 200  # Zalo redelivers
     assert len(await rows(client, Report)) == 1 and len(await rows(client, InboxEvent)) == 1
-    assert len(fake.api.calls_to(CS)) == 1
+    assert len(fake.api.calls_to(CS)) == 2
 
 
 async def test_ack_after_a_216_takes_one_refresh_and_one_retry(zalo_flow):
@@ -84,7 +91,7 @@ async def test_ack_after_a_216_takes_one_refresh_and_one_retry(zalo_flow):
     [report] = await rows(client, Report)
     ack = await sent_row(client, report.id)
     assert ack.attempts == 1 and fake.oauth_calls == 1
-    calls = fake.api.calls_to(CS)
+    calls = [c for c in fake.api.calls_to(CS) if "text" in c.json()["message"]]  # not the card
     assert [c.headers["access_token"] for c in calls] == ["AT-0", "AT-1"]
     assert calls[1].json()["recipient"]["user_id"] == USER and report.code in calls[1].json()["message"]["text"]
 
@@ -186,3 +193,16 @@ async def test_request_user_info_card_then_the_shared_phone_lands_on_the_contact
     assert await wait_for(phone) == "+84905123456"
     async with hub.sessions() as session:
         assert (await session.execute(select(func.count()).select_from(Report))).scalar() == 1
+
+
+async def test_no_request_info_card_when_the_citizen_already_shared_a_phone(zalo_flow):
+    client, fake = await zalo_flow()
+    shared = stamped("user_submit_info__full")
+    assert await post(client, shared) == 200
+    await settled(client, external_id(json.loads(shared)))
+    assert await post(client, stamped("user_send_text__report")) == 200
+    await settled(client, "a1f0c3d9e2b74f0c8a11")
+    [report] = await rows(client, Report)
+    await sent_row(client, report.id)
+    messages = [c.json()["message"] for c in fake.api.calls_to(CS)]
+    assert messages and all("attachment" not in m for m in messages), messages

@@ -342,7 +342,8 @@ def parse_message(external_id: str, message: Message) -> list[InboundMessage]:
         command = _command(external_id, sender, message, message.text)
         if command is not None:
             return [command]
-    meta: dict[str, Any] = {"telegram_message_id": message.message_id}
+    meta: dict[str, Any] = {"telegram_message_id": message.message_id,
+                            "message_key": message_key(message)}
     if message.media_group_id:
         meta["media_group_id"] = message.media_group_id
     person = _person(message)
@@ -376,11 +377,22 @@ def parse_message(external_id: str, message: Message) -> list[InboundMessage]:
                            location=location, contact=person, report_code=code, meta=meta)]
 
 
+def message_key(message: Message) -> str:
+    """How Telegram names a message (edits refer to it): chat id and message id."""
+    return f"tg:{message.chat.id}:{message.message_id}"
+
+
 def parse_edit(external_id: str, message: Message) -> list[InboundMessage]:
-    # Telegram identifies the edited message by message_id, not by the update_id we keyed the
-    # original on, so the edit cannot be matched to its inbox row; live-location updates also
-    # arrive as edits. Acknowledged and logged.
-    return [_ignore(external_id, str(message.chat.id), "edited message")]
+    """An edited text or caption replaces that message's text in its report. Live-location
+    updates also arrive as edits and carry no text: acknowledged and logged."""
+    sender = str(message.chat.id)
+    text = nfc(message.text or message.caption or "").strip()
+    if not text:
+        return [_ignore(external_id, sender, "edit without text (live location)")]
+    return [InboundMessage(channel="telegram", external_id=external_id, sender_id=sender,
+                           kind="edit", text=text, sent_at=message.edit_date or message.date,
+                           meta={"edited_external_id": message_key(message),
+                                 "telegram_message_id": message.message_id})]
 
 
 def parse_member(external_id: str, change: Any) -> list[InboundMessage]:

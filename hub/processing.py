@@ -77,7 +77,7 @@ async def apply_message(hub: Hub, session: AsyncSession, msg: InboundMessage) ->
         await answer_command(hub, session, contact, msg)
         return None
     if msg.kind == "edit":
-        return await apply_edit(hub, session, msg)
+        return await apply_edit(hub, session, contact, msg)
     return await apply_citizen_message(hub, session, contact, msg)
 
 
@@ -174,6 +174,7 @@ async def create_report(hub: Hub, session: AsyncSession, contact: Contact,
     if msg.location:
         report.lat, report.lon = msg.location.lat, msg.location.lon
         report.address, report.ward = msg.location.address, msg.location.ward
+    _remember_message_key(report, msg)
     session.add(report)
     await session.flush()
     report.code = f"PA-{created.year}-{report.id:06d}"
@@ -206,6 +207,7 @@ async def extend_report(hub: Hub, session: AsyncSession, report: Report, msg: In
         report.lat, report.lon = msg.location.lat, msg.location.lon
         report.address, report.ward = msg.location.address, msg.location.ward
     report.external_ids = [*(report.external_ids or []), msg.external_id]
+    _remember_message_key(report, msg)
     report.last_message_at = max(report.last_message_at, msg.sent_at or now)
     report.updated_at = now
     await add_attachments(hub, session, report, msg)
@@ -218,27 +220,48 @@ async def extend_report(hub: Hub, session: AsyncSession, report: Report, msg: In
             await route_new_report(hub, session, report, from_triage=True)
 
 
-async def apply_edit(hub: Hub, session: AsyncSession, msg: InboundMessage) -> Report | None:
-    original = msg.meta.get("edited_external_id") or msg.external_id
+def _remember_message_key(report: Report, msg: InboundMessage) -> None:
+    """Channels whose edits name the provider's message id rather than our intake key (Telegram:
+    message_id vs update_id) pass it as meta["message_key"]: kept with its text on the report."""
+    key = msg.meta.get("message_key")
+    if key:
+        texts = dict((report.extra or {}).get("message_texts") or {})
+        report.extra = {**(report.extra or {}), "message_texts": {**texts, key: msg.text.strip()}}
+
+
+async def _edited_report(session: AsyncSession, contact: Contact, msg: InboundMessage,
+                         original: str) -> tuple[Report | None, str | None]:
+    """The report holding the edited message, and the stored payload of its inbox row if the
+    edit names our intake key."""
     row = (await session.execute(
         select(InboxEvent.report_id, InboxEvent.payload).where(
             InboxEvent.channel == msg.channel, InboxEvent.external_id == original))).first()
-    if row is None or row.report_id is None:
+    if row is not None and row.report_id is not None:
+        return await session.get(Report, row.report_id), row.payload
+    recent = (await session.execute(
+        select(Report).where(Report.contact_id == contact.id, Report.channel == msg.channel)
+        .order_by(Report.id.desc()).limit(20))).scalars()
+    return next((r for r in recent if original in ((r.extra or {}).get("message_texts") or {})),
+                None), None
+
+
+async def apply_edit(hub: Hub, session: AsyncSession, contact: Contact,
+                     msg: InboundMessage) -> Report | None:
+    original = msg.meta.get("edited_external_id") or msg.external_id
+    report, payload = await _edited_report(session, contact, msg, original)
+    if report is None:
         log.info("edit of unknown %s message %s ignored", msg.channel, original)
         return None
-    report = await session.get(Report, row.report_id)
-    if report is None:
-        return None
     # Channels that do not send the previous text (Messenger, Telegram): the text this message
-    # last had is the latest edit's, else the original event's (parse is pure: re-parse it).
-    edited = dict((report.extra or {}).get("edited_texts") or {})
-    old_text = msg.meta.get("previous_text") or edited.get(original) or _original_text(
-        hub, msg.channel, row.payload, original)
+    # last had is the latest one stored, else the original event's (parse is pure: re-parse it).
+    texts = dict((report.extra or {}).get("message_texts") or {})
+    old_text = msg.meta.get("previous_text") or texts.get(original) or (
+        _original_text(hub, msg.channel, payload, original) if payload else None)
     if old_text and old_text in report.description:
         report.description = report.description.replace(old_text, msg.text, 1)
     else:
         report.description = f"{report.description}\n{msg.text}".strip()
-    report.extra = {**(report.extra or {}), "edited_texts": {**edited, original: msg.text}}
+    report.extra = {**(report.extra or {}), "message_texts": {**texts, original: msg.text}}
     report.updated_at = utcnow()
     lifecycle.record(session, report, actor="citizen", kind="message",
                      note=f"sửa tin nhắn: {msg.text}", public=False)

@@ -89,6 +89,19 @@ async def test_text_becomes_a_report_and_the_ack_reaches_telegram(telegram_hub, 
     assert (await contact(client)).name == "Minh Trần"
 
 
+async def test_an_edited_message_replaces_its_text_in_the_report(telegram_hub, bot_api):
+    client = await telegram_hub()
+    original = now_update("message__text")
+    await post(client, original)
+    assert await processed(client, original["update_id"]) == "done"
+    edit = load("edited_message__text")  # same chat, message_id 101, a corrected house number
+    await post(client, edit)
+    assert await processed(client, edit["update_id"]) == "done"
+    [report] = await reports(client)
+    assert report.description == edit["edited_message"]["text"]
+    assert "số nhà 12" not in report.description
+
+
 # fixture → (attachment kind, bytes stored) or None, and the report's place.
 KINDS: list[tuple[str, tuple[str, bytes] | None, dict[str, Any]]] = [
     ("message__photo", ("image", FILES["AgACAgUAAxkBAAIBZ2Wphoto_x"][1]), {}),
@@ -223,6 +236,7 @@ async def test_blocking_the_bot_marks_the_contact(telegram_hub, bot_api):
     assert (await contact(client)).state == "active"
 
 
+# (an edit of a message we never saw also makes nothing)
 @pytest.mark.parametrize("fixture", ["message__sticker", "message__from_bot", "edited_message__text",
                                      "callback_query__button", "channel_post__text"])
 async def test_ignored_updates_make_nothing(telegram_hub, bot_api, fixture):

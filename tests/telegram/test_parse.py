@@ -63,7 +63,7 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ("my_chat_member__unblocked", {"kind": "contact", "contact_state": "active"}),
     ("message__sticker", {"kind": "ignore", "reason": "sticker without report content"}),
     ("message__from_bot", {"kind": "ignore", "reason": "message from a bot"}),
-    ("edited_message__text", {"kind": "ignore", "reason": "edited message"}),
+    ("edited_message__text", {"kind": "edit", "reason": None}),
     ("callback_query__button", {"kind": "ignore", "reason": "update kind callback_query not handled"}),
     ("channel_post__text", {"kind": "ignore", "reason": "update kind channel_post not handled"}),
 ]

@@ -64,23 +64,27 @@ class Workers:
                 pass
 
     # --- inbox -------------------------------------------------------------------------------
-    async def _yield_to_intake(self) -> None:
+    def _intake_busy(self) -> bool:
+        cfg = self.hub.settings.workers
+        return bool(cfg.inbox_defer_above_events_per_s) and (
+            self.hub.intake.events_per_second() > cfg.inbox_defer_above_events_per_s)
+
+    async def _yield_to_intake(self, batch: int) -> int:
         """Under a burst of webhooks, background work (reports, replies, downloads) waits: the
         acknowledgement deadlines (Zalo 2 s, Meta 5 s) are hard, the rest has none. Bounded, so
-        work always moves on."""
-        cfg = self.hub.settings.workers
-        if not cfg.inbox_defer_above_events_per_s:
-            return
+        work always moves on — in small batches while the burst lasts, and at full speed after.
+        Returns how many rows to claim now."""
         waited = 0.0
-        while (waited < cfg.inbox_defer_max_seconds and not self._stopping.is_set()
-               and self.hub.intake.events_per_second() > cfg.inbox_defer_above_events_per_s):
+        while (self._intake_busy() and not self._stopping.is_set()
+               and waited < self.hub.settings.workers.inbox_defer_max_seconds):
             await asyncio.sleep(0.05)
             waited += 0.05
+        return max(1, batch // 10) if self._intake_busy() else batch
 
     async def run_inbox_once(self) -> int:
         hub, cfg = self.hub, self.hub.settings.workers
-        await self._yield_to_intake()
-        ids = await claim(hub.engine, InboxEvent, worker_id=hub.worker_id, limit=cfg.inbox_batch,
+        limit = await self._yield_to_intake(cfg.inbox_batch)
+        ids = await claim(hub.engine, InboxEvent, worker_id=hub.worker_id, limit=limit,
                           lease_seconds=cfg.claim_lease_seconds, ready_states=("pending",),
                           claimed_state="claimed")
         if ids and not self._stopping.is_set():
@@ -95,8 +99,7 @@ class Workers:
         A crash before a commit leaves the claimed rows to be reclaimed when their lease ends."""
         hub = self.hub
         cfg = hub.settings.workers
-        busy = hub.intake.events_per_second() > cfg.inbox_defer_above_events_per_s
-        budget = (cfg.inbox_busy_transaction_budget_ms if busy
+        budget = (cfg.inbox_busy_transaction_budget_ms if self._intake_busy()
                   else cfg.inbox_transaction_budget_ms) / 1000
         done: list[tuple[str, str]] = []
         remaining = list(ids)
@@ -168,10 +171,10 @@ class Workers:
     # --- outbox ------------------------------------------------------------------------------
     async def run_outbox_once(self) -> int:
         hub, cfg = self.hub, self.hub.settings.workers
-        await self._yield_to_intake()
+        limit = await self._yield_to_intake(cfg.outbox_batch)
         paused = list(hub.paused)
         extra = OutboxMessage.channel.not_in(paused) if paused else None
-        ids = await claim(hub.engine, OutboxMessage, worker_id=hub.worker_id, limit=cfg.outbox_batch,
+        ids = await claim(hub.engine, OutboxMessage, worker_id=hub.worker_id, limit=limit,
                           lease_seconds=cfg.claim_lease_seconds, ready_states=("pending", "retry"),
                           claimed_state="sending", extra_where=extra)
         for row_id in ids:
@@ -183,8 +186,8 @@ class Workers:
     # --- media -------------------------------------------------------------------------------
     async def run_media_once(self) -> int:
         hub, cfg = self.hub, self.hub.settings.workers
-        await self._yield_to_intake()
-        ids = await claim(hub.engine, Attachment, worker_id=hub.worker_id, limit=10,
+        limit = await self._yield_to_intake(10)
+        ids = await claim(hub.engine, Attachment, worker_id=hub.worker_id, limit=limit,
                           lease_seconds=cfg.claim_lease_seconds, ready_states=("pending",),
                           claimed_state="fetching", extra_where=None)
         for att_id in ids:

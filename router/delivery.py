@@ -130,14 +130,25 @@ class _AgencySender:
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
 
-    async def _report_dict(self, code: str | None) -> dict[str, Any] | None:
-        if not code:
-            return None
+    async def _report_for(self, message: OutboundMessage) -> tuple[dict[str, Any] | None, str | None]:
+        """(the report as the receiving agency may see it, or a reason not to deliver at all).
+
+        Rows are built when sent, so the report may have moved on since it was queued: an agency
+        that no longer holds it gets nothing of it, and a withdrawal carries only the code."""
+        if not message.report_code:
+            return None, None
+        agency_id = message.template_data.get("agency")
+        event = message.template_data.get("event")
         async with self.hub.sessions() as session:
-            report = await report_by_code(session, code)
+            report = await report_by_code(session, message.report_code)
             if report is None:
-                return None
-            return await agency_report_dict(session, report, self.hub.settings.server.public_base_url)
+                return None, None
+            if event == "report.withdrawn":
+                return {"code": report.code, "withdrawn": True}, None
+            if agency_id not in (None, "center") and report.agency_id != agency_id:
+                return None, f"report {report.code} is no longer assigned to {agency_id}"
+            return await agency_report_dict(session, report,
+                                            self.hub.settings.server.public_base_url), None
 
 
 class AgencyWebhookSender(_AgencySender):
@@ -150,7 +161,9 @@ class AgencyWebhookSender(_AgencySender):
         agency = agency_settings(self.hub, address)
         if agency is None or not agency.webhook_url:
             return DeliveryResult.give_up(f"agency {address} has no webhook configured")
-        report = await self._report_dict(message.report_code)
+        report, refused = await self._report_for(message)
+        if refused:
+            return DeliveryResult.give_up(refused)
         body = json.dumps({
             "event": message.template_data.get("event", "report.forwarded"),
             "delivery_id": message.idempotency_key,
@@ -196,7 +209,10 @@ class AgencyEmailSender(_AgencySender):
         cfg = self.hub.settings.channels.email
         if not cfg.smtp_host:
             return DeliveryResult.give_up("SMTP is not configured (channels.email.smtp_host)")
-        mail = await self.build(address, message)
+        report, refused = await self._report_for(message)
+        if refused:
+            return DeliveryResult.give_up(refused)
+        mail = self.build(address, message, report)
         try:
             await aiosmtplib.send(
                 mail, hostname=cfg.smtp_host, port=cfg.smtp_port,
@@ -218,7 +234,8 @@ class AgencyEmailSender(_AgencySender):
             return DeliveryResult.retry(f"SMTP unavailable: {type(exc).__name__}")
         return DeliveryResult.sent(provider_id=mail["Message-ID"])
 
-    async def build(self, address: str, message: OutboundMessage) -> EmailMessage:
+    def build(self, address: str, message: OutboundMessage,
+              report: dict[str, Any] | None) -> EmailMessage:
         cfg = self.hub.settings.channels.email
         sender = cfg.from_address or cfg.smtp_username or "no-reply@localhost"
         mail = EmailMessage()
@@ -233,9 +250,8 @@ class AgencyEmailSender(_AgencySender):
         mail["Auto-Submitted"] = "auto-generated"
         mail["X-Hub-Report"] = message.report_code or ""
         lines = [message.text, ""]
-        report = await self._report_dict(message.report_code)
         files: list[tuple[dict[str, Any], bytes]] = []
-        if report is not None:
+        if report is not None and not report.get("withdrawn"):
             lines += self._summary(report)
             files = self._files(report)
         mail.set_content("\n".join(lines))

@@ -29,6 +29,7 @@ from normalizer.schema import (
 )
 from store.models import InboxEvent, Report
 from web.intake import refuse, store_events
+from web.params import query_int
 
 PREFIX = "/open311/v2"
 OPEN_STATUSES = ("received", "triage", "forwarded", "in_progress", "returned")
@@ -97,7 +98,10 @@ class WebChannel(ChannelAdapter):
         if request.content_type not in ("application/x-www-form-urlencoded", "multipart/form-data"):
             hub.metrics.rejected_requests.labels("web", "content_type").inc()
             return open311_error(400, "POST requests.json must be form-encoded")
-        form = await request.post()
+        try:
+            form = await request.post()
+        except ValueError:  # a broken multipart body
+            return open311_error(400, "the form body could not be read")
         api_key = hub.settings.channels.web.api_key.get_secret_value()
         if api_key and not constant_time_equal(str(form.get("api_key", "")), api_key):
             refuse(hub, "web", 403, "bad api_key")
@@ -165,16 +169,20 @@ class WebChannel(ChannelAdapter):
             elif wanted == {"closed"}:
                 conds.append(Report.status.not_in(OPEN_STATUSES))
         try:
-            if q.get("start_date"):
-                conds.append(Report.created_at >= datetime.fromisoformat(q["start_date"]))
-            if q.get("end_date"):
-                conds.append(Report.created_at <= datetime.fromisoformat(q["end_date"]))
+            for key, op in (("start_date", "ge"), ("end_date", "le")):
+                if q.get(key):
+                    when = datetime.fromisoformat(q[key])
+                    if when.tzinfo is None:
+                        raise ValueError(key)
+                    conds.append(Report.created_at >= when if op == "ge" else Report.created_at <= when)
+            limit = query_int(q.get("limit"), 1000, 1, 1000)
         except ValueError:
-            return open311_error(400, "start_date/end_date must be ISO 8601 with a time zone")
+            return open311_error(400, "start_date/end_date must be ISO 8601 with a time zone; "
+                                      "limit an integer")
         query = select(Report).where(Report.code.is_not(None))
         if conds:
             query = query.where(and_(*conds))
-        query = query.order_by(Report.created_at.desc()).limit(min(int(q.get("limit", 1000) or 1000), 1000))
+        query = query.order_by(Report.created_at.desc()).limit(limit)
         async with self.hub.sessions() as session:
             reports = (await session.execute(query)).scalars().all()
             return web.json_response([await self._public_request(r) for r in reports])

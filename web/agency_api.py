@@ -26,6 +26,7 @@ from router.views import agency_report_dict
 from store.models import Attachment, Report, utcnow
 from store.serialize import iso
 from store.tokens import agency_for_token
+from web.params import MAX_OFFSET, path_id, query_int
 
 log = logging.getLogger("hub.api")
 
@@ -121,8 +122,8 @@ async def queue(request: web.Request) -> web.Response:
     else:
         statuses = lifecycle.OPEN_STATUSES if who == CENTER else AGENCY_DEFAULT_QUEUE
     try:
-        limit = min(max(int(request.query.get("limit", 100)), 1), PAGE_MAX)
-        offset = max(int(request.query.get("offset", 0)), 0)
+        limit = query_int(request.query.get("limit"), 100, 1, PAGE_MAX)
+        offset = query_int(request.query.get("offset"), 0, 0, MAX_OFFSET)
     except ValueError:
         raise _error(400, "limit and offset must be integers") from None
     now = utcnow()
@@ -263,8 +264,8 @@ async def callbacks(request: web.Request) -> web.Response:
         raise _error(403, "only the center works the call-back list")
     state = request.query.get("state", "open")
     try:
-        limit = int(request.query.get("limit", 100))
-        offset = int(request.query.get("offset", 0))
+        limit = query_int(request.query.get("limit"), 100, 1, PAGE_MAX)
+        offset = query_int(request.query.get("offset"), 0, 0, MAX_OFFSET)
         async with hub.sessions() as session:
             entries = await list_callbacks(session, state=state, limit=limit, offset=offset)
     except ValueError as exc:
@@ -279,10 +280,9 @@ async def callback_done(request: web.Request) -> web.Response:
     hub = request.app[HUB_KEY]
     if await caller(request) != CENTER:
         raise _error(403, "only the center works the call-back list")
-    try:
-        callback_id = int(request.match_info["id"])
-    except ValueError:
-        raise _error(404, "call-back not found") from None
+    callback_id = path_id(request.match_info["id"])
+    if callback_id is None:
+        raise _error(404, "call-back not found")
     data = await _body(request) if request.can_read_body else {}
     async with hub.sessions() as session, session.begin():
         entry = await mark_callback_done(session, callback_id, done_by=CENTER,

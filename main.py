@@ -93,7 +93,11 @@ def cmd_agency_token(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    since = datetime.fromisoformat(args.since) if args.since else None
+    try:
+        since = datetime.fromisoformat(args.since) if args.since else None
+    except ValueError:
+        print(f"error: --since {args.since!r} is not an ISO date/time", file=sys.stderr)
+        return 2
     if since is not None and since.tzinfo is None:
         since = since.astimezone()
 
@@ -168,9 +172,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from channels.base import ChannelConfigError
+
     try:
         return args.func(args)
-    except SettingsError as exc:
+    except (SettingsError, ChannelConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

@@ -78,6 +78,11 @@ async def apply_message(hub: Hub, session: AsyncSession, msg: InboundMessage) ->
         return None
     if msg.kind == "edit":
         return await apply_edit(hub, session, contact, msg)
+    if not (msg.text.strip() or msg.attachments or msg.location):
+        # Nothing a report could be made of (a malformed but correctly signed event).
+        log.info("empty %s message %s: no report", msg.channel, msg.external_id)
+        hub.metrics.skipped.labels(msg.channel, "empty message").inc()
+        return None
     return await apply_citizen_message(hub, session, contact, msg)
 
 

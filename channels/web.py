@@ -118,11 +118,25 @@ class WebChannel(ChannelAdapter):
         fields["received_at"] = datetime.now().astimezone().isoformat()
         [result] = await store_events(hub, "web", [RawEvent(client_token, fields)], started)
         if result.duplicate:
+            if not await self._same_request(client_token, fields):
+                hub.metrics.rejected_requests.labels("web", "idempotency_conflict").inc()
+                return open311_error(409, "Idempotency-Key already used for a different request")
             code = await self._code_for_token(client_token)
             if code:
                 return web.json_response([{"service_request_id": code}], status=200)
         return web.json_response([{"token": client_token, "service_notice": ACCEPTED_NOTICE}],
                                  status=201 if result.stored else 200, dumps=_dumps)
+
+    async def _same_request(self, token: str, fields: dict[str, str]) -> bool:
+        """A retried request, or another request reusing the key? (Keys are the client's.)"""
+        async with self.hub.sessions() as session:
+            stored = (await session.execute(select(InboxEvent.payload).where(
+                InboxEvent.channel == "web", InboxEvent.external_id == token))).scalar()
+        if stored is None:
+            return True
+        volatile = ("received_at", "_token")
+        before = {k: v for k, v in json.loads(stored).items() if k not in volatile}
+        return before == {k: v for k, v in fields.items() if k not in volatile}
 
     async def _code_for_token(self, token: str) -> str | None:
         async with self.hub.sessions() as session:
@@ -255,10 +269,9 @@ def parse_request(fields: dict[str, Any]) -> InboundMessage:
     phone = normalize_phone(fields["phone"]) if fields.get("phone") else None
     email = (fields.get("email") or "").strip().lower() or None
     name = " ".join(p for p in (fields.get("first_name"), fields.get("last_name")) if p) or None
-    # The citizen's identity on the web channel: what they gave us, else the device/account id.
-    sender = (email or phone or (f"device:{fields['device_id']}" if fields.get("device_id") else None)
-              or (f"account:{fields['account_id']}" if fields.get("account_id") else None)
-              or f"anonymous:{fields.get('_token', '')}")
+    # Nothing on the web channel proves who the citizen is: a request names only itself, so a
+    # stranger posting someone's email cannot rewrite that person's stored name and phone.
+    sender = f"web:{fields.get('_token', '')}"
     lat, lon = _float(fields, "lat"), _float(fields, "long")
     address = nfc(fields.get("address_string") or "").strip() or None
     location = Location(lat=lat, lon=lon, address=address) if (lat is not None or address) else None

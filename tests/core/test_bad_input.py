@@ -40,3 +40,16 @@ async def test_agency_api_numbers_out_of_range(settings_factory, hub_client):
         assert resp.status in (200, 400), (path, resp.status)
     resp = await client.post(f"/api/v1/callbacks/{huge}/done", headers=auth)
     assert resp.status == 404
+
+
+async def test_an_idempotency_key_reused_for_another_request_is_a_409(settings_factory, hub_client):
+    client = await hub_client(settings_factory())
+    form = {"service_code": "environment", "address_string": "Huế", "description": "Rác thải"}
+    first = await client.post("/open311/v2/requests.json", data=form, headers={"Idempotency-Key": "1"})
+    assert first.status == 201
+    again = await client.post("/open311/v2/requests.json", data=form, headers={"Idempotency-Key": "1"})
+    assert again.status == 200  # the same request retried
+    other = await client.post("/open311/v2/requests.json", headers={"Idempotency-Key": "1"},
+                              data={**form, "service_code": "public_order", "description": "Gây rối"})
+    assert other.status == 409
+    assert "Idempotency-Key" in (await other.json())[0]["description"]

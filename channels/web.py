@@ -165,7 +165,7 @@ class WebChannel(ChannelAdapter):
                 select(Report).where(Report.code == request.match_info["code"]))).scalar_one_or_none()
             if report is None:
                 return open311_error(404, "service_request_id not found")
-            return web.json_response([await self._public_request(report)])
+            return web.json_response([await self._public_request(session, report)])
 
     async def list_requests(self, request: web.Request) -> web.Response:
         q = request.query
@@ -199,25 +199,26 @@ class WebChannel(ChannelAdapter):
         query = query.order_by(Report.created_at.desc()).limit(limit)
         async with self.hub.sessions() as session:
             reports = (await session.execute(query)).scalars().all()
-            return web.json_response([await self._public_request(r) for r in reports])
+            return web.json_response([await self._public_request(session, r) for r in reports])
 
-    async def _public_request(self, report: Report) -> dict[str, Any]:
-        from normalizer.phones import mask_personal
-        from store.serialize import iso
+    async def _public_request(self, session: Any, report: Report) -> dict[str, Any]:
+        from store.models import Contact
+        from store.serialize import iso, public_text
 
+        contact = await session.get(Contact, report.contact_id) if report.contact_id else None
         return {
             "service_request_id": report.code,
             "status": "open" if report.status in OPEN_STATUSES else "closed",
             "status_notes": report.status,
             "service_name": CATEGORIES.get(report.category or "other"),
             "service_code": report.category,
-            "description": mask_personal(report.description or ""),
+            "description": public_text(report.description or "", contact),
             "agency_responsible": report.agency_id,
             "service_notice": None,
             "requested_datetime": iso(report.created_at),
             "updated_datetime": iso(report.updated_at),
             "expected_datetime": iso(report.due_at),
-            "address": mask_personal(report.address) if report.address else report.ward,
+            "address": public_text(report.address, contact) if report.address else report.ward,
             "lat": report.lat,
             "long": report.lon,
             "media_url": None,

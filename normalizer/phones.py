@@ -154,11 +154,20 @@ def mask_email(address: str) -> str:
     return f"{local[:1]}***@{domain}" if domain else "***"
 
 
-def mask_personal(text: str | None, region: str = "VN") -> str:
-    """Mask phone numbers and e-mail addresses in text meant for public pages."""
+# For masking only: any address-shaped token, Vietnamese letters in the local part included
+# (extraction stays strict; a public page must not show even a malformed address).
+_EMAIL_LOOSE = re.compile(r"[^\s@<>()\[\],;:\"']+@[^\s@<>()\[\],;:\"']+\.[^\s@<>()\[\],;:\"'.]{2,}")
+
+
+def mask_personal(text: str | None, region: str = "VN", names: tuple[str, ...] = ()) -> str:
+    """Mask phone numbers, e-mail addresses and the given personal names (the citizen's own,
+    case-insensitively) in text meant for public pages."""
     if not text:
         return text or ""
-    out = _EMAIL.sub(lambda m: mask_email(m.group(0)), text)
+    for name in names:
+        if name and len(name.strip()) >= 3:
+            text = re.sub(re.escape(name.strip()), "***", text, flags=re.IGNORECASE)
+    out = _EMAIL_LOOSE.sub(lambda m: mask_email(m.group(0)), text)
     spans = [(s, e) for s, e, _ in _phone_matches(out, region)]
     spans += [m.span() for m in _PHONE_SHAPED.finditer(out)]
     spans.sort()

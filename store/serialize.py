@@ -11,10 +11,13 @@ def iso(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value else None
 
 
-def _mask(text: str) -> str:
+def public_text(text: str, contact: Contact | None) -> str:
+    """Free text as public pages may show it: phones, emails and the citizen's name masked."""
     from normalizer.phones import mask_personal
+    from normalizer.text import nfc
 
-    return mask_personal(text)
+    names = (nfc(contact.name),) if contact is not None and contact.name else ()
+    return mask_personal(nfc(text), names=names)
 
 
 def attachment_url(base_url: str, code: str, sha256: str) -> str:
@@ -45,7 +48,7 @@ def report_dict(report: Report, *, contact: Contact | None, attachments: list[At
     location = None
     if report.lat is not None or report.address or report.ward:
         location = {"lat": report.lat, "lon": report.lon,
-                    "address": _mask(report.address) if public and report.address else report.address,
+                    "address": public_text(report.address, contact) if public and report.address else report.address,
                     "ward": report.ward}
     data: dict[str, Any] = {
         "code": report.code,
@@ -53,7 +56,7 @@ def report_dict(report: Report, *, contact: Contact | None, attachments: list[At
         "status": report.status,
         "category": report.category,
         "category_confidence": report.category_confidence,
-        "description": _mask(report.description) if public else report.description,
+        "description": public_text(report.description, contact) if public else report.description,
         "location": location,
         "attachments": [attachment_dict(a, base_url, report.code or "", public) for a in attachments
                         if not public or a.state == "stored"],
@@ -67,7 +70,7 @@ def report_dict(report: Report, *, contact: Contact | None, attachments: list[At
         "events": [
             {"at": iso(e.at), "actor": e.actor if not public or e.actor != "citizen" else "citizen",
              "kind": e.kind, "status_from": e.status_from, "status": e.status_to,
-             "note": _mask(e.note) if public and e.note else e.note}
+             "note": public_text(e.note, contact) if public and e.note else e.note}
             for e in events if not public or (e.public and e.kind == "status")
         ],
     }

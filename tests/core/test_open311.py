@@ -1,5 +1,7 @@
 """The web channel (Open311 GeoReport v2) through the whole hub: intake → worker → report."""
 import asyncio
+import html
+import json
 
 from sqlalchemy import func, select
 
@@ -124,3 +126,23 @@ async def test_healthz_and_metrics(settings_factory, hub_client):
     assert 'hub_intake_events_total{channel="web",result="stored"} 1.0' in text
     assert "hub_webhook_ack_seconds_bucket" in text
     assert "hub_inbox_lag_seconds" in text
+
+
+async def test_public_views_mask_the_citizens_name_and_any_address_shaped_email(
+        settings_factory, hub_client):
+    client = await hub_client(settings_factory())
+    form = {"service_code": "traffic_infrastructure", "first_name": "Nguyễn Thị", "last_name": "Lan",
+            "description": "Tôi là nguyễn thị lan, email nguyễn.lan@gmail.com. Ổ gà lớn",
+            "address_string": "kiệt 5 Lê Lợi, nhà chị Lan, lan@example.vn"}
+    resp = await client.post("/open311/v2/requests.json", data=form)
+    code = await _report_code(client, (await resp.json())[0]["token"])
+    for path in (f"/api/public/reports/{code}", f"/r/{code}", f"/open311/v2/requests/{code}.json",
+                 "/open311/v2/requests.json"):
+        resp = await client.get(path)
+        if resp.content_type == "application/json":  # compare text, not \u escapes
+            body = json.dumps(await resp.json(), ensure_ascii=False)
+        else:
+            body = html.unescape(await resp.text())
+        for secret in ("nguyễn thị lan", "Nguyễn Thị Lan", "nguyễn.lan@gmail.com", "lan@example.vn"):
+            assert secret not in body, (path, secret)
+        assert "Ổ gà lớn" in body, (path, body)

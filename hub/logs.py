@@ -13,7 +13,9 @@ _SCRUB = [
     (re.compile(r"(bot)\d+:[A-Za-z0-9_-]{20,}"), r"\1***"),
     (re.compile(r"\b\d{6,12}:[A-Za-z0-9_-]{30,}"), "<bot-token>"),  # a Telegram token on its own
     (re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"), "<email>"),
-    (re.compile(r"(?<![\d.])(?:\+?84|0)(?:[\s.-]?\d){8,10}(?![\d.])"), "<phone>"),
+    # Vietnamese numbers in every common notation: +84/0084/(+84)/(0), dots, dashes, spaces.
+    (re.compile(r"(?<!\d)(?:\(?\+?(?:00)?84\)?(?:\s*\(0\))?|0)(?:[\s.\-\u2013_,()]{0,2}\d){8,10}(?!\d)"),
+     "<phone>"),
 ]
 
 

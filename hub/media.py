@@ -29,7 +29,8 @@ def host_allowed(url: str, allowed: tuple[str, ...] | list[str]) -> bool:
 
 async def download(session: aiohttp.ClientSession, url: str, max_bytes: int,
                    allowed_hosts: tuple[str, ...] | list[str], *, timeout: float = 30.0,
-                   headers: dict[str, str] | None = None) -> tuple[bytes, str | None]:
+                   headers: dict[str, str] | None = None,
+                   redirects_left: int = 5) -> tuple[bytes, str | None]:
     if not host_allowed(url, allowed_hosts):
         raise MediaRefused(f"host of {urlsplit(url).hostname!r} is not an allowed media host")
     try:
@@ -39,8 +40,11 @@ async def download(session: aiohttp.ClientSession, url: str, max_bytes: int,
                 location = resp.headers.get("Location", "")
                 if not host_allowed(location, allowed_hosts):
                     raise MediaRefused("redirect to a host that is not allowed")
+                if redirects_left <= 0:
+                    raise MediaRefused("too many redirects")
                 return await download(session, location, max_bytes, allowed_hosts,
-                                      timeout=timeout, headers=headers)
+                                      timeout=timeout, headers=headers,
+                                      redirects_left=redirects_left - 1)
             if resp.status in (404, 410, 403):
                 raise MediaRefused(f"media answered HTTP {resp.status} (expired or gone)")
             if resp.status >= 400:

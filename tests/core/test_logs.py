@@ -16,6 +16,13 @@ from hub.logs import _Formatter, scrub
     ("caller 0905 123 456 asked", "0905 123 456"),
     ("caller +84905123456 asked", "+84905123456"),
     ("login with password=hunter2 refused", "hunter2"),
+    ("gọi số 0905123456.", "0905123456"),
+    ("gọi (+84) 905 123 456 nhé", "905 123 456"),
+    ("gọi 0905  123  456 nhé", "123  456"),
+    ("gọi +84 (0) 905 123 456", "905 123 456"),
+    ("máy bàn (0234) 3.822.123", "3.822.123"),
+    ("gọi 0905\u2013123\u2013456", "123\u2013456"),
+    ("gọi 0084 905 123 456", "456"),
 ])
 def test_scrub_removes_secrets_and_personal_data(raw, leaked):
     assert leaked not in scrub(raw)

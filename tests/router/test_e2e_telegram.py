@@ -104,6 +104,11 @@ async def test_telegram_citizen_hears_every_step_and_rates(settings_factory, hub
     texts = await _bot_texts(bot_api, count + 2)
     assert texts[-1] == f"Cảm ơn bạn đã đánh giá 5/5 cho phản ánh {code}."
 
+    # a second answer with a comment changes the rating and keeps the comment
+    await _post(client, "message__text", text="4 sao, hơi chậm", update_id=830100778)
+    assert await wait_for(lambda: _rating_if(client, code, 4)) == 4
+    assert (await report(client, code)).rating_comment == "hơi chậm"
+
 
 async def _calls(api, route, count):
     calls = api.calls_to(route)
@@ -116,3 +121,8 @@ async def _has_note(client, code, note):
 
 async def _rating(client, code):
     return (await report(client, code)).rating_score
+
+
+async def _rating_if(client, code, score):
+    found = (await report(client, code)).rating_score
+    return found if found == score else None

@@ -3,7 +3,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from router.rating import rating_of
+from router.rating import rating_of, rating_with_comment
 from router.stats import StatRow, aggregate
 from tests.router.helpers import ENV_FORM, ROAD_FORM, post_report, token
 
@@ -37,6 +37,20 @@ def test_aggregate_counts_on_time_median_and_satisfaction():
 ])
 def test_only_a_bare_digit_is_a_rating(text, score):
     assert rating_of(text) == score
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("5 rất tốt, cảm ơn", (5, "rất tốt, cảm ơn")),
+    ("5, rat tot", (5, "rat tot")),
+    ("4 sao - hơi chậm", (4, "hơi chậm")),
+    ("3/5 còn bẩn", (3, "còn bẩn")),
+    ("5 sao nhưng còn bẩn", (5, "nhưng còn bẩn")),
+    ("5 ổ gà trước nhà số 12", None),  # a new report, not a rating
+    ("12 cây xanh bị đổ", None),
+    ("5", None),  # a bare digit is rating_of's
+])
+def test_a_digit_with_a_comment_is_a_rating_when_plainly_one(text, expected):
+    assert rating_with_comment(text) == expected
 
 
 async def test_stats_page_and_api_have_no_personal_data(settings_factory, hub_client, db_url):

@@ -35,7 +35,7 @@ async def status_page(request: web.Request) -> web.Response:
                             text="<!doctype html><meta charset=utf-8><p>Không tìm thấy phản ánh.</p>")
     esc = html.escape
     rows = "".join(
-        f"<li>{esc(e['at'] or '')}: {esc(STATUS_LABELS.get(e['status'] or '', e['status'] or ''))}"
+        f"<li>{esc(e['time'] or '')}: {esc(STATUS_LABELS.get(e['status'] or '', e['status'] or ''))}"
         f"{' — ' + esc(e['note']) if e['note'] else ''}</li>" for e in data["events"])
     place = (data["location"] or {}).get("ward") or ""
     body = (

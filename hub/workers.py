@@ -233,12 +233,14 @@ class Workers:
     async def refresh_gauges(self) -> None:
         hub = self.hub
         async with hub.sessions() as session:
-            oldest = (await session.execute(select(func.min(InboxEvent.received_at)).where(
-                InboxEvent.state.in_(("pending", "claimed"))))).scalar()
-            hub.metrics.inbox_lag.set((utcnow() - oldest).total_seconds() if oldest else 0)
-            for state, count in await session.execute(
-                    select(InboxEvent.state, func.count()).group_by(InboxEvent.state)):
-                hub.metrics.inbox_by_state.labels(state).set(count)
+            # Index-only queries: done rows pile up and must not be scanned on every scrape.
+            oldest = (await session.execute(select(func.min(InboxEvent.next_attempt_at)).where(
+                InboxEvent.state == "pending"))).scalar()
+            hub.metrics.inbox_lag.set(max(0.0, (utcnow() - oldest).total_seconds()) if oldest else 0)
+            for state in ("pending", "claimed", "parked"):
+                count = (await session.execute(select(func.count()).select_from(InboxEvent).where(
+                    InboxEvent.state == state))).scalar()
+                hub.metrics.inbox_by_state.labels(state).set(count or 0)
             for channel, state, count in await session.execute(
                     select(OutboxMessage.channel, OutboxMessage.state, func.count())
                     .group_by(OutboxMessage.channel, OutboxMessage.state)):

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from store.models import utcnow
@@ -20,15 +20,11 @@ from store.models import utcnow
 async def claim(engine: AsyncEngine, model: Any, *, worker_id: str, limit: int,
                 lease_seconds: float, ready_states: Sequence[str], claimed_state: str,
                 extra_where: Any = None, count_attempt: bool = True) -> list[int]:
+    """Claim up to ``limit`` rows: due rows first (oldest due first, then id), then rows whose
+    claim lease has lapsed. Two index range scans on (state, next_attempt_at), each stopping at
+    ``limit`` — one OR'ed query made SQLite sort every pending row, which grew with the backlog
+    and held the write lock while intake waited."""
     now = utcnow()
-    ready = and_(model.state.in_(list(ready_states)), model.next_attempt_at <= now)
-    expired = and_(model.state == claimed_state, model.claimed_until < now)
-    cond = or_(ready, expired)
-    if extra_where is not None:
-        cond = and_(cond, extra_where)
-    sub = select(model.id).where(cond).order_by(model.id).limit(limit)
-    if engine.dialect.name == "postgresql":
-        sub = sub.with_for_update(skip_locked=True)
     values: dict[str, Any] = {
         "state": claimed_state,
         "claimed_by": worker_id,
@@ -36,10 +32,26 @@ async def claim(engine: AsyncEngine, model: Any, *, worker_id: str, limit: int,
     }
     if count_attempt:
         values["attempts"] = model.attempts + 1
-    stmt = (update(model).where(model.id.in_(sub.scalar_subquery())).values(**values)
-            .returning(model.id).execution_options(synchronize_session=False))
+    ready = and_(model.state.in_(list(ready_states)), model.next_attempt_at <= now)
+    expired = and_(model.state == claimed_state, model.claimed_until < now)
+    selections = [
+        (ready, (model.next_attempt_at, model.id)),
+        (expired, (model.id,)),
+    ]
+    ids: list[int] = []
     async with engine.begin() as conn:
-        ids = [r[0] for r in await conn.execute(stmt)]
+        for cond, order in selections:
+            want = limit - len(ids)
+            if want <= 0:
+                break
+            if extra_where is not None:
+                cond = and_(cond, extra_where)
+            sub = select(model.id).where(cond).order_by(*order).limit(want)
+            if engine.dialect.name == "postgresql":
+                sub = sub.with_for_update(skip_locked=True)
+            stmt = (update(model).where(model.id.in_(sub.scalar_subquery())).values(**values)
+                    .returning(model.id).execution_options(synchronize_session=False))
+            ids += [r[0] for r in await conn.execute(stmt)]
     return sorted(ids)
 
 

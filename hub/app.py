@@ -22,6 +22,7 @@ from store.db import make_engine, migrate, sessionmaker
 from store.intake import Intake
 from store.leases import LeaderLease
 from store.models import Agency
+from store.retention import prune_inbox
 from web import health
 
 log = logging.getLogger("hub.app")
@@ -151,6 +152,13 @@ def create_app(settings: Settings) -> web.Application:
         await hub.leader.try_acquire()
         hub.add_job("leader-lease", max(1.0, settings.workers.leader_lease_seconds / 3),
                     hub.leader.try_acquire, leader_only=False)
+        if settings.intake.retain_processed_days:
+            async def prune() -> None:
+                gone = await prune_inbox(hub.engine, settings.intake.retain_processed_days)
+                if gone:
+                    log.info("inbox retention: %d processed events older than %g days deleted",
+                             gone, settings.intake.retain_processed_days)
+            hub.add_job("inbox-retention", 3600, prune)
         scheduler = _scheduler(hub)
         scheduler.start()
         if settings.workers.enabled:

@@ -58,6 +58,8 @@ class IntakeSettings(_Section):
     batch_max: int = Field(512, gt=0)
     # Chat messages of one citizen within this window extend the same report.
     assembly_window_minutes: float = Field(10, ge=0)
+    # Processed raw events (personal data) are deleted after this many days; 0 keeps them.
+    retain_processed_days: float = Field(90, ge=0)
 
 
 class WorkerSettings(_Section):

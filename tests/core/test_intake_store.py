@@ -111,3 +111,30 @@ async def test_leader_lease_has_one_holder(db_url):
         await a.release()
         await b.release()
         await engine.dispose()
+
+
+async def test_retention_deletes_only_old_processed_events(db_url):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from store.models import utcnow
+    from store.retention import prune_inbox
+
+    engine = await _engine(db_url)
+    intake = Intake(engine)
+    await intake.start()
+    await intake.submit_many("web", [(f"r{i}", {}) for i in range(12)])
+    await intake.close()
+    old, recent = utcnow() - timedelta(days=100), utcnow() - timedelta(days=1)
+    async with engine.begin() as conn:
+        for ids, state, when in ((range(1, 6), "done", old), (range(6, 8), "ignored", old),
+                                 (range(8, 10), "done", recent), (range(10, 12), "parked", old)):
+            await conn.execute(update(InboxEvent).where(InboxEvent.external_id.in_(
+                [f"r{i}" for i in ids])).values(state=state, processed_at=when))
+    assert await prune_inbox(engine, retain_days=90, batch=3) == 7
+    async with engine.connect() as conn:
+        left = sorted(r[0] for r in await conn.execute(select(InboxEvent.external_id)))
+    # recent, parked (kept for the operators) and never-processed rows stay
+    assert left == sorted(["r0", "r8", "r9", "r10", "r11"])
+    await engine.dispose()

@@ -3,9 +3,11 @@ releases them in reverse on shutdown (SIGTERM: stop accepting, finish in-flight 
 what intake holds, finish the rows in hand, close channels, dispose the engine)."""
 from __future__ import annotations
 
+import asyncio
 import importlib
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -53,15 +55,14 @@ def build_hub(settings: Settings) -> Hub:
     settings."""
     engine = make_engine(settings.database_url, settings.database.echo)
     metrics = Metrics()
-    hub = Hub(settings=settings, engine=engine, sessions=sessionmaker(engine),
-              intake=Intake(engine, settings.intake.batch_max), metrics=metrics)
+    wakeup = asyncio.Event()  # the inbox worker's, set when intake commits new events
+
     def committed(stored: int, elapsed: float) -> None:
         metrics.intake_commit_seconds.observe(elapsed)
         if stored:
-            hub.inbox_wakeup.set()
+            wakeup.set()
 
-    hub.intake._on_commit = committed
-    counters: dict[tuple[str, bool], object] = {}
+    counters: dict[tuple[str, bool], Any] = {}
 
     def observe(channel: str, stored: bool, _elapsed: float) -> None:
         # Labelled children cached: labels() per event was measurable on the hot path.
@@ -69,9 +70,11 @@ def build_hub(settings: Settings) -> Hub:
         if child is None:
             child = counters[(channel, stored)] = metrics.intake_events.labels(
                 channel, "stored" if stored else "duplicate")
-        child.inc()  # type: ignore[attr-defined]
+        child.inc()
 
-    hub.intake._observe = observe
+    intake = Intake(engine, settings.intake.batch_max, on_commit=committed, observe=observe)
+    hub = Hub(settings=settings, engine=engine, sessions=sessionmaker(engine), intake=intake,
+              metrics=metrics, inbox_wakeup=wakeup)
     hub.channels = enabled_channels(hub)
     for adapter in hub.channels.values():
         hub.senders.update(adapter.senders())

@@ -321,7 +321,7 @@ async def attach_contact_to_open_report(hub: Hub, session: AsyncSession, contact
 FAILED_DELIVERY_STATES = ("bounced", "failed")
 
 
-async def apply_delivery(session: AsyncSession, msg: InboundMessage, hub: Hub | None = None) -> None:
+async def apply_delivery(session: AsyncSession, msg: InboundMessage, hub: Hub) -> None:
     state = msg.meta.get("delivery_state", "delivered")
     ids = msg.meta.get("provider_ids") or []
     if ids and state in FAILED_DELIVERY_STATES:
@@ -339,7 +339,7 @@ async def apply_delivery(session: AsyncSession, msg: InboundMessage, hub: Hub | 
 
 
 async def apply_failed_delivery(session: AsyncSession, msg: InboundMessage, state: str,
-                                ids: list[str], hub: Hub | None = None) -> None:
+                                ids: list[str], hub: Hub) -> None:
     """A provider said our message never arrived (an email bounce): the outbox row goes dead
     with the reason, and the address is suppressed (meta["suppress_address"], and with
     meta["suppress"] the rows' own addresses) so we stop sending there. A citizen message that
@@ -355,7 +355,7 @@ async def apply_failed_delivery(session: AsyncSession, msg: InboundMessage, stat
             if report is not None:
                 lifecycle.record(session, report, actor="system", kind="delivery", public=False,
                                  note=f"gửi qua {row.channel} thất bại: {reason}")
-                if hub is not None and row.purpose == "citizen" and not was_dead:
+                if row.purpose == "citizen" and not was_dead:
                     from normalizer.schema import DeliveryResult
                     from router.fallback import reroute_failed_message
 

@@ -20,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+from normalizer.classify import DEFAULT_TRIAGE_THRESHOLD
 from normalizer.schema import CATEGORIES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -233,7 +234,8 @@ class AgencySettings(_Section):
 
 
 class RoutingSettings(_Section):
-    triage_threshold: float = Field(0.5, ge=0, le=1)
+    # The threshold bench/classify_eval.py checks (normalizer.classify).
+    triage_threshold: float = Field(DEFAULT_TRIAGE_THRESHOLD, ge=0, le=1)
     province: str = "Huế"
     sla_days: dict[str, int] = {
         "construction_order": 10, "environment": 3, "traffic_infrastructure": 7,
@@ -251,10 +253,6 @@ class RoutingSettings(_Section):
     # A new report's first delivery to its agency waits this long while photos are still being
     # downloaded, so the mail/webhook carries them.
     delivery_media_wait_seconds: float = Field(30.0, ge=0)
-    # Webhook deliveries older than this (by X-Hub-Timestamp) should be refused by agencies;
-    # documented for them, and used by our own verification helper.
-    webhook_tolerance_seconds: int = Field(300, gt=0)
-
     @field_validator("holidays")
     @classmethod
     def _iso_dates(cls, value: list[str]) -> list[str]:
@@ -298,6 +296,25 @@ class Settings(_Section):
             raise ValueError("'center' is reserved for the monitoring center")
         return value
 
+    @model_validator(mode="after")
+    def _areas_are_current_wards(self) -> Settings:
+        """Routing matches current (post-July-2025) ward names; an old or misspelt name in
+        an agency's areas would silently never match, so it stops the start instead."""
+        from normalizer.places import list_wards
+        from normalizer.text import fold
+
+        wards = list_wards(self.routing.province)
+        if not wards:
+            return self  # a province without a gazetteer: nothing to check against
+        known = {_ward_key(w, fold) for w in wards}
+        for i, agency in enumerate(self.agencies):
+            unknown = [a for a in agency.areas if _ward_key(a, fold) not in known]
+            if unknown:
+                raise ValueError(f"agencies.{i}.areas: {unknown} are not current ward/commune "
+                                 f"names of {self.routing.province}")
+        return self
+
+
     def path(self, value: str) -> Path:
         """Resolve a relative path setting against the settings file's folder."""
         p = Path(value)
@@ -310,6 +327,14 @@ class Settings(_Section):
         if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
             url = prefix + str(self.path(url[len(prefix):]))
         return url
+
+
+def _ward_key(name: str, fold) -> str:  # noqa: ANN001
+    key = fold(name)
+    for prefix in ("phuong ", "xa ", "thi tran "):
+        if key.startswith(prefix):
+            return key[len(prefix):]
+    return key
 
 
 def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:

@@ -16,10 +16,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from store.models import InboxEvent, utcnow
+from store.models import utcnow
 
 log = logging.getLogger("hub.intake")
 
@@ -167,15 +166,3 @@ class Intake:
                 self._observe(item.channel, stored, elapsed)
             if not item.future.done():
                 item.future.set_result(IntakeResult(item.channel, item.external_id, stored))
-
-
-async def already_stored(engine: AsyncEngine, channel: str, external_ids: Sequence[str]) -> set[str]:
-    """Which of these ids are already in the inbox (used by pollers to skip work)."""
-    if not external_ids:
-        return set()
-    async with engine.connect() as conn:
-        rows = await conn.execute(
-            select(InboxEvent.external_id).where(
-                tuple_(InboxEvent.channel, InboxEvent.external_id).in_(
-                    [(channel, e) for e in external_ids])))
-        return {r[0] for r in rows}

@@ -18,11 +18,6 @@ PG_URL = os.environ.get("HUB_TEST_PG_URL", "")
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    # In the PostgreSQL pass (-m postgres) only the postgres variants run; elsewhere they skip.
-    pass
-
-
 async def _reset_pg_database(url: str) -> str:
     """A dedicated, empty database for the test (schema dropped and recreated)."""
     import asyncpg

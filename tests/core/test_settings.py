@@ -65,3 +65,13 @@ def test_unknown_agency_category_and_duplicate_ids_are_refused(tmp_path: Path):
 def test_missing_settings_file_is_a_clear_error():
     with pytest.raises(SettingsError, match="settings file not found"):
         load_settings("/nonexistent/hub.toml", environ={})
+
+
+def test_agency_areas_must_be_current_ward_names(tmp_path: Path):
+    cfg = tmp_path / "a.toml"
+    cfg.write_text('[[agencies]]\nid = "a"\nname = "A"\nareas = ["Phường Thuận Hóa", "phuong thuy xuan"]\n')
+    assert load_settings(cfg, environ={}).agencies[0].areas  # current names, any spelling
+    # Tây Lộc was merged away in July 2025: routing would never match it
+    cfg.write_text('[[agencies]]\nid = "a"\nname = "A"\nareas = ["Phường Tây Lộc"]\n')
+    with pytest.raises(SettingsError, match="agencies.0.areas"):
+        load_settings(cfg, environ={})

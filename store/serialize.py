@@ -68,7 +68,7 @@ def report_dict(report: Report, *, contact: Contact | None, attachments: list[At
                    if report.rating_score is not None else None),
         "duplicate_of": report.duplicate_of,
         "events": [
-            {"time": iso(e.at), "actor": e.actor if not public or e.actor != "citizen" else "citizen",
+            {"time": iso(e.at), "actor": e.actor,
              "kind": e.kind, "status_from": e.status_from, "status": e.status_to,
              "note": public_text(e.note, contact) if public and e.note else e.note}
             for e in events if not public or (e.public and e.kind == "status")

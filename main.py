@@ -130,8 +130,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 EXTRA_COMMANDS: list[str] = [
     # Commands contributed by channels/packages: "module:register" adds a subparser.
-    "channels.hotline_cli:register",
-    "channels.telegram_cli:register",
+    "channels.hotline.cli:register",
+    "channels.telegram.cli:register",
     "hub.reclassify:register",
 ]
 

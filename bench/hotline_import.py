@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from channels.hotline_sources import encode_cp1258  # noqa: E402
+from channels.hotline.sources import encode_cp1258  # noqa: E402
 
 TEXTS = [
     "Rác thải sinh hoạt tồn đọng nhiều ngày tại kiệt {n} đường Trần Phú, bốc mùi hôi thối",

@@ -11,12 +11,12 @@ if TYPE_CHECKING:
 
 # name → "module:Class". Adding a channel is one line here plus its module.
 ADAPTERS: dict[str, str] = {
-    "web": "channels.web:WebChannel",
-    "email": "channels.email:EmailChannel",
-    "hotline": "channels.hotline:HotlineChannel",
-    "zalo": "channels.zalo:ZaloChannel",
-    "messenger": "channels.messenger:MessengerChannel",
-    "telegram": "channels.telegram:TelegramChannel",
+    "web": "channels.open311.adapter:WebChannel",
+    "email": "channels.email.adapter:EmailChannel",
+    "hotline": "channels.hotline.adapter:HotlineChannel",
+    "zalo": "channels.zalo.adapter:ZaloChannel",
+    "messenger": "channels.messenger.adapter:MessengerChannel",
+    "telegram": "channels.telegram.adapter:TelegramChannel",
 }
 
 

@@ -168,7 +168,7 @@ async def run_demo() -> int:
                 "raw": base64.b64encode(EMAIL.encode()).decode(), "uid": 1, "uidvalidity": 1,
                 "mailbox": "INBOX", "external_id": "<demo-1@example.vn>"})
             print("  email     stored as the IMAP poller stores a fetched mail")
-        from channels.hotline_cli import run_import
+        from channels.hotline.cli import run_import
 
         csv_path = tmp / "hotline.csv"
         csv_path.write_text(HOTLINE_CSV, encoding="utf-8")

@@ -102,7 +102,7 @@ async def route_elsewhere(hub: Hub, session: AsyncSession, report: Report, templ
         return new
     message_text = text or (citizen_message(template, "callback", values).text if template else "")
     if points["phone"]:
-        from channels.hotline import add_callback  # the list the hotline operators work
+        from channels.hotline.adapter import add_callback  # the list the hotline operators work
 
         await add_callback(session, phone=points["phone"][0], text=message_text,
                            report_code=report.code, reason=reason)

@@ -257,7 +257,7 @@ async def route(request: web.Request) -> web.Response:
 
 async def callbacks(request: web.Request) -> web.Response:
     """The operators' call-back list (citizens reachable only by phone). Center only."""
-    from channels.hotline import list_callbacks
+    from channels.hotline.adapter import list_callbacks
 
     hub = request.app[HUB_KEY]
     if await caller(request) != CENTER:
@@ -275,7 +275,7 @@ async def callbacks(request: web.Request) -> web.Response:
 
 async def callback_done(request: web.Request) -> web.Response:
     """Mark a call-back done (idempotent: a second call keeps the first time and outcome)."""
-    from channels.hotline import mark_callback_done
+    from channels.hotline.adapter import mark_callback_done
 
     hub = request.app[HUB_KEY]
     if await caller(request) != CENTER:

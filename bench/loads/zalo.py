@@ -41,7 +41,7 @@ def event(i: int) -> dict[str, Any]:
 
 def requests(n: int, start: int = 0) -> list[tuple[str, dict[str, str], bytes]]:
     """n distinct, valid, signed webhook requests: (path, headers, body)."""
-    from channels.zalo import sign_headers
+    from channels.zalo.adapter import sign_headers
 
     out = []
     for i in range(start, start + n):

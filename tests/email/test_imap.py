@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from channels.email import EmailChannel
-from channels.email_imap import parse_fetch, uid_set
+from channels.email.adapter import EmailChannel
+from channels.email.imap import parse_fetch, uid_set
 from hub.keys import HUB_KEY
 from store.models import ChannelState, InboxEvent
 from tests.conftest import wait_for

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from channels.email import EmailChannel, clean_subject
-from channels.email_text import html_to_text, strip_quoted
+from channels.email.adapter import EmailChannel, clean_subject
+from channels.email.text import html_to_text, strip_quoted
 from hub.app import build_hub
 from tests.email.conftest import CENTER, FIXTURES, fixture_bytes
 

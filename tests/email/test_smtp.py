@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from channels.email import EmailChannel
-from channels.email_smtp import ReplyRateLimit, message_id_for
+from channels.email.adapter import EmailChannel
+from channels.email.smtp import ReplyRateLimit, message_id_for
 from hub.app import build_hub
 from normalizer.schema import OutboundMessage
 from tests.email.conftest import CENTER

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from channels.hotline_load import DropFolder
+from channels.hotline.importer import DropFolder
 from hub.keys import HUB_KEY
 from store.models import InboxEvent
 from tests.conftest import wait_for

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from channels.hotline import parse_call
-from channels.hotline_import import CallReader, CallRecord, ImportFormatError, ReaderOptions, Rejected
+from channels.hotline.adapter import parse_call
+from channels.hotline.records import CallReader, CallRecord, ImportFormatError, ReaderOptions, Rejected
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "hotline"
 NOW = datetime(2026, 11, 6, 0, 0, tzinfo=UTC)
@@ -100,7 +100,7 @@ def test_missing_time_column_is_a_file_error(tmp_path: Path) -> None:
 
 
 def test_a_damaged_stored_row_is_ignored_not_retried() -> None:
-    from channels.hotline import HotlineChannel
+    from channels.hotline.adapter import HotlineChannel
 
     [msg] = HotlineChannel.parse(None, {"id": "call:1", "time": "yesterday"})  # type: ignore[arg-type]
     assert msg.kind == "ignore" and msg.meta["reason"] == "malformed stored call"

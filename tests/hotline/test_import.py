@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from channels.hotline_cli import ProgressBar
-from channels.hotline_import import ReaderOptions
-from channels.hotline_load import ImportSummary, RejectsWriter, import_file
+from channels.hotline.cli import ProgressBar
+from channels.hotline.records import ReaderOptions
+from channels.hotline.importer import ImportSummary, RejectsWriter, import_file
 from store.db import make_engine, migrate
 from store.intake import Intake
 from store.models import InboxEvent

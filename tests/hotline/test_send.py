@@ -11,7 +11,7 @@ from aiohttp import web
 from sqlalchemy import select
 
 from channels.base import ChannelAdapter
-from channels.hotline import list_callbacks, mark_callback_done
+from channels.hotline.adapter import list_callbacks, mark_callback_done
 from hub.app import close_hub, open_hub
 from hub.context import Hub
 from normalizer.schema import DeliveryResult, OutboundMessage

@@ -7,9 +7,9 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from channels.hotline import map_category
-from channels.hotline_import import BadValue, header_key, parse_caller, parse_time
-from channels.hotline_sms import auth_header, render_body, sms_parts, unaccented
+from channels.hotline.adapter import map_category
+from channels.hotline.records import BadValue, header_key, parse_caller, parse_time
+from channels.hotline.sms import auth_header, render_body, sms_parts, unaccented
 
 HUE = timezone(timedelta(hours=7))
 

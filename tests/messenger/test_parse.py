@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from channels.messenger import MalformedBatch, split_batch
-from channels.messenger_parse import EVENT_PARSERS, event_key, parse_payload, to_datetime
+from channels.messenger.adapter import MalformedBatch, split_batch
+from channels.messenger.parse import EVENT_PARSERS, event_key, parse_payload, to_datetime
 from tests.conftest import SHARED
 from tests.messenger.expected import EXPECTED
 from tests.messenger.summaries import summarize

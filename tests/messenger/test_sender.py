@@ -8,7 +8,7 @@ import pytest
 from aiohttp import web
 from sqlalchemy import select
 
-from channels.messenger_send import split_text
+from channels.messenger.send import split_text
 from normalizer.schema import OutboundMessage
 from router.notify import outbound_row
 from store.models import Contact, OutboxMessage, utcnow

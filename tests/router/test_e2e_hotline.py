@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
 
-from channels.hotline_load import import_file, reader_options
+from channels.hotline.importer import import_file, reader_options
 from hub.keys import HUB_KEY
 from store.models import Report
 from tests.conftest import wait_for

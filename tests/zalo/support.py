@@ -10,7 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
-from channels.zalo import sign_headers
+from channels.zalo.adapter import sign_headers
 from tests.fakes import FakeAPI
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "zalo"
@@ -37,7 +37,7 @@ def event_names() -> list[str]:
 
 def signed(raw: bytes, secret: str = OA_SECRET) -> dict[str, str]:
     """Headers as Zalo signs: app_id and timestamp as written in the body."""
-    from channels.zalo_events import loads
+    from channels.zalo.parse import loads
 
     body = loads(raw)
     return sign_headers(raw, str(body.get("app_id", "")), str(body.get("timestamp", "")), secret)

@@ -7,8 +7,8 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from channels.zalo import request_user_info
-from channels.zalo_events import external_id
+from channels.zalo.adapter import request_user_info
+from channels.zalo.parse import external_id
 from hub.keys import HUB_KEY
 from store.models import Attachment, Contact, InboxEvent, OutboxMessage, Report, ReportEvent
 from tests.conftest import wait_for

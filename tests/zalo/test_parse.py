@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from channels.zalo_events import SUPPORTED_EVENTS, external_id, loads, parse_event
+from channels.zalo.parse import SUPPORTED_EVENTS, external_id, loads, parse_event
 from tests.zalo.support import USER, event_names, fixture_bytes
 
 OA = "388613280878808645"

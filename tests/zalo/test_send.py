@@ -7,8 +7,8 @@ from datetime import datetime
 import pytest
 from aiohttp import web
 
-from channels.zalo_api import VIETNAM, seconds_until_morning
-from channels.zalo_tokens import STATE_KEY
+from channels.zalo.api import VIETNAM, seconds_until_morning
+from channels.zalo.tokens import STATE_KEY
 from normalizer.schema import OutboundMessage
 from store.models import ChannelState
 from tests.zalo.support import CS, USER, ZNS, fixture

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
-from channels.zalo_tokens import STATE_KEY, TokenRefreshFailed
+from channels.zalo.tokens import STATE_KEY, TokenRefreshFailed
 from normalizer.schema import OutboundMessage
 from store.models import ChannelState, utcnow
 from tests.zalo.support import CS, USER

@@ -7,7 +7,7 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from channels.zalo import signature
+from channels.zalo.adapter import signature
 from hub.keys import HUB_KEY
 from store.models import InboxEvent
 from tests.zalo.support import APP_ID, OA_SECRET, event_names, fixture_bytes, signed, zalo_settings
@@ -101,7 +101,7 @@ async def test_bad_signature_is_401_and_stores_nothing(zalo_client, variant, cap
 @pytest.mark.parametrize("body", [b"{not json", b"[1, 2]", b'"text"', b'{"app_id": "1", "timestamp": "2"}'])
 async def test_malformed_signed_body_is_400_and_stores_nothing(zalo_client, body):
     client = await zalo_client()
-    from channels.zalo_events import loads
+    from channels.zalo.parse import loads
 
     try:
         parsed = loads(body)

@@ -50,7 +50,7 @@ from normalizer.schema import (
     RawEvent,
 )
 from normalizer.text import nfc
-from web.intake import refuse, store_events
+from channels.webhook import refuse, store_events
 
 log = logging.getLogger("hub.channels.telegram")
 

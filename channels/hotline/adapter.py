@@ -1,7 +1,7 @@
 """Hotline channel: calls logged by operators and call-center exports, and status updates to
 citizens who only gave a phone number.
 
-Intake: ``python main.py import-hotline FILE...`` and the drop folder (``channels.hotline_load``)
+Intake: ``python main.py import-hotline FILE...`` and the drop folder (``channels.hotline.importer``)
 store one inbox row per call (external id = the call id, else a hash of time + caller + text);
 ``parse`` turns a stored row into an InboundMessage (pure). Sending: the "hotline" sender texts
 the citizen through the SMS gateway when one is configured, else through Zalo ZNS when the Zalo
@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from channels.base import ChannelAdapter
-from channels.hotline_sms import SmsSender
+from channels.hotline.sms import SmsSender
 from normalizer.schema import (
     CATEGORIES,
     ContactInfo,
@@ -120,7 +120,7 @@ class HotlineChannel(ChannelAdapter):
 
     @classmethod
     def from_settings(cls, hub: Hub) -> HotlineChannel:
-        from channels.hotline_load import local_zone
+        from channels.hotline.importer import local_zone
 
         local_zone(hub.settings.channels.hotline.timezone)  # fails fast on an unknown zone
         return cls(hub)
@@ -142,7 +142,7 @@ class HotlineChannel(ChannelAdapter):
 
     async def start(self) -> None:
         if self.cfg.drop_dir:
-            from channels.hotline_load import DropFolder
+            from channels.hotline.importer import DropFolder
 
             folder = DropFolder(self.hub)
             folder.prepare()

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from channels.base import ChannelConfigError
-from channels.hotline_import import FIELDS, CallReader, ImportFormatError, ReaderOptions, Rejected
+from channels.hotline.records import FIELDS, CallReader, ImportFormatError, ReaderOptions, Rejected
 from store.intake import IntakeResult
 from store.models import utcnow
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from channels.base import ChannelAdapter
-from channels.zalo_api import ErrorTable
+from channels.zalo.api import ErrorTable
 from normalizer.schema import DeliveryResult, InboundMessage, OutboundMessage
 
 if TYPE_CHECKING:
-    from channels.zalo import ZaloChannel
+    from channels.zalo.adapter import ZaloChannel
 
 # ZNS codes on top of the OA ones (Zalo's ZNS error table): recipient-side refusals go to the
 # next contact point; a bad template or quota is the center's to fix, so the citizen is reached

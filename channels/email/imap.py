@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from aioimaplib import IMAP4, STOP_WAIT_SERVER_PUSH
 
-from channels.email_mime import external_id_for
-from channels.email_smtp import tls_context
+from channels.email.mime import external_id_for
+from channels.email.smtp import tls_context
 from store.intake import IntakeClosed
 from store.models import ChannelState, utcnow
 

@@ -22,8 +22,8 @@ from aiohttp import web
 from sqlalchemy import delete, select
 
 from channels.base import ChannelAdapter, constant_time_equal
-from channels.messenger_parse import event_key, parse_payload
-from channels.messenger_send import (
+from channels.messenger.parse import event_key, parse_payload
+from channels.messenger.send import (
     OUTSIDE_WINDOW,
     classify_error,
     retry_after_seconds,
@@ -31,7 +31,7 @@ from channels.messenger_send import (
 )
 from normalizer.schema import DeliveryResult, InboundMessage, OutboundMessage, RawEvent
 from store.models import ChannelState, Contact, utcnow
-from web.intake import refuse, store_events
+from channels.webhook import refuse, store_events
 
 if TYPE_CHECKING:
     from hub.context import Hub

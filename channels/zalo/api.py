@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
-from channels.zalo_tokens import TokenRefreshFailed, TokenUnavailable, ZaloTokens
+from channels.zalo.tokens import TokenRefreshFailed, TokenUnavailable, ZaloTokens
 from normalizer.schema import DeliveryResult
 
 if TYPE_CHECKING:

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from channels.hotline_load import ImportSummary, RejectsWriter, import_file, reader_options
+from channels.hotline.importer import ImportSummary, RejectsWriter, import_file, reader_options
 
 
 def register(sub: Any, add: Any) -> None:

@@ -19,7 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from channels.hotline_sources import ImportFormatError, JsonlSource, open_source
+from channels.hotline.sources import ImportFormatError, JsonlSource, open_source
 from normalizer.phones import normalize_phone
 from normalizer.text import fold, nfc
 

@@ -28,7 +28,7 @@ from normalizer.schema import (
     RawEvent,
 )
 from store.models import InboxEvent, Report
-from web.intake import refuse, store_events
+from channels.webhook import refuse, store_events
 from web.params import query_int
 
 PREFIX = "/open311/v2"

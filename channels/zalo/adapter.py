@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from channels.base import ChannelAdapter, constant_time_equal
-from channels.zalo_api import CS_ERRORS, ZaloClient
-from channels.zalo_events import external_id, loads, parse_event
-from channels.zalo_tokens import ZaloTokens
-from channels.zalo_zns import ZnsSender
+from channels.zalo.api import CS_ERRORS, ZaloClient
+from channels.zalo.parse import external_id, loads, parse_event
+from channels.zalo.tokens import ZaloTokens
+from channels.zalo.zns import ZnsSender
 from normalizer.schema import DeliveryResult, InboundMessage, OutboundMessage, RawEvent
-from web.intake import refuse, store_events
+from channels.webhook import refuse, store_events
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession

@@ -22,7 +22,7 @@ def set_webhook(api_base: str, token: str, url: str, secret_token: str, *,
     """Call setWebhook; returns (ok, Telegram's description or a sanitized error)."""
     import requests
 
-    from channels.telegram import ALLOWED_UPDATES
+    from channels.telegram.adapter import ALLOWED_UPDATES
 
     body: dict[str, Any] = {"url": url, "secret_token": secret_token,
                             "allowed_updates": list(ALLOWED_UPDATES),

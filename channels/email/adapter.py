@@ -20,9 +20,9 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from channels.base import ChannelAdapter
-from channels.email_imap import ImapPoller
-from channels.email_mime import ParsedMail, attachment_kind, external_id_for, parse_mail
-from channels.email_smtp import ReplyRateLimit, SmtpSender, build_message, domain_of
+from channels.email.imap import ImapPoller
+from channels.email.mime import ParsedMail, attachment_kind, external_id_for, parse_mail
+from channels.email.smtp import ReplyRateLimit, SmtpSender, build_message, domain_of
 from normalizer.schema import (
     AttachmentRef,
     ContactInfo,

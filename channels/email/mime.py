@@ -16,7 +16,7 @@ from email.message import EmailMessage, Message
 from email.parser import BytesHeaderParser, BytesParser, HeaderParser
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 
-from channels.email_text import decode_bytes, fix_header, html_to_text, nfc, strip_quoted
+from channels.email.text import decode_bytes, fix_header, html_to_text, nfc, strip_quoted
 
 REPORT_CODE = re.compile(r"\bPA-\d{4}-\d{6,}\b", re.IGNORECASE)
 MSGID = re.compile(r"<[^<>\s]+>")

@@ -283,3 +283,93 @@ class Lease(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     holder: Mapped[str] = mapped_column(String(64))
     expires_at: Mapped[datetime]
+
+
+# --- Operator console: accounts, sessions, login throttling, per-account API tokens ----------
+
+
+class Account(Base):
+    """A person who works in the console (and, through tokens, the agency API)."""
+
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))  # center | hotline | agency | viewer
+    agency_id: Mapped[str | None] = mapped_column(String(64))  # set for role agency only
+    display_name: Mapped[str | None] = mapped_column(String(255))
+    password_hash: Mapped[str] = mapped_column(String(255))  # argon2id, PHC string
+    disabled: Mapped[bool] = mapped_column(default=False)
+    disabled_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    password_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]
+
+
+class ConsoleSession(Base):
+    """A server-side login session. The cookie carries a random id; only its SHA-256 is stored,
+    so a copy of the database cannot be replayed as cookies."""
+
+    __tablename__ = "console_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    csrf_secret: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)  # absolute end of the session
+    remote: Mapped[str | None] = mapped_column(String(64))
+
+
+class LoginThrottle(Base):
+    """Failed logins per key (``user:<name>`` and ``ip:<address>``): slow down, then lock."""
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    first_failure_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_failure_at: Mapped[datetime] = mapped_column(default=utcnow)
+    next_attempt_at: Mapped[datetime | None]  # no attempt is checked before this
+    locked_until: Mapped[datetime | None]
+
+
+class AccountToken(Base):
+    """A per-account API token (``hub_…``, shown once, SHA-256 stored). Older agency-wide
+    tokens stay in ``agency_tokens`` and keep working."""
+
+    __tablename__ = "account_tokens"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    hint: Mapped[str] = mapped_column(String(16))  # the first characters, to tell tokens apart
+    label: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    revoked_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class AccountEvent(Base):
+    """Audit trail of account administration (created, disabled, password reset, tokens)."""
+
+    __tablename__ = "account_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(80))  # user:<name> | cli
+    action: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str | None] = mapped_column(Text)
+
+
+# The console's queue pages through reports by time within a status, an agency, or overall;
+# filters on channel/category/ward and the overdue sweep use their own indexes.
+Index("ix_reports_status_created", Report.status, Report.created_at)
+Index("ix_reports_agency_created", Report.agency_id, Report.created_at)
+Index("ix_reports_due_at", Report.due_at)
+Index("ix_reports_channel_created", Report.channel, Report.created_at)
+Index("ix_reports_category_created", Report.category, Report.created_at)
+Index("ix_reports_ward_created", Report.ward, Report.created_at)

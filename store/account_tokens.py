@@ -63,7 +63,7 @@ async def account_tokens(session: AsyncSession, username: str | None = None,
     if not include_revoked:
         query = query.where(AccountToken.revoked_at.is_(None))
     rows = await session.execute(query.order_by(AccountToken.id.desc()))
-    return [(token, account) for token, account in rows.tuples()]
+    return [(token, account) for token, account in rows]
 
 
 async def revoke_account_token(session: AsyncSession, token_id: int, *, actor: str = "cli",
@@ -108,7 +108,7 @@ async def principal_for_token(session: AsyncSession, token: str,
         Account, Account.id == AccountToken.account_id).where(
         AccountToken.token_hash == digest, AccountToken.revoked_at.is_(None)))).first()
     if row is not None:
-        account_token, account = row.tuple()
+        account_token, account = row
         if account.disabled or account.role not in TOKEN_ROLES:
             return None
         now = now or utcnow()

@@ -76,7 +76,7 @@ async def load_session(session: AsyncSession, raw_id: str, *, now: datetime | No
         ConsoleSession.id_hash == _digest(raw_id)))).first()
     if row is None:
         return None
-    console_session, account = row.tuple()
+    console_session, account = row
     if (account.disabled or console_session.expires_at <= now
             or now - console_session.last_seen_at > policy.idle):
         await session.delete(console_session)

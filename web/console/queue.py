@@ -1,0 +1,102 @@
+"""The queue, ``/console/``: every role's first page.
+
+The center (and hotline, viewer) see every report, triage first by default; an agency officer
+sees only their agency's. Filters are plain query parameters (the page works without
+JavaScript; htmx swaps only the results when a filter changes).
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from urllib.parse import urlencode
+
+from aiohttp import web
+from sqlalchemy import select
+
+from normalizer.places import list_wards
+from normalizer.schema import CATEGORIES, STATUSES
+from store.models import Agency, utcnow
+from store.report_list import SORTS, QueueFilter, QueueScope, list_reports, report_channels
+from web.console.keys import CONFIG_KEY, SESSIONS_KEY, USER_KEY
+from web.console.render import render
+
+# router.sla.is_overdue counts only reports an agency is working on.
+OVERDUE_STATUSES = ("forwarded", "in_progress")
+MAX_QUERY = 200
+# Channels are a registry of adapters (a new one is one package): the filter offers the channels
+# that reports actually came from, and accepts any well-formed name.
+CHANNEL_NAME = re.compile(r"^[a-z0-9_]{1,16}$")
+
+
+def _choice(value: str | None, allowed: object) -> str | None:
+    return value if value and value in allowed else None  # type: ignore[operator]
+
+
+def parse_filter(query: dict[str, str] | web.BaseRequest) -> QueueFilter:
+    q = query.query if isinstance(query, web.BaseRequest) else query
+    wards = set(list_wards())
+    return QueueFilter(
+        status=_choice(q.get("status"), STATUSES), category=_choice(q.get("category"), CATEGORIES),
+        ward=_choice(q.get("ward"), wards),
+        channel=q.get("channel") if CHANNEL_NAME.match(q.get("channel") or "") else None,
+        overdue=q.get("overdue") in ("1", "on", "true"), q=(q.get("q") or "").strip()[:MAX_QUERY] or None,
+        sort=_choice(q.get("sort"), SORTS) or "new")
+
+
+def _page_number(raw: str | None) -> int:
+    try:
+        return max(1, min(int(raw or "1"), 100_000))
+    except ValueError:
+        return 1
+
+
+def _query_string(flt: QueueFilter, **changes: object) -> str:
+    params = {"status": flt.status, "category": flt.category, "ward": flt.ward,
+              "channel": flt.channel, "overdue": "1" if flt.overdue else None, "q": flt.q,
+              "sort": flt.sort if flt.sort != "new" else None}
+    params.update(changes)  # type: ignore[arg-type]
+    return urlencode({k: v for k, v in params.items() if v not in (None, "")})
+
+
+def sla_state(due_at: datetime | None, status: str, now: datetime) -> tuple[str, str]:
+    """(css class, text) for the SLA column: overdue, due within a day, or time left."""
+    if due_at is None or status not in OVERDUE_STATUSES:
+        return ("", "")
+    left = due_at - now
+    hours = left.total_seconds() / 3600
+    if hours < 0:
+        late = -hours
+        return ("sla-late", f"Quá hạn {int(late // 24)} ngày" if late >= 24 else f"Quá hạn {int(late)} giờ")
+    if hours < 24:
+        return ("sla-soon", f"Còn {int(hours)} giờ")
+    return ("sla-ok", f"Còn {int(hours // 24)} ngày")
+
+
+async def queue_page(request: web.Request) -> web.Response:
+    user = request[USER_KEY]
+    config = request.config_dict[CONFIG_KEY]
+    flt = parse_filter(request)
+    page = _page_number(request.query.get("page"))
+    scope = (QueueScope(agency_id=user.agency_id or "") if user.role == "agency"
+             else QueueScope(triage_first=user.role == "center"))
+    now = utcnow()
+    async with request.config_dict[SESSIONS_KEY]() as session:
+        result = await list_reports(session, flt, scope, now=now, page=page,
+                                    page_size=config.page_size, overdue_statuses=OVERDUE_STATUSES)
+        agencies = {a: n for a, n in await session.execute(select(Agency.id, Agency.name))}
+        channels = await report_channels(session)
+    context = {
+        "title": "Hàng đợi phản ánh", "flt": flt, "result": result, "now": now,
+        "agencies": agencies, "wards": list_wards(), "statuses": STATUSES,
+        "categories": CATEGORIES, "channels": sorted({*channels, *([flt.channel] if flt.channel else [])}), "sorts": SORTS,
+        "sla": lambda r: sla_state(r.due_at, r.status, now),
+        "query": lambda **changes: _query_string(flt, **changes),
+        "scope_agency": agencies.get(user.agency_id or "", user.agency_id) if user.role == "agency" else None,
+    }
+    template = ("console/_queue_results.html" if request.headers.get("HX-Target") == "queue-results"
+                else "console/queue.html")
+    return render(request, template, context)
+
+
+def routes() -> list[web.RouteDef]:
+    return [web.get("/", queue_page)]

@@ -1,0 +1,314 @@
+"""Training, calibration, evaluation and retraining of the report classifier. Pure: rows in,
+model dicts and figures out; reading and writing files is the caller's job
+(tools/train_classifier.py, bench/classify_eval.py, the hub's retrain command).
+
+A row is a dict with ``text`` and ``category`` and, optionally, ``weight`` (how much the example
+counts in training; real reports weigh more than the written ones) and ``id``.
+
+Multinomial logistic regression, plain SGD with L2, deterministic (fixed seed), pure Python.
+The confidence is calibrated by temperature scaling on cross-validated predictions, and the
+triage threshold is the lowest one at which the cross-validated auto-routed reports reach the
+target precision. ``retrain`` adds the center's corrections to the corpus, fits a candidate,
+and says whether it is at least as good as the current model (and why).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import random
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from normalizer.classify import Model, features
+from normalizer.schema import CATEGORIES
+from normalizer.text import fold
+
+LABELS = tuple(CATEGORIES)
+SEED = 20260701
+
+# The feature settings and fit parameters chosen by cross-validation on the training rows
+# (docs/classification.md has the comparison).
+FEATURES: dict[str, Any] = {"char_ngrams": [3, 4], "lex_scale": 0.3}
+FIT: dict[str, Any] = {"epochs": 30, "lr0": 0.5, "l2": 1e-3}
+# A real citizen's report counts this many times a written one in training (there are few).
+REAL_WEIGHT = 3.0
+
+# The shipped corpus, relative to the repository root. The held-out files are never trained on.
+CORPUS = {"written": "tests/fixtures/classify/train.jsonl", "real": "tests/fixtures/classify/real/train.jsonl"}
+HELD_OUT = {"written": "tests/fixtures/classify/test.jsonl", "real": "tests/fixtures/classify/real/test.jsonl"}
+TARGET_PRECISION = 0.95
+MAX_TRIAGE = 0.15
+
+Vector = dict[str, float]
+
+
+def read_rows(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def corpus_rows(root: Path) -> list[dict[str, Any]]:
+    """The shipped training corpus: the written split, and the real reports weighted REAL_WEIGHT."""
+    rows = read_rows(root / CORPUS["written"])
+    rows += [dict(r, weight=REAL_WEIGHT) for r in read_rows(root / CORPUS["real"])]
+    return rows
+
+
+def held_out_rows(root: Path, which: str = "real") -> list[dict[str, Any]]:
+    return read_rows(root / HELD_OUT[which])
+
+
+def fit(data: Sequence[tuple[Vector, int, float]], epochs: int = 30, lr0: float = 0.5,
+        l2: float = 1e-4, seed: int = SEED) -> dict[str, list[float]]:
+    """Weights of a multinomial logistic regression on (features, label index, weight) rows."""
+    k_count = len(LABELS)
+    weights: dict[str, list[float]] = {}
+    for x, _, _ in data:
+        for f in x:
+            if f not in weights:
+                weights[f] = [0.0] * k_count
+    rng = random.Random(seed)
+    order = list(range(len(data)))
+    for epoch in range(epochs):
+        rng.shuffle(order)
+        lr = lr0 / (1.0 + 0.2 * epoch)
+        decay = 1.0 - lr * l2
+        for i in order:
+            x, y, sample_weight = data[i]
+            items = [(weights[f], v) for f, v in x.items()]
+            scores = [0.0] * k_count
+            for w, v in items:
+                for k in range(k_count):
+                    scores[k] += w[k] * v
+            top = max(scores)
+            exps = [math.exp(s - top) for s in scores]
+            total = sum(exps)
+            grads = [e / total for e in exps]
+            grads[y] -= 1.0
+            step = [lr * sample_weight * g for g in grads]
+            for w, v in items:
+                for k in range(k_count):
+                    w[k] = w[k] * decay - step[k] * v
+    return weights
+
+
+def scores(weights: dict[str, list[float]], x: Vector) -> list[float]:
+    out = [0.0] * len(LABELS)
+    for f, v in x.items():
+        w = weights.get(f)
+        if w:
+            for k in range(len(LABELS)):
+                out[k] += w[k] * v
+    return out
+
+
+def softmax(raw: Sequence[float], temperature: float = 1.0) -> list[float]:
+    scaled = [s / temperature for s in raw]
+    top = max(scaled)
+    exps = [math.exp(s - top) for s in scaled]
+    total = sum(exps)
+    return [e / total for e in exps]
+
+
+def _vectors(rows: Iterable[dict[str, Any]], config: dict[str, Any]) -> list[tuple[Vector, int, float]]:
+    return [(features(r["text"], config), LABELS.index(r["category"]), float(r.get("weight", 1.0))) for r in rows]
+
+
+def _key(row: dict[str, Any]) -> str:
+    return row.get("id") or hashlib.sha1(row["text"].encode()).hexdigest()
+
+
+def cross_validate(rows: Sequence[dict[str, Any]], config: dict[str, Any] | None = None, folds: int = 5,
+                   fit_kw: dict[str, Any] | None = None) -> list[tuple[int, list[float]]]:
+    """(gold label index, raw scores) for every row, each scored by a model that did not see it.
+    Folds are stratified by category, in a fixed order."""
+    config = FEATURES if config is None else config
+    fit_kw = FIT if fit_kw is None else fit_kw
+    by_cat: dict[str, list[int]] = {}
+    for i, r in enumerate(rows):
+        by_cat.setdefault(r["category"], []).append(i)
+    fold_of = {}
+    for idx in by_cat.values():
+        for n, i in enumerate(sorted(idx, key=lambda i: _key(rows[i]))):
+            fold_of[i] = n % folds
+    vectors = _vectors(rows, config)
+    out: list[tuple[int, list[float]] | None] = [None] * len(rows)
+    for f in range(folds):
+        weights = fit([v for i, v in enumerate(vectors) if fold_of[i] != f], **fit_kw)
+        for i, (x, y, _) in enumerate(vectors):
+            if fold_of[i] == f:
+                out[i] = (y, scores(weights, x))
+    return [o for o in out if o is not None]
+
+
+def fit_temperature(scored: Sequence[tuple[int, Sequence[float]]]) -> float:
+    """The temperature that minimises the log-loss of the cross-validated scores."""
+    best_t, best_loss = 1.0, math.inf
+    for step in range(5, 81):
+        t = step / 20
+        loss = -sum(math.log(max(softmax(s, t)[y], 1e-12)) for y, s in scored)
+        if loss < best_loss:
+            best_t, best_loss = t, loss
+    return best_t
+
+
+def predictions(scored: Sequence[tuple[int, Sequence[float]]], temperature: float) -> list[tuple[str, str, float]]:
+    """(gold, predicted, confidence) triples."""
+    out = []
+    for y, s in scored:
+        probs = softmax(s, temperature)
+        best = max(range(len(LABELS)), key=probs.__getitem__)
+        out.append((LABELS[y], LABELS[best], probs[best]))
+    return out
+
+
+def figures(pairs: Sequence[tuple[str, str, float]], threshold: float) -> dict[str, float | None]:
+    """accuracy and macro_f1 over every report; triage_rate = share below the threshold (sent to
+    the center); auto_precision = accuracy of the rest (routed automatically)."""
+    n = len(pairs)
+    if not n:
+        return {"accuracy": None, "macro_f1": None, "triage_rate": None, "auto_precision": None}
+    f1s = []
+    for cat in LABELS:
+        tp = sum(g == cat and p == cat for g, p, _ in pairs)
+        fp = sum(g != cat and p == cat for g, p, _ in pairs)
+        fn = sum(g == cat and p != cat for g, p, _ in pairs)
+        if tp + fp + fn == 0:
+            continue
+        prec = tp / (tp + fp) if tp + fp else 0.0
+        rec = tp / (tp + fn) if tp + fn else 0.0
+        f1s.append(2 * prec * rec / (prec + rec) if prec + rec else 0.0)
+    auto = [(g, p) for g, p, c in pairs if c >= threshold]
+    return {
+        "accuracy": round(sum(g == p for g, p, _ in pairs) / n, 4),
+        "macro_f1": round(sum(f1s) / len(f1s), 4),
+        "triage_rate": round(1 - len(auto) / n, 4),
+        "auto_precision": round(sum(g == p for g, p in auto) / len(auto), 4) if auto else None,
+    }
+
+
+def curve(pairs: Sequence[tuple[str, str, float]], steps: Iterable[float] = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+          ) -> list[dict[str, float | None]]:
+    """Precision–coverage curve: auto-routed precision and coverage (1 − triage) per threshold."""
+    out = []
+    for t in steps:
+        f = figures(pairs, t)
+        out.append({"threshold": t, "coverage": round(1 - (f["triage_rate"] or 0.0), 4),
+                    "auto_precision": f["auto_precision"]})
+    return out
+
+
+def pick_threshold(pairs: Sequence[tuple[str, str, float]], target: float = TARGET_PRECISION) -> float:
+    """Lowest threshold (step 0.05) whose auto-routed precision reaches the target."""
+    for step in range(0, 20):
+        t = round(step * 0.05, 2)
+        precision = figures(pairs, t)["auto_precision"]
+        if precision is not None and precision >= target:
+            return t
+    return 0.95
+
+
+def build_model(rows: Sequence[dict[str, Any]], config: dict[str, Any] | None = None,
+                fit_kw: dict[str, Any] | None = None, trained_on: Sequence[str] = (),
+                calibrate: bool = True) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A model dict ready for classifier.json, and the cross-validation report it was calibrated on."""
+    config = dict(FEATURES if config is None else config)
+    fit_kw = dict(FIT if fit_kw is None else fit_kw)
+    report: dict[str, Any] = {}
+    temperature, threshold = 1.0, 0.5
+    if calibrate:
+        scored = cross_validate(rows, config, fit_kw=fit_kw)
+        temperature = fit_temperature(scored)
+        pairs = predictions(scored, temperature)
+        threshold = pick_threshold(pairs)
+        report = {"cv": figures(pairs, threshold), "temperature": temperature, "threshold": threshold,
+                  "curve": curve(pairs)}
+    weights = fit(_vectors(rows, config), **fit_kw)
+    kept = {f: [round(v, 4) for v in w] for f, w in sorted(weights.items()) if max(abs(v) for v in w) >= 0.002}
+    body = json.dumps({"labels": LABELS, "weights": kept, "features": config, "temperature": temperature},
+                      ensure_ascii=False, sort_keys=True)
+    version = "lr-" + hashlib.sha256(body.encode()).hexdigest()[:10]
+    model = {"version": version, "labels": list(LABELS), "features": config, "temperature": temperature,
+             "threshold": threshold, "trained_on": list(trained_on), "train_rows": len(rows),
+             "fit": fit_kw, "weights": kept}
+    return model, report
+
+
+def evaluate(model: Model, rows: Sequence[dict[str, Any]], threshold: float | None = None,
+             transform: Callable[[str], str] = lambda s: s) -> dict[str, Any]:
+    """Figures of a model on labelled rows, at its own threshold unless one is given."""
+    threshold = model.threshold if threshold is None else threshold
+    pairs = []
+    for r in rows:
+        c = model.classify(transform(r["text"]))
+        pairs.append((r["category"], c.category, c.confidence))
+    return {**figures(pairs, threshold), "n": len(rows)}
+
+
+@dataclass
+class RetrainResult:
+    model: dict[str, Any]  # the candidate (classifier.json content)
+    install: bool
+    reasons: list[str] = field(default_factory=list)
+    figures: dict[str, Any] = field(default_factory=dict)
+
+
+def corrections_to_rows(corrections: Iterable[dict[str, Any]], weight: float = 2.0) -> list[dict[str, Any]]:
+    """The center's corrections — {"text", "category"} and optionally "code" and "time" — as
+    training rows. The last label given for the same text wins; unknown categories are refused."""
+    latest: dict[str, dict[str, Any]] = {}
+    for c in corrections:
+        if c["category"] not in CATEGORIES:
+            raise ValueError(f"unknown category {c['category']!r}")
+        if not (c.get("text") or "").strip():
+            continue
+        key = fold(c["text"])
+        latest[key] = {"id": "center-" + hashlib.sha1(key.encode()).hexdigest()[:12], "text": c["text"],
+                       "category": c["category"], "weight": weight}
+    return list(latest.values())
+
+
+def retrain(corpus: Sequence[dict[str, Any]], corrections: Iterable[dict[str, Any]], current: Model,
+            held_out: Sequence[dict[str, Any]], recent: Sequence[dict[str, Any]] = (),
+            tolerance: float = 0.01, config: dict[str, Any] | None = None,
+            fit_kw: dict[str, Any] | None = None, trained_on: Sequence[str] = ()) -> RetrainResult:
+    """Fit a candidate on the shipped corpus plus the center's corrections and compare it with the
+    current model on the held-out split (with and without diacritics) and on ``recent`` (the
+    last month's corrections; a candidate trained on them is expected to get them right).
+
+    The candidate is to be installed only when, on the held-out split, neither accuracy nor
+    auto-routed precision drops by more than ``tolerance`` and the triage share does not grow
+    by more than ``tolerance`` plus 5 points, and it is at least as accurate as the current
+    model on ``recent``."""
+    extra = corrections_to_rows(corrections)
+    known = {fold(r["text"]) for r in extra}
+    rows = [r for r in corpus if fold(r["text"]) not in known] + extra
+    model_dict, cv = build_model(rows, config or current.features, fit_kw, trained_on=trained_on)
+    candidate = Model.from_dict(model_dict)
+    reasons: list[str] = []
+    install = True
+    figs: dict[str, Any] = {"cv": cv.get("cv"), "corrections": len(extra)}
+    for name, transform in (("held_out", lambda s: s), ("held_out_folded", fold)):
+        old = evaluate(current, held_out, transform=transform)
+        new = evaluate(candidate, held_out, transform=transform)
+        figs[name] = {"current": old, "candidate": new}
+        for key in ("accuracy", "auto_precision"):
+            if (new[key] or 0.0) < (old[key] or 0.0) - tolerance:
+                install = False
+                reasons.append(f"{name} {key} {new[key]} < current {old[key]}")
+        if (new["triage_rate"] or 0.0) > (old["triage_rate"] or 0.0) + tolerance + 0.05:
+            install = False
+            reasons.append(f"{name} triage {new['triage_rate']} > current {old['triage_rate']}")
+    if recent:
+        old = evaluate(current, recent)
+        new = evaluate(candidate, recent)
+        figs["recent"] = {"current": old, "candidate": new}
+        if (new["accuracy"] or 0.0) < (old["accuracy"] or 0.0):
+            install = False
+            reasons.append(f"recent corrections accuracy {new['accuracy']} < current {old['accuracy']}")
+    if install:
+        reasons.append("not worse on the held-out split (with and without diacritics)"
+                       + (" and better or equal on the recent corrections" if recent else ""))
+    return RetrainResult(model_dict, install, reasons, figs)

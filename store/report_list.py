@@ -58,6 +58,14 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def case_variants(text: str) -> list[str]:
+    """SQLite folds only ASCII letters in LIKE ("ổ" never matches "Ổ"): try the spellings a
+    Vietnamese text uses — as typed, lower, sentence case, each word capitalised, upper."""
+    lower = text.lower()
+    variants = [text, lower, lower[:1].upper() + lower[1:], lower.title(), text.upper()]
+    return list(dict.fromkeys(variants))
+
+
 def _conditions(flt: QueueFilter, scope: QueueScope, now: datetime,
                 overdue_statuses: Sequence[str]) -> list[Any]:
     conds: list[Any] = [Report.code.is_not(None)]
@@ -75,10 +83,12 @@ def _conditions(flt: QueueFilter, scope: QueueScope, now: datetime,
         conds.extend([Report.due_at < now, Report.status.in_(overdue_statuses)])
     if flt.q and flt.q.strip():
         text = flt.q.strip()
-        pattern = f"%{_escape_like(text)}%"
-        conds.append(or_(Report.code == text.upper(),
-                         Report.description.ilike(pattern, escape="\\"),
-                         Report.address.ilike(pattern, escape="\\")))
+        matches = [Report.code == text.upper()]
+        for variant in case_variants(text):
+            pattern = f"%{_escape_like(variant)}%"
+            matches += [Report.description.ilike(pattern, escape="\\"),
+                        Report.address.ilike(pattern, escape="\\")]
+        conds.append(or_(*matches))
     return conds
 
 

@@ -36,6 +36,10 @@ async def test_filters(console_db: ConsoleDB) -> None:
     assert await _codes(console_db, QueueFilter(overdue=True)) == [a.code, d.code]
     assert await _codes(console_db, QueueFilter(q="karaoke")) == [c.code]
     assert await _codes(console_db, QueueFilter(q="vỉa hè")) == [d.code]
+    # Vietnamese capitals: "xây" finds "Xây", "RÁC" finds "Rác", "mùi HÔI" finds "Mùi hôi".
+    assert await _codes(console_db, QueueFilter(q="xây nhà")) == [d.code]
+    assert await _codes(console_db, QueueFilter(q="RÁC THẢI")) == [a.code]
+    assert await _codes(console_db, QueueFilter(q="nguyễn trãi")) == [a.code]
     assert await _codes(console_db, QueueFilter(q="50%")) == [b.code]  # LIKE wildcards are literal
     assert await _codes(console_db, QueueFilter(q="%hôi")) == []  # not "anything, then hôi"
     assert await _codes(console_db, QueueFilter(q=c.code.lower())) == [c.code]

@@ -142,11 +142,12 @@ def require_role(*roles: str) -> Callable[[Handler], Handler]:
 
 
 def _login_page(request: web.Request, *, error: str | None = None, username: str = "",
-                status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+                status: int = 200, headers: dict[str, str] | None = None,
+                next_target: str | None = None) -> web.Response:
     token = secrets.token_urlsafe(24)
     response = render(request, "console/login.html", {
         "title": "Đăng nhập", "login_csrf": token, "error": error, "username": username,
-        "next": safe_next(request.query.get("next") or None)}, status=status)
+        "next": safe_next(next_target or request.query.get("next"))}, status=status)
     if headers:
         response.headers.update(headers)
     _cookie(response, request, LOGIN_CSRF_COOKIE, token, max_age=3600)
@@ -174,11 +175,12 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     if not cookie or not isinstance(sent, str) or not hmac.compare_digest(sent.encode(), cookie.encode()):
         return _forbidden(request, "Biểu mẫu đăng nhập đã hết hạn hoặc không hợp lệ. Hãy tải lại trang.")
     username = str(form.get("username") or "").strip()[:64]
+    target = safe_next(str(form.get("next") or ""))
     password = str(form.get("password") or "")
     config = request.config_dict[CONFIG_KEY]
     if not username or not password:
         return _login_page(request, error="Hãy nhập tên đăng nhập và mật khẩu.", username=username,
-                           status=400)
+                           status=400, next_target=target)
     async with request.config_dict[SESSIONS_KEY]() as session, session.begin():
         result = await authenticate(session, username, password, remote=request.remote,
                                     policy=config.throttle)
@@ -191,18 +193,18 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
         log.info("console login refused for %r: %s", username, result.outcome)
         if result.outcome in ("throttled", "locked"):
             return _login_page(
-                request, username=username, status=429,
+                request, username=username, status=429, next_target=target,
                 headers={"Retry-After": str(result.retry_after)},
                 error=("Đăng nhập sai quá nhiều lần. Tài khoản tạm khóa, thử lại sau "
                        if result.outcome == "locked" else "Đăng nhập sai nhiều lần. Hãy thử lại sau ")
                 + _retry_text(result.retry_after) + ".")
         if result.outcome == "disabled":
-            return _login_page(request, username=username, status=403,
+            return _login_page(request, username=username, status=403, next_target=target,
                                error="Tài khoản này đã bị khóa. Liên hệ Trung tâm.")
-        return _login_page(request, username=username, status=401,
+        return _login_page(request, username=username, status=401, next_target=target,
                            error="Tên đăng nhập hoặc mật khẩu không đúng.")
     log.info("console login: user:%s", result.account.username if result.account else "?")
-    response = see_other(safe_next(str(form.get("next") or "")))
+    response = see_other(target)
     _cookie(response, request, SESSION_COOKIE, raw_id)
     _clear_cookie(response, request, LOGIN_CSRF_COOKIE)
     return response

@@ -22,6 +22,7 @@ pg-test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 demo: $(STAMP)
 	$(BIN)/python main.py demo

@@ -143,7 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
     def add(name: str, func, help_text: str) -> argparse.ArgumentParser:  # noqa: ANN001
         p = sub.add_parser(name, help=help_text)
         p.add_argument("--config", help="settings file (default: HUB_SETTINGS or settings.toml)")
-        p.set_defaults(func=func)
+        # Commands contributed by packages read settings through args.load_settings.
+        p.set_defaults(func=func, load_settings=load_settings)
         return p
 
     p = add("serve", cmd_serve, "run the HTTP server, workers and pollers")

@@ -2,7 +2,7 @@
 
 Both servers are separate processes on loopback, driven by the same generator (wrk when installed,
 else a Python aiohttp client — which is then itself the bottleneck on 2 cores) with the same
-concurrency and duration. Each channel with a load module in bench/loads/ is a route; every
+concurrency and duration. Each channel with a load module in hub/demo/samples/ is a route; every
 request carries a distinct event id (signed where the channel signs). After the run the hub's
 inbox is counted: every acknowledged event must be stored.
 
@@ -87,11 +87,11 @@ def free_port() -> int:
 
 
 def load_modules(names: list[str] | None):
-    import bench.loads as loads
+    import hub.demo.samples as loads
 
     found = {}
     for info in pkgutil.iter_modules(loads.__path__):
-        mod = importlib.import_module(f"bench.loads.{info.name}")
+        mod = importlib.import_module(f"hub.demo.samples.{info.name}")
         if hasattr(mod, "requests") and (names is None or mod.NAME in names):
             found[mod.NAME] = mod
     return found
@@ -225,9 +225,9 @@ class ChannelAPIs:
         self._thread = threading.Thread(target=lambda: asyncio.run(self._run()), daemon=True)
 
     async def _run(self) -> None:
-        from bench.loads import telegram
         from hub.demo import script_channel_answers
-        from hub.fakeapi import FakeAPI
+        from hub.demo.fakeapi import FakeAPI
+        from hub.demo.samples import telegram
 
         api = FakeAPI()
         await api.start()

@@ -1,22 +1,30 @@
-"""The adapter contract every channel follows.
+"""The adapter contract every channel follows, and the narrow view of the hub a channel gets.
 
-An adapter has at most: ``name``; ``from_settings`` (fails fast on missing secrets); ``routes()``;
-``verify(headers, raw_body)``; ``parse(payload)`` → InboundMessage list (pure); ``start``/``aclose``
-for pollers; ``send(address, message)`` → DeliveryResult; ``allowed_media_hosts`` for downloads.
-Richer behaviour falls back to plain text.
+An adapter has at most: ``name``; ``settings_model`` (its ``[channels.<name>]`` section);
+``from_settings`` (fails fast on missing secrets); ``routes()``; ``verify(headers, raw_body)``;
+``parse(payload)`` → InboundMessage list (pure); ``start``/``aclose`` for pollers; ``senders()``,
+each with ``send(address, message)`` → DeliveryResult; capability flags (``chat_style``).
+Richer behaviour falls back to plain text. Channels only transmit: every text they send was
+rendered by the router.
 """
 from __future__ import annotations
 
 import hmac
 import logging
-from typing import TYPE_CHECKING, Any, ClassVar
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from aiohttp import web
+from pydantic import BaseModel, ConfigDict
 
 from normalizer.schema import DeliveryResult, InboundMessage, OutboundMessage
 
 if TYPE_CHECKING:
-    from hub.context import Hub
+    import aiohttp
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+    from store.intake import IntakeResult
 
 log = logging.getLogger("hub.channels")
 
@@ -25,15 +33,76 @@ class ChannelConfigError(Exception):
     """A channel is enabled but its settings are incomplete. Names keys, never values."""
 
 
+class ChannelSettings(BaseModel):
+    """A channel's settings section, ``[channels.<name>]``. Each channel subclasses it."""
+
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+    enabled: bool = False
+
+
+class ChannelContext(Protocol):
+    """What a channel may use of the running hub. The hub provides it; nothing else leaks in."""
+
+    # Created when the hub starts, inside the running loop.
+    http: aiohttp.ClientSession
+    sessions: async_sessionmaker[AsyncSession]
+    worker_id: str
+    public_base_url: str
+    max_body_bytes: int
+    max_attachment_bytes: int
+    download_timeout_seconds: float
+
+    @property
+    def dialect(self) -> str: ...  # "sqlite" | "postgresql"
+
+    @property
+    def is_leader(self) -> bool: ...
+
+    def resolve_path(self, value: str) -> Path: ...
+
+    async def submit(self, channel: str,
+                     events: Sequence[tuple[str, dict[str, Any]]]) -> list[IntakeResult]: ...
+
+    def add_job(self, job_id: str, every_seconds: float, func: Callable[[], Awaitable[None]],
+                leader_only: bool = True) -> None: ...
+
+    def pause(self, channel: str, reason: str) -> None: ...
+
+    def resume(self, channel: str) -> None: ...
+
+    def is_paused(self, channel: str) -> bool: ...
+
+    def wake_outbox(self) -> None: ...
+
+    def count_rejected(self, channel: str, reason: str) -> None: ...
+
+    def observe_ack(self, channel: str, seconds: float) -> None: ...
+
+
+class Sender(Protocol):
+    """An outbox route: the router renders, the sender transmits and says what happened."""
+
+    name: str
+
+    async def send(self, address: str, message: OutboundMessage) -> DeliveryResult: ...
+
+
 class ChannelAdapter:
     name: ClassVar[str]
+    settings_model: ClassVar[type[ChannelSettings]] = ChannelSettings
+    # Consecutive messages of one citizen within the assembly window extend one report.
+    chat_style: ClassVar[bool] = False
+    # The channel has a card to ask a citizen for their phone number (a row whose template is
+    # router.notify.REQUEST_PHONE); the router sends it after a report from an unknown phone.
+    phone_request: ClassVar[bool] = False
 
-    def __init__(self, hub: Hub) -> None:
-        self.hub = hub
+    def __init__(self, ctx: ChannelContext, cfg: Any) -> None:
+        self.ctx = ctx
+        self.cfg = cfg
 
     @classmethod
-    def from_settings(cls, hub: Hub) -> ChannelAdapter:
-        return cls(hub)
+    def from_settings(cls, ctx: ChannelContext, cfg: Any) -> ChannelAdapter:
+        return cls(ctx, cfg)
 
     @staticmethod
     def require(section: Any, section_name: str, *keys: str) -> None:
@@ -52,22 +121,16 @@ class ChannelAdapter:
     def allowed_media_hosts(self) -> tuple[str, ...]:
         """Hosts (suffix match) attachment URLs of this channel may point to: the channel
         section's ``media_hosts`` setting, nothing when it has none."""
-        section = getattr(self.hub.settings.channels, self.name, None)
-        return tuple(getattr(section, "media_hosts", None) or ())
+        return tuple(getattr(self.cfg, "media_hosts", None) or ())
 
     def routes(self) -> list[web.RouteDef]:
         return []
 
-    def senders(self) -> dict[str, ChannelAdapter]:
-        """Outbox channel names this adapter delivers. Besides its own name an adapter may add
-        senders the router uses to reach a citizen another way (Zalo adds "zns", the hotline
-        adds "sms" and "callback"); each is an object with the same ``send`` contract."""
+    def senders(self) -> dict[str, Sender]:
+        """Outbox routes this adapter delivers. Besides its own name an adapter may add senders
+        the router uses to reach a citizen another way (Zalo adds "zns", the hotline adds "sms"
+        and "callback"); each has the same ``send`` contract."""
         return {self.name: self}
-
-    async def after_new_report(self, session: Any, report: Any, contact: Any) -> None:
-        """Called in the transaction that created a report from this channel, after the
-        acknowledgement was queued: a channel may ask for what the report lacks (Zalo asks for
-        the phone number with its request-user-info card)."""
 
     def verify(self, headers: Any, raw_body: bytes) -> bool:
         return True
@@ -87,10 +150,10 @@ class ChannelAdapter:
 
     async def fetch_media(self, url: str, max_bytes: int) -> tuple[bytes, str | None]:
         """Download an attachment (size-capped, own hosts only). Channels needing auth override."""
-        from hub.media import download
+        from channels.media import download
 
-        return await download(self.hub.http, url, max_bytes, self.allowed_media_hosts,
-                              timeout=self.hub.settings.storage.download_timeout_seconds)
+        return await download(self.ctx.http, url, max_bytes, self.allowed_media_hosts,
+                              timeout=self.ctx.download_timeout_seconds)
 
 
 def constant_time_equal(a: str | bytes, b: str | bytes) -> bool:

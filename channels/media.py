@@ -1,11 +1,7 @@
-"""Attachment download and storage: size-capped, only from the channel's own hosts, stored under
-``storage.media_dir`` by SHA-256 (the same photo sent twice is stored once)."""
+"""Attachment download: size-capped, only from the channel's own hosts, redirects checked.
+Storage of the bytes is ``store.files``."""
 from __future__ import annotations
 
-import hashlib
-import os
-import tempfile
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -61,21 +57,3 @@ async def download(session: aiohttp.ClientSession, url: str, max_bytes: int,
             return b"".join(chunks), (ctype.split(";")[0].strip() if ctype else None)
     except (aiohttp.ClientError, TimeoutError) as exc:
         raise MediaUnavailable(f"download failed: {type(exc).__name__}") from None
-
-
-def media_path(media_dir: Path, sha256: str) -> Path:
-    """Where a stored file lives: media_dir/ab/cd/<sha256>."""
-    return media_dir / sha256[:2] / sha256[2:4] / sha256
-
-
-def store_bytes(media_dir: Path, data: bytes) -> tuple[str, Path]:
-    """Write data under media_dir/ab/cd/<sha256>; atomic and idempotent."""
-    digest = hashlib.sha256(data).hexdigest()
-    target = media_path(media_dir, digest)
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".part-")
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, target)
-    return digest, target

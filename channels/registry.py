@@ -1,16 +1,18 @@
-"""Registered channel adapters. The contract test runs over every entry."""
+"""Registered channel adapters. Adding a channel is one line here plus its package; everything
+else (its settings section, senders, assembly style, routes, the contract test) comes from the
+adapter class."""
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING
+from functools import lru_cache
+from typing import Any
 
-from channels.base import ChannelAdapter
+from pydantic import BaseModel, ConfigDict, create_model
 
-if TYPE_CHECKING:
-    from hub.context import Hub
+from channels.base import ChannelAdapter, ChannelContext
 
-# name → "module:Class". Adding a channel is one line here plus its module.
-ADAPTERS: dict[str, str] = {
+# name → "module:Class".
+ADAPTERS: dict[str, str | type[ChannelAdapter]] = {
     "web": "channels.open311.adapter:WebChannel",
     "email": "channels.email.adapter:EmailChannel",
     "hotline": "channels.hotline.adapter:HotlineChannel",
@@ -20,17 +22,55 @@ ADAPTERS: dict[str, str] = {
 }
 
 
+def register(name: str, adapter: str | type[ChannelAdapter]) -> None:
+    """Add (or replace) a channel at run time, e.g. a plug-in or a test's own channel."""
+    ADAPTERS[name] = adapter
+    _channels_model.cache_clear()
+
+
+def unregister(name: str) -> None:
+    ADAPTERS.pop(name, None)
+    _channels_model.cache_clear()
+
+
 def adapter_class(name: str) -> type[ChannelAdapter]:
-    module, _, cls = ADAPTERS[name].partition(":")
+    spec = ADAPTERS[name]
+    if isinstance(spec, type):
+        return spec
+    module, _, cls = spec.partition(":")
     return getattr(importlib.import_module(module), cls)
 
 
-def enabled_channels(hub: Hub) -> dict[str, ChannelAdapter]:
-    """Build every enabled channel's adapter; fails fast on missing settings."""
+def adapter_classes() -> dict[str, type[ChannelAdapter]]:
+    return {name: adapter_class(name) for name in ADAPTERS}
+
+
+@lru_cache(maxsize=1)
+def _channels_model() -> type[BaseModel]:
+    return create_model(
+        "ChannelsSettings", __config__=ConfigDict(extra="forbid", validate_default=True),
+        **{name: (cls.settings_model, cls.settings_model())
+           for name, cls in adapter_classes().items()})
+
+
+def channels_settings(value: Any) -> BaseModel:
+    """The ``[channels]`` table validated section by section with each adapter's own model."""
+    if isinstance(value, BaseModel):
+        value = value.model_dump()
+    return _channels_model().model_validate(value or {})
+
+
+def chat_channels() -> frozenset[str]:
+    """Channels whose consecutive messages of one citizen make one report."""
+    return frozenset(name for name, cls in adapter_classes().items() if cls.chat_style)
+
+
+def enabled_channels(ctx: ChannelContext, channels: Any) -> dict[str, ChannelAdapter]:
+    """Build every enabled channel's adapter from its section; fails fast on missing settings."""
     adapters: dict[str, ChannelAdapter] = {}
     for name in ADAPTERS:
-        section = getattr(hub.settings.channels, name, None)
+        section = getattr(channels, name, None)
         if section is None or not section.enabled:
             continue
-        adapters[name] = adapter_class(name).from_settings(hub)
+        adapters[name] = adapter_class(name).from_settings(ctx, section)
     return adapters

@@ -1,40 +1,134 @@
-"""The shared acknowledge-after-durable step of every webhook route."""
+"""The one webhook handler every push channel uses: limit → verify → split → store durably →
+acknowledge. Nothing slow happens before the answer; the 200 is sent only once the raw events
+are committed (group commit), so a crash never loses an acknowledged event.
+
+A channel supplies the steps that differ (``WebhookSteps``): ``authenticate`` raises
+``Refused`` (401/403) for a bad signature, ``split`` turns the JSON body into RawEvents (or
+raises ``Refused(400)``), ``acknowledge`` shapes the answer, ``precheck`` may answer early
+(Zalo's unsigned URL check). Every body is size-limited here, for every channel.
+"""
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from aiohttp import web
 
+from channels.base import ChannelAdapter, ChannelContext
 from normalizer.schema import RawEvent
 from store.intake import IntakeClosed, IntakeResult
-
-if TYPE_CHECKING:
-    from hub.context import Hub
 
 log = logging.getLogger("hub.webhooks")
 
 
-async def store_events(hub: Hub, channel: str, events: Sequence[RawEvent],
+class Refused(Exception):
+    """A request we will not store: the status to answer and a short reason (never a secret)."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status, self.reason = status, reason
+
+
+class WebhookSteps(Protocol):
+    name: str
+
+    def precheck(self, request: web.Request, raw: bytes) -> web.StreamResponse | None: ...
+
+    def decode(self, raw: bytes) -> Any: ...
+
+    def authenticate(self, headers: Any, raw: bytes) -> None: ...
+
+    def split(self, payload: Any) -> list[RawEvent]: ...
+
+    def acknowledge(self, results: list[IntakeResult]) -> web.StreamResponse: ...
+
+
+def loads(raw: bytes) -> Any:
+    """JSON, or Refused(400). A body nested thousands deep is malformed input, not a 500."""
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise Refused(400, "body is not JSON") from None
+
+
+async def read_limited(ctx: ChannelContext, request: web.Request) -> bytes:
+    cap = ctx.max_body_bytes
+    if request.content_length is not None and request.content_length > cap:
+        raise Refused(413, "body too large")
+    try:
+        raw = await request.read()  # the app's client_max_size caps it too
+    except web.HTTPRequestEntityTooLarge:
+        raise Refused(413, "body too large") from None
+    if len(raw) > cap:
+        raise Refused(413, "body too large")
+    return raw
+
+
+def webhook_handler(ctx: ChannelContext, steps: WebhookSteps):  # noqa: ANN201
+    async def handle(request: web.Request) -> web.StreamResponse:
+        started = time.perf_counter()
+        try:
+            raw = await read_limited(ctx, request)
+            early = steps.precheck(request, raw)
+            if early is not None:
+                return early
+            steps.authenticate(request.headers, raw)
+            events = steps.split(steps.decode(raw))
+        except Refused as exc:
+            return refuse(ctx, steps.name, exc.status, exc.reason)
+        results = await store_events(ctx, steps.name, events, started) if events else []
+        return steps.acknowledge(results)
+
+    return handle
+
+
+async def store_events(ctx: ChannelContext, channel: str, events: Sequence[RawEvent],
                        started: float | None = None) -> list[IntakeResult]:
     """Commit the events (group commit). Raises HTTP 503 when they could not be made durable, so
     the channel redelivers instead of believing us."""
     started = time.perf_counter() if started is None else started
     try:
-        results = await hub.intake.submit_many(channel, [(e.external_id, e.payload) for e in events])
+        results = await ctx.submit(channel, [(e.external_id, e.payload) for e in events])
     except IntakeClosed:
         raise web.HTTPServiceUnavailable(text="shutting down", headers={"Retry-After": "5"}) from None
     except Exception:
         log.exception("intake failed for %d %s events", len(events), channel)
         raise web.HTTPServiceUnavailable(text="storage unavailable",
                                          headers={"Retry-After": "5"}) from None
-    hub.metrics.ack_seconds(channel).observe(time.perf_counter() - started)
+    ctx.observe_ack(channel, time.perf_counter() - started)
     return results
 
 
-def refuse(hub: Hub, channel: str, status: int, reason: str) -> web.Response:
-    hub.metrics.rejected_requests.labels(channel, reason).inc()
+def refuse(ctx: ChannelContext, channel: str, status: int, reason: str) -> web.Response:
+    ctx.count_rejected(channel, reason)
     log.warning("refused %s request: %s", channel, reason)
     return web.json_response({"error": reason}, status=status)
+
+
+class WebhookChannel(ChannelAdapter):
+    """A channel that receives pushes on ``webhook_path``: the defaults of every step, so an
+    adapter overrides only what its provider does differently."""
+
+    webhook_path: str = ""
+
+    def routes(self) -> list[web.RouteDef]:
+        return [web.post(self.webhook_path, webhook_handler(self.ctx, self))]
+
+    def precheck(self, request: web.Request, raw: bytes) -> web.StreamResponse | None:
+        return None
+
+    def decode(self, raw: bytes) -> Any:
+        return loads(raw)
+
+    def authenticate(self, headers: Any, raw: bytes) -> None:
+        if not self.verify(headers, raw):
+            raise Refused(403, "bad signature")
+
+    def split(self, payload: Any) -> list[RawEvent]:
+        raise NotImplementedError
+
+    def acknowledge(self, results: list[IntakeResult]) -> web.StreamResponse:
+        return web.json_response({"ok": True})

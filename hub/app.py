@@ -4,7 +4,6 @@ what intake holds, finish the rows in hand, close channels, dispose the engine).
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -14,25 +13,23 @@ from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import select
 
+from channels.email.smtp import SmtpSender
 from channels.registry import enabled_channels
 from hub.context import Hub
 from hub.keys import HUB_KEY, WORKERS_KEY
 from hub.metrics import Metrics
 from hub.settings import Settings
 from hub.workers import Workers
+from router import wiring
 from store.db import make_engine, migrate, sessionmaker
 from store.intake import Intake
 from store.leases import LeaderLease
 from store.models import Agency
 from store.retention import prune_inbox
-from web import health
+from web import register_routes
+from web.context import WEB_CONTEXT
 
 log = logging.getLogger("hub.app")
-
-# Packages that add outbox senders that are not channels (agency email/webhook) and periodic
-# jobs: "module:function", called with the hub at build time, before the scheduler exists.
-HUB_EXTENSIONS: list[str] = ["router.wiring:install"]
-
 
 async def sync_agencies(hub: Hub) -> None:
     """Agencies are configured in settings; the table mirrors them (for joins and history)."""
@@ -75,12 +72,14 @@ def build_hub(settings: Settings) -> Hub:
     intake = Intake(engine, settings.intake.batch_max, on_commit=committed, observe=observe)
     hub = Hub(settings=settings, engine=engine, sessions=sessionmaker(engine), intake=intake,
               metrics=metrics, inbox_wakeup=wakeup)
-    hub.channels = enabled_channels(hub)
+    hub.channels = enabled_channels(hub, settings.channels)
+    email = settings.channels.email
+    if email.smtp_host:
+        # One SMTP sender class for every mail: the email channel's replies and agency mail.
+        hub.mail = SmtpSender(email)
     for adapter in hub.channels.values():
         hub.senders.update(adapter.senders())
-    for spec in HUB_EXTENSIONS:
-        module, _, func = spec.partition(":")
-        getattr(importlib.import_module(module), func)(hub)
+    hub.senders.update(wiring.install(hub))
     return hub
 
 
@@ -111,6 +110,8 @@ async def close_hub(hub: Hub) -> None:
             await adapter.aclose()
         except Exception:
             log.exception("closing channel %s failed", adapter.name)
+    if hub.mail is not None:
+        await hub.mail.close()
     if hub.http is not None:
         await hub.http.close()
     await hub.engine.dispose()
@@ -139,14 +140,13 @@ def create_app(settings: Settings) -> web.Application:
     hub = build_hub(settings)
     app = web.Application(client_max_size=settings.server.max_body_bytes)
     app[HUB_KEY] = hub
+    app[WEB_CONTEXT] = hub
     workers = Workers(hub)
     app[WORKERS_KEY] = workers
-    app.router.add_routes(health.routes())
+    hub.gauge_refresh = workers.refresh_gauges
     for adapter in hub.channels.values():
         app.router.add_routes(adapter.routes())
-    from web import register_routes
-
-    register_routes(app, hub)
+    register_routes(app)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         await start_hub(hub)

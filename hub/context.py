@@ -1,24 +1,37 @@
-"""The running hub: one owner for the engine, intake, HTTP client, channels and metrics."""
+"""The running hub: one owner for the engine, intake, HTTP client, channels and metrics.
+
+Only the composition root sees ``Hub`` whole. Each layer sees the narrow protocol it declares —
+``channels.base.ChannelContext``, ``router.context.RouterContext``, ``web.context.WebContext`` —
+and the ``Hub`` satisfies all three.
+"""
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import socket
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from channels.registry import chat_channels
 from hub.metrics import Metrics
 from hub.settings import Settings
-from store.intake import Intake
+from store.intake import Intake, IntakeResult
 from store.leases import LeaderLease
 
 if TYPE_CHECKING:
     from channels.base import ChannelAdapter
+    from router.context import MailTransport, Sender
+    from router.settings import AgencySettings, RoutingSettings
+
+log = logging.getLogger("hub.outbox")
 
 
 @dataclass
@@ -31,8 +44,11 @@ class Hub:
     # Created when the hub starts, inside the running loop.
     http: aiohttp.ClientSession = None  # type: ignore[assignment]
     channels: dict[str, ChannelAdapter] = field(default_factory=dict)
-    # Outbox channel name → sender (every channel's own name, plus extra senders like "zns").
-    senders: dict[str, ChannelAdapter] = field(default_factory=dict)
+    # Outbox route name → sender (every channel's own name, extra routes like "zns", and the
+    # agencies' "agency_email"/"agency_webhook").
+    senders: dict[str, Sender] = field(default_factory=dict)
+    # The one SMTP sender for agency mail (built from [channels.email] when smtp_host is set).
+    mail: MailTransport | None = None
     worker_id: str = field(
         default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}")
     inbox_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
@@ -44,7 +60,10 @@ class Hub:
     # router add theirs before start; the scheduler runs them in this process only.
     jobs: list[tuple[str, float, Callable[[], Awaitable[None]], bool]] = field(default_factory=list)
     leader: LeaderLease | None = None
+    # Refreshes the database-wide gauges before /metrics renders (the workers' own).
+    gauge_refresh: Callable[[], Awaitable[None]] | None = None
 
+    # --- what every layer uses -------------------------------------------------------------
     def add_job(self, job_id: str, every_seconds: float, func: Callable[[], Awaitable[None]],
                 leader_only: bool = True) -> None:
         self.jobs.append((job_id, every_seconds, func, leader_only))
@@ -55,3 +74,94 @@ class Hub:
 
     def channel(self, name: str) -> ChannelAdapter | None:
         return self.channels.get(name)
+
+    def wake_outbox(self) -> None:
+        self.outbox_wakeup.set()
+
+    @property
+    def public_base_url(self) -> str:
+        return self.settings.server.public_base_url
+
+    # --- ChannelContext ----------------------------------------------------------------------
+    @property
+    def max_body_bytes(self) -> int:
+        return self.settings.server.max_body_bytes
+
+    @property
+    def max_attachment_bytes(self) -> int:
+        return self.settings.storage.max_attachment_bytes
+
+    @property
+    def download_timeout_seconds(self) -> float:
+        return self.settings.storage.download_timeout_seconds
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def resolve_path(self, value: str) -> Path:
+        return self.settings.path(value)
+
+    async def submit(self, channel: str,
+                     events: Sequence[tuple[str, dict[str, Any]]]) -> list[IntakeResult]:
+        return await self.intake.submit_many(channel, events)
+
+    def pause(self, channel: str, reason: str) -> None:
+        if channel not in self.paused:
+            log.error("ALERT: sending on channel %s paused: %s", channel, reason)
+            self.metrics.alerts.labels(channel, "paused").inc()
+        self.paused[channel] = reason
+        self.metrics.channel_paused.labels(channel).set(1)
+
+    def resume(self, channel: str) -> None:
+        if self.paused.pop(channel, None) is not None:
+            log.info("sending on channel %s resumed", channel)
+            self.outbox_wakeup.set()
+        self.metrics.channel_paused.labels(channel).set(0)
+
+    def is_paused(self, channel: str) -> bool:
+        return channel in self.paused
+
+    def count_rejected(self, channel: str, reason: str) -> None:
+        self.metrics.rejected_requests.labels(channel, reason).inc()
+
+    def observe_ack(self, channel: str, seconds: float) -> None:
+        self.metrics.ack_seconds(channel).observe(seconds)
+
+    # --- RouterContext -----------------------------------------------------------------------
+    @property
+    def agencies(self) -> list[AgencySettings]:
+        return self.settings.agencies
+
+    @property
+    def routing(self) -> RoutingSettings:
+        return self.settings.routing
+
+    @property
+    def assembly_window_minutes(self) -> float:
+        return self.settings.intake.assembly_window_minutes
+
+    @property
+    def media_dir(self) -> Path:
+        return self.settings.path(self.settings.storage.media_dir)
+
+    @property
+    def chat_channels(self) -> frozenset[str]:
+        return chat_channels()
+
+    # --- WebContext --------------------------------------------------------------------------
+    async def database_ok(self) -> bool:
+        try:
+            async with self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception:
+            return False
+        return True
+
+    async def render_metrics(self) -> bytes:
+        if self.gauge_refresh is not None:
+            try:
+                await self.gauge_refresh()
+            except Exception:  # metrics must render even when the database is down
+                pass
+        return self.metrics.render()

@@ -71,7 +71,7 @@ async def record_outcome(hub: Hub, row_id: int, result: DeliveryResult) -> None:
             row.state, row.last_error = "retry", result.reason
             row.attempts = max(0, row.attempts - 1)  # a pause is not the message's fault
             row.next_attempt_at = now + timedelta(seconds=cfg.retry_base_seconds)
-            pause_channel(hub, row.channel, result.reason)
+            hub.pause(row.channel, result.reason)
         elif result.status == "retry" and row.attempts < cfg.outbox_max_attempts:
             delay = result.retry_after if result.retry_after is not None else backoff_seconds(
                 row.attempts, cfg.retry_base_seconds, cfg.retry_max_seconds)
@@ -93,22 +93,11 @@ async def record_outcome(hub: Hub, row_id: int, result: DeliveryResult) -> None:
                 kind = "notification" if row.purpose == "citizen" else "delivery"
                 lifecycle.record(session, report, actor="system", kind=kind, note=note,
                                  public=False)
-                if outcome == "dead" and row.purpose == "citizen":
+                if outcome == "dead" and row.purpose == "citizen" and (
+                        result.needs_other_route or result.status == "retry"):
+                    # The citizen can still be reached another way (blocked, outside the
+                    # window, bounced, or the route stayed down through every retry); a message
+                    # refused for itself is not sent elsewhere.
                     await reroute_failed_message(hub, session, row, report, result)
                 elif outcome == "dead":
                     hub.metrics.alerts.labels(row.channel, "delivery_dead").inc()
-
-
-def pause_channel(hub: Hub, channel: str, reason: str) -> None:
-    if channel not in hub.paused:
-        log.error("ALERT: sending on channel %s paused: %s", channel, reason)
-        hub.metrics.alerts.labels(channel, "paused").inc()
-    hub.paused[channel] = reason
-    hub.metrics.channel_paused.labels(channel).set(1)
-
-
-def resume_channel(hub: Hub, channel: str) -> None:
-    if hub.paused.pop(channel, None) is not None:
-        log.info("sending on channel %s resumed", channel)
-        hub.outbox_wakeup.set()
-    hub.metrics.channel_paused.labels(channel).set(0)

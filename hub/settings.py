@@ -14,14 +14,14 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    SecretStr,
     ValidationError,
     field_validator,
     model_validator,
 )
 
-from normalizer.classify import DEFAULT_TRIAGE_THRESHOLD
-from normalizer.schema import CATEGORIES
+from channels.registry import channels_settings
+from normalizer.places import list_wards, ward_key
+from router.settings import AgencySettings, RoutingSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SETTINGS = ROOT / "settings.toml"
@@ -85,205 +85,25 @@ class WorkerSettings(_Section):
     inbox_busy_transaction_budget_ms: float = Field(5.0, gt=0)
 
 
-class ChannelSettings(_Section):
-    enabled: bool = False
-
-
-class MessengerSettings(ChannelSettings):
-    verify_token: SecretStr = SecretStr("")
-    app_secret: SecretStr = SecretStr("")
-    page_access_token: SecretStr = SecretStr("")
-    graph_api_base: str = "https://graph.facebook.com/v21.0"
-    media_hosts: list[str] = ["fbcdn.net", "fbsbx.com", "facebook.com", "cdninstagram.com"]
-    send_timeout_seconds: float = Field(10.0, gt=0)
-    # While sending is paused (token refused), how often to check whether the token works again.
-    token_check_seconds: float = Field(300.0, gt=0)
-
-
-class ZaloSettings(ChannelSettings):
-    app_id: str = ""
-    oa_secret_key: SecretStr = SecretStr("")
-    app_secret: SecretStr = SecretStr("")
-    access_token: SecretStr = SecretStr("")
-    refresh_token: SecretStr = SecretStr("")
-    api_base: str = "https://openapi.zalo.me"
-    oauth_base: str = "https://oauth.zaloapp.com"
-    zns_base: str = "https://business.openapi.zalo.me"
-    zns_template_id: str = ""
-    # ZNS template parameter → our template field (code, status_label, agency, status_url,
-    # note…); empty: the message's template fields are sent as they are.
-    zns_params: dict[str, str] = {}
-    media_hosts: list[str] = ["zdn.vn", "zalo.me", "zadn.vn", "zaloapp.com"]
-    # Image shown on the request-user-info card (Zalo wants one; empty: omitted).
-    request_info_image_url: str = ""
-    token_refresh_check_seconds: float = Field(300.0, gt=0)
-    token_refresh_margin_seconds: float = Field(3 * 3600.0, ge=0)  # of the 25 h access token
-    http_timeout_seconds: float = Field(15.0, gt=0)
-
-
-class TelegramSettings(ChannelSettings):
-    bot_token: SecretStr = SecretStr("")
-    secret_token: SecretStr = SecretStr("")
-    api_base: str = "https://api.telegram.org"
-    # Connect/read/write timeout of Bot API calls (sendMessage, getFile), seconds.
-    request_timeout_seconds: float = Field(10.0, gt=0)
-
-
-class EmailSettings(ChannelSettings):
-    imap_host: str = ""
-    imap_port: int = 993
-    imap_ssl: bool = True
-    username: str = ""
-    password: SecretStr = SecretStr("")
-    mailbox: str = "INBOX"
-    poll_seconds: float = 60.0
-    smtp_host: str = ""
-    smtp_port: int = 587
-    smtp_starttls: bool = True
-    smtp_username: str = ""
-    smtp_password: SecretStr = SecretStr("")
-    from_address: str = ""
-    # Display name in From (empty: the bare address).
-    from_name: str = ""
-    smtp_ssl: bool = False  # implicit TLS (port 465); smtp_starttls upgrades a plain session
-    smtp_timeout_seconds: float = Field(30.0, gt=0)
-    # While sending is paused (SMTP login refused), how often to try logging in again.
-    smtp_recheck_seconds: float = Field(300.0, gt=0)
-    # Extra CA bundle for IMAP/SMTP TLS (a private CA); empty: the system store.
-    tls_ca_file: str = ""
-    # Our own timeout around every IMAP command (aioimaplib only times out fetches).
-    imap_timeout_seconds: float = Field(30.0, gt=0)
-    # Reconnect backoff after a dropped connection or server restart: 1 s, doubling, capped here.
-    reconnect_max_seconds: float = Field(60.0, gt=0)
-    # Use IDLE when the server offers it; re-issued after idle_seconds (servers drop at 30 min).
-    use_idle: bool = True
-    idle_seconds: float = Field(600.0, gt=0, le=1740)
-    fetch_batch: int = Field(50, gt=0, le=500)
-    # Larger mails are fetched only up to this size (headers and first parts) and marked truncated.
-    max_message_bytes: int = Field(40 * 1024 * 1024, gt=0)
-    # At most this many mails to one address per window (0: no limit).
-    reply_rate_limit: int = Field(20, ge=0)
-    reply_rate_window_seconds: float = Field(3600.0, gt=0)
-
-
-class HotlineSettings(ChannelSettings):
-    # Files dropped here are imported by serve (leader only), then moved to done/ or failed/.
-    drop_dir: str = ""
-    drop_poll_seconds: float = Field(10.0, gt=0)
-    # A file is taken only once it has not changed for this long (still being copied otherwise).
-    drop_settle_seconds: float = Field(5.0, ge=0)
-    # SMS gateway: POST sms_gateway_url with the auth header ("Name: value", or a bare value for
-    # Authorization) and the body template (JSON or form; {phone} {phone_digits}
-    # {phone_national} {text} {ref} {code} {part} {parts}).
-    sms_gateway_url: str = ""
-    sms_auth_header: SecretStr = SecretStr("")
-    sms_body_template: str = '{"to": "{phone}", "text": "{text}"}'
-    sms_max_chars: int = Field(160, ge=20)
-    sms_max_parts: int = Field(3, ge=1, le=10)
-    sms_unaccented: bool = False  # strip diacritics for GSM-7-only gateways
-    sms_timeout_seconds: float = Field(15.0, gt=0)
-    # field → header names tried before the Vietnamese/English defaults (fields: call_id, time,
-    # caller, operator, text, address, category, name).
-    column_map: dict[str, list[str]] = {}
-    # Naive call times in exports are in this zone.
-    timezone: str = "Asia/Ho_Chi_Minh"
-    # Calls older than this get no receipt SMS when imported (historical backfill).
-    ack_max_age_hours: float = Field(24.0, ge=0)
-    import_batch: int = Field(2000, gt=0)
-
-
-class WebSettings(ChannelSettings):
-    enabled: bool = True  # the Open311 endpoint is on unless switched off
-    api_key: SecretStr = SecretStr("")  # when set, POST requests.json must carry it
-    # media_url is downloaded only from these hosts (e.g. the portal's own upload host);
-    # anything else is kept as a link, never fetched (no server-side request forgery).
-    media_hosts: list[str] = []
-
-
-class ChannelsSettings(_Section):
-    messenger: MessengerSettings = MessengerSettings()
-    zalo: ZaloSettings = ZaloSettings()
-    telegram: TelegramSettings = TelegramSettings()
-    email: EmailSettings = EmailSettings()
-    hotline: HotlineSettings = HotlineSettings()
-    web: WebSettings = WebSettings()
-
-
-class AgencySettings(_Section):
-    id: str
-    name: str
-    categories: list[str] = []
-    areas: list[str] = []
-    email: str = ""
-    webhook_url: str = ""
-    webhook_secret: SecretStr = SecretStr("")
-
-    @field_validator("categories")
-    @classmethod
-    def _known_categories(cls, value: list[str]) -> list[str]:
-        unknown = [c for c in value if c not in CATEGORIES]
-        if unknown:
-            raise ValueError(f"unknown categories {unknown}; known: {sorted(CATEGORIES)}")
-        return value
-
-    @model_validator(mode="after")
-    def _signed_webhooks_only(self) -> AgencySettings:
-        if self.webhook_url and not self.webhook_secret.get_secret_value():
-            raise ValueError(f"agency {self.id}: webhook_url needs a webhook_secret (deliveries are signed)")
-        return self
-
-
-class RoutingSettings(_Section):
-    # The threshold bench/classify_eval.py checks (normalizer.classify).
-    triage_threshold: float = Field(DEFAULT_TRIAGE_THRESHOLD, ge=0, le=1)
-    province: str = "Huế"
-    sla_days: dict[str, int] = {
-        "construction_order": 10, "environment": 3, "traffic_infrastructure": 7,
-        "urban_infrastructure": 5, "public_order": 3, "tourism": 5, "public_service": 10,
-        "other": 7,
-    }
-    holidays: list[str] = []  # ISO dates skipped when counting working days
-    reminder_days_before: int = 1
-    # Working days are counted on this calendar.
-    timezone: str = "Asia/Ho_Chi_Minh"
-    # How often the leader looks for reports to remind about or escalate.
-    sla_check_seconds: float = Field(300.0, gt=0)
-    # Where overdue escalations go besides the center's queue (empty: queue and metrics only).
-    center_email: str = ""
-    # A new report's first delivery to its agency waits this long while photos are still being
-    # downloaded, so the mail/webhook carries them.
-    delivery_media_wait_seconds: float = Field(30.0, ge=0)
-    @field_validator("holidays")
-    @classmethod
-    def _iso_dates(cls, value: list[str]) -> list[str]:
-        from datetime import date
-
-        for item in value:
-            date.fromisoformat(item)
-        return value
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo
-
-        ZoneInfo(value)
-        return value
-
-
 class Settings(_Section):
     server: ServerSettings = ServerSettings()
     database: DatabaseSettings = DatabaseSettings()
     storage: StorageSettings = StorageSettings()
     intake: IntakeSettings = IntakeSettings()
     workers: WorkerSettings = WorkerSettings()
-    channels: ChannelsSettings = ChannelsSettings()
+    # ``[channels.<name>]``: one section per registered adapter, with the adapter's own model.
+    channels: Any = None
     routing: RoutingSettings = RoutingSettings()
     agencies: list[AgencySettings] = []
     log_level: str = "INFO"
     log_format: str = "json"  # json | text
     # Where the settings came from (for relative paths); not a user setting.
     base_dir: str = Field("", exclude=True)
+
+    @field_validator("channels", mode="before")
+    @classmethod
+    def _channel_sections(cls, value: Any) -> Any:
+        return channels_settings(value)
 
     @field_validator("agencies")
     @classmethod
@@ -300,15 +120,12 @@ class Settings(_Section):
     def _areas_are_current_wards(self) -> Settings:
         """Routing matches current (post-July-2025) ward names; an old or misspelt name in
         an agency's areas would silently never match, so it stops the start instead."""
-        from normalizer.places import list_wards
-        from normalizer.text import fold
-
         wards = list_wards(self.routing.province)
         if not wards:
             return self  # a province without a gazetteer: nothing to check against
-        known = {_ward_key(w, fold) for w in wards}
+        known = {ward_key(w) for w in wards}
         for i, agency in enumerate(self.agencies):
-            unknown = [a for a in agency.areas if _ward_key(a, fold) not in known]
+            unknown = [a for a in agency.areas if ward_key(a) not in known]
             if unknown:
                 raise ValueError(f"agencies.{i}.areas: {unknown} are not current ward/commune "
                                  f"names of {self.routing.province}")
@@ -327,14 +144,6 @@ class Settings(_Section):
         if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
             url = prefix + str(self.path(url[len(prefix):]))
         return url
-
-
-def _ward_key(name: str, fold) -> str:  # noqa: ANN001
-    key = fold(name)
-    for prefix in ("phuong ", "xa ", "thi tran "):
-        if key.startswith(prefix):
-            return key[len(prefix):]
-    return key
 
 
 def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:

@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 
+from channels.media import MediaRefused
 from hub.dispatch import dispatch_row
-from hub.media import MediaRefused, store_bytes
-from hub.processing import process_event
+from hub.inbound import process_event
+from store.files import store_bytes
 from store.models import Attachment, InboxEvent, OutboxMessage, utcnow
 from store.queue import backoff_seconds, claim
 

@@ -135,6 +135,16 @@ def _is_hue(province: str) -> bool:
     return key in _HUE_KEYS
 
 
+def ward_key(name: str) -> str:
+    """The key two spellings of one ward share: folded, without "phường"/"xã"/"thị trấn"
+    ("Phường Thuận Hóa" and "thuan hoa" are the same ward). Used by routing and settings."""
+    folded = fold(name)
+    for prefix in ("phuong ", "xa ", "thi tran "):
+        if folded.startswith(prefix):
+            return folded[len(prefix):]
+    return folded
+
+
 def list_wards(province: str = "Huế") -> list[str]:
     """Current (since 1 July 2025) ward/commune names of the province; [] when unknown."""
     if not _is_hue(province):

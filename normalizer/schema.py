@@ -5,8 +5,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-CHANNELS = ("messenger", "zalo", "email", "hotline", "telegram", "web")
-
 # Contract categories, with their Vietnamese field names (used in templates and Open311 services).
 CATEGORIES: dict[str, str] = {
     "construction_order": "Trật tự xây dựng",
@@ -23,9 +21,8 @@ STATUSES = (
     "received", "triage", "forwarded", "in_progress", "resolved", "closed",
     "rejected", "returned", "duplicate",
 )
-
-# Channels where consecutive messages of one citizen are assembled into one report.
-CHAT_CHANNELS = frozenset({"messenger", "zalo", "telegram"})
+# Statuses in which a report still waits for someone (Open311 "open", the agencies' queues).
+OPEN_STATUSES = ("received", "triage", "forwarded", "in_progress", "returned")
 
 MessageKind = Literal[
     "message",   # citizen content: opens or extends a report

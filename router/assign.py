@@ -13,7 +13,7 @@ from router.sla import add_working_days
 from store.models import Report, utcnow
 
 if TYPE_CHECKING:
-    from hub.context import Hub
+    from router.context import RouterContext
 
 log = logging.getLogger("hub.router")
 
@@ -24,12 +24,12 @@ class RouteRefused(Exception):
         self.status, self.allowed = status, allowed
 
 
-def analyze_report(hub: Hub, report: Report, category_hint: str | None = None) -> None:
+def analyze_report(ctx: RouterContext, report: Report, category_hint: str | None = None) -> None:
     """Store classification, place and contacts found in the text on the report."""
     from normalizer.analyze import analyze
 
     result = analyze(report.description or "", lat=report.lat, lon=report.lon,
-                     address=report.address, province=hub.settings.routing.province)
+                     address=report.address, province=ctx.routing.province)
     if category_hint:
         report.category, report.category_confidence = category_hint, 1.0
     else:
@@ -45,39 +45,39 @@ def analyze_report(hub: Hub, report: Report, category_hint: str | None = None) -
         report.extra = {**(report.extra or {}), "found_contacts": found}
 
 
-def agency_rules(hub: Hub) -> list[AgencyRule]:
-    return [AgencyRule(a.id, tuple(a.categories), tuple(a.areas)) for a in hub.settings.agencies]
+def agency_rules(ctx: RouterContext) -> list[AgencyRule]:
+    return [AgencyRule(a.id, tuple(a.categories), tuple(a.areas)) for a in ctx.agencies]
 
 
-async def route_new_report(hub: Hub, session: AsyncSession, report: Report,
+async def route_new_report(ctx: RouterContext, session: AsyncSession, report: Report,
                            from_triage: bool = False) -> str | None:
     """received/triage → forwarded (agency found) or triage. Returns the agency id or None.
     A report leaving triage this way (the citizen's added text made it routable) tells the
     citizen where it went; a new one says so in its acknowledgement."""
     decision = choose_agency(report.category, report.category_confidence, report.ward,
-                             agency_rules(hub), hub.settings.routing.triage_threshold)
+                             agency_rules(ctx), ctx.routing.triage_threshold)
     if decision.agency_id is None:
         if report.status == "received":
             lifecycle.set_status(session, report, "triage", actor="system", note=decision.reason)
         return None
-    await forward(hub, session, report, decision.agency_id, actor="system", note=decision.reason)
+    await forward(ctx, session, report, decision.agency_id, actor="system", note=decision.reason)
     if from_triage:
-        await lifecycle.notify_citizen(session, hub, report, "forwarded")
+        await lifecycle.notify_citizen(session, ctx, report, "forwarded")
     return decision.agency_id
 
 
-async def forward(hub: Hub, session: AsyncSession, report: Report, agency_id: str, *, actor: str,
+async def forward(ctx: RouterContext, session: AsyncSession, report: Report, agency_id: str, *, actor: str,
                   note: str | None = None) -> None:
     report.agency_id = agency_id
     lifecycle.set_status(session, report, "forwarded", actor=actor, note=note)
-    routing = hub.settings.routing
+    routing = ctx.routing
     days = routing.sla_days.get(report.category or "other", routing.sla_days.get("other", 7))
     report.due_at = add_working_days(utcnow(), days, routing.holidays, routing.timezone)
     report.reminded_at = report.escalated_at = None
-    await enqueue_agency_delivery(hub, session, report)
+    await enqueue_agency_delivery(ctx, session, report)
 
 
-async def reroute(hub: Hub, session: AsyncSession, report: Report, *, agency_id: str | None,
+async def reroute(ctx: RouterContext, session: AsyncSession, report: Report, *, agency_id: str | None,
                   category: str | None, actor: str = "center") -> str | None:
     """The center sends a report to an agency (or re-classifies it and lets the rules choose).
     Returns the agency id, or None when it stays in triage."""
@@ -85,7 +85,7 @@ async def reroute(hub: Hub, session: AsyncSession, report: Report, *, agency_id:
 
     if category is not None and category not in CATEGORIES:
         raise RouteRefused(f"unknown category {category!r}; known: {sorted(CATEGORIES)}")
-    if agency_id is not None and agency_id not in {a.id for a in hub.settings.agencies}:
+    if agency_id is not None and agency_id not in {a.id for a in ctx.agencies}:
         raise RouteRefused(f"unknown agency {agency_id!r}")
     if "forwarded" not in lifecycle.TRANSITIONS.get(report.status, ()):
         raise RouteRefused(f"a {report.status} report cannot be routed", 409,
@@ -97,7 +97,7 @@ async def reroute(hub: Hub, session: AsyncSession, report: Report, *, agency_id:
         report.classifier_version = "center"
     previous = report.agency_id
     if agency_id is None:
-        decision = choose_agency(report.category, 1.0, report.ward, agency_rules(hub), 0.0)
+        decision = choose_agency(report.category, 1.0, report.ward, agency_rules(ctx), 0.0)
         if decision.agency_id is None:
             if report.status != "triage" and "triage" not in lifecycle.TRANSITIONS[report.status]:
                 raise RouteRefused(f"{decision.reason}; name the agency")
@@ -106,9 +106,9 @@ async def reroute(hub: Hub, session: AsyncSession, report: Report, *, agency_id:
             return None
         agency_id = decision.agency_id
     if previous and previous != agency_id:
-        await enqueue_agency_delivery(hub, session, report, event="report.withdrawn",
+        await enqueue_agency_delivery(ctx, session, report, event="report.withdrawn",
                                       template="agency_rerouted_away")
-    await forward(hub, session, report, agency_id, actor=actor,
+    await forward(ctx, session, report, agency_id, actor=actor,
                   note=f"chuyển {previous} → {agency_id}" if previous else None)
-    await lifecycle.notify_citizen(session, hub, report, "rerouted" if previous else "forwarded")
+    await lifecycle.notify_citizen(session, ctx, report, "rerouted" if previous else "forwarded")
     return agency_id

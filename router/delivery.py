@@ -23,22 +23,21 @@ from email.utils import formatdate, make_msgid
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
-import aiosmtplib
 from sqlalchemy import select
 
-from hub.media import media_path
-from normalizer.schema import CATEGORIES, CHAT_CHANNELS, DeliveryResult, OutboundMessage
+from normalizer.schema import CATEGORIES, DeliveryResult, OutboundMessage
 from router import templates
 from router.notify import outbound_row, template_fields
 from router.views import agency_report_dict
+from store.files import media_path
 from store.models import Attachment, OutboxMessage, Report, utcnow
 from store.reports import report_by_code
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from hub.context import Hub
-    from hub.settings import AgencySettings
+    from router.context import RouterContext
+    from router.settings import AgencySettings
 
 log = logging.getLogger("hub.router.delivery")
 
@@ -48,8 +47,8 @@ SIGNATURE_HEADER = "X-Hub-Signature-256"
 TIMESTAMP_HEADER = "X-Hub-Timestamp"
 
 
-def agency_settings(hub: Hub, agency_id: str | None) -> AgencySettings | None:
-    return next((a for a in hub.settings.agencies if a.id == agency_id), None)
+def agency_settings(ctx: RouterContext, agency_id: str | None) -> AgencySettings | None:
+    return next((a for a in ctx.agencies if a.id == agency_id), None)
 
 
 def place_text(report: Report) -> str:
@@ -59,14 +58,14 @@ def place_text(report: Report) -> str:
     return ", ".join(parts) or "chưa rõ địa điểm"
 
 
-async def enqueue_agency_delivery(hub: Hub, session: AsyncSession, report: Report, *,
+async def enqueue_agency_delivery(ctx: RouterContext, session: AsyncSession, report: Report, *,
                                   event: str = "report.forwarded", template: str = "agency_new",
                                   **fields: Any) -> list[OutboxMessage]:
     """Queue ``template`` to the report's agency on each of its routes (same transaction)."""
-    agency = agency_settings(hub, report.agency_id)
+    agency = agency_settings(ctx, report.agency_id)
     if agency is None:
         return []
-    values = await template_fields(session, hub, report)
+    values = await template_fields(session, ctx, report)
     values.update(category=CATEGORIES.get(report.category or "other", report.category or ""),
                   place=place_text(report), description=report.description or "")
     values.update(fields)
@@ -77,12 +76,12 @@ async def enqueue_agency_delivery(hub: Hub, session: AsyncSession, report: Repor
                        **{k: str(v) for k, v in fields.items() if v is not None}})
     not_before = utcnow()
     if event == "report.forwarded":
-        if report.channel in CHAT_CHANNELS:
+        if report.channel in ctx.chat_channels:
             not_before = (report.last_message_at or not_before) + timedelta(
-                minutes=hub.settings.intake.assembly_window_minutes)
+                minutes=ctx.assembly_window_minutes)
         if await _downloads_pending(session, report):
             not_before = max(not_before, utcnow() + timedelta(
-                seconds=hub.settings.routing.delivery_media_wait_seconds))
+                seconds=ctx.routing.delivery_media_wait_seconds))
     rows = []
     for purpose, address in (("agency_email", agency.email), ("agency_webhook", agency.id)):
         if purpose == "agency_webhook" and not agency.webhook_url:
@@ -95,7 +94,7 @@ async def enqueue_agency_delivery(hub: Hub, session: AsyncSession, report: Repor
         session.add(row)
         rows.append(row)
     if rows:
-        hub.outbox_wakeup.set()
+        ctx.wake_outbox()
     return rows
 
 
@@ -127,8 +126,8 @@ class _AgencySender:
 
     name = ""
 
-    def __init__(self, hub: Hub) -> None:
-        self.hub = hub
+    def __init__(self, ctx: RouterContext) -> None:
+        self.ctx = ctx
 
     async def _report_for(self, message: OutboundMessage) -> tuple[dict[str, Any] | None, str | None]:
         """(the report as the receiving agency may see it, or a reason not to deliver at all).
@@ -139,7 +138,7 @@ class _AgencySender:
             return None, None
         agency_id = message.template_data.get("agency")
         event = message.template_data.get("event")
-        async with self.hub.sessions() as session:
+        async with self.ctx.sessions() as session:
             report = await report_by_code(session, message.report_code)
             if report is None:
                 return None, None
@@ -148,7 +147,7 @@ class _AgencySender:
             if agency_id not in (None, "center") and report.agency_id != agency_id:
                 return None, f"report {report.code} is no longer assigned to {agency_id}"
             return await agency_report_dict(session, report,
-                                            self.hub.settings.server.public_base_url), None
+                                            self.ctx.public_base_url), None
 
 
 class AgencyWebhookSender(_AgencySender):
@@ -158,7 +157,7 @@ class AgencyWebhookSender(_AgencySender):
     name = "agency_webhook"
 
     async def send(self, address: str, message: OutboundMessage) -> DeliveryResult:
-        agency = agency_settings(self.hub, address)
+        agency = agency_settings(self.ctx, address)
         if agency is None or not agency.webhook_url:
             return DeliveryResult.give_up(f"agency {address} has no webhook configured")
         report, refused = await self._report_for(message)
@@ -178,7 +177,7 @@ class AgencyWebhookSender(_AgencySender):
                    "X-Hub-Delivery": message.idempotency_key or "",
                    "X-Hub-Event": str(message.template_data.get("event", ""))}
         try:
-            async with self.hub.http.post(agency.webhook_url, data=body, headers=headers,
+            async with self.ctx.http.post(agency.webhook_url, data=body, headers=headers,
                                           allow_redirects=False,
                                           timeout=aiohttp.ClientTimeout(total=20)) as resp:
                 await resp.read()
@@ -199,45 +198,25 @@ def webhook_result(status: int, retry_after: str | None = None) -> DeliveryResul
 
 
 class AgencyEmailSender(_AgencySender):
-    """``agency_email``: one mail per row through the SMTP settings of ``[channels.email]``
-    (used even when the IMAP intake is off). The report code is in the subject; stored photos
+    """``agency_email``: one mail per row through the hub's one SMTP sender (the email
+    channel's, built from ``[channels.email]`` even when the IMAP intake is off). The report code is in the subject; stored photos
     are attached (up to five, 10 MB), the rest listed as links to the agency API."""
 
     name = "agency_email"
 
     async def send(self, address: str, message: OutboundMessage) -> DeliveryResult:
-        cfg = self.hub.settings.channels.email
-        if not cfg.smtp_host:
+        transport = self.ctx.mail
+        if transport is None:
             return DeliveryResult.give_up("SMTP is not configured (channels.email.smtp_host)")
         report, refused = await self._report_for(message)
         if refused:
             return DeliveryResult.give_up(refused)
-        mail = self.build(address, message, report)
-        try:
-            await aiosmtplib.send(
-                mail, hostname=cfg.smtp_host, port=cfg.smtp_port,
-                start_tls=cfg.smtp_starttls if cfg.smtp_port != 465 else False,
-                use_tls=cfg.smtp_port == 465,
-                username=cfg.smtp_username or None,
-                password=(cfg.smtp_password.get_secret_value() or None) if cfg.smtp_username else None,
-                timeout=30)
-        except aiosmtplib.SMTPRecipientsRefused as exc:
-            codes = [err.code for err in exc.recipients]
-            if all(code >= 500 for code in codes):
-                return DeliveryResult.give_up(f"agency address refused by SMTP ({codes})")
-            return DeliveryResult.retry(f"agency address deferred by SMTP ({codes})")
-        except aiosmtplib.SMTPResponseException as exc:
-            if exc.code >= 500:
-                return DeliveryResult.give_up(f"SMTP refused the mail ({exc.code})")
-            return DeliveryResult.retry(f"SMTP deferred the mail ({exc.code})")
-        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-            return DeliveryResult.retry(f"SMTP unavailable: {type(exc).__name__}")
-        return DeliveryResult.sent(provider_id=mail["Message-ID"])
+        return await transport.send(self.build(address, message, report), address)
 
     def build(self, address: str, message: OutboundMessage,
               report: dict[str, Any] | None) -> EmailMessage:
-        cfg = self.hub.settings.channels.email
-        sender = cfg.from_address or cfg.smtp_username or "no-reply@localhost"
+        transport = self.ctx.mail
+        sender = (transport.from_address if transport else "") or "no-reply@localhost"
         mail = EmailMessage()
         mail["From"] = sender
         mail["To"] = address
@@ -287,7 +266,7 @@ class AgencyEmailSender(_AgencySender):
     def _files(self, report: dict[str, Any]) -> list[tuple[dict[str, Any], bytes]]:
         out: list[tuple[dict[str, Any], bytes]] = []
         total = 0
-        media_dir = self.hub.settings.path(self.hub.settings.storage.media_dir)
+        media_dir = self.ctx.media_dir
         for att in report.get("attachments", []):
             if len(out) >= MAX_MAIL_ATTACHMENTS or not att.get("sha256") or att.get("kind") != "image":
                 continue
@@ -303,5 +282,5 @@ class AgencyEmailSender(_AgencySender):
         return out
 
 
-def agency_senders(hub: Hub) -> dict[str, Any]:
-    return {"agency_email": AgencyEmailSender(hub), "agency_webhook": AgencyWebhookSender(hub)}
+def agency_senders(ctx: RouterContext) -> dict[str, Any]:
+    return {"agency_email": AgencyEmailSender(ctx), "agency_webhook": AgencyWebhookSender(ctx)}

@@ -23,12 +23,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from normalizer.phones import normalize_phone
 from normalizer.schema import DeliveryResult, OutboundMessage
-from router import lifecycle
-from router.notify import citizen_message, outbound_row
+from router.messages import citizen_message, outbound_row
+from store.callbacks import add_callback
 from store.models import Contact, OutboxMessage, Report
+from store.reports import record_event
 
 if TYPE_CHECKING:
-    from hub.context import Hub
+    from router.context import RouterContext
 
 log = logging.getLogger("hub.router.fallback")
 
@@ -57,36 +58,46 @@ async def contact_points(session: AsyncSession, report: Report) -> dict[str, lis
     return {"phone": phones, "email": emails}
 
 
-def candidate_routes(hub: Hub, points: dict[str, list[str]]) -> list[tuple[str, str]]:
-    return [(channel, address) for channel, kind in ROUTES if channel in hub.senders
+def candidate_routes(ctx: RouterContext, points: dict[str, list[str]]) -> list[tuple[str, str]]:
+    return [(channel, address) for channel, kind in ROUTES if channel in ctx.senders
             for address in points[kind][:1]]
 
 
-async def reroute_failed_message(hub: Hub, session: AsyncSession, row: OutboxMessage, report: Report,
+def route_key(ctx: RouterContext, channel: str, address: str) -> tuple[str, str]:
+    """Two route names served by one sender (the hotline's route is its SMS gateway) are one
+    route: a citizen is never tried twice through the same gateway."""
+    sender = ctx.senders.get(channel)
+    return (getattr(sender, "name", channel) if sender is not None else channel, address)
+
+
+async def reroute_failed_message(ctx: RouterContext, session: AsyncSession, row: OutboxMessage, report: Report,
                                  result: DeliveryResult) -> OutboxMessage | None:
     """Called in the dispatcher's transaction when a citizen message went dead."""
     root_id = row.fallback_of or row.id
-    tried = {(r.channel, r.address) for r in (await session.execute(select(OutboxMessage).where(
-        or_(OutboxMessage.id == root_id, OutboxMessage.fallback_of == root_id)))).scalars()}
-    tried.add((row.channel, row.address))
+    tried = {route_key(ctx, r.channel, r.address) for r in (await session.execute(
+        select(OutboxMessage).where(or_(OutboxMessage.id == root_id,
+                                        OutboxMessage.fallback_of == root_id)))).scalars()}
+    tried.add(route_key(ctx, row.channel, row.address))
     payload = dict(row.payload or {})
     values: dict[str, Any] = dict(payload.get("template_data") or {})
     reason = f"{row.channel}: {result.reason or row.last_error or 'failed'}"
-    return await route_elsewhere(hub, session, report, row.template, values, reason=reason,
+    return await route_elsewhere(ctx, session, report, row.template, values, reason=reason,
                                  tried=tried, root_id=root_id, text=payload.get("text", ""),
                                  from_channel=row.channel)
 
 
-async def route_elsewhere(hub: Hub, session: AsyncSession, report: Report, template: str | None,
+async def route_elsewhere(ctx: RouterContext, session: AsyncSession, report: Report, template: str | None,
                           values: dict[str, Any], *, reason: str,
                           tried: set[tuple[str, str]] | None = None, root_id: int | None = None,
                           text: str = "", from_channel: str | None = None) -> OutboxMessage | None:
     """Queue the message on the next untried route, else put the citizen on the call-back list."""
     from_channel = from_channel or report.channel
     tried = tried or set()
+    if report.reply_address:
+        tried.add(route_key(ctx, report.channel, report.reply_address))
     points = await contact_points(session, report)
-    for channel, address in candidate_routes(hub, points):
-        if (channel, address) in tried:
+    for channel, address in candidate_routes(ctx, points):
+        if route_key(ctx, channel, address) in tried:
             continue
         message = (citizen_message(template, channel, values, report_code=report.code)
                    if template and not template.startswith("command:")
@@ -94,25 +105,23 @@ async def route_elsewhere(hub: Hub, session: AsyncSession, report: Report, templ
         new = outbound_row(channel=channel, address=address, report=report, template=template,
                            message=message, fallback_of=root_id)
         session.add(new)
-        hub.outbox_wakeup.set()
-        lifecycle.record(session, report, actor="system", kind="notification", public=False,
+        ctx.wake_outbox()
+        record_event(session, report, actor="system", kind="notification", public=False,
                          note=f"chuyển thông báo sang {channel} ({reason})")
-        hub.metrics.outbox_attempts.labels(from_channel, "fallback", f"to_{channel}").inc()
+        ctx.metrics.outbox_attempts.labels(from_channel, "fallback", f"to_{channel}").inc()
         log.info("report %s: notification rerouted from %s to %s", report.code, from_channel, channel)
         return new
     message_text = text or (citizen_message(template, "callback", values).text if template else "")
     if points["phone"]:
-        from channels.hotline.adapter import add_callback  # the list the hotline operators work
-
         await add_callback(session, phone=points["phone"][0], text=message_text,
                            report_code=report.code, reason=reason)
-        lifecycle.record(session, report, actor="system", kind="notification", public=False,
+        record_event(session, report, actor="system", kind="notification", public=False,
                          note=f"đưa vào danh sách gọi lại ({reason})")
-        hub.metrics.outbox_attempts.labels(from_channel, "fallback", "to_callback").inc()
+        ctx.metrics.outbox_attempts.labels(from_channel, "fallback", "to_callback").inc()
     else:
-        lifecycle.record(session, report, actor="system", kind="notification", public=False,
+        record_event(session, report, actor="system", kind="notification", public=False,
                          note=f"không còn cách nào liên hệ công dân ({reason})")
-        hub.metrics.outbox_attempts.labels(from_channel, "fallback", "unreachable").inc()
+        ctx.metrics.outbox_attempts.labels(from_channel, "fallback", "unreachable").inc()
         log.warning("report %s: citizen unreachable after %s", report.code, from_channel)
     return None
 

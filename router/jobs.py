@@ -23,20 +23,20 @@ from router.templates import render, subject
 from store.models import Report, utcnow
 
 if TYPE_CHECKING:
-    from hub.context import Hub
+    from router.context import RouterContext
 
 log = logging.getLogger("hub.router.sla")
 SLA_STATUSES = ("forwarded", "in_progress")
 BATCH = 500
 
 
-async def check_deadlines(hub: Hub) -> dict[str, int]:
+async def check_deadlines(ctx: RouterContext) -> dict[str, int]:
     """One pass: remind and escalate what is due, in transactions of BATCH reports, until
     nothing is left. Returns counts (for logs and tests)."""
     counts = {"reminded": 0, "escalated": 0}
     after = None
     while True:
-        after, handled = await _check_batch(hub, counts, after)
+        after, handled = await _check_batch(ctx, counts, after)
         if handled < BATCH:
             break
     if any(counts.values()):
@@ -44,14 +44,14 @@ async def check_deadlines(hub: Hub) -> dict[str, int]:
     return counts
 
 
-async def _check_batch(hub: Hub, counts: dict[str, int],
+async def _check_batch(ctx: RouterContext, counts: dict[str, int],
                        after: tuple[object, int] | None) -> tuple[tuple[object, int] | None, int]:
-    routing = hub.settings.routing
+    routing = ctx.routing
     now = utcnow()
     zone = ZoneInfo(routing.timezone)
     # Calendar lookahead wide enough for any run of weekends and holidays before the due date.
     horizon = now + timedelta(days=routing.reminder_days_before * 3 + 14)
-    async with hub.sessions() as session, session.begin():
+    async with ctx.sessions() as session, session.begin():
         query = select(Report).where(Report.status.in_(SLA_STATUSES), Report.due_at.is_not(None),
                                      Report.due_at <= horizon, Report.escalated_at.is_(None))
         if after is not None:  # keyset: reports already looked at (e.g. not yet due) stay behind
@@ -63,27 +63,27 @@ async def _check_batch(hub: Hub, counts: dict[str, int],
             due_local = report.due_at.astimezone(zone).strftime("%d/%m/%Y %H:%M")
             if now > report.due_at:
                 report.escalated_at = now
-                await _escalate(hub, session, report, due_local)
+                await _escalate(ctx, session, report, due_local)
                 counts["escalated"] += 1
             elif report.reminded_at is None and now >= reminder_at(
                     report.due_at, routing.reminder_days_before, routing.holidays, routing.timezone):
                 report.reminded_at = now
                 lifecycle.record(session, report, actor="system", kind="reminder", public=False,
                                  note=f"nhắc hạn xử lý {due_local}")
-                await enqueue_agency_delivery(hub, session, report, event="report.reminder",
+                await enqueue_agency_delivery(ctx, session, report, event="report.reminder",
                                               template="agency_reminder", due=due_local)
                 counts["reminded"] += 1
         last = (reports[-1].due_at, reports[-1].id) if reports else after
     return last, len(reports)
 
 
-async def _escalate(hub: Hub, session, report: Report, due_local: str) -> None:  # noqa: ANN001
+async def _escalate(ctx: RouterContext, session, report: Report, due_local: str) -> None:  # noqa: ANN001
     agency = await agency_name(session, report.agency_id)
     lifecycle.record(session, report, actor="system", kind="escalation", public=False,
                      note=f"quá hạn xử lý từ {due_local}; báo Trung tâm")
-    hub.metrics.alerts.labels("router", "overdue").inc()
+    ctx.metrics.alerts.labels("router", "overdue").inc()
     log.info("report %s overdue at agency %s", report.code, report.agency_id)
-    center = hub.settings.routing.center_email
+    center = ctx.routing.center_email
     if center:
         from normalizer.schema import OutboundMessage
 
@@ -95,16 +95,16 @@ async def _escalate(hub: Hub, session, report: Report, due_local: str) -> None: 
         session.add(outbound_row(channel="agency_email", address=center, report=report,
                                  template="center_escalation", message=message,
                                  purpose="agency_email"))
-        hub.outbox_wakeup.set()
-    if agency_settings(hub, report.agency_id) is not None:
-        await enqueue_agency_delivery(hub, session, report, event="report.overdue",
+        ctx.wake_outbox()
+    if agency_settings(ctx, report.agency_id) is not None:
+        await enqueue_agency_delivery(ctx, session, report, event="report.overdue",
                                       template="center_escalation", due=due_local)
 
 
-async def refresh_gauges(hub: Hub) -> None:
+async def refresh_gauges(ctx: RouterContext) -> None:
     """Reports per agency and status, and overdue counts per agency (whole database)."""
     now = utcnow()
-    async with hub.sessions() as session:
+    async with ctx.sessions() as session:
         by_status = (await session.execute(
             select(Report.agency_id, Report.status, func.count()).where(Report.code.is_not(None))
             .group_by(Report.agency_id, Report.status))).all()
@@ -112,12 +112,12 @@ async def refresh_gauges(hub: Hub) -> None:
             select(Report.agency_id, func.count()).where(
                 Report.status.in_(SLA_STATUSES), Report.due_at < now)
             .group_by(Report.agency_id))).all()
-    metrics = hub.metrics
+    metrics = ctx.metrics
     metrics.reports_by_status.clear()
     for agency_id, status, count in by_status:
         metrics.reports_by_status.labels(agency_id or "center", status).set(count)
     metrics.reports_overdue.clear()
-    for agency in hub.settings.agencies:
+    for agency in ctx.agencies:
         metrics.reports_overdue.labels(agency.id).set(0)
     for agency_id, count in overdue:
         metrics.reports_overdue.labels(agency_id or "center").set(count)

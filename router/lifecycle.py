@@ -5,10 +5,11 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store.models import OutboxMessage, Report, ReportEvent, utcnow
+from store.models import OutboxMessage, Report, utcnow
+from store.reports import record_event as record
 
 if TYPE_CHECKING:
-    from hub.context import Hub
+    from router.context import RouterContext
 
 TRANSITIONS: dict[str, tuple[str, ...]] = {
     "received": ("triage", "forwarded", "rejected", "duplicate"),
@@ -21,7 +22,6 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     "rejected": ("triage",),
     "duplicate": ("triage",),
 }
-OPEN_STATUSES = ("received", "triage", "forwarded", "in_progress", "returned")
 # Statuses an agency may set; the rest are the center's.
 AGENCY_STATUSES = ("in_progress", "resolved", "returned")
 
@@ -55,15 +55,6 @@ def allowed_for(current: str, *, center: bool) -> list[str]:
             if s != "forwarded" and (center or s in AGENCY_STATUSES)]
 
 
-def record(session: AsyncSession, report: Report, *, actor: str, kind: str, note: str | None = None,
-           status_from: str | None = None, status_to: str | None = None,
-           public: bool = True) -> ReportEvent:
-    event = ReportEvent(report_id=report.id, at=utcnow(), actor=actor, kind=kind, note=note,
-                        status_from=status_from, status_to=status_to, public=public)
-    session.add(event)
-    return event
-
-
 def set_status(session: AsyncSession, report: Report, status: str, *, actor: str,
                note: str | None = None) -> str:
     """Move a report to ``status`` (validated) and record the event. Returns the old status."""
@@ -81,15 +72,15 @@ def set_status(session: AsyncSession, report: Report, status: str, *, actor: str
     return old
 
 
-async def notify_citizen(session: AsyncSession, hub: Hub, report: Report, template: str,
+async def notify_citizen(session: AsyncSession, ctx: RouterContext, report: Report, template: str,
                          **fields: object) -> OutboxMessage | None:
     """Queue a citizen message on the report's origin channel (same transaction)."""
     from router.notify import enqueue_citizen_message
 
-    return await enqueue_citizen_message(session, hub, report, template, **fields)
+    return await enqueue_citizen_message(session, ctx, report, template, **fields)
 
 
-async def change_status(hub: Hub, session: AsyncSession, report: Report, status: str, *, actor: str,
+async def change_status(ctx: RouterContext, session: AsyncSession, report: Report, status: str, *, actor: str,
                         center: bool, note: str | None = None,
                         duplicate_of: str | None = None) -> str:
     """A status change asked for through the API: checked against the lifecycle and the actor's
@@ -128,5 +119,5 @@ async def change_status(hub: Hub, session: AsyncSession, report: Report, status:
             from router.notify import agency_name
 
             fields["agency"] = await agency_name(session, agency_before)
-        await notify_citizen(session, hub, report, template, **fields)
+        await notify_citizen(session, ctx, report, template, **fields)
     return old

@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from normalizer.schema import CHAT_CHANNELS, InboundMessage
+from normalizer.schema import InboundMessage
 from router import lifecycle
 from store.models import Contact, Report
 
 if TYPE_CHECKING:
-    from hub.context import Hub
+    from router.context import RouterContext
 
 _RATING = re.compile(r"^\s*([1-5])\s*(?:/\s*5)?\s*[.!]?\s*$")
 RATEABLE_STATUSES = ("resolved", "closed")
@@ -51,10 +51,10 @@ def rating_with_comment(text: str | None) -> tuple[int, str] | None:
     return int(score), comment.strip()
 
 
-async def apply_rating(hub: Hub, session: AsyncSession, contact: Contact,
+async def apply_rating(ctx: RouterContext, session: AsyncSession, contact: Contact,
                        msg: InboundMessage) -> Report | None:
     """The rated report, or None when the message is not a rating."""
-    if msg.channel not in CHAT_CHANNELS or msg.kind != "message" or msg.attachments:
+    if msg.channel not in ctx.chat_channels or msg.kind != "message" or msg.attachments:
         return None
     score, comment = rating_of(msg.text), None
     if score is None:
@@ -72,5 +72,5 @@ async def apply_rating(hub: Hub, session: AsyncSession, contact: Contact,
     latest.external_ids = [*(latest.external_ids or []), msg.external_id]
     lifecycle.record(session, latest, actor="citizen", kind="rating", public=False,
                      note=f"đánh giá {score}/5" + (f" (trước đó {previous}/5)" if previous else ""))
-    await lifecycle.notify_citizen(session, hub, latest, "rating_thanks", score=score)
+    await lifecycle.notify_citizen(session, ctx, latest, "rating_thanks", score=score)
     return latest

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from normalizer.text import fold
+from normalizer.places import ward_key as _area_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,14 +24,6 @@ class RouteDecision:
     reason: str
 
 
-def _area_key(name: str) -> str:
-    folded = fold(name)
-    for prefix in ("phuong ", "xa ", "thi tran "):
-        if folded.startswith(prefix):
-            return folded[len(prefix):]
-    return folded
-
-
 def choose_agency(category: str | None, confidence: float | None, ward: str | None,
                   rules: Sequence[AgencyRule], threshold: float) -> RouteDecision:
     if not category or category == "other":
@@ -39,11 +31,11 @@ def choose_agency(category: str | None, confidence: float | None, ward: str | No
     if confidence is None or confidence < threshold:
         return RouteDecision(None, f"classification confidence {confidence or 0:.2f} "
                                    f"below threshold {threshold:.2f}")
-    ward_key = _area_key(ward) if ward else None
+    wanted = _area_key(ward) if ward else None
     best: tuple[int, str] | None = None
     for rule in rules:
         cat_match = category in rule.categories
-        area_match = ward_key is not None and ward_key in {_area_key(a) for a in rule.areas}
+        area_match = wanted is not None and wanted in {_area_key(a) for a in rule.areas}
         if rule.categories and not cat_match:
             continue
         if rule.areas and not area_match:

@@ -6,7 +6,10 @@ plain template — richer channels fall back to text.
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
+
+from normalizer.schema import OutboundMessage
 
 TEMPLATES: dict[str, str] = {
     "ack": (
@@ -126,3 +129,16 @@ def render_for(name: str, channel: str | None, **fields: Any) -> str:
 
 def subject(name: str, **fields: Any) -> str:
     return SUBJECTS.get(name, DEFAULT_SUBJECT).format_map(_Default(fields))
+
+
+def for_channel(message: OutboundMessage, channel: str) -> OutboundMessage:
+    """What a channel's medium needs on top of the text: a mail gets a subject (always) and the
+    hint that a reply keeping the code in the subject joins the report."""
+    if channel != "email":
+        return message
+    subject_line = (message.subject or "").strip() or render("email_subject_default")
+    text = message.text
+    hint = render("email_reply_hint", code=message.report_code) if message.report_code else ""
+    if hint and hint not in text:
+        text = f"{text}\n\n{hint}"
+    return dataclasses.replace(message, subject=subject_line, text=text)

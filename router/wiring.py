@@ -1,5 +1,5 @@
-"""What the router adds to a hub: the agency senders and its periodic jobs (hub/app.build_hub
-calls ``install`` through its HUB_EXTENSIONS list)."""
+"""What the router adds to a hub: its periodic jobs, and the agency senders it returns for the
+hub to put beside the channels' (hub/app.build_hub calls ``install``)."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -8,20 +8,19 @@ from router.delivery import agency_senders
 from router.jobs import check_deadlines, refresh_gauges
 
 if TYPE_CHECKING:
-    from hub.context import Hub
+    from router.context import RouterContext, Sender
 
 GAUGE_SECONDS = 15.0
 
 
-def install(hub: Hub) -> None:
-    hub.senders.update(agency_senders(hub))
-
+def install(ctx: RouterContext) -> dict[str, Sender]:
     async def sla() -> None:
-        await check_deadlines(hub)
+        await check_deadlines(ctx)
 
     async def gauges() -> None:
-        await refresh_gauges(hub)
+        await refresh_gauges(ctx)
 
-    hub.add_job("router-sla", hub.settings.routing.sla_check_seconds, sla, leader_only=True)
+    ctx.add_job("router-sla", ctx.routing.sla_check_seconds, sla, leader_only=True)
     # Gauges of database-wide counts: every replica reports the same numbers (use max()).
-    hub.add_job("router-gauges", GAUGE_SECONDS, gauges, leader_only=False)
+    ctx.add_job("router-gauges", GAUGE_SECONDS, gauges, leader_only=False)
+    return agency_senders(ctx)

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store.models import Attachment, Contact, Report, ReportEvent
+from store.models import Attachment, Contact, Report, ReportEvent, utcnow
 from store.serialize import report_dict
 
 
@@ -42,3 +42,12 @@ async def iter_reports(session: AsyncSession, base_url: str, since: datetime | N
             yield await full_report_dict(session, report, base_url)
         last_id = rows[-1].id
         session.expunge_all()
+
+
+def record_event(session: AsyncSession, report: Report, *, actor: str, kind: str, note: str | None = None,
+           status_from: str | None = None, status_to: str | None = None,
+           public: bool = True) -> ReportEvent:
+    event = ReportEvent(report_id=report.id, at=utcnow(), actor=actor, kind=kind, note=note,
+                        status_from=status_from, status_to=status_to, public=public)
+    session.add(event)
+    return event

@@ -1,4 +1,4 @@
-"""Test alias: the fake API lives in hub.fakeapi (the demo uses it too)."""
-from hub.fakeapi import Call, FakeAPI
+"""Test alias: the fake API lives in hub.demo.fakeapi (the demo uses it too)."""
+from hub.demo.fakeapi import Call, FakeAPI
 
 __all__ = ["Call", "FakeAPI"]

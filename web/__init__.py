@@ -1,16 +1,13 @@
-"""HTTP surface beyond the channels' own webhook routes."""
+"""HTTP surface beyond the channels' own routes: health and metrics, the agency API, the public
+pages."""
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-if TYPE_CHECKING:
-    from hub.context import Hub
 
+def register_routes(app: web.Application) -> None:
+    from web import agency_api, health, public
 
-def register_routes(app: web.Application, hub: Hub) -> None:
-    from web import agency_api, public
-
+    app.router.add_routes(health.routes())
     app.router.add_routes(public.routes())
     app.router.add_routes(agency_api.routes())

@@ -16,17 +16,18 @@ from aiohttp import web
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.keys import HUB_KEY
-from hub.media import media_path
-from normalizer.schema import CATEGORIES, STATUSES
+from normalizer.schema import CATEGORIES, OPEN_STATUSES, STATUSES
 from router import lifecycle
 from router.assign import RouteRefused, reroute
 from router.notify import agency_name
 from router.views import agency_report_dict
+from store.callbacks import list_callbacks, mark_callback_done
+from store.files import media_path
 from store.models import Attachment, Report, utcnow
+from store.params import MAX_OFFSET, path_id, query_int
 from store.serialize import iso
 from store.tokens import agency_for_token
-from web.params import MAX_OFFSET, path_id, query_int
+from web.context import WEB_CONTEXT
 
 log = logging.getLogger("hub.api")
 
@@ -47,15 +48,15 @@ def _error(http_status: int, message: str, /, **extra: Any) -> web.HTTPException
 
 async def caller(request: web.Request) -> str:
     """The agency id (or "center") the bearer token belongs to."""
-    hub = request.app[HUB_KEY]
+    ctx = request.app[WEB_CONTEXT]
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise _error(401, "missing bearer token")
-    async with hub.sessions() as session:
+    async with ctx.sessions() as session:
         agency_id = await agency_for_token(session, token.strip())
     if agency_id is None or (agency_id != CENTER
-                             and agency_id not in {a.id for a in hub.settings.agencies}):
-        hub.metrics.rejected_requests.labels("agency_api", "bad_token").inc()
+                             and agency_id not in {a.id for a in ctx.agencies}):
+        ctx.count_rejected("agency_api", "bad_token")
         raise _error(401, "invalid or revoked token")
     return agency_id
 
@@ -109,7 +110,7 @@ def _summary(report: Report, now: Any) -> dict[str, Any]:
 
 
 async def queue(request: web.Request) -> web.Response:
-    hub = request.app[HUB_KEY]
+    ctx = request.app[WEB_CONTEXT]
     who = await caller(request)
     raw = request.query.get("status", "")
     if raw == "all":
@@ -120,7 +121,7 @@ async def queue(request: web.Request) -> web.Response:
         if unknown:
             raise _error(400, f"unknown status {unknown}", allowed=list(STATUSES))
     else:
-        statuses = lifecycle.OPEN_STATUSES if who == CENTER else AGENCY_DEFAULT_QUEUE
+        statuses = OPEN_STATUSES if who == CENTER else AGENCY_DEFAULT_QUEUE
     try:
         limit = query_int(request.query.get("limit"), 100, 1, PAGE_MAX)
         offset = query_int(request.query.get("offset"), 0, 0, MAX_OFFSET)
@@ -137,7 +138,7 @@ async def queue(request: web.Request) -> web.Response:
         conds.append(Report.status.in_(statuses))
     if request.query.get("overdue") in ("1", "true"):
         conds += [Report.status.in_(("forwarded", "in_progress")), Report.due_at < now]
-    async with hub.sessions() as session:
+    async with ctx.sessions() as session:
         total = (await session.execute(select(func.count()).select_from(Report).where(*conds))).scalar()
         rows = (await session.execute(select(Report).where(*conds)
                                       .order_by(Report.due_at.is_(None), Report.due_at, Report.id)
@@ -149,26 +150,26 @@ async def queue(request: web.Request) -> web.Response:
 
 
 async def get_report(request: web.Request) -> web.Response:
-    hub = request.app[HUB_KEY]
+    ctx = request.app[WEB_CONTEXT]
     who = await caller(request)
-    async with hub.sessions() as session:
+    async with ctx.sessions() as session:
         report = await _own_report(session, who, request.match_info["code"])
-        data = await agency_report_dict(session, report, hub.settings.server.public_base_url)
+        data = await agency_report_dict(session, report, ctx.public_base_url)
     data["allowed_statuses"] = lifecycle.allowed_for(report.status, center=who == CENTER)
     return web.json_response(data)
 
 
 async def get_attachment(request: web.Request) -> web.StreamResponse:
-    hub = request.app[HUB_KEY]
+    ctx = request.app[WEB_CONTEXT]
     who = await caller(request)
     sha = request.match_info["sha256"].lower()
-    async with hub.sessions() as session:
+    async with ctx.sessions() as session:
         report = await _own_report(session, who, request.match_info["code"])
         att = (await session.execute(select(Attachment).where(
             Attachment.report_id == report.id, Attachment.sha256 == sha).limit(1))).scalar()
     if att is None:
         raise _error(404, "attachment not found")
-    path = media_path(hub.settings.path(hub.settings.storage.media_dir), sha)
+    path = media_path(ctx.media_dir, sha)
     if not path.is_file():
         raise _error(404, "attachment not stored")
     return web.FileResponse(path, headers={
@@ -177,7 +178,7 @@ async def get_attachment(request: web.Request) -> web.StreamResponse:
 
 
 async def set_status(request: web.Request) -> web.Response:
-    hub = request.app[HUB_KEY]
+    ctx = request.app[WEB_CONTEXT]
     who = await caller(request)
     data = await _body(request)
     status = _text(data, "status", required=True)
@@ -185,10 +186,10 @@ async def set_status(request: web.Request) -> web.Response:
     duplicate_of = _text(data, "duplicate_of")
     if status not in STATUSES:
         raise _error(400, f"unknown status {status!r}", allowed=list(STATUSES))
-    async with hub.sessions() as session, session.begin():
+    async with ctx.sessions() as session, session.begin():
         report = await _own_report(session, who, request.match_info["code"], lock=True)
         try:
-            old = await lifecycle.change_status(hub, session, report, status, actor=who,
+            old = await lifecycle.change_status(ctx, session, report, status, actor=who,
                                                 center=who == CENTER, note=note,
                                                 duplicate_of=duplicate_of)
         except lifecycle.IllegalTransition as exc:
@@ -204,14 +205,14 @@ async def set_status(request: web.Request) -> web.Response:
 
 
 async def reply(request: web.Request) -> web.Response:
-    hub = request.app[HUB_KEY]
+    ctx = request.app[WEB_CONTEXT]
     who = await caller(request)
     text = _text(await _body(request), "text", required=True)
-    async with hub.sessions() as session, session.begin():
+    async with ctx.sessions() as session, session.begin():
         report = await _own_report(session, who, request.match_info["code"])
         lifecycle.record(session, report, actor=who, kind="reply", note=text, public=False)
         name = await agency_name(session, None if who == CENTER else who)
-        row = await lifecycle.notify_citizen(session, hub, report, "agency_reply",
+        row = await lifecycle.notify_citizen(session, ctx, report, "agency_reply",
                                                  note=text, agency=name)
         await session.flush()
         result = {"code": report.code, "queued": row is not None,
@@ -221,10 +222,10 @@ async def reply(request: web.Request) -> web.Response:
 
 
 async def add_note(request: web.Request) -> web.Response:
-    hub = request.app[HUB_KEY]
+    ctx = request.app[WEB_CONTEXT]
     who = await caller(request)
     text = _text(await _body(request), "note", required=True)
-    async with hub.sessions() as session, session.begin():
+    async with ctx.sessions() as session, session.begin():
         report = await _own_report(session, who, request.match_info["code"])
         lifecycle.record(session, report, actor=who, kind="note", note=text, public=False)
         report.updated_at = utcnow()
@@ -233,7 +234,7 @@ async def add_note(request: web.Request) -> web.Response:
 
 
 async def route(request: web.Request) -> web.Response:
-    hub = request.app[HUB_KEY]
+    ctx = request.app[WEB_CONTEXT]
     who = await caller(request)
     if who != CENTER:
         raise _error(403, "only the center can route reports")
@@ -242,11 +243,11 @@ async def route(request: web.Request) -> web.Response:
     category = _text(data, "category")
     if agency is None and category is None:
         raise _error(400, "give agency, category or both",
-                     agencies=[a.id for a in hub.settings.agencies], categories=list(CATEGORIES))
-    async with hub.sessions() as session, session.begin():
+                     agencies=[a.id for a in ctx.agencies], categories=list(CATEGORIES))
+    async with ctx.sessions() as session, session.begin():
         report = await _own_report(session, who, request.match_info["code"], lock=True)
         try:
-            chosen = await reroute(hub, session, report, agency_id=agency, category=category,
+            chosen = await reroute(ctx, session, report, agency_id=agency, category=category,
                                    actor=who)
         except RouteRefused as exc:
             raise _error(exc.status, str(exc), status=report.status, allowed=exc.allowed) from None
@@ -257,16 +258,14 @@ async def route(request: web.Request) -> web.Response:
 
 async def callbacks(request: web.Request) -> web.Response:
     """The operators' call-back list (citizens reachable only by phone). Center only."""
-    from channels.hotline.adapter import list_callbacks
-
-    hub = request.app[HUB_KEY]
+    ctx = request.app[WEB_CONTEXT]
     if await caller(request) != CENTER:
         raise _error(403, "only the center works the call-back list")
     state = request.query.get("state", "open")
     try:
         limit = query_int(request.query.get("limit"), 100, 1, PAGE_MAX)
         offset = query_int(request.query.get("offset"), 0, 0, MAX_OFFSET)
-        async with hub.sessions() as session:
+        async with ctx.sessions() as session:
             entries = await list_callbacks(session, state=state, limit=limit, offset=offset)
     except ValueError as exc:
         raise _error(400, str(exc) if "state" in str(exc) else "limit and offset must be integers") from None
@@ -275,16 +274,14 @@ async def callbacks(request: web.Request) -> web.Response:
 
 async def callback_done(request: web.Request) -> web.Response:
     """Mark a call-back done (idempotent: a second call keeps the first time and outcome)."""
-    from channels.hotline.adapter import mark_callback_done
-
-    hub = request.app[HUB_KEY]
+    ctx = request.app[WEB_CONTEXT]
     if await caller(request) != CENTER:
         raise _error(403, "only the center works the call-back list")
     callback_id = path_id(request.match_info["id"])
     if callback_id is None:
         raise _error(404, "call-back not found")
     data = await _body(request) if request.can_read_body else {}
-    async with hub.sessions() as session, session.begin():
+    async with ctx.sessions() as session, session.begin():
         entry = await mark_callback_done(session, callback_id, done_by=CENTER,
                                          outcome=_text(data, "outcome"))
     if entry is None:

@@ -6,18 +6,18 @@ import html
 
 from aiohttp import web
 
-from hub.keys import HUB_KEY
 from router.templates import STATUS_LABELS
 from store.reports import full_report_dict, report_by_code
+from web.context import WEB_CONTEXT
 
 
 async def _public(request: web.Request) -> dict | None:
-    hub = request.app[HUB_KEY]
-    async with hub.sessions() as session:
+    ctx = request.app[WEB_CONTEXT]
+    async with ctx.sessions() as session:
         report = await report_by_code(session, request.match_info["code"])
         if report is None:
             return None
-        return await full_report_dict(session, report, hub.settings.server.public_base_url,
+        return await full_report_dict(session, report, ctx.public_base_url,
                                       public=True)
 
 
@@ -55,7 +55,7 @@ async def _stats(request: web.Request) -> dict:
     from router.stats import agency_stats
     from store.models import utcnow
 
-    hub = request.app[HUB_KEY]
+    ctx = request.app[WEB_CONTEXT]
     since = None
     if request.query.get("since"):
         try:
@@ -64,8 +64,8 @@ async def _stats(request: web.Request) -> dict:
             raise web.HTTPBadRequest(text="since must be an ISO date") from None
         if since.tzinfo is None:
             since = since.astimezone()
-    agencies = [(a.id, a.name) for a in hub.settings.agencies]
-    async with hub.sessions() as session:
+    agencies = [(a.id, a.name) for a in ctx.agencies]
+    async with ctx.sessions() as session:
         data = await agency_stats(session, agencies, utcnow(), since)
     data["since"] = since.isoformat() if since else None
     return data

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import base64
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from channels.base import ChannelAdapter
+from channels.base import ChannelAdapter, ChannelContext
 from channels.email.imap import ImapPoller
 from channels.email.mime import ParsedMail, attachment_kind, external_id_for, parse_mail
+from channels.email.settings import EmailSettings
 from channels.email.smtp import ReplyRateLimit, SmtpSender, build_message, domain_of
 from normalizer.schema import (
     AttachmentRef,
@@ -30,9 +31,6 @@ from normalizer.schema import (
     InboundMessage,
     OutboundMessage,
 )
-
-if TYPE_CHECKING:
-    from hub.context import Hub
 
 # Reply/forward prefixes in the languages our citizens' mail clients use.
 SUBJECT_PREFIX = re.compile(
@@ -50,27 +48,28 @@ def clean_subject(subject: str) -> str:
 class EmailChannel(ChannelAdapter):
     name = "email"
 
-    def __init__(self, hub: Hub) -> None:
-        super().__init__(hub)
-        self.settings = hub.settings.channels.email
-        s = self.settings
+    settings_model = EmailSettings
+
+    def __init__(self, ctx: ChannelContext, cfg: EmailSettings) -> None:
+        super().__init__(ctx, cfg)
+        self.settings = s = cfg
         self.own_addresses = tuple(sorted({a.lower() for a in (s.from_address, s.username, s.smtp_username)
                                            if a and "@" in a}))
         self.own_domain = domain_of(s.from_address)
-        self.poller = ImapPoller(hub, s)
+        self.poller = ImapPoller(ctx, s)
         self.smtp = SmtpSender(s)
         self.rate_limit = ReplyRateLimit(s.reply_rate_limit, s.reply_rate_window_seconds)
 
     @classmethod
-    def from_settings(cls, hub: Hub) -> EmailChannel:
-        cls.require(hub.settings.channels.email, "channels.email", "imap_host", "username",
-                    "password", "smtp_host", "from_address")
-        return cls(hub)
+    def from_settings(cls, ctx: ChannelContext, cfg: EmailSettings) -> EmailChannel:
+        cls.require(cfg, "channels.email", "imap_host", "username", "password", "smtp_host",
+                    "from_address")
+        return cls(ctx, cfg)
 
     # --- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
         await self.poller.start()
-        self.hub.add_job("email-smtp-recheck", self.settings.smtp_recheck_seconds,
+        self.ctx.add_job("email-smtp-recheck", self.settings.smtp_recheck_seconds,
                          self.recheck_paused, leader_only=False)
 
     async def aclose(self) -> None:
@@ -78,10 +77,8 @@ class EmailChannel(ChannelAdapter):
         await self.smtp.close()
 
     async def recheck_paused(self) -> None:
-        from hub.dispatch import resume_channel
-
-        if self.name in self.hub.paused and await self.smtp.check_login():
-            resume_channel(self.hub, self.name)
+        if self.ctx.is_paused(self.name) and await self.smtp.check_login():
+            self.ctx.resume(self.name)
 
     # --- parsing (pure) --------------------------------------------------------------------
     def parse(self, payload: dict[str, Any]) -> list[InboundMessage]:

@@ -29,8 +29,8 @@ from store.intake import IntakeClosed
 from store.models import ChannelState, utcnow
 
 if TYPE_CHECKING:
-    from hub.context import Hub
-    from hub.settings import EmailSettings
+    from channels.base import ChannelContext
+    from channels.email.settings import EmailSettings
 
 log = logging.getLogger("hub.channels.email.imap")
 T = TypeVar("T")
@@ -115,8 +115,8 @@ def search_uids(lines: list[Any]) -> list[int]:
 
 
 class ImapPoller:
-    def __init__(self, hub: Hub, settings: EmailSettings) -> None:
-        self.hub = hub
+    def __init__(self, ctx: ChannelContext, settings: EmailSettings) -> None:
+        self.ctx = ctx
         self.settings = settings
         self.stats = PollerStats()
         self.cursor_key = f"email:imap:{settings.username}@{settings.imap_host}/{settings.mailbox}"[:128]
@@ -143,7 +143,7 @@ class ImapPoller:
     async def run(self) -> None:
         backoff = min(1.0, self.settings.reconnect_max_seconds)
         while not self._stopping.is_set():
-            if not self.hub.is_leader:
+            if not self.ctx.is_leader:
                 await self._sleep(LEADER_CHECK_SECONDS / 5)
                 continue
             sessions_before = self.stats.sessions
@@ -190,7 +190,7 @@ class ImapPoller:
         log.info("IMAP connected to %s, mailbox %s (uidvalidity %s)", s.imap_host, s.mailbox,
                  uidvalidity)
         idle = s.use_idle and imap.has_capability("IDLE")
-        while not self._stopping.is_set() and self.hub.is_leader:
+        while not self._stopping.is_set() and self.ctx.is_leader:
             while await self.sync(imap, uidvalidity):
                 pass
             if idle:
@@ -237,7 +237,7 @@ class ImapPoller:
                     push = await self._call(imap.wait_server_push(timeout=LEADER_CHECK_SECONDS),
                                             timeout=LEADER_CHECK_SECONDS + 5)
                 except TimeoutError:
-                    if not self.hub.is_leader:
+                    if not self.ctx.is_leader:
                         return
                     continue
                 if push == STOP_WAIT_SERVER_PUSH:
@@ -295,7 +295,7 @@ class ImapPoller:
         self.stats.fetched += len(events)
         if events:
             # Durable first (not raced against stop: intake drains on shutdown) ...
-            results = await self.hub.intake.submit_many("email", events)
+            results = await self.ctx.submit("email", events)
             stored = sum(1 for r in results if r.stored)
             self.stats.stored += stored
             self.stats.duplicates += len(results) - stored
@@ -308,14 +308,14 @@ class ImapPoller:
 
     # --- cursor ----------------------------------------------------------------------------
     async def load_cursor(self) -> tuple[int | None, int]:
-        async with self.hub.sessions() as session:
+        async with self.ctx.sessions() as session:
             row = await session.get(ChannelState, self.cursor_key)
             if row is None:
                 return None, 0
             return row.value.get("uidvalidity"), int(row.value.get("last_uid", 0))
 
     async def save_cursor(self, uidvalidity: int, last_uid: int) -> None:
-        async with self.hub.sessions() as session, session.begin():
+        async with self.ctx.sessions() as session, session.begin():
             row = await session.get(ChannelState, self.cursor_key)
             if row is None:
                 row = ChannelState(key=self.cursor_key, value={}, version=0)

@@ -23,7 +23,7 @@ import aiosmtplib
 from normalizer.schema import DeliveryResult, OutboundMessage
 
 if TYPE_CHECKING:
-    from hub.settings import EmailSettings
+    from channels.email.settings import EmailSettings
 
 log = logging.getLogger("hub.channels.email")
 
@@ -45,16 +45,12 @@ def message_id_for(idempotency_key: str | None, code: str | None, from_address: 
 
 
 def subject_for(message: OutboundMessage) -> str:
-    from router import templates
-
-    subject = (message.subject or "").strip()
+    """The subject the router rendered, tagged with the report code so replies thread back."""
+    subject = " ".join((message.subject or "").split())
     code = message.report_code
-    if not subject:
-        subject = (templates.subject(message.template or "", code=code) if code
-                   else templates.render("email_subject_default"))
     if code and code not in subject:
         subject = f"[#{code}] {subject}"
-    return subject
+    return subject.strip()
 
 
 def build_message(settings: EmailSettings, address: str, message: OutboundMessage) -> EmailMessage:
@@ -81,12 +77,7 @@ def build_message(settings: EmailSettings, address: str, message: OutboundMessag
         mail["X-Auto-Response-Suppress"] = "All"
     if message.report_code:
         mail["X-PA-Report"] = message.report_code
-    text = message.text
-    if message.report_code:
-        from router.templates import render
-
-        text = f"{text}\n\n{render('email_reply_hint', code=message.report_code)}"
-    mail.set_content(text, charset="utf-8")
+    mail.set_content(message.text, charset="utf-8")
     return mail
 
 
@@ -151,13 +142,19 @@ def tls_context(ca_file: str) -> ssl.SSLContext:
 
 
 class SmtpSender:
-    """One reused SMTP session (reconnected when it was idle or dropped), one send at a time."""
+    """One reused SMTP session (reconnected when it was idle or dropped), one send at a time.
+    Every SMTP setting applies (implicit TLS, STARTTLS, a private CA, timeouts, login); the email
+    channel's replies and the agencies' mail both go through it."""
 
     def __init__(self, settings: EmailSettings) -> None:
         self.settings = settings
         self._client: aiosmtplib.SMTP | None = None
         self._last_used = 0.0
         self._lock = asyncio.Lock()
+
+    @property
+    def from_address(self) -> str:
+        return self.settings.from_address or self.settings.smtp_username
 
     def _new_client(self) -> aiosmtplib.SMTP:
         s = self.settings
@@ -184,7 +181,7 @@ class SmtpSender:
             for attempt in (1, 2):
                 try:
                     client = await self._connected()
-                    await client.send_message(mail, sender=self.settings.from_address,
+                    await client.send_message(mail, sender=self.from_address,
                                               recipients=[recipient])
                     self._last_used = time.monotonic()
                     return DeliveryResult.sent(provider_id=str(mail["Message-ID"]))

@@ -54,9 +54,7 @@ class ProgressBar:
 
 
 def cmd_import_hotline(args: argparse.Namespace) -> int:
-    from hub.settings import load_settings
-
-    settings = load_settings(args.config)
+    settings = args.load_settings(args.config)
     cfg = settings.channels.hotline
     if not cfg.enabled:
         print("error: channels.hotline.enabled is false: serve would not process imported calls.\n"

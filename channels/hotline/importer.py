@@ -26,8 +26,8 @@ from store.intake import IntakeResult
 from store.models import utcnow
 
 if TYPE_CHECKING:
-    from hub.context import Hub
-    from hub.settings import HotlineSettings
+    from channels.base import ChannelContext
+    from channels.hotline.settings import HotlineSettings
 
 log = logging.getLogger("hub.channels.hotline")
 
@@ -189,10 +189,9 @@ class DropFolder:
     name) waits for the next scan. If the hub stops half-way the file stays and is imported
     again; rows already in the inbox are counted as already imported."""
 
-    def __init__(self, hub: Hub) -> None:
-        self.hub = hub
-        self.cfg = hub.settings.channels.hotline
-        self.dir = hub.settings.path(self.cfg.drop_dir)
+    def __init__(self, ctx: ChannelContext, cfg: HotlineSettings) -> None:
+        self.ctx, self.cfg = ctx, cfg
+        self.dir = ctx.resolve_path(cfg.drop_dir)
         self.done, self.failed = self.dir / "done", self.dir / "failed"
 
     def prepare(self) -> None:
@@ -235,7 +234,7 @@ class DropFolder:
         rejects = RejectsWriter(self.done / f"{base}.rejects.csv")
         opts = reader_options(self.cfg)
         try:
-            summary = await import_file(self.hub.intake.submit_many, path, opts,
+            summary = await import_file(self.ctx.submit, path, opts,
                                         batch_size=self.cfg.import_batch, rejects=rejects)
         finally:
             rejects.close()

@@ -17,11 +17,11 @@ from urllib.parse import quote_plus
 
 import aiohttp
 
-from channels.base import ChannelAdapter
 from normalizer.schema import DeliveryResult, OutboundMessage
 
 if TYPE_CHECKING:
-    from hub.context import Hub
+    from channels.base import ChannelContext
+    from channels.hotline.settings import HotlineSettings
 
 log = logging.getLogger("hub.channels.hotline")
 
@@ -110,14 +110,13 @@ def phone_forms(e164: str) -> dict[str, str]:
     return {"phone": e164, "phone_digits": digits, "phone_national": national}
 
 
-class SmsSender(ChannelAdapter):
+class SmsSender:
     """The "sms" outbox sender: one HTTP POST per part to the configured gateway."""
 
     name = "sms"
 
-    def __init__(self, hub: Hub) -> None:
-        super().__init__(hub)
-        self.cfg = hub.settings.channels.hotline
+    def __init__(self, ctx: ChannelContext, cfg: HotlineSettings) -> None:
+        self.ctx, self.cfg = ctx, cfg
 
     @property
     def configured(self) -> bool:
@@ -157,7 +156,7 @@ class SmsSender(ChannelAdapter):
             headers["Idempotency-Key"] = values["ref"]
         timeout = aiohttp.ClientTimeout(total=self.cfg.sms_timeout_seconds)
         try:
-            async with self.hub.http.post(self.cfg.sms_gateway_url, data=body, headers=headers,
+            async with self.ctx.http.post(self.cfg.sms_gateway_url, data=body, headers=headers,
                                           timeout=timeout) as resp:
                 raw = await resp.read()
                 status = resp.status
@@ -181,14 +180,14 @@ class SmsSender(ChannelAdapter):
     async def _sent_parts(self, key: str) -> dict[str, str]:
         from store.models import ChannelState
 
-        async with self.hub.sessions() as session:
+        async with self.ctx.sessions() as session:
             row = await session.get(ChannelState, f"hotline:sms:{key}")
             return dict(row.value.get("parts", {})) if row is not None else {}
 
     async def _remember(self, key: str, done: dict[str, str]) -> None:
         from store.models import ChannelState
 
-        async with self.hub.sessions() as session, session.begin():
+        async with self.ctx.sessions() as session, session.begin():
             row = await session.get(ChannelState, f"hotline:sms:{key}")
             if row is None:
                 session.add(ChannelState(key=f"hotline:sms:{key}", value={"parts": dict(done)}))
@@ -200,7 +199,7 @@ class SmsSender(ChannelAdapter):
 
         from store.models import ChannelState
 
-        async with self.hub.sessions() as session, session.begin():
+        async with self.ctx.sessions() as session, session.begin():
             await session.execute(delete(ChannelState).where(ChannelState.key == f"hotline:sms:{key}"))
 
 

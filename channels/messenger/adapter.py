@@ -11,17 +11,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
-import time
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import aiohttp
 from aiohttp import web
 from sqlalchemy import delete, select
 
-from channels.base import ChannelAdapter, constant_time_equal
+from channels.base import ChannelContext, constant_time_equal
 from channels.messenger.parse import event_key, parse_payload
 from channels.messenger.send import (
     OUTSIDE_WINDOW,
@@ -29,12 +27,10 @@ from channels.messenger.send import (
     retry_after_seconds,
     split_text,
 )
+from channels.messenger.settings import MessengerSettings
+from channels.webhook import Refused, WebhookChannel, refuse, webhook_handler
 from normalizer.schema import DeliveryResult, InboundMessage, OutboundMessage, RawEvent
 from store.models import ChannelState, Contact, utcnow
-from channels.webhook import refuse, store_events
-
-if TYPE_CHECKING:
-    from hub.context import Hub
 
 log = logging.getLogger("hub.channels.messenger")
 
@@ -77,28 +73,29 @@ def split_batch(body: Any) -> list[RawEvent]:
     return events
 
 
-class MessengerChannel(ChannelAdapter):
+class MessengerChannel(WebhookChannel):
     name = "messenger"
 
-    def __init__(self, hub: Hub) -> None:
-        super().__init__(hub)
-        self.cfg = hub.settings.channels.messenger
+    settings_model = MessengerSettings
+    chat_style = True
+
+    def __init__(self, ctx: ChannelContext, cfg: MessengerSettings) -> None:
+        super().__init__(ctx, cfg)
         self._base = self.cfg.graph_api_base.rstrip("/")
 
     @classmethod
-    def from_settings(cls, hub: Hub) -> MessengerChannel:
-        cls.require(hub.settings.channels.messenger, "channels.messenger", "verify_token",
-                    "app_secret", "page_access_token", "graph_api_base")
-        return cls(hub)
-
+    def from_settings(cls, ctx: ChannelContext, cfg: MessengerSettings) -> MessengerChannel:
+        cls.require(cfg, "channels.messenger", "verify_token", "app_secret", "page_access_token",
+                    "graph_api_base")
+        return cls(ctx, cfg)
 
     def routes(self) -> list[web.RouteDef]:
-        return [web.get(PATH, self.handshake), web.post(PATH, self.receive)]
+        return [web.get(PATH, self.handshake), web.post(PATH, webhook_handler(self.ctx, self))]
 
     async def start(self) -> None:
         # A paused channel (token refused) checks every few minutes whether the token works
         # again, e.g. after a transient Graph failure; pausing is per process.
-        self.hub.add_job("messenger-token-check", self.cfg.token_check_seconds,
+        self.ctx.add_job("messenger-token-check", self.cfg.token_check_seconds,
                          self.check_token, leader_only=False)
 
     # --- webhook -------------------------------------------------------------------------------
@@ -109,7 +106,7 @@ class MessengerChannel(ChannelAdapter):
                 and constant_time_equal(q.get("hub.verify_token", ""), token)):
             log.info("messenger webhook verification handshake accepted")
             return web.Response(text=q["hub.challenge"])
-        return refuse(self.hub, self.name, 403, "verification handshake refused")
+        return refuse(self.ctx, self.name, 403, "verification handshake refused")
 
     def verify(self, headers: Any, raw_body: bytes) -> bool:
         header = headers.get(SIGNATURE_HEADER, "")
@@ -119,26 +116,20 @@ class MessengerChannel(ChannelAdapter):
                             hashlib.sha256).hexdigest()
         return constant_time_equal(header[len("sha256="):].strip().lower(), expected)
 
-    async def receive(self, request: web.Request) -> web.StreamResponse:
-        started = time.perf_counter()
-        cap = self.hub.settings.server.max_body_bytes
-        if request.content_length is not None and request.content_length > cap:
-            return refuse(self.hub, self.name, 413, "body too large")
+    def authenticate(self, headers: Any, raw: bytes) -> None:
+        if not headers.get(SIGNATURE_HEADER):
+            raise Refused(401, "missing signature")
+        if not self.verify(headers, raw):
+            raise Refused(403, "bad signature")
+
+    def split(self, payload: Any) -> list[RawEvent]:
         try:
-            raw = await request.read()
-        except web.HTTPRequestEntityTooLarge:
-            return refuse(self.hub, self.name, 413, "body too large")
-        if not request.headers.get(SIGNATURE_HEADER):
-            return refuse(self.hub, self.name, 401, "missing signature")
-        if not self.verify(request.headers, raw):
-            return refuse(self.hub, self.name, 403, "bad signature")
-        try:
-            events = split_batch(json.loads(raw))
-        except (ValueError, UnicodeDecodeError):
-            return refuse(self.hub, self.name, 400, "body is not a webhook batch")
-        if events:
-            await store_events(self.hub, self.name, events, started)
-        return web.Response(text="EVENT_RECEIVED")
+            return split_batch(payload)
+        except MalformedBatch:
+            raise Refused(400, "body is not a webhook batch") from None
+
+    def acknowledge(self, results: list[Any]) -> web.StreamResponse:
+        return web.Response(text="EVENT_RECEIVED")  # what Meta's samples answer
 
     def parse(self, payload: dict[str, Any]) -> list[InboundMessage]:
         return parse_payload(payload)
@@ -173,7 +164,7 @@ class MessengerChannel(ChannelAdapter):
 
     async def outside_window(self, address: str) -> bool:
         """True when the citizen's last inbound message is known and older than 24 hours."""
-        async with self.hub.sessions() as session:
+        async with self.ctx.sessions() as session:
             last = (await session.execute(select(Contact.last_inbound_at).where(
                 Contact.channel == self.name, Contact.channel_user_id == address))).scalar()
         return last is not None and utcnow() - last > WINDOW
@@ -183,7 +174,7 @@ class MessengerChannel(ChannelAdapter):
                      else {"id": address})
         body = {"recipient": recipient, "messaging_type": "RESPONSE", "message": {"text": text}}
         try:
-            async with self.hub.http.post(
+            async with self.ctx.http.post(
                     f"{self._base}/me/messages", params=self._auth(), json=body,
                     timeout=aiohttp.ClientTimeout(total=self.cfg.send_timeout_seconds)) as resp:
                 try:
@@ -200,12 +191,12 @@ class MessengerChannel(ChannelAdapter):
             return DeliveryResult.retry(f"Send API unreachable: {type(exc).__name__}")
 
     async def _progress(self, key: str) -> list[str]:
-        async with self.hub.sessions() as session:
+        async with self.ctx.sessions() as session:
             row = await session.get(ChannelState, key)
             return list((row.value or {}).get("mids", [])) if row is not None else []
 
     async def _save_progress(self, key: str, mids: list[str] | None) -> None:
-        async with self.hub.sessions() as session, session.begin():
+        async with self.ctx.sessions() as session, session.begin():
             if mids is None:
                 await session.execute(delete(ChannelState).where(ChannelState.key == key))
                 return
@@ -217,15 +208,13 @@ class MessengerChannel(ChannelAdapter):
 
     async def check_token(self) -> None:
         """While paused, ask Graph whether the page token works again; resume if it does."""
-        if self.name not in self.hub.paused:
+        if not self.ctx.is_paused(self.name):
             return
-        from hub.dispatch import resume_channel
-
         try:
-            async with self.hub.http.get(f"{self._base}/me", params=self._auth(),
+            async with self.ctx.http.get(f"{self._base}/me", params=self._auth(),
                                          timeout=aiohttp.ClientTimeout(total=10)) as resp:
                 ok = resp.status == 200
         except (aiohttp.ClientError, TimeoutError):
             return
         if ok:
-            resume_channel(self.hub, self.name)
+            self.ctx.resume(self.name)

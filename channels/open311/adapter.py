@@ -17,8 +17,11 @@ from aiohttp import web
 from sqlalchemy import and_, select
 
 from channels.base import ChannelAdapter, constant_time_equal
+from channels.open311.settings import Open311Settings
+from channels.webhook import refuse, store_events
 from normalizer.schema import (
     CATEGORIES,
+    OPEN_STATUSES,
     AttachmentRef,
     ContactInfo,
     DeliveryResult,
@@ -28,11 +31,9 @@ from normalizer.schema import (
     RawEvent,
 )
 from store.models import InboxEvent, Report
-from channels.webhook import refuse, store_events
-from web.params import query_int
+from store.params import query_int
 
 PREFIX = "/open311/v2"
-OPEN_STATUSES = ("received", "triage", "forwarded", "in_progress", "returned")
 MAX_DESCRIPTION = 4000
 SERVICE_KEYWORDS: dict[str, str] = {
     "construction_order": "xây dựng, lấn chiếm, không phép",
@@ -66,6 +67,7 @@ def _float(form: Any, key: str) -> float | None:
 
 class WebChannel(ChannelAdapter):
     name = "web"
+    settings_model = Open311Settings
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -92,34 +94,34 @@ class WebChannel(ChannelAdapter):
 
     async def post_request(self, request: web.Request) -> web.Response:
         started = time.perf_counter()
-        hub = self.hub
-        if request.content_length and request.content_length > hub.settings.server.max_body_bytes:
+        ctx = self.ctx
+        if request.content_length and request.content_length > ctx.max_body_bytes:
             return open311_error(413, "request body too large")
         if request.content_type not in ("application/x-www-form-urlencoded", "multipart/form-data"):
-            hub.metrics.rejected_requests.labels("web", "content_type").inc()
+            ctx.count_rejected("web", "content_type")
             return open311_error(400, "POST requests.json must be form-encoded")
         try:
             form = await request.post()
         except ValueError:  # a broken multipart body
             return open311_error(400, "the form body could not be read")
-        api_key = hub.settings.channels.web.api_key.get_secret_value()
+        api_key = self.cfg.api_key.get_secret_value()
         if api_key and not constant_time_equal(str(form.get("api_key", "")), api_key):
-            refuse(hub, "web", 403, "bad api_key")
+            refuse(ctx, "web", 403, "bad api_key")
             return open311_error(403, "api_key is missing or invalid")
         fields = {k: str(v) for k, v in form.items() if isinstance(v, str)}
         problem = validate_request(fields)
         if problem:
-            hub.metrics.rejected_requests.labels("web", "invalid").inc()
+            ctx.count_rejected("web", "invalid")
             return open311_error(400, problem)
         client_token = (request.headers.get("Idempotency-Key") or fields.pop("client_token", "")
                         or uuid.uuid4().hex)[:128]
         fields.pop("api_key", None)
         fields["_token"] = client_token
         fields["received_at"] = datetime.now().astimezone().isoformat()
-        [result] = await store_events(hub, "web", [RawEvent(client_token, fields)], started)
+        [result] = await store_events(ctx, "web", [RawEvent(client_token, fields)], started)
         if result.duplicate:
             if not await self._same_request(client_token, fields):
-                hub.metrics.rejected_requests.labels("web", "idempotency_conflict").inc()
+                ctx.count_rejected("web", "idempotency_conflict")
                 return open311_error(409, "Idempotency-Key already used for a different request")
             code = await self._code_for_token(client_token)
             if code:
@@ -129,7 +131,7 @@ class WebChannel(ChannelAdapter):
 
     async def _same_request(self, token: str, fields: dict[str, str]) -> bool:
         """A retried request, or another request reusing the key? (Keys are the client's.)"""
-        async with self.hub.sessions() as session:
+        async with self.ctx.sessions() as session:
             stored = (await session.execute(select(InboxEvent.payload).where(
                 InboxEvent.channel == "web", InboxEvent.external_id == token))).scalar()
         if stored is None:
@@ -139,7 +141,7 @@ class WebChannel(ChannelAdapter):
         return before == {k: v for k, v in fields.items() if k not in volatile}
 
     async def _code_for_token(self, token: str) -> str | None:
-        async with self.hub.sessions() as session:
+        async with self.ctx.sessions() as session:
             return (await session.execute(
                 select(Report.code).join(InboxEvent, InboxEvent.report_id == Report.id)
                 .where(InboxEvent.channel == "web", InboxEvent.external_id == token))).scalar()
@@ -152,7 +154,7 @@ class WebChannel(ChannelAdapter):
         token = request.match_info["token"]
         code = await self._code_for_token(token)
         if code is None:
-            async with self.hub.sessions() as session:
+            async with self.ctx.sessions() as session:
                 known = (await session.execute(select(InboxEvent.id).where(
                     InboxEvent.channel == "web", InboxEvent.external_id == token))).scalar()
             if known is None:
@@ -160,7 +162,7 @@ class WebChannel(ChannelAdapter):
         return web.json_response([{"service_request_id": code, "token": token}])
 
     async def get_request(self, request: web.Request) -> web.Response:
-        async with self.hub.sessions() as session:
+        async with self.ctx.sessions() as session:
             report = (await session.execute(
                 select(Report).where(Report.code == request.match_info["code"]))).scalar_one_or_none()
             if report is None:
@@ -197,7 +199,7 @@ class WebChannel(ChannelAdapter):
         if conds:
             query = query.where(and_(*conds))
         query = query.order_by(Report.created_at.desc()).limit(limit)
-        async with self.hub.sessions() as session:
+        async with self.ctx.sessions() as session:
             reports = (await session.execute(query)).scalars().all()
             return web.json_response([await self._public_request(session, r) for r in reports])
 

@@ -42,9 +42,7 @@ def set_webhook(api_base: str, token: str, url: str, secret_token: str, *,
 
 
 def cmd_set_webhook(args: argparse.Namespace) -> int:
-    from hub.settings import load_settings
-
-    settings = load_settings(args.config)
+    settings = args.load_settings(args.config)
     cfg = settings.channels.telegram
     missing = [f"channels.telegram.{key}" for key in ("bot_token", "secret_token")
                if not getattr(cfg, key).get_secret_value()]

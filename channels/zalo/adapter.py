@@ -12,24 +12,18 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
-from channels.base import ChannelAdapter, constant_time_equal
+from channels.base import ChannelContext, Sender, constant_time_equal
+from channels.webhook import Refused, WebhookChannel
 from channels.zalo.api import CS_ERRORS, ZaloClient
 from channels.zalo.parse import external_id, loads, parse_event
+from channels.zalo.settings import ZaloSettings
 from channels.zalo.tokens import ZaloTokens
 from channels.zalo.zns import ZnsSender
 from normalizer.schema import DeliveryResult, InboundMessage, OutboundMessage, RawEvent
-from channels.webhook import refuse, store_events
-
-if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession
-
-    from hub.context import Hub
-    from store.models import OutboxMessage, Report
 
 log = logging.getLogger("hub.channels.zalo")
 
@@ -52,39 +46,39 @@ def sign_headers(payload_raw: bytes, app_id: str, timestamp: str, oa_secret_key:
             SIGNATURE_HEADER: "mac=" + signature(app_id, payload_raw, timestamp, oa_secret_key)}
 
 
-class ZaloChannel(ChannelAdapter):
+class ZaloChannel(WebhookChannel):
     name = "zalo"
+    webhook_path = PATH
 
-    def __init__(self, hub: Hub) -> None:
-        super().__init__(hub)
-        self.cfg = hub.settings.channels.zalo
-        self.tokens = ZaloTokens(hub, self.cfg, on_terminal=self._pause_sending)
-        self.client = ZaloClient(hub, self.tokens, self.cfg.http_timeout_seconds)
-        self.zns = ZnsSender(self)
+    settings_model = ZaloSettings
+    chat_style = True
+    # Zalo can ask a citizen for their phone with its request-user-info card (the router sends
+    # it after a new report from a citizen whose phone is unknown).
+    phone_request = True
+
+    def __init__(self, ctx: ChannelContext, cfg: ZaloSettings) -> None:
+        super().__init__(ctx, cfg)
+        self.tokens = ZaloTokens(ctx, cfg, on_terminal=self._pause_sending)
+        self.client = ZaloClient(ctx, self.tokens, cfg.http_timeout_seconds)
+        self.zns = ZnsSender(cfg, self.client)
 
     @classmethod
-    def from_settings(cls, hub: Hub) -> ZaloChannel:
-        cls.require(hub.settings.channels.zalo, "channels.zalo", "app_id", "oa_secret_key",
-                    "app_secret", "access_token", "refresh_token")
-        return cls(hub)
+    def from_settings(cls, ctx: ChannelContext, cfg: ZaloSettings) -> ZaloChannel:
+        cls.require(cfg, "channels.zalo", "app_id", "oa_secret_key", "app_secret",
+                    "access_token", "refresh_token")
+        return cls(ctx, cfg)
 
-
-    def routes(self) -> list[web.RouteDef]:
-        return [web.post(PATH, self.webhook)]
-
-    def senders(self) -> dict[str, ChannelAdapter]:
+    def senders(self) -> dict[str, Sender]:
         return {self.name: self, self.zns.name: self.zns}
 
     async def start(self) -> None:
         await self.tokens.seed()
-        self.hub.add_job("zalo-token-refresh", self.cfg.token_refresh_check_seconds,
+        self.ctx.add_job("zalo-token-refresh", self.cfg.token_refresh_check_seconds,
                          self.tokens.refresh_if_due, leader_only=True)
 
     def _pause_sending(self, reason: str) -> None:
-        from hub.dispatch import pause_channel
-
         for sender in self.senders():
-            pause_channel(self.hub, sender, f"zalo token refresh failed: {reason}")
+            self.ctx.pause(sender, f"zalo token refresh failed: {reason}")
 
     # --- intake ------------------------------------------------------------------------------
     def verify(self, headers: Any, raw_body: bytes, payload: dict[str, Any] | None = None) -> bool:
@@ -104,39 +98,41 @@ class ZaloChannel(ChannelAdapter):
                              self.cfg.oa_secret_key.get_secret_value())
         return constant_time_equal(given.lower(), expected)
 
-    async def webhook(self, request: web.Request) -> web.Response:
-        started = time.perf_counter()
-        raw = await request.read()
+    def precheck(self, request: web.Request, raw: bytes) -> web.StreamResponse | None:
         try:
-            payload = loads(raw) if raw.strip() else {}
-        except ValueError:
-            payload = None
-        if payload == {}:
-            # Zalo's check when the webhook URL is saved: acknowledge, store nothing.
+            empty = not raw.strip() or loads(raw) == {}
+        except (ValueError, RecursionError):
+            empty = False
+        if empty:
+            # Zalo's check when the webhook URL is saved: unsigned; acknowledge, store nothing.
             return web.json_response({"ok": True})
-        if not request.headers.get(SIGNATURE_HEADER):
-            return refuse(self.hub, self.name, 401, "missing signature")
-        if payload is None:
-            return refuse(self.hub, self.name, 400, "body is not JSON")
+        return None
+
+    def decode(self, raw: bytes) -> Any:
+        return loads(raw)  # already parsed once in authenticate; ids kept as strings
+
+    def authenticate(self, headers: Any, raw: bytes) -> None:
+        if not headers.get(SIGNATURE_HEADER):
+            raise Refused(401, "missing signature")
+        try:
+            payload = loads(raw)
+        except (ValueError, RecursionError):
+            raise Refused(400, "body is not JSON") from None
         if not isinstance(payload, dict):
-            return refuse(self.hub, self.name, 400, "body is not a JSON object")
-        if not self.verify(request.headers, raw, payload):
-            return refuse(self.hub, self.name, 401, "bad signature")
+            raise Refused(400, "body is not a JSON object")
+        if not self.verify(headers, raw, payload):
+            raise Refused(401, "bad signature")
+
+    def split(self, payload: Any) -> list[RawEvent]:
         if not payload.get("event_name"):
-            return refuse(self.hub, self.name, 400, "no event_name")
-        event = RawEvent(external_id(payload), payload)
-        [result] = await store_events(self.hub, self.name, [event], started)
-        return web.json_response({"ok": True, "duplicate": result.duplicate})
+            raise Refused(400, "no event_name")
+        return [RawEvent(external_id(payload), payload)]
+
+    def acknowledge(self, results: list[Any]) -> web.StreamResponse:
+        return web.json_response({"ok": True, "duplicate": bool(results and results[0].duplicate)})
 
     def parse(self, payload: dict[str, Any]) -> list[InboundMessage]:
         return parse_event(payload)
-
-    async def after_new_report(self, session: Any, report: Any, contact: Any) -> None:
-        """A report from a citizen whose phone we do not know: send the request-user-info card
-        (officers often need to call back to verify). Anonymous chats cannot receive it."""
-        if contact.phone or not report.reply_address or report.reply_address.startswith("anonymous:"):
-            return
-        await request_user_info(session, self.hub, report.reply_address, report)
 
     # --- sending -----------------------------------------------------------------------------
     def recipient(self, address: str) -> dict[str, str]:
@@ -161,24 +157,3 @@ class ZaloChannel(ChannelAdapter):
         body = {"recipient": self.recipient(address), "message": self.message_body(message)}
         url = self.cfg.api_base.rstrip("/") + CS_PATH
         return await self.client.deliver(url, body, CS_ERRORS, "zalo")
-
-
-async def request_user_info(session: AsyncSession, hub: Hub, address: str,
-                            report: Report | None = None) -> OutboxMessage:
-    """Queue Zalo's request-user-info card to a citizen (same transaction as the caller's
-    change). Their answer arrives as ``user_submit_info`` and fills the contact's name, phone and
-    address. Used when a report needs a phone number or the citizen asks to share it."""
-    from router import templates
-    from router.notify import outbound_row
-
-    code = report.code if report is not None else ""
-    title = templates.render("zalo_request_info_title")
-    subtitle = templates.render("zalo_request_info_subtitle" if code else
-                                "zalo_request_info_subtitle_nocode", code=code)
-    message = OutboundMessage(text=subtitle, report_code=code or None, template=REQUEST_INFO,
-                              template_data={"title": title, "subtitle": subtitle})
-    row = outbound_row(channel="zalo", address=address, report=report, template=REQUEST_INFO,
-                       message=message)
-    session.add(row)
-    hub.outbox_wakeup.set()
-    return row

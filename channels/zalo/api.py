@@ -19,7 +19,7 @@ from channels.zalo.tokens import TokenRefreshFailed, TokenUnavailable, ZaloToken
 from normalizer.schema import DeliveryResult
 
 if TYPE_CHECKING:
-    from hub.context import Hub
+    from channels.base import ChannelContext
 
 log = logging.getLogger("hub.channels.zalo")
 
@@ -92,14 +92,14 @@ def _code(answer: dict[str, Any]) -> int | None:
 class ZaloClient:
     """POSTs JSON with the ``access_token`` header, handling one refresh on a token error."""
 
-    def __init__(self, hub: Hub, tokens: ZaloTokens, timeout: float) -> None:
-        self.hub = hub
+    def __init__(self, ctx: ChannelContext, tokens: ZaloTokens, timeout: float) -> None:
+        self.ctx = ctx
         self.tokens = tokens
         self.timeout = timeout
 
     async def _post(self, url: str, body: dict[str, Any], token: str) -> dict[str, Any] | DeliveryResult:
         try:
-            async with self.hub.http.post(
+            async with self.ctx.http.post(
                     url, json=body, headers={"access_token": token},
                     timeout=aiohttp.ClientTimeout(total=self.timeout)) as resp:
                 if resp.status != 200:

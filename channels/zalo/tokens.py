@@ -31,8 +31,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from store.models import ChannelState, utcnow
 
 if TYPE_CHECKING:
-    from hub.context import Hub
-    from hub.settings import ZaloSettings
+    from channels.base import ChannelContext
+    from channels.zalo.settings import ZaloSettings
 
 log = logging.getLogger("hub.channels.zalo")
 
@@ -76,8 +76,8 @@ def _pair(row: ChannelState) -> TokenPair:
 
 
 class ZaloTokens:
-    def __init__(self, hub: Hub, cfg: ZaloSettings, on_terminal: Any = None) -> None:
-        self.hub = hub
+    def __init__(self, ctx: ChannelContext, cfg: ZaloSettings, on_terminal: Any = None) -> None:
+        self.ctx = ctx
         self.cfg = cfg
         self._on_terminal = on_terminal  # called with the reason when a refresh is refused
         self._cached: TokenPair | None = None
@@ -92,8 +92,8 @@ class ZaloTokens:
         value = {"access_token": self.cfg.access_token.get_secret_value(),
                  "refresh_token": self.cfg.refresh_token.get_secret_value(),
                  "expires_at": None, "seed": seed, "failed": None}
-        insert = pg_insert if self.hub.engine.dialect.name == "postgresql" else sqlite_insert
-        async with self.hub.sessions() as session, session.begin():
+        insert = pg_insert if self.ctx.dialect == "postgresql" else sqlite_insert
+        async with self.ctx.sessions() as session, session.begin():
             await session.execute(insert(ChannelState).values(
                 key=STATE_KEY, value=value, version=1, updated_at=utcnow())
                 .on_conflict_do_nothing(index_elements=["key"]))
@@ -107,7 +107,7 @@ class ZaloTokens:
         return await self.current(fresh=True)
 
     async def _read(self) -> TokenPair:
-        async with self.hub.sessions() as session:
+        async with self.ctx.sessions() as session:
             row = await session.get(ChannelState, STATE_KEY, populate_existing=True)
             if row is None:
                 raise TokenUnavailable("zalo tokens not seeded yet")
@@ -139,7 +139,7 @@ class ZaloTokens:
     async def refresh(self, failed_token: str | None = None, *, ahead: bool = False) -> TokenPair:
         """Refresh the pair unless another process already did. ``failed_token``: the access
         token Zalo just rejected; ``ahead``: only when it expires within the margin."""
-        if self.hub.engine.dialect.name == "postgresql":
+        if self.ctx.dialect == "postgresql":
             pair = await self._refresh_pg(failed_token, ahead)
         else:
             pair = await self._refresh_cas(failed_token, ahead)
@@ -157,7 +157,7 @@ class ZaloTokens:
 
     async def _refresh_pg(self, failed_token: str | None, ahead: bool) -> TokenPair:
         refused: TokenRefreshFailed | None = None
-        async with self.hub.sessions() as session, session.begin():
+        async with self.ctx.sessions() as session, session.begin():
             row = (await session.execute(select(ChannelState).where(
                 ChannelState.key == STATE_KEY).with_for_update()
                 .execution_options(populate_existing=True))).scalar_one()
@@ -178,7 +178,7 @@ class ZaloTokens:
         return _pair(row)
 
     async def _cas(self, version: int, value: dict[str, Any]) -> bool:
-        async with self.hub.sessions() as session, session.begin():
+        async with self.ctx.sessions() as session, session.begin():
             result = await session.execute(update(ChannelState).where(
                 ChannelState.key == STATE_KEY, ChannelState.version == version)
                 .values(value=value, version=version + 1, updated_at=utcnow()))
@@ -187,7 +187,7 @@ class ZaloTokens:
     async def _refresh_cas(self, failed_token: str | None, ahead: bool) -> TokenPair:
         deadline = time.monotonic() + CLAIM_SECONDS + self.cfg.http_timeout_seconds
         while True:
-            async with self.hub.sessions() as session:
+            async with self.ctx.sessions() as session:
                 row = await session.get(ChannelState, STATE_KEY, populate_existing=True)
                 assert row is not None
                 value, version = dict(row.value or {}), row.version
@@ -200,7 +200,7 @@ class ZaloTokens:
                     raise TokenUnavailable("another process holds the refresh claim too long")
                 await asyncio.sleep(0.05)  # another process is refreshing: wait, then re-read
                 continue
-            claimed = {**value, "claim_by": self.hub.worker_id,
+            claimed = {**value, "claim_by": self.ctx.worker_id,
                        "claim_until": (utcnow() + timedelta(seconds=CLAIM_SECONDS)).isoformat()}
             if not await self._cas(version, claimed):
                 continue  # lost the race: re-read
@@ -218,7 +218,7 @@ class ZaloTokens:
                 # Only possible if this claim outlived CLAIM_SECONDS; the new pair is the only
                 # valid one, so it is written regardless.
                 log.error("zalo: refresh claim lapsed before the new tokens were stored")
-                async with self.hub.sessions() as session, session.begin():
+                async with self.ctx.sessions() as session, session.begin():
                     row = await session.get(ChannelState, STATE_KEY, populate_existing=True)
                     assert row is not None
                     row.value = {**released, **fresh, "failed": None}
@@ -233,7 +233,7 @@ class ZaloTokens:
         url = cfg.oauth_base.rstrip("/") + OAUTH_PATH
         form = {"refresh_token": refresh_token, "app_id": cfg.app_id, "grant_type": "refresh_token"}
         try:
-            async with self.hub.http.post(
+            async with self.ctx.http.post(
                     url, data=form, headers={"secret_key": cfg.app_secret.get_secret_value()},
                     timeout=aiohttp.ClientTimeout(total=cfg.http_timeout_seconds)) as resp:
                 status = resp.status

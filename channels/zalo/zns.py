@@ -8,14 +8,10 @@ window). The router queues outbox rows on channel ``zns`` with the phone as the 
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-from channels.base import ChannelAdapter
-from channels.zalo.api import ErrorTable
-from normalizer.schema import DeliveryResult, InboundMessage, OutboundMessage
-
-if TYPE_CHECKING:
-    from channels.zalo.adapter import ZaloChannel
+from channels.zalo.api import ErrorTable, ZaloClient
+from channels.zalo.settings import ZaloSettings
+from normalizer.phones import normalize_phone
+from normalizer.schema import DeliveryResult, OutboundMessage
 
 # ZNS codes on top of the OA ones (Zalo's ZNS error table): recipient-side refusals go to the
 # next contact point; a bad template or quota is the center's to fix, so the citizen is reached
@@ -45,34 +41,30 @@ PARAM_MAX = 200
 
 def zns_phone(raw: str) -> str | None:
     """``84…`` form of a Vietnamese number (ZNS wants no ``+`` and no leading 0)."""
-    from normalizer.phones import normalize_phone
-
     e164 = normalize_phone(raw)
     if not e164 or not e164.startswith("+84"):
         return None
     return e164[1:]
 
 
-class ZnsSender(ChannelAdapter):
+class ZnsSender:
+    """The "zns" outbox route (a sender only: ZNS has no inbound messages)."""
+
     name = "zns"
 
-    def __init__(self, channel: ZaloChannel) -> None:
-        super().__init__(channel.hub)
-        self.channel = channel
-
-    def parse(self, payload: dict[str, Any]) -> list[InboundMessage]:
-        return []  # a sender only: ZNS has no inbound messages
+    def __init__(self, cfg: ZaloSettings, client: ZaloClient) -> None:
+        self.cfg, self.client = cfg, client
 
     def template_data(self, message: OutboundMessage) -> dict[str, str]:
         fields = {k: str(v) for k, v in (message.template_data or {}).items() if v is not None}
         fields.setdefault("code", message.report_code or "")
-        mapping = self.channel.cfg.zns_params
+        mapping = self.cfg.zns_params
         if mapping:
             fields = {param: fields.get(ours, "") for param, ours in mapping.items()}
         return {k: v[:PARAM_MAX] for k, v in fields.items()}
 
     async def send(self, address: str, message: OutboundMessage) -> DeliveryResult:
-        cfg = self.channel.cfg
+        cfg = self.cfg
         phone = zns_phone(address)
         if phone is None:
             return DeliveryResult.give_up("not a Vietnamese phone number", needs_other_route=True)
@@ -84,4 +76,4 @@ class ZnsSender(ChannelAdapter):
                 "template_data": self.template_data(message),
                 "tracking_id": (message.idempotency_key or "")[:TRACKING_ID_MAX]}
         url = cfg.zns_base.rstrip("/") + "/message/template"
-        return await self.channel.client.deliver(url, body, ZNS_ERRORS, "zns")
+        return await self.client.deliver(url, body, ZNS_ERRORS, "zns")

@@ -20,7 +20,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 
-from hub.fakeapi import FakeAPI
+from hub.demo.fakeapi import FakeAPI
 
 EMAIL = """From: Trần Thị Mai <mai.tran@example.vn>
 To: dttm@hue.example.vn
@@ -94,8 +94,8 @@ def _smtp_sink() -> tuple[Any, list[Any]]:
 
 
 def demo_settings(tmp: Path, api_base: str, smtp_port: int | None) -> Any:
-    from bench.loads import messenger, telegram, zalo
-    from bench.loads import web as web_load
+    from hub.demo.samples import messenger, telegram, zalo
+    from hub.demo.samples import web as web_load
     from hub.settings import Settings, _deep_merge
 
     data: dict[str, Any] = {
@@ -138,9 +138,9 @@ async def _wait(check: Any, timeout: float = 30.0) -> None:
 
 
 async def run_demo() -> int:
-    from bench.loads import messenger, telegram, zalo
-    from bench.loads import web as web_load
     from hub.app import create_app
+    from hub.demo.samples import messenger, telegram, zalo
+    from hub.demo.samples import web as web_load
     from hub.keys import HUB_KEY
     from store.models import InboxEvent, OutboxMessage, Report
     from store.tokens import issue_token

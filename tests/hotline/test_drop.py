@@ -66,7 +66,7 @@ async def test_a_file_still_being_written_waits(settings_factory: Any, tmp_path:
     drop = tmp_path / "drop"
     hub = await open_hub(drop_settings(settings_factory, drop, drop_settle_seconds=60))
     try:
-        folder = DropFolder(hub)
+        folder = DropFolder(hub, hub.settings.channels.hotline)
         folder.prepare()
         fresh = drop / "fresh.csv"
         fresh.write_bytes((FIXTURES / "calls__utf8_comma.csv").read_bytes())

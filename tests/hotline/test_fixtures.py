@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from channels.hotline.adapter import parse_call
+from channels.hotline.parse import parse_call
 from channels.hotline.records import CallReader, CallRecord, ImportFormatError, ReaderOptions, Rejected
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "hotline"

@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from channels.hotline.records import ReaderOptions
 from channels.hotline.importer import import_file
+from channels.hotline.records import ReaderOptions
 from hub.keys import HUB_KEY
 from router import lifecycle
 from store.models import Contact, OutboxMessage, Report

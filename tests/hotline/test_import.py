@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import func, select
 
 from channels.hotline.cli import ProgressBar
-from channels.hotline.records import ReaderOptions
 from channels.hotline.importer import ImportSummary, RejectsWriter, import_file
+from channels.hotline.records import ReaderOptions
 from store.db import make_engine, migrate
 from store.intake import Intake
 from store.models import InboxEvent

@@ -10,11 +10,10 @@ import pytest
 from aiohttp import web
 from sqlalchemy import select
 
-from channels.base import ChannelAdapter
-from channels.hotline.adapter import list_callbacks, mark_callback_done
 from hub.app import close_hub, open_hub
 from hub.context import Hub
 from normalizer.schema import DeliveryResult, OutboundMessage
+from store.callbacks import list_callbacks, mark_callback_done
 from store.models import Callback, ChannelState, Report, ReportEvent
 from tests.fakes import FakeAPI
 
@@ -116,15 +115,16 @@ async def test_gateway_timeout_and_refused_connection_retry(make_hub: Any, fake_
     assert (await hub.senders["sms"].send(PHONE, message())).status == "retry"
 
 
-async def test_refused_sms_goes_to_the_call_back_list(make_hub: Any, fake_api: Any) -> None:
+async def test_refused_sms_asks_for_another_route(make_hub: Any, fake_api: Any) -> None:
+    """The hotline route is the SMS gateway itself; a refusal is the router's to reroute (its one
+    fallback chain ends on the call-back list: tests/router/test_e2e_hotline.py)."""
     api = await fake_api()
     api.on("POST", "/sms", (400, {"error": "bad number"}))
     hub = await gateway_hub(make_hub, api)
+    assert hub.senders["hotline"] is hub.senders["sms"]
     result = await hub.senders["hotline"].send(PHONE, message())
-    assert result.status == "sent" and result.provider_id.startswith("callback:")
-    async with hub.sessions() as session:
-        [entry] = (await session.execute(select(Callback))).scalars().all()
-    assert entry.phone == PHONE and "sms: SMS gateway refused the message (HTTP 400)" in entry.reason
+    assert result.status == "give_up" and result.needs_other_route
+    assert "SMS gateway refused the message (HTTP 400)" in result.reason
 
 
 async def test_sms_sender_refuses_a_non_phone_address(make_hub: Any, fake_api: Any) -> None:
@@ -134,13 +134,12 @@ async def test_sms_sender_refuses_a_non_phone_address(make_hub: Any, fake_api: A
     assert result.status == "give_up" and result.needs_other_route and api.calls == []
 
 
-class RecordingZns(ChannelAdapter):
+class RecordingZns:
     """Stands in for the Zalo channel's "zns" sender (built by the Zalo adapter)."""
 
     name = "zns"
 
-    def __init__(self, hub: Hub, answer: DeliveryResult) -> None:
-        super().__init__(hub)
+    def __init__(self, answer: DeliveryResult) -> None:
         self.answer, self.sent = answer, []
 
     async def send(self, address: str, msg: OutboundMessage) -> DeliveryResult:
@@ -148,15 +147,28 @@ class RecordingZns(ChannelAdapter):
         return self.answer
 
 
-async def test_zns_when_there_is_no_gateway(make_hub: Any) -> None:
+async def test_without_a_gateway_the_router_goes_down_its_one_chain(make_hub: Any) -> None:
+    """No SMS gateway: the hotline has no route of its own, so a caller's notification goes
+    straight to the next contact point (ZNS when Zalo offers it), else the call-back list."""
+    from router.notify import enqueue_citizen_message
+
     hub = await make_hub()
-    assert "sms" not in hub.senders
-    zns = hub.senders["zns"] = RecordingZns(hub, DeliveryResult.sent("zns-1"))
-    assert await hub.senders["hotline"].send(PHONE, message()) == DeliveryResult.sent("zns-1")
-    assert zns.sent == [(PHONE, "Phản ánh PA-2026-000001 đã được tiếp nhận.")]
-    zns.answer = DeliveryResult.give_up("no ZNS template", needs_other_route=True)
-    result = await hub.senders["hotline"].send(PHONE, message(key="outbox-8"))
-    assert result.provider_id.startswith("callback:")
+    assert "sms" not in hub.senders and "hotline" not in hub.senders
+    hub.senders["zns"] = RecordingZns(DeliveryResult.sent("zns-1"))
+    async with hub.sessions() as session, session.begin():
+        report = Report(code="PA-2026-000041", channel="hotline", description="Rác",
+                        reply_address=PHONE)
+        session.add(report)
+        await session.flush()
+        row = await enqueue_citizen_message(session, hub, report, "ack")
+        assert row is not None and (row.channel, row.address) == ("zns", PHONE)
+    del hub.senders["zns"]
+    async with hub.sessions() as session, session.begin():
+        report = await session.get(Report, report.id)
+        assert await enqueue_citizen_message(session, hub, report, "ack") is None
+    async with hub.sessions() as session:
+        [entry] = (await session.execute(select(Callback))).scalars().all()
+        assert entry.phone == PHONE and "no route" in entry.reason
 
 
 async def test_call_back_list_without_any_route(make_hub: Any) -> None:
@@ -165,8 +177,8 @@ async def test_call_back_list_without_any_route(make_hub: Any) -> None:
         report = Report(code="PA-2026-000042", channel="hotline", description="Đèn hỏng",
                         reply_address=PHONE, agency_id="so-xay-dung")
         session.add(report)
-    first = await hub.senders["hotline"].send(PHONE, message(code="PA-2026-000042"))
-    again = await hub.senders["hotline"].send(PHONE, message(code="PA-2026-000042"))
+    first = await hub.senders["callback"].send(PHONE, message(code="PA-2026-000042"))
+    again = await hub.senders["callback"].send(PHONE, message(code="PA-2026-000042"))
     assert first.status == "sent" and first.provider_id == again.provider_id  # no double call
     other = await hub.senders["callback"].send(PHONE, message("Khác", code="PA-2026-000042"))
     assert other.provider_id != first.provider_id

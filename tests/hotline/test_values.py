@@ -7,7 +7,7 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from channels.hotline.adapter import map_category
+from channels.hotline.parse import map_category
 from channels.hotline.records import BadValue, header_key, parse_caller, parse_time
 from channels.hotline.sms import auth_header, render_body, sms_parts, unaccented
 

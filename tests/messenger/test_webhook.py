@@ -101,7 +101,7 @@ async def test_unknown_and_test_events_are_acknowledged_and_make_no_report(messe
 
 
 async def test_bench_load_requests_are_accepted_and_distinct(settings_factory, hub_client) -> None:
-    from bench.loads import messenger as load
+    from hub.demo.samples import messenger as load
     from hub.keys import HUB_KEY
 
     client = await hub_client(settings_factory(workers={"enabled": False}, **load.settings()))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from channels.media import MediaRefused, MediaUnavailable
 from hub.keys import HUB_KEY
-from hub.media import MediaRefused, MediaUnavailable
 from tests.telegram.fakebot import FILES, TOKEN, path
 
 PHOTO = "AgACAgUAAxkBAAIBZ2Wphoto_x"

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from channels.telegram.adapter import FILE_URL_PREFIX, UPDATE_HANDLERS, parse_update
+from channels.telegram.parse import FILE_URL_PREFIX, UPDATE_HANDLERS, parse_update
 from normalizer.schema import AttachmentRef, ContactInfo, InboundMessage, Location
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "telegram"

@@ -74,7 +74,7 @@ async def test_only_post_is_routed(telegram_hub):
 
 
 async def test_bench_load_requests_are_valid_and_distinct(settings_factory, hub_client, bot_api):
-    from bench.loads import telegram as load
+    from hub.demo.samples import telegram as load
 
     settings = settings_factory(channels=load.settings(bot_api.url)["channels"],
                                 workers={"enabled": False})

@@ -7,9 +7,9 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from channels.zalo.adapter import request_user_info
 from channels.zalo.parse import external_id
 from hub.keys import HUB_KEY
+from router.notify import request_phone
 from store.models import Attachment, Contact, InboxEvent, OutboxMessage, Report, ReportEvent
 from tests.conftest import wait_for
 from tests.zalo.support import CS, USER, FakeZalo, signed, stamped, zalo_settings
@@ -173,7 +173,7 @@ async def test_request_user_info_card_then_the_shared_phone_lands_on_the_contact
     [report] = await rows(client, Report)
     async with hub.sessions() as session, session.begin():
         report = await session.get(Report, report.id)
-        row = await request_user_info(session, hub, report.reply_address, report)
+        row = await request_phone(session, hub, report)
 
     async def card_sent():
         [r] = await rows(client, OutboxMessage, OutboxMessage.id == row.id)

@@ -128,7 +128,7 @@ async def test_ids_are_stored_exactly_as_sent(zalo_client):
 
 
 async def test_bench_load_requests_are_signed_and_distinct(settings_factory, hub_client):
-    from bench.loads import zalo as load
+    from hub.demo.samples import zalo as load
 
     client = await hub_client(settings_factory(**load.settings(), workers={"enabled": False}))
     for path, headers, body in load.requests(20):

@@ -1,0 +1,81 @@
+"""A stored call row → InboundMessage (pure), and the export's category column → a contract
+category."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from normalizer.schema import CATEGORIES, ContactInfo, InboundMessage, Location
+from normalizer.text import fold
+
+# Folded words operators and call-center software use for the contract categories. Longer,
+# more specific phrases are tried first ("trat tu xay dung" before "trat tu").
+CATEGORY_ALIASES: dict[str, tuple[str, ...]] = {
+    "construction_order": ("trat tu xay dung", "xay dung", "xay dung trai phep", "lan chiem",
+                           "construction"),
+    "environment": ("ve sinh moi truong", "moi truong", "rac thai", "o nhiem", "environment"),
+    "traffic_infrastructure": ("ha tang giao thong", "giao thong", "duong xa", "traffic"),
+    "urban_infrastructure": ("ha tang do thi", "chieu sang", "den duong", "thoat nuoc",
+                             "cay xanh", "via he", "do thi", "urban"),
+    "public_order": ("an ninh trat tu xa hoi", "an ninh trat tu", "trat tu xa hoi", "an ninh",
+                     "trat tu cong cong", "public order"),
+    "tourism": ("chat luong dich vu du lich", "du lich", "tourism"),
+    "public_service": ("thu tuc hanh chinh", "hanh chinh cong", "dich vu cong", "can bo",
+                       "cong chuc", "public service"),
+    "other": ("khac", "other"),
+}
+
+
+def _key(text: str | None) -> str:
+    return " ".join(fold(text).replace("_", " ").replace(",", " ").replace("-", " ").split())
+
+
+_ALIAS_ORDER: list[tuple[str, str]] = sorted(
+    [(alias, cat) for cat, aliases in CATEGORY_ALIASES.items() for alias in aliases]
+    + [(_key(label.split(" (")[0]), cat) for cat, label in CATEGORIES.items()],
+    key=lambda pair: -len(pair[0]))
+
+
+def map_category(raw: str | None) -> str | None:
+    """A contract category for what the export wrote in its category column, or None."""
+    key = _key(raw)
+    if not key:
+        return None
+    if key.replace(" ", "_") in CATEGORIES:
+        return key.replace(" ", "_")
+    padded = f" {key} "
+    for exact in (True, False):
+        for alias, category in _ALIAS_ORDER:
+            if (key == alias) if exact else (f" {alias} " in padded):
+                return category
+    return None
+
+
+def parse_call(payload: dict[str, Any]) -> InboundMessage:
+    """Pure: a stored call row (see hotline_import.make_record) → InboundMessage."""
+    external_id = str(payload["id"])
+    phone = payload.get("caller") or None
+    when = datetime.fromisoformat(payload["time"])
+    meta: dict[str, Any] = {"created_at": when, "source_file": payload.get("source"),
+                            "source_row": payload.get("row")}
+    if payload.get("operator"):
+        meta["operator"] = payload["operator"]
+    category = map_category(payload.get("category"))
+    if category and category != "other":
+        meta["category_hint"] = category
+    elif payload.get("category"):
+        meta["category_raw"] = payload["category"]
+    if payload.get("silent"):
+        meta["silent"] = True
+    if phone is None:
+        # A withheld number: the call is a report, but there is no one to answer.
+        sender = f"anonymous:{external_id}"
+        meta["reply_address"] = ""
+    else:
+        sender = phone
+    address = payload.get("address") or None
+    return InboundMessage(
+        channel="hotline", external_id=external_id, sender_id=sender, kind="message",
+        text=payload.get("text") or "", sent_at=when,
+        location=Location(address=address) if address else None,
+        contact=ContactInfo(name=payload.get("name") or None, phone=phone), meta=meta)

@@ -1,0 +1,63 @@
+"""Contacts: who wrote (one row per channel user), kept up to date by every event."""
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from normalizer.schema import OPEN_STATUSES, InboundMessage
+from router import lifecycle
+from store.models import Contact, Report, utcnow
+
+if TYPE_CHECKING:
+    from hub.context import Hub
+
+log = logging.getLogger("hub.inbox")
+
+
+async def upsert_contact(session: AsyncSession, msg: InboundMessage) -> Contact:
+    dialect = session.bind.dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    now = utcnow()
+    await session.execute(
+        insert(Contact).values(channel=msg.channel, channel_user_id=msg.sender_id, state="active",
+                               extra={}, created_at=now, updated_at=now)
+        .on_conflict_do_nothing(index_elements=["channel", "channel_user_id"]))
+    query = select(Contact).where(Contact.channel == msg.channel,
+                                  Contact.channel_user_id == msg.sender_id)
+    if dialect == "postgresql":
+        # Serializes the messages of one citizen across workers, so assembly sees its own writes.
+        query = query.with_for_update()
+    contact = (await session.execute(query)).scalar_one()
+    info = msg.contact
+    if info is not None:
+        contact.name = info.name or contact.name
+        contact.phone = info.phone or contact.phone
+        contact.email = info.email or contact.email
+    if msg.meta.get("contact_state"):
+        contact.state = msg.meta["contact_state"]
+    if msg.meta.get("contact_address"):
+        contact.address = msg.meta["contact_address"]
+    if msg.kind in ("message", "edit", "command", "contact") and msg.meta.get("citizen_initiated", True):
+        at = msg.sent_at or now
+        if contact.last_inbound_at is None or at > contact.last_inbound_at:
+            contact.last_inbound_at = at
+    return contact
+
+
+async def attach_contact_to_open_report(hub: Hub, session: AsyncSession, contact: Contact,
+                                        msg: InboundMessage) -> Report | None:
+    """Contact-only events (shared phone, follow) update the contact; the open report, if any,
+    reads the contact, so it sees the phone at once."""
+    report = (await session.execute(
+        select(Report).where(Report.contact_id == contact.id,
+                             Report.status.in_(OPEN_STATUSES))
+        .order_by(Report.id.desc()).limit(1))).scalar_one_or_none()
+    if report is not None and msg.contact is not None:
+        lifecycle.record(session, report, actor="citizen", kind="note",
+                         note="công dân cung cấp thông tin liên hệ", public=False)
+    return None

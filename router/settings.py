@@ -1,0 +1,74 @@
+"""The router's settings: the agencies (``[[agencies]]``) and ``[routing]`` (threshold, SLA days,
+calendar, escalations)."""
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from normalizer.classify import DEFAULT_TRIAGE_THRESHOLD
+from normalizer.schema import CATEGORIES
+
+
+class _RouterSection(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+class AgencySettings(_RouterSection):
+    id: str
+    name: str
+    categories: list[str] = []
+    areas: list[str] = []
+    email: str = ""
+    webhook_url: str = ""
+    webhook_secret: SecretStr = SecretStr("")
+
+    @field_validator("categories")
+    @classmethod
+    def _known_categories(cls, value: list[str]) -> list[str]:
+        unknown = [c for c in value if c not in CATEGORIES]
+        if unknown:
+            raise ValueError(f"unknown categories {unknown}; known: {sorted(CATEGORIES)}")
+        return value
+
+    @model_validator(mode="after")
+    def _signed_webhooks_only(self) -> AgencySettings:
+        if self.webhook_url and not self.webhook_secret.get_secret_value():
+            raise ValueError(f"agency {self.id}: webhook_url needs a webhook_secret (deliveries are signed)")
+        return self
+
+
+class RoutingSettings(_RouterSection):
+    # The threshold bench/classify_eval.py checks (normalizer.classify).
+    triage_threshold: float = Field(DEFAULT_TRIAGE_THRESHOLD, ge=0, le=1)
+    province: str = "Huế"
+    sla_days: dict[str, int] = {
+        "construction_order": 10, "environment": 3, "traffic_infrastructure": 7,
+        "urban_infrastructure": 5, "public_order": 3, "tourism": 5, "public_service": 10,
+        "other": 7,
+    }
+    holidays: list[str] = []  # ISO dates skipped when counting working days
+    reminder_days_before: int = 1
+    # Working days are counted on this calendar.
+    timezone: str = "Asia/Ho_Chi_Minh"
+    # How often the leader looks for reports to remind about or escalate.
+    sla_check_seconds: float = Field(300.0, gt=0)
+    # Where overdue escalations go besides the center's queue (empty: queue and metrics only).
+    center_email: str = ""
+    # A new report's first delivery to its agency waits this long while photos are still being
+    # downloaded, so the mail/webhook carries them.
+    delivery_media_wait_seconds: float = Field(30.0, ge=0)
+    @field_validator("holidays")
+    @classmethod
+    def _iso_dates(cls, value: list[str]) -> list[str]:
+        from datetime import date
+
+        for item in value:
+            date.fromisoformat(item)
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo
+
+        ZoneInfo(value)
+        return value

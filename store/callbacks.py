@@ -1,0 +1,74 @@
+"""The operators' call-back list: citizens to phone because no message route reaches them (a
+withheld or SMS-less number, every fallback tried). The router adds entries; the hotline
+operators work the list in the console and through ``GET /api/v1/callbacks``."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store.models import Callback, Report, ReportEvent, utcnow
+from store.serialize import iso
+
+
+async def add_callback(session: AsyncSession, *, phone: str | None, text: str,
+                       report_code: str | None, reason: str) -> Callback:
+    """Add an entry, or return the open one with the same phone, report and text (a send retried
+    after a crash must not ask operators to call twice)."""
+    report_id = None
+    if report_code:
+        report_id = (await session.execute(
+            select(Report.id).where(Report.code == report_code))).scalar()
+    existing = (await session.execute(
+        select(Callback).where(Callback.phone == phone, Callback.report_id == report_id,
+                               Callback.text == text, Callback.done_at.is_(None))
+        .limit(1))).scalar_one_or_none()
+    if existing is not None:
+        return existing
+    entry = Callback(report_id=report_id, phone=phone, text=text, reason=reason[:500],
+                     created_at=utcnow())
+    session.add(entry)
+    await session.flush()
+    return entry
+
+
+def callback_json(entry: Callback, code: str | None) -> dict[str, Any]:
+    return {"id": entry.id, "report_code": code, "phone": entry.phone, "text": entry.text,
+            "reason": entry.reason, "created_at": iso(entry.created_at),
+            "done_at": iso(entry.done_at), "done_by": entry.done_by, "outcome": entry.outcome}
+
+
+async def list_callbacks(session: AsyncSession, *, state: str = "open", limit: int = 100,
+                         offset: int = 0, agency_id: str | None = None) -> list[dict[str, Any]]:
+    """Call-back entries, oldest first. state: open | done | all. ``agency_id`` (not "center")
+    limits the list to that agency's reports."""
+    if state not in ("open", "done", "all"):
+        raise ValueError("state must be open, done or all")
+    query = select(Callback, Report.code).outerjoin(Report, Report.id == Callback.report_id)
+    if state == "open":
+        query = query.where(Callback.done_at.is_(None))
+    elif state == "done":
+        query = query.where(Callback.done_at.is_not(None))
+    if agency_id and agency_id != "center":
+        query = query.where(Report.agency_id == agency_id)
+    query = query.order_by(Callback.id).limit(max(1, min(limit, 1000))).offset(max(0, offset))
+    return [callback_json(entry, code) for entry, code in await session.execute(query)]
+
+
+async def mark_callback_done(session: AsyncSession, callback_id: int, *, done_by: str,
+                             outcome: str | None = None) -> dict[str, Any] | None:
+    """Mark an entry done (idempotent: a second call keeps the first time and operator). Adds a
+    note to the report's history. None when there is no such entry."""
+    entry = await session.get(Callback, callback_id)
+    if entry is None:
+        return None
+    report = await session.get(Report, entry.report_id) if entry.report_id else None
+    if entry.done_at is None:
+        entry.done_at, entry.done_by = utcnow(), done_by[:64]
+        entry.outcome = (outcome or "").strip()[:2000] or None
+        if report is not None:
+            session.add(ReportEvent(report_id=report.id, at=utcnow(), actor=done_by[:64],
+                                    kind="note", public=False,
+                                    note=f"đã gọi lại công dân: {entry.outcome or 'hoàn thành'}"))
+    return callback_json(entry, report.code if report else None)

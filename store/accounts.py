@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.models import (
@@ -300,3 +300,13 @@ async def authenticate(session: AsyncSession, username: str, password: str, *,
         account.password_hash = await hash_password(password)
     account.last_login_at = now
     return LoginResult(account, "ok")
+
+
+async def purge_login_throttle(session: AsyncSession, now: datetime | None = None,
+                               policy: ThrottlePolicy = ThrottlePolicy()) -> int:
+    """Forget failures that no longer count (a periodic job; returns how many rows went)."""
+    now = now or utcnow()
+    result = await session.execute(delete(LoginThrottle).where(
+        LoginThrottle.last_failure_at < now - policy.window,
+        or_(LoginThrottle.locked_until.is_(None), LoginThrottle.locked_until <= now)))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

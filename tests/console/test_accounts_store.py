@@ -21,6 +21,7 @@ from store.accounts import (
     create_account,
     disable_account,
     enable_account,
+    purge_login_throttle,
     set_password,
 )
 from store.models import Account, AccountEvent, AgencyToken, ConsoleSession, LoginThrottle, utcnow
@@ -122,6 +123,22 @@ async def test_old_failures_are_forgotten(console_db: ConsoleDB) -> None:
         row = await session.get(LoginThrottle, "user:tt.lan")
     assert result.outcome == "bad_credentials" and row is not None and row.failures == 1
     assert row.locked_until is None
+
+
+async def test_purge_login_throttle(console_db: ConsoleDB) -> None:
+    policy = ThrottlePolicy(free_failures=1, lock_after=2, lock_for=timedelta(hours=1),
+                            window=timedelta(minutes=15))
+    now = utcnow()
+    for name, times in (("cu", [now - timedelta(minutes=30)]),
+                        ("khoa", [now - timedelta(minutes=30), now - timedelta(minutes=29)]),
+                        ("moi", [now])):
+        for t in times:
+            async with console_db.sessions() as session, session.begin():
+                await authenticate(session, name, "x" * 12, now=t, policy=policy)
+    async with console_db.sessions() as session, session.begin():
+        assert await purge_login_throttle(session, now=now, policy=policy) == 1
+        left = set((await session.execute(select(LoginThrottle.key))).scalars())
+    assert left == {"user:khoa", "user:moi"}  # still locked; recent
 
 
 async def test_sessions_expire_and_end_with_the_account(console_db: ConsoleDB) -> None:

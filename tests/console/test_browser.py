@@ -270,6 +270,72 @@ async def test_phone_screen(browser: Any, site: tuple[str, ConsoleDB], shots: Sh
     assert errors == []
 
 
+def _png(rgb: tuple[int, int, int], size: int = 256) -> bytes:
+    """A plain-colour PNG (a map tile without any network)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    row = b"\x00" + bytes(rgb) * size
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(row * size)) + chunk(b"IEND", b""))
+
+
+async def test_report_page_with_map(browser: Any, sqlite_console_db: ConsoleDB, aiohttp_server: Any,
+                                    shots: Shots) -> None:
+    from aiohttp import web
+
+    from store.models import Contact, ReportEvent
+
+    db = sqlite_console_db
+    await db.add_account("tt.lan", "center", name="Trần Thị Lan")
+    await db.add_account("xd.nam", "agency", "so-xay-dung")
+    async with db.sessions() as session, session.begin():
+        contact = Contact(channel="zalo", channel_user_id="z-9", name="Phạm Văn Bình", phone="0905123456")
+        session.add(contact)
+        await session.flush()
+        contact_id = contact.id
+    report = await db.add_report(code="PA-2026-000201", status="forwarded", agency_id="moi-truong",
+                                 category="environment", category_confidence=0.91, contact_id=contact_id,
+                                 lat=16.4637, lon=107.5909, ward="Phường Thuận Hóa", address="Bến Tòa Khâm",
+                                 description="Rác thải sinh hoạt đổ tràn xuống bờ sông Hương, bốc mùi.",
+                                 due_at=utcnow() + timedelta(days=3))
+    async with db.sessions() as session, session.begin():
+        session.add_all([
+            ReportEvent(report_id=report.id, actor="system", status_to="received"),
+            ReportEvent(report_id=report.id, actor="user:tt.lan", status_from="triage", status_to="forwarded",
+                        note="Chuyển Công ty Môi trường đô thị Huế xử lý")])
+    tiles: list[str] = []
+
+    async def tile(request: web.Request) -> web.Response:
+        tiles.append(request.path)
+        return web.Response(body=_png((170, 211, 223)), content_type="image/png")
+
+    app = console_app(db, tile_url="/tiles/{z}/{x}/{y}.png", tile_attribution="Bản đồ thử")
+    app.router.add_get("/tiles/{z}/{x}/{y}.png", tile)
+    base = f"http://127.0.0.1:{(await aiohttp_server(app)).port}"
+    errors: list[str] = []
+    page = await new_page(browser, errors, viewport={"width": 1280, "height": 1000})
+    await log_in(page, base, "tt.lan")
+    async with page.expect_navigation():
+        await page.get_by_role("link", name="PA-2026-000201").click()
+    await page.wait_for_selector("#map[data-ready='1'] .leaflet-marker-icon")
+    await page.wait_for_load_state("networkidle")
+    assert tiles and all(t.startswith("/tiles/16/") for t in tiles)
+    text = await page.locator("main").inner_text()
+    for expected in ("Phạm Văn Bình", "Trần Thị Lan", "Chuyển Công ty Môi trường đô thị Huế xử lý",
+                     "Vệ sinh môi trường", "91%", "Còn 2 ngày 23 giờ", "Hệ thống"):
+        assert expected in text, expected
+    await shots.take(page, "report")
+    # Another agency's officer: the same page is a 404.
+    other = await new_page(browser, errors, viewport={"width": 1280, "height": 800})
+    await log_in(other, base, "xd.nam")
+    answer = await other.goto(f"{base}/console/reports/PA-2026-000201")
+    assert answer.status == 404 and "Phạm Văn Bình" not in await other.content()
+    assert [e for e in errors if "404" not in e] == []
+
+
 def test_chromium_path_is_what_ci_installs() -> None:
     """.ci/run installs Debian's chromium; the tests use that binary, never a download."""
     ci = (Path(__file__).resolve().parents[2] / ".ci" / "run").read_text()

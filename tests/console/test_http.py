@@ -175,3 +175,11 @@ async def test_static_files_are_served_without_a_session(console_db: ConsoleDB, 
                  "/console/static/console/console.css"):
         resp = await client.get(path)
         assert resp.status == 200, path
+
+
+def test_csp_allows_the_tile_server_only() -> None:
+    from web.console.auth import _csp
+
+    assert "img-src 'self' data: https://*.tile.example.org;" in _csp("https://{s}.tile.example.org/{z}/{x}/{y}.png")
+    assert "img-src 'self' data:;" in _csp("/tiles/{z}/{x}/{y}.png")
+    assert "script-src 'self';" in _csp("/tiles/{z}/{x}/{y}.png")

@@ -103,3 +103,17 @@ async def test_queue_page_per_role(console_db: ConsoleDB, console_client) -> Non
     resp = await center.get("/console/", params={"status": "nope", "page": "abc", "ward": "Không có",
                                                  "channel": "../../x"})
     assert resp.status == 200
+
+
+def test_sla_countdown_text() -> None:
+    from web.console.queue import sla_state
+
+    now = utcnow()
+    assert sla_state(now + timedelta(days=2, hours=23, minutes=59), "forwarded", now) == ("sla-ok", "Còn 2 ngày 23 giờ")
+    assert sla_state(now + timedelta(days=3), "in_progress", now) == ("sla-ok", "Còn 3 ngày")
+    assert sla_state(now + timedelta(hours=5, minutes=1), "forwarded", now) == ("sla-soon", "Còn 5 giờ")
+    assert sla_state(now - timedelta(hours=30, minutes=5), "forwarded", now) == ("sla-late", "Quá hạn 1 ngày 6 giờ")
+    assert sla_state(now - timedelta(minutes=5), "in_progress", now) == ("sla-late", "Quá hạn dưới 1 giờ")
+    # Resolved, triage, or no due date: no countdown.
+    assert sla_state(now - timedelta(days=3), "resolved", now) == ("", "")
+    assert sla_state(None, "forwarded", now) == ("", "")

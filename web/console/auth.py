@@ -15,7 +15,7 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from functools import wraps
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from aiohttp import web
 
@@ -82,18 +82,21 @@ def _forbidden(request: web.Request, message: str) -> web.Response:
                   status=403)
 
 
+def _csp(tile_url: str) -> str:
+    """Our own scripts and styles only; images also from the map's tile server."""
+    parts = urlsplit(tile_url.replace("{s}.", "*."))
+    tiles = f" {parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+    return ("default-src 'self'; script-src 'self'; style-src 'self'; "
+            f"img-src 'self' data:{tiles}; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+
+
 @web.middleware
 async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
     response = await handler(request)
     if not request.path.startswith(STATIC_PREFIX):
         # Pages carry personal data: never cached, never framed, no third-party scripts.
         response.headers.setdefault("Cache-Control", "no-store")
-        tile_host = request.config_dict[CONFIG_KEY].tile_url.split("/{", 1)[0]
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; script-src 'self'; style-src 'self'; "
-            f"img-src 'self' data: {tile_host.replace('{s}.', '*.')}; "
-            "frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+        response.headers.setdefault("Content-Security-Policy", _csp(request.config_dict[CONFIG_KEY].tile_url))
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")

@@ -62,14 +62,14 @@ def sla_state(due_at: datetime | None, status: str, now: datetime) -> tuple[str,
     """(css class, text) for the SLA column: overdue, due within a day, or time left."""
     if due_at is None or status not in OVERDUE_STATUSES:
         return ("", "")
-    left = due_at - now
-    hours = left.total_seconds() / 3600
-    if hours < 0:
-        late = -hours
-        return ("sla-late", f"Quá hạn {int(late // 24)} ngày" if late >= 24 else f"Quá hạn {int(late)} giờ")
-    if hours < 24:
-        return ("sla-soon", f"Còn {int(hours)} giờ")
-    return ("sla-ok", f"Còn {int(hours // 24)} ngày")
+    hours = int((due_at - now).total_seconds() // 3600) if due_at >= now else \
+        -int((now - due_at).total_seconds() // 3600)
+    span = abs(hours)
+    text = ((f"{span // 24} ngày" + (f" {span % 24} giờ" if span % 24 else "")) if span >= 24
+            else f"{span} giờ" if span else "dưới 1 giờ")
+    if due_at < now:
+        return ("sla-late", f"Quá hạn {text}")
+    return ("sla-soon" if span < 24 else "sla-ok", f"Còn {text}")
 
 
 async def queue_page(request: web.Request) -> web.Response:

@@ -24,7 +24,6 @@ TEMPLATES: dict[str, str] = {
     "ack_missing_place": (
         "\nĐể xử lý nhanh hơn, vui lòng gửi thêm địa chỉ hoặc vị trí cụ thể nơi xảy ra sự việc."
     ),
-    "followup_added": "Đã bổ sung thông tin của bạn vào phản ánh {code}.",
     "forwarded": "Phản ánh {code} đã được chuyển đến {agency} để xử lý.",
     "in_progress": "Phản ánh {code} đang được {agency} xử lý.",
     "resolved": (
@@ -52,7 +51,6 @@ TEMPLATES: dict[str, str] = {
         "được bổ sung vào đúng phản ánh."
     ),
     "email_subject_default": "Trung tâm Giám sát, điều hành đô thị thông minh",
-    "ask_phone": "Vui lòng chia sẻ số điện thoại để cán bộ liên hệ khi cần xác minh phản ánh {code}.",
     # Zalo's request-user-info card (title ≤ 100 characters, subtitle ≤ 500).
     "zalo_request_info_title": "Chia sẻ thông tin liên hệ với Trung tâm",
     "zalo_request_info_subtitle": (
@@ -68,7 +66,6 @@ TEMPLATES: dict[str, str] = {
     "agency_reminder": "Nhắc việc: phản ánh {code} đến hạn xử lý ngày {due}.",
     "center_escalation": "Quá hạn: phản ánh {code} giao {agency} đã quá hạn xử lý từ ngày {due}.",
     "agency_citizen_message": "Công dân bổ sung thông tin cho phản ánh {code}: {note}",
-    "agency_returned": "Phản ánh {code} được {agency} trả lại Trung tâm. Lý do: {note}",
     "agency_rerouted_away": "Phản ánh {code} đã được Trung tâm chuyển cho đơn vị khác xử lý.",
     # Router: shorter variants for a phone reached by SMS when the origin channel refused.
     "ack@sms": "Đã tiếp nhận phản ánh {code}. Tra cứu: {status_url}",

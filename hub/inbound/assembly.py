@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from normalizer.schema import OPEN_STATUSES, InboundMessage
 from router import lifecycle, notify, templates
 from router.assign import analyze_report, route_new_report
+from router.delivery import enqueue_agency_delivery
 from router.rating import apply_rating
 from store.files import store_bytes
 from store.models import Attachment, Contact, OutboxMessage, Report, utcnow
@@ -128,6 +129,21 @@ async def extend_report(hub: Hub, session: AsyncSession, report: Report, msg: In
         analyze_report(hub, report, msg.meta.get("category_hint"))
         if report.status == "triage":
             await route_new_report(hub, session, report, from_triage=True)
+    elif report.agency_id and report.status in ("forwarded", "in_progress") and text:
+        await tell_agency_of_followup(hub, session, report, text)
+
+
+async def tell_agency_of_followup(hub: Hub, session: AsyncSession, report: Report,
+                                  text: str) -> None:
+    """The agency already has the report (a delivery went out): what the citizen adds now is
+    sent after it. Before that, the first delivery carries the whole assembled text."""
+    delivered = (await session.execute(select(OutboxMessage.id).where(
+        OutboxMessage.report_id == report.id,
+        OutboxMessage.purpose.in_(("agency_email", "agency_webhook")),
+        OutboxMessage.state == "sent").limit(1))).scalar()
+    if delivered is not None:
+        await enqueue_agency_delivery(hub, session, report, event="report.citizen_message",
+                                      template="agency_citizen_message", note=text)
 
 
 def _remember_message_key(report: Report, msg: InboundMessage) -> None:

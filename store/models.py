@@ -369,7 +369,7 @@ class AccountEvent(Base):
 # filters on channel/category/ward and the overdue sweep use their own indexes.
 Index("ix_reports_status_created", Report.status, Report.created_at)
 Index("ix_reports_agency_created", Report.agency_id, Report.created_at)
-Index("ix_reports_due_at", Report.due_at)
+Index("ix_reports_status_due", Report.status, Report.due_at)
 Index("ix_reports_channel_created", Report.channel, Report.created_at)
 Index("ix_reports_category_created", Report.category, Report.created_at)
 Index("ix_reports_ward_created", Report.ward, Report.created_at)

@@ -7,6 +7,7 @@ category or ward: see the indexes at the end of store.models), so a page costs t
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -18,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from store.models import Report
 
 SORTS = ("new", "old", "due")
+CODE_RE = re.compile(r"^PA-\d{4}-\d{3,}$", re.IGNORECASE)
 MAX_PAGE_SIZE = 200
 MAX_OFFSET = 100_000
 
@@ -68,7 +70,9 @@ def case_variants(text: str) -> list[str]:
 
 def _conditions(flt: QueueFilter, scope: QueueScope, now: datetime,
                 overdue_statuses: Sequence[str]) -> list[Any]:
-    conds: list[Any] = [Report.code.is_not(None)]
+    # No "code IS NOT NULL": a report gets its code in the transaction that creates it, and the
+    # condition would make every count read the table instead of an index (56 ms vs 5 ms).
+    conds: list[Any] = []
     if scope.agency_id is not None:
         conds.append(Report.agency_id == scope.agency_id)
     if flt.status:
@@ -83,6 +87,9 @@ def _conditions(flt: QueueFilter, scope: QueueScope, now: datetime,
         conds.extend([Report.due_at < now, Report.status.in_(overdue_statuses)])
     if flt.q and flt.q.strip():
         text = flt.q.strip()
+        if CODE_RE.match(text):  # a tracking code read out by a caller: one index lookup
+            conds.append(Report.code == text.upper())
+            return conds
         matches = [Report.code == text.upper()]
         for variant in case_variants(text):
             pattern = f"%{_escape_like(variant)}%"
@@ -102,7 +109,7 @@ def _ordered(query: Select[Any], sort: str) -> Select[Any]:
 
 
 async def status_counts(session: AsyncSession, scope: QueueScope) -> dict[str, int]:
-    query = select(Report.status, func.count()).where(Report.code.is_not(None))
+    query = select(Report.status, func.count())
     if scope.agency_id is not None:
         query = query.where(Report.agency_id == scope.agency_id)
     rows = await session.execute(query.group_by(Report.status))

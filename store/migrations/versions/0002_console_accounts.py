@@ -91,8 +91,8 @@ def upgrade() -> None:
         batch_op.create_index('ix_reports_agency_created', ['agency_id', 'created_at'], unique=False)
         batch_op.create_index('ix_reports_category_created', ['category', 'created_at'], unique=False)
         batch_op.create_index('ix_reports_channel_created', ['channel', 'created_at'], unique=False)
-        batch_op.create_index('ix_reports_due_at', ['due_at'], unique=False)
         batch_op.create_index('ix_reports_status_created', ['status', 'created_at'], unique=False)
+        batch_op.create_index('ix_reports_status_due', ['status', 'due_at'], unique=False)
         batch_op.create_index('ix_reports_ward_created', ['ward', 'created_at'], unique=False)
 
 
@@ -101,7 +101,7 @@ def downgrade() -> None:
     with op.batch_alter_table('reports', schema=None) as batch_op:
         batch_op.drop_index('ix_reports_ward_created')
         batch_op.drop_index('ix_reports_status_created')
-        batch_op.drop_index('ix_reports_due_at')
+        batch_op.drop_index('ix_reports_status_due')
         batch_op.drop_index('ix_reports_channel_created')
         batch_op.drop_index('ix_reports_category_created')
         batch_op.drop_index('ix_reports_agency_created')

@@ -255,7 +255,7 @@ class RetrainResult:
     figures: dict[str, Any] = field(default_factory=dict)
 
 
-def corrections_to_rows(corrections: Iterable[dict[str, Any]], weight: float = 2.0) -> list[dict[str, Any]]:
+def corrections_to_rows(corrections: Iterable[dict[str, Any]], weight: float = REAL_WEIGHT) -> list[dict[str, Any]]:
     """The center's corrections — {"text", "category"} and optionally "code" and "time" — as
     training rows. The last label given for the same text wins; unknown categories are refused."""
     latest: dict[str, dict[str, Any]] = {}
@@ -271,14 +271,15 @@ def corrections_to_rows(corrections: Iterable[dict[str, Any]], weight: float = 2
 
 
 def retrain(corpus: Sequence[dict[str, Any]], corrections: Iterable[dict[str, Any]], current: Model,
-            held_out: Sequence[dict[str, Any]], recent: Sequence[dict[str, Any]] = (),
-            tolerance: float = 0.01, config: dict[str, Any] | None = None,
+            held_out: dict[str, Sequence[dict[str, Any]]], recent: Sequence[dict[str, Any]] = (),
+            tolerance: float = 0.02, config: dict[str, Any] | None = None,
             fit_kw: dict[str, Any] | None = None, trained_on: Sequence[str] = ()) -> RetrainResult:
     """Fit a candidate on the shipped corpus plus the center's corrections and compare it with the
-    current model on the held-out split (with and without diacritics) and on ``recent`` (the
-    last month's corrections; a candidate trained on them is expected to get them right).
+    current model on each held-out split (name → rows; with and without diacritics) and on
+    ``recent`` (the last month's corrections; a candidate trained on them is expected to get
+    them right).
 
-    The candidate is to be installed only when, on the held-out split, neither accuracy nor
+    The candidate is to be installed only when, on every held-out split, neither accuracy nor
     auto-routed precision drops by more than ``tolerance`` and the triage share does not grow
     by more than ``tolerance`` plus 5 points, and it is at least as accurate as the current
     model on ``recent``."""
@@ -290,17 +291,19 @@ def retrain(corpus: Sequence[dict[str, Any]], corrections: Iterable[dict[str, An
     reasons: list[str] = []
     install = True
     figs: dict[str, Any] = {"cv": cv.get("cv"), "corrections": len(extra)}
-    for name, transform in (("held_out", lambda s: s), ("held_out_folded", fold)):
-        old = evaluate(current, held_out, transform=transform)
-        new = evaluate(candidate, held_out, transform=transform)
-        figs[name] = {"current": old, "candidate": new}
-        for key in ("accuracy", "auto_precision"):
-            if (new[key] or 0.0) < (old[key] or 0.0) - tolerance:
+    for split, split_rows in held_out.items():
+        for variant, transform in (("", lambda s: s), ("_folded", fold)):
+            name = split + variant
+            old = evaluate(current, split_rows, transform=transform)
+            new = evaluate(candidate, split_rows, transform=transform)
+            figs[name] = {"current": old, "candidate": new}
+            for key in ("accuracy", "auto_precision"):
+                if (new[key] or 0.0) < (old[key] or 0.0) - tolerance:
+                    install = False
+                    reasons.append(f"{name} {key} {new[key]} < current {old[key]}")
+            if (new["triage_rate"] or 0.0) > (old["triage_rate"] or 0.0) + tolerance + 0.05:
                 install = False
-                reasons.append(f"{name} {key} {new[key]} < current {old[key]}")
-        if (new["triage_rate"] or 0.0) > (old["triage_rate"] or 0.0) + tolerance + 0.05:
-            install = False
-            reasons.append(f"{name} triage {new['triage_rate']} > current {old['triage_rate']}")
+                reasons.append(f"{name} triage {new['triage_rate']} > current {old['triage_rate']}")
     if recent:
         old = evaluate(current, recent)
         new = evaluate(candidate, recent)
@@ -309,6 +312,6 @@ def retrain(corpus: Sequence[dict[str, Any]], corrections: Iterable[dict[str, An
             install = False
             reasons.append(f"recent corrections accuracy {new['accuracy']} < current {old['accuracy']}")
     if install:
-        reasons.append("not worse on the held-out split (with and without diacritics)"
+        reasons.append("not worse on the held-out splits (with and without diacritics)"
                        + (" and better or equal on the recent corrections" if recent else ""))
     return RetrainResult(model_dict, install, reasons, figs)

@@ -71,7 +71,8 @@ def main() -> None:
     if args.corrections:
         corrections = ct.read_rows(args.corrections)
         current = classify_module.Model.from_dict(json.loads(args.model.read_text(encoding="utf-8")))
-        result = ct.retrain(rows, corrections, current, ct.held_out_rows(ROOT),
+        held_out = {name: ct.held_out_rows(ROOT, name) for name in ct.HELD_OUT}
+        result = ct.retrain(rows, corrections, current, held_out,
                             recent=_recent(corrections, args.recent_days),
                             trained_on=[*trained_on, str(args.corrections)])
         installed = result.install and not args.dry_run

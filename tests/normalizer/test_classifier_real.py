@@ -1,0 +1,211 @@
+"""Classifier on real citizens' reports (issue 14): the corpus, the field definitions, the
+held-out figures, calibration, and learning from the center's corrections."""
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pytest
+
+import normalizer.classify as classify_module
+from normalizer import classify_train as ct
+from normalizer.classify import MODEL_FILE, Model, classify
+from normalizer.schema import CATEGORIES
+from normalizer.text import fold
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "tests" / "fixtures" / "classify"
+REAL = FIXTURES / "real"
+SOURCES = {"hue-s", "1022-hcm", "paht-phuly", "press", "forum"}
+
+
+def _rows(path):
+    return ct.read_rows(path)
+
+
+def test_real_corpus_records_are_sourced_and_labelled():
+    ids = set()
+    for split in ("train", "test"):
+        rows = _rows(REAL / f"{split}.jsonl")
+        assert rows
+        for r in rows:
+            assert r["category"] in CATEGORIES
+            assert r["source"] in SOURCES and r["kind"] in {"text", "title", "excerpt"}
+            assert urlsplit(r["url"]).scheme in {"http", "https"} and urlsplit(r["url"]).netloc, r["url"]
+            assert r["text"].strip() and r["id"] not in ids
+            ids.add(r["id"])
+            if r["source"] in {"press", "forum"}:
+                assert r["kind"] == "excerpt" and len(r["text"]) <= 600  # short excerpts only
+            if r["kind"] == "title":  # the page's own title, taken from its address
+                slug = re.split(r"[^a-z0-9]+", fold(unquote(r["url"].rsplit("/", 1)[1])))
+                assert " ".join(slug).startswith(" ".join(fold(r["text"]).split())), r["url"]
+
+
+def test_real_held_out_split_is_separate_and_stratified():
+    train, test = _rows(REAL / "train.jsonl"), _rows(REAL / "test.jsonl")
+    assert not {fold(r["text"]) for r in train} & {fold(r["text"]) for r in test}
+    assert not {r["url"] for r in train} & {r["url"] for r in test}
+    for rows in (train, test):  # both sources and most categories on each side
+        assert {"hue-s", "press"} <= {r["source"] for r in rows}
+        assert len({r["category"] for r in rows}) >= 7
+    assert 0.25 <= len(test) / (len(train) + len(test)) <= 0.4
+
+
+def test_training_never_reads_a_held_out_file():
+    assert set(ct.CORPUS.values()).isdisjoint(ct.HELD_OUT.values())
+    corpus = {fold(r["text"]) for r in ct.corpus_rows(ROOT)}
+    for name in ct.HELD_OUT:
+        held = [r for r in ct.held_out_rows(ROOT, name) if fold(r["text"]) in corpus]
+        assert not held, held[:2]
+
+
+NOISE = re.compile(r"karaoke|mo nhac|mo loa|loa (keo|cong suat|phat)|tieng on|on ao")
+ENCROACH = re.compile(r"lan chiem (via he|long duong|le duong)|(do|dau|do xe) .{0,20}(via he|long duong)")
+
+
+@pytest.mark.parametrize("path", [FIXTURES / "train.jsonl", FIXTURES / "test.jsonl",
+                                  REAL / "train.jsonl", REAL / "test.jsonl"])
+def test_labels_follow_the_field_definitions(path):
+    # DESIGN.md §3: noise and karaoke are public order; encroaching on sidewalks or roads to trade
+    # or park is construction order (urban-order teams), never environment / public order.
+    for r in _rows(path):
+        text = fold(r["text"])
+        if NOISE.search(text):
+            assert r["category"] != "environment", r
+        if ENCROACH.search(text):
+            assert r["category"] != "public_order", r
+
+
+def test_lexicon_follows_the_field_definitions():
+    lex = json.loads(classify_module.LEXICON_FILE.read_text(encoding="utf-8"))
+    for phrase in ("karaoke", "tieng on", "on ao", "mo nhac"):
+        assert phrase in lex["public_order"] and phrase not in lex["environment"]
+    for phrase in ("lan chiem via he", "lan chiem long duong", "do xe", "ban hang rong"):
+        assert phrase in lex["construction_order"] and phrase not in lex["public_order"]
+
+
+# Fresh sentences at the boundaries the field definitions draw (not in any split).
+BOUNDARY = [
+    ("Quán karaoke trong kiệt 20 hát đến 1 giờ sáng, cả xóm không ngủ được", "public_order"),
+    ("nhà bên cạnh mở loa kéo hát suốt ngày chủ nhật, ồn quá", "public_order"),
+    ("Các hộ kinh doanh bày hàng hóa lấn chiếm hết vỉa hè đường Trần Phú, người đi bộ phải xuống lòng đường",
+     "construction_order"),
+    ("Ô tô đậu kín vỉa hè trước nhà hàng tiệc cưới, không còn lối đi", "construction_order"),
+    ("Cây xà cừ trước chợ nghiêng hẳn ra đường, rễ bật lên, đề nghị chặt hạ", "urban_infrastructure"),
+    ("Đèn chiếu sáng trong kiệt tắt cả tháng nay, tối om", "urban_infrastructure"),
+    ("Mặt đường có ổ gà lớn sau khi thi công cống, chưa hoàn trả", "traffic_infrastructure"),
+    ("Bờ thành Kinh thành bị rêu phủ và có rác, khách tham quan chụp ảnh thấy rất xấu", "tourism"),
+    ("Kính gửi Trung tâm Giám sát, điều hành đô thị thông minh. Tại đường Nguyễn Sinh Cung, phường Vỹ Dạ, "
+     "nhiều quán nhậu kê bàn ghế lấn chiếm toàn bộ vỉa hè để kinh doanh, khách còn để xe tràn xuống lòng "
+     "đường, buổi tối mở nhạc lớn. Kính đề nghị cơ quan chức năng kiểm tra, xử lý. Trân trọng.",
+     "construction_order"),
+]
+
+
+def test_boundary_cases_are_right_or_left_to_the_center():
+    threshold = classify_module.DEFAULT_TRIAGE_THRESHOLD
+    right = 0
+    for text, category in BOUNDARY:
+        for variant in (text, fold(text)):
+            c = classify(variant)
+            assert c.category == category or c.confidence < threshold, (variant, c)
+            right += c.category == category
+    assert right >= 0.8 * 2 * len(BOUNDARY)
+
+
+def test_confidence_is_calibrated_and_the_threshold_ships_with_the_model():
+    raw = json.loads(MODEL_FILE.read_text(encoding="utf-8"))
+    assert 0 < raw["temperature"] and 0 < raw["threshold"] < 1
+    assert classify_module.DEFAULT_TRIAGE_THRESHOLD == raw["threshold"]
+    assert raw["features"] == classify_module.model_features()
+    probs = classify_module.probabilities("mặt đường có nhiều ổ gà")
+    assert abs(sum(probs.values()) - 1) < 1e-9
+    # a flatter temperature gives a lower confidence to the same decision
+    hot = Model.from_dict({**raw, "temperature": raw["temperature"] * 3})
+    text = "đèn đường hư mấy tuần nay"
+    assert hot.classify(text).category == classify(text).category
+    assert hot.classify(text).confidence < classify(text).confidence
+
+
+@pytest.fixture(scope="module")
+def bench():
+    out = subprocess.run([sys.executable, str(ROOT / "bench" / "classify_eval.py")],
+                         capture_output=True, text=True, check=True, cwd=ROOT).stdout
+    assert len(out.strip().splitlines()) == 1
+    return json.loads(out)
+
+
+def test_real_held_out_figures(bench):
+    real = bench["real"]
+    assert real["n"] == len(_rows(REAL / "test.jsonl"))
+    assert bench["threshold"] == classify_module.DEFAULT_TRIAGE_THRESHOLD
+    for variant in ("diacritics", "folded"):
+        # measured 0.85 / 0.94 at 17.5% triage; the issue's target (0.95 at <= 15%) is not met yet
+        assert real[f"accuracy_{variant}"] >= 0.80
+        assert real[f"auto_precision_{variant}"] >= 0.90
+        assert real[f"triage_rate_{variant}"] <= 0.20
+        curve = real[f"curve_{variant}"]
+        assert [p["threshold"] for p in curve] == sorted(p["threshold"] for p in curve)
+        assert all(a["coverage"] >= b["coverage"] for a, b in zip(curve, curve[1:], strict=False))
+    for key in ("accuracy", "auto_precision", "triage_rate"):
+        assert abs(real[f"{key}_diacritics"] - real[f"{key}_folded"]) <= 0.03
+
+
+def test_written_split_still_meets_its_targets(bench):
+    for variant in ("diacritics", "folded"):
+        assert bench[f"auto_precision_{variant}"] >= 0.95
+        assert bench[f"triage_rate_{variant}"] <= 0.15
+
+
+def test_corrections_become_weighted_rows_and_the_last_label_wins():
+    rows = ct.corrections_to_rows([
+        {"text": "Đèn đường hư", "category": "environment"},
+        {"text": "den duong hu", "category": "urban_infrastructure"},
+        {"text": "   ", "category": "other"},
+    ])
+    assert [(r["category"], r["weight"]) for r in rows] == [("urban_infrastructure", ct.REAL_WEIGHT)]
+    with pytest.raises(ValueError):
+        ct.corrections_to_rows([{"text": "x", "category": "roads"}])
+
+
+RETRAIN = FIXTURES / "retrain"
+
+
+def test_retrain_learns_a_pattern_the_center_corrected(tmp_path):
+    # The center decides that fly-posting and advertising on public space is urban order
+    # (construction_order); the shipped model sends most of it elsewhere.
+    pattern = _rows(RETRAIN / "pattern_held_out.jsonl")
+    before = sum(classify(r["text"]).category == r["category"] for r in pattern)
+    assert before <= len(pattern) // 3
+    model_file = tmp_path / "classifier.json"
+    shutil.copy(MODEL_FILE, model_file)
+    out = subprocess.run([sys.executable, str(ROOT / "tools" / "train_classifier.py"), "--corrections",
+                          str(RETRAIN / "corrections.jsonl"), "--recent-days", "100000", "--model", str(model_file)],
+                         capture_output=True, text=True, check=True, cwd=ROOT).stdout
+    report = json.loads(out)
+    assert report["installed"], report["reasons"]
+    new = Model.from_dict(json.loads(model_file.read_text(encoding="utf-8")))
+    assert new.version == report["version"] != classify_module.CLASSIFIER_VERSION
+    after = sum(new.classify(r["text"]).category == r["category"] for r in pattern)
+    assert after > len(pattern) // 2 and after >= before + 2
+    # not worse elsewhere
+    for name in ct.HELD_OUT:
+        for variant in ("", "_folded"):
+            figs = report["figures"][name + variant]
+            assert figs["candidate"]["accuracy"] >= figs["current"]["accuracy"] - 0.02
+    assert report["figures"]["recent"]["candidate"]["accuracy"] == 1.0
+    assert MODEL_FILE.read_text(encoding="utf-8") != model_file.read_text(encoding="utf-8")
+
+
+def test_retrain_refuses_a_worse_model():
+    # Corrections that call every written pothole report "tourism" make a worse model.
+    corpus = ct.corpus_rows(ROOT)
+    wrong = [{"text": r["text"], "category": "tourism"} for r in corpus
+             if r["category"] == "traffic_infrastructure"]
+    result = ct.retrain(corpus, wrong, classify_module._model(),
+                        {name: ct.held_out_rows(ROOT, name) for name in ct.HELD_OUT})
+    assert not result.install
+    assert any("accuracy" in reason for reason in result.reasons)

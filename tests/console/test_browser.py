@@ -336,6 +336,35 @@ async def test_report_page_with_map(browser: Any, sqlite_console_db: ConsoleDB, 
     assert [e for e in errors if "404" not in e] == []
 
 
+async def test_hotline_works_the_callback_list(browser: Any, site: tuple[str, ConsoleDB], shots: Shots) -> None:
+    from store.callbacks import add_callback
+
+    base, db = site
+    async with db.sessions() as session, session.begin():
+        await add_callback(session, phone="0234 3822 111", report_code="PA-2026-000103",
+                           text="Phản ánh PA-2026-000103 đã xử lý xong: đã thu gom rác.",
+                           reason="số bàn, không nhận SMS")
+        await add_callback(session, phone="0905 123 456", report_code="PA-2026-000104",
+                           text="Phản ánh PA-2026-000104 đã chuyển Sở Xây dựng.", reason="SMS lỗi")
+    errors: list[str] = []
+    page = await new_page(browser, errors, viewport={"width": 1280, "height": 800})
+    await log_in(page, base, "td.minh")
+    async with page.expect_navigation():
+        await page.get_by_role("link", name="Gọi lại").click()
+    await shots.take(page, "callbacks")
+    field = page.get_by_label("Kết quả cuộc gọi 1")
+    await field.fill("Đã báo, ông Bình cảm ơn")
+    async with page.expect_navigation():
+        await field.press("Enter")
+    assert page.url == f"{base}/console/callbacks"
+    rows = await page.locator("table.callbacks tbody tr td:first-child").all_inner_texts()
+    assert rows == ["PA-2026-000104"]
+    async with page.expect_navigation():
+        await page.get_by_role("link", name="Đã gọi").click()
+    assert "Đã báo, ông Bình cảm ơn" in await page.locator("table.callbacks").inner_text()
+    assert errors == []
+
+
 def test_chromium_path_is_what_ci_installs() -> None:
     """.ci/run installs Debian's chromium; the tests use that binary, never a download."""
     ci = (Path(__file__).resolve().parents[2] / ".ci" / "run").read_text()

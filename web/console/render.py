@@ -56,11 +56,15 @@ def setup_templates(app: web.Application, timezone: str) -> jinja2.Environment:
     def iso_time(value: datetime | None) -> str:
         return value.isoformat() if value else ""
 
+    def local_iso(value: str | None) -> str:
+        """An ISO time from a JSON-shaped dict (``...Z``) in local time."""
+        return local_time(datetime.fromisoformat(value.replace("Z", "+00:00"))) if value else ""
+
     env = aiohttp_jinja2.setup(
         app, app_key=JINJA_KEY, loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
         autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
         undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-        filters={"local_time": local_time, "iso_time": iso_time}, default_helpers=False)
+        filters={"local_time": local_time, "iso_time": iso_time, "local_iso": local_iso}, default_helpers=False)
     env.globals.update(
         STATUS_LABELS=STATUS_LABELS, CATEGORY_LABELS=CATEGORY_LABELS,
         CHANNEL_LABELS=CHANNEL_LABELS, ROLE_LABELS=ROLES, ACTION_LABELS=ACCOUNT_ACTION_LABELS, static_version=_static_version())

@@ -1,0 +1,62 @@
+"""The call-back list in the console: hotline works it, agencies see their own, viewers read."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from store.callbacks import add_callback
+from store.models import Callback, ReportEvent
+from tests.console.conftest import ConsoleDB, csrf_of, login
+
+
+async def _entries(db: ConsoleDB):
+    ours = await db.add_report(status="resolved", agency_id="moi-truong", description="Rác ở chợ")
+    theirs = await db.add_report(status="resolved", agency_id="so-xay-dung", description="Ổ gà")
+    async with db.sessions() as session, session.begin():
+        a = await add_callback(session, phone="0234 3822 111", text=f"Phản ánh {ours.code} đã xử lý xong",
+                               report_code=ours.code, reason="không có kênh nhắn tin")
+        b = await add_callback(session, phone="0905 000 222", text=f"Phản ánh {theirs.code} đã xử lý xong",
+                               report_code=theirs.code, reason="SMS lỗi")
+    return ours, theirs, a.id, b.id
+
+
+async def test_hotline_marks_a_call_done(console_db: ConsoleDB, console_client) -> None:
+    await console_db.add_account("td.minh", "hotline", name="Đỗ Văn Minh")
+    ours, theirs, first, _ = await _entries(console_db)
+    client = await console_client(console_db)
+    await login(client, "td.minh")
+    html = await (await client.get("/console/callbacks")).text()
+    assert ours.code in html and theirs.code in html and 'href="tel:0234 3822 111"' in html
+    resp = await client.post(f"/console/callbacks/{first}/done", data={"outcome": "Đã báo, bà Lan cảm ơn"},
+                             allow_redirects=False)
+    assert resp.status == 403  # no CSRF token
+    resp = await client.post(f"/console/callbacks/{first}/done", allow_redirects=False,
+                             data={"outcome": "Đã báo, bà Lan cảm ơn", "csrf_token": csrf_of(html)})
+    assert resp.status == 303
+    async with console_db.sessions() as session:
+        entry = await session.get(Callback, first)
+        note = (await session.execute(select(ReportEvent).where(ReportEvent.report_id == ours.id))).scalar_one()
+    assert entry.done_by == "user:td.minh" and entry.outcome == "Đã báo, bà Lan cảm ơn"
+    assert note.actor == "user:td.minh" and "bà Lan cảm ơn" in note.note and not note.public
+    open_now = await (await client.get("/console/callbacks")).text()
+    assert ours.code not in open_now and theirs.code in open_now
+    done = await (await client.get("/console/callbacks?state=done")).text()
+    assert "bà Lan cảm ơn" in done
+    assert (await client.post("/console/callbacks/999/done", data={"csrf_token": csrf_of(html)})).status == 404
+
+
+async def test_callbacks_per_role(console_db: ConsoleDB, console_client) -> None:
+    await console_db.add_account("mt.hoa", "agency", "moi-truong")
+    await console_db.add_account("ld.xem", "viewer")
+    ours, theirs, first, _ = await _entries(console_db)
+    officer = await console_client(console_db)
+    await login(officer, "mt.hoa")
+    html = await (await officer.get("/console/callbacks")).text()
+    assert ours.code in html and theirs.code not in html and "Đã gọi</button>" not in html
+    viewer = await console_client(console_db)
+    await login(viewer, "ld.xem")
+    html = await (await viewer.get("/console/callbacks")).text()
+    assert theirs.code in html and "Đã gọi</button>" not in html
+    resp = await viewer.post(f"/console/callbacks/{first}/done", data={"csrf_token": csrf_of(html)})
+    assert resp.status == 403
+    async with console_db.sessions() as session:
+        assert (await session.get(Callback, first)).done_at is None

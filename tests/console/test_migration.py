@@ -19,5 +19,5 @@ async def test_migrated_schema_matches_the_models(console_db: ConsoleDB) -> None
     relevant = [c for c in changes if any(name in repr(c) for name in ours) or "ix_reports_" in repr(c)]
     assert relevant == []
     async with console_db.engine.connect() as conn:
-        version = (await conn.exec_driver_sql("SELECT version_num FROM alembic_version")).scalar()
-    assert version == "0002"
+        tables = set(await conn.run_sync(lambda c: c.dialect.get_table_names(c)))
+    assert ours <= tables

@@ -15,8 +15,10 @@ async def test_migrated_schema_matches_the_models(console_db: ConsoleDB) -> None
     async with console_db.engine.connect() as conn:
         changes = await conn.run_sync(diff)
     ours = {"accounts", "console_sessions", "login_throttle", "account_tokens", "account_events"}
-    # Only look at the console's tables and the reports indexes it adds.
-    relevant = [c for c in changes if any(name in repr(c) for name in ours) or "ix_reports_" in repr(c)]
+    indexes = {f"ix_reports_{n}" for n in ("status_created", "agency_created", "status_due",
+                                            "channel_created", "category_created", "ward_created")}
+    # Only the console's tables and the reports indexes it adds (other migrations have their tests).
+    relevant = [c for c in changes if any(name in repr(c) for name in ours | indexes)]
     assert relevant == []
     async with console_db.engine.connect() as conn:
         tables = set(await conn.run_sync(lambda c: c.dialect.get_table_names(c)))

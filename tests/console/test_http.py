@@ -183,3 +183,15 @@ def test_csp_allows_the_tile_server_only() -> None:
     assert "img-src 'self' data: https://*.tile.example.org;" in _csp("https://{s}.tile.example.org/{z}/{x}/{y}.png")
     assert "img-src 'self' data:;" in _csp("/tiles/{z}/{x}/{y}.png")
     assert "script-src 'self';" in _csp("/tiles/{z}/{x}/{y}.png")
+
+
+async def test_unknown_pages_are_console_404s(console_db: ConsoleDB, console_client) -> None:
+    await console_db.add_account("tt.lan", "center")
+    client = await console_client(console_db)
+    assert (await client.get("/console/khong-co", allow_redirects=False)).status == 303  # login first
+    await login(client, "tt.lan")
+    for path in ("/console/khong-co", "/console/accounts/khong.co", "/console/callbacks/x/done"):
+        resp = await client.get(path)
+        assert resp.status in (404, 405), path
+        if resp.status == 404:
+            assert "Không" in await resp.text() and resp.headers["Cache-Control"] == "no-store", path

@@ -92,7 +92,15 @@ def _csp(tile_url: str) -> str:
 
 @web.middleware
 async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
-    response = await handler(request)
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:  # redirects and errors raised by aiohttp carry them too
+        _secure(request, exc)
+        raise
+    return _secure(request, response)
+
+
+def _secure(request: web.Request, response: web.StreamResponse) -> web.StreamResponse:
     if not request.path.startswith(STATIC_PREFIX):
         # Pages carry personal data: never cached, never framed, no third-party scripts.
         response.headers.setdefault("Cache-Control", "no-store")
@@ -126,7 +134,11 @@ async def session_and_csrf(request: web.Request, handler: Handler) -> web.Stream
                         request.path, user.actor)
             return _forbidden(request, "Biểu mẫu đã hết hạn hoặc không hợp lệ (thiếu mã CSRF). "
                                        "Hãy tải lại trang và thử lại.")
-    return await handler(request)
+    try:
+        return await handler(request)
+    except web.HTTPNotFound:
+        return render(request, "console/error.html", {
+            "title": "Không tìm thấy", "message": "Không có trang này trong bàn làm việc."}, status=404)
 
 
 def require_role(*roles: str) -> Callable[[Handler], Handler]:

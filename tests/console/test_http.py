@@ -195,3 +195,19 @@ async def test_unknown_pages_are_console_404s(console_db: ConsoleDB, console_cli
         assert resp.status in (404, 405), path
         if resp.status == 404:
             assert "Không" in await resp.text() and resp.headers["Cache-Control"] == "no-store", path
+
+
+async def test_repeated_wrong_passwords_are_slowed_then_locked(console_db: ConsoleDB, console_client) -> None:
+    from store.accounts import ThrottlePolicy
+
+    await console_db.add_account("tt.lan", "center")
+    client = await console_client(console_db, throttle=ThrottlePolicy(
+        free_failures=2, base_delay=timedelta(seconds=30), lock_after=3, lock_for=timedelta(minutes=15)))
+    assert [(await login(client, "tt.lan", "sai-mat-khau-1")).status for _ in range(2)] == [401, 401]
+    third = await login(client, "tt.lan", "sai-mat-khau-1")
+    assert third.status == 401
+    # Locked now: even the right password is refused, with the time to wait.
+    resp = await login(client, "tt.lan")
+    assert resp.status == 429 and 890 <= int(resp.headers["Retry-After"]) <= 900
+    assert "tạm khóa" in await resp.text() and "15 phút" in await resp.text()
+    assert "hub_console" not in resp.cookies

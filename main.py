@@ -1,14 +1,39 @@
-"""Command line: serve | import-hotline | export | agency-token | migrate | demo | reclassify |
-telegram-set-webhook."""
+"""Command line (`hub …` once installed, or `python main.py …`): serve | migrate | export |
+agency-token | import-hotline | demo | reclassify | telegram-set-webhook | zalo-authorize |
+backup | restore, plus what packages register through EXTRA_COMMANDS."""
 from __future__ import annotations
 
 import argparse
 import asyncio
 import json
+import os
 import sys
 from datetime import datetime
+from pathlib import Path
 
-from hub.settings import Settings, SettingsError, load_settings
+_ROOT = Path(__file__).resolve().parent
+
+
+def _use_project_venv() -> None:
+    """`python3 main.py …` run outside the virtualenv (the README's commands, typed as written):
+    re-run under the project's .venv when it exists, else say how to make one. Never loops: the
+    venv's interpreter has the dependencies or fails for real."""
+    try:
+        import aiohttp  # noqa: F401
+    except ModuleNotFoundError:
+        venv_python = _ROOT / ".venv" / "bin" / "python"
+        if venv_python.exists() and Path(sys.prefix).resolve() != (_ROOT / ".venv").resolve():
+            os.execv(str(venv_python), [str(venv_python), str(_ROOT / "main.py"), *sys.argv[1:]])
+        sys.stderr.write("error: the hub's dependencies are not installed for "
+                         f"{sys.executable}; run `make run` once (it creates .venv), then use "
+                         "`.venv/bin/hub …`\n")
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    _use_project_venv()
+
+from hub.settings import Settings, SettingsError, load_settings  # noqa: E402
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -40,18 +65,40 @@ async def settle_heap(app: object) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    import logging
+
     from aiohttp import web
 
     from hub.app import create_app
+    from hub.cli_serve import PreflightError, bind_listener, check_database
     from hub.logs import setup_logging
 
     settings = _settings(args)
     setup_logging(settings.log_level, settings.log_format)
     host = args.host or settings.server.host
     port = args.port if args.port is not None else settings.server.port
+    try:
+        # The socket first: a busy port is one line and exit 2, before anything starts.
+        sock = bind_listener(host, port)
+        try:
+            asyncio.run(check_database(settings.database_url))
+        except BaseException:
+            sock.close()
+            raise
+    except PreflightError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     app = create_app(settings)
     app.on_startup.append(settle_heap)
-    web.run_app(app, host=host, port=port, print=None, access_log=None,
+    shown_host = f"[{host}]" if ":" in host else host
+
+    async def announce(_app: web.Application) -> None:
+        logging.getLogger("hub.serve").info(
+            "listening on http://%s:%d (public URL %s)", shown_host, sock.getsockname()[1],
+            settings.server.public_base_url)
+
+    app.on_startup.append(announce)
+    web.run_app(app, sock=sock, print=None, access_log=None,
                 shutdown_timeout=settings.server.shutdown_grace_seconds, loop=new_event_loop())
     return 0
 
@@ -133,11 +180,12 @@ EXTRA_COMMANDS: list[str] = [
     "channels.hotline.cli:register",
     "channels.telegram.cli:register",
     "hub.reclassify:register",
+    "hub.cli_ops:register",
 ]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="main.py", description="Citizen report intake hub")
+    parser = argparse.ArgumentParser(prog="hub", description="Citizen report intake hub")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def add(name: str, func, help_text: str) -> argparse.ArgumentParser:  # noqa: ANN001

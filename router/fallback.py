@@ -112,7 +112,14 @@ async def route_elsewhere(ctx: RouterContext, session: AsyncSession, report: Rep
         log.info("report %s: notification rerouted from %s to %s", report.code, from_channel, channel)
         return new
     message_text = text or (citizen_message(template, "callback", values).text if template else "")
-    if points["phone"]:
+    if points["phone"] and template and not template.startswith("command:") \
+            and template not in ctx.routing.callback_templates:
+        # Operators call back for what needs a human voice (routing.callback_templates: the
+        # result, a rejection, an agency's question), not to read out a receipt.
+        record_event(session, report, actor="system", kind="notification", public=False,
+                     note=f"không gọi lại cho thông báo '{template}' ({reason})")
+        ctx.metrics.outbox_attempts.labels(from_channel, "fallback", "not_for_callback").inc()
+    elif points["phone"]:
         await add_callback(session, phone=points["phone"][0], text=message_text,
                            report_code=report.code, reason=reason)
         record_event(session, report, actor="system", kind="notification", public=False,

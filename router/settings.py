@@ -46,6 +46,9 @@ class RoutingSettings(_RouterSection):
         "other": 7,
     }
     holidays: list[str] = []  # ISO dates skipped when counting working days
+    # Citizen messages that go onto the operators' call-back list when no written route reaches
+    # the citizen (receipts and status steps do not; operator-written texts always do).
+    callback_templates: list[str] = ["resolved", "rejected", "agency_reply"]
     reminder_days_before: int = 1
     # Working days are counted on this calendar.
     timezone: str = "Asia/Ho_Chi_Minh"

@@ -67,6 +67,8 @@ class ImportSummary:
     error: str | None = None
     transient: bool = False  # the error was the store's, not the file's: try again later
     rejects_path: str | None = None
+    # Rows kept although their caller number cannot exist (the operator checks them).
+    unverified_rows: list[int] = field(default_factory=list)
 
     def reject(self, item: Rejected) -> None:
         self.rejected += 1
@@ -85,6 +87,11 @@ class ImportSummary:
         if self.error:
             head += f" — FAILED: {self.error}"
         out = [head]
+        if self.unverified_rows:
+            rows = ", ".join(str(r) for r in self.unverified_rows[:SAMPLE_REJECTS])
+            more = "…" if len(self.unverified_rows) > SAMPLE_REJECTS else ""
+            out.append(f"  {len(self.unverified_rows)} calls kept with a caller number to check "
+                       f"(no reply is sent to it): rows {rows}{more}")
         out += [f"  row {row}: {reason}" for row, reason in self.samples]
         if self.rejected > len(self.samples):
             out.append(f"  … and {self.rejected - len(self.samples)} more rejected rows")
@@ -143,6 +150,8 @@ async def import_file(submit: SubmitMany, path: str | Path, opts: ReaderOptions,
                     if rejects is not None:
                         rejects.write(path.name, item)
                 else:
+                    if item.caller_unverified:
+                        summary.unverified_rows.append(item.row)
                     records.append((item.external_id, item.payload))
             if pending is not None:
                 summary.count(await pending)

@@ -67,9 +67,13 @@ def parse_call(payload: dict[str, Any]) -> InboundMessage:
         meta["category_raw"] = payload["category"]
     if payload.get("silent"):
         meta["silent"] = True
+    if payload.get("caller_unverified"):
+        # A number that cannot exist as typed: kept for the operator to check and call back by
+        # hand; no message is sent to it.
+        meta["caller_unverified"] = str(payload["caller_unverified"])
     if phone is None:
-        # A withheld number: the call is a report, but there is no one to answer.
-        sender = f"anonymous:{external_id}"
+        # A withheld (or unverifiable) number: the call is a report, but no one to answer.
+        sender = f"{'unverified' if payload.get('caller_unverified') else 'anonymous'}:{external_id}"
         meta["reply_address"] = ""
     else:
         sender = phone

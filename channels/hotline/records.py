@@ -68,6 +68,7 @@ class CallRecord:
     row: int
     external_id: str
     payload: str  # JSON text, as the inbox stores it
+    caller_unverified: bool = False  # kept, with the number flagged for the operator
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,11 +247,17 @@ def make_record(row: int, values: dict[str, Any], opts: ReaderOptions) -> CallRe
         when = parse_time(values.get("time"), opts.tz)
         if when.year < 2000 or when > now + timedelta(days=1):
             raise BadValue(f"call time {when:%d/%m/%Y %H:%M} is impossible (before 2000 or in the future)")
-        caller = parse_caller(values.get("caller"))
     except BadValue as exc:
         return Rejected(row, str(exc), _raw(values))
+    try:
+        caller, caller_unverified = parse_caller(values.get("caller")), None
+    except BadValue:
+        # A mistyped number must not lose the complaint: the call is kept without a reply
+        # address and the number, as typed, is flagged for the operator to check.
+        caller, caller_unverified = None, cell_text(values.get("caller"))[:40]
     call_id = cell_text(values.get("call_id"))
-    external_id = f"call:{call_id}"[:255] if call_id else call_hash(when, caller, text)
+    external_id = (f"call:{call_id}"[:255] if call_id
+                   else call_hash(when, caller or caller_unverified, text))
     silent = opts.ack_max_age is not None and now - when > opts.ack_max_age
     payload = {"id": external_id, "call_id": call_id or None, "time": when.isoformat(),
                "caller": caller, "operator": cell_text(values.get("operator")) or None,
@@ -258,7 +265,10 @@ def make_record(row: int, values: dict[str, Any], opts: ReaderOptions) -> CallRe
                "category": cell_text(values.get("category")) or None,
                "name": cell_text(values.get("name")) or None,
                "source": opts.source, "row": row, "silent": silent}
-    return CallRecord(row, external_id, json.dumps(payload, ensure_ascii=False, separators=(",", ":")))
+    if caller_unverified:
+        payload["caller_unverified"] = caller_unverified
+    return CallRecord(row, external_id, json.dumps(payload, ensure_ascii=False, separators=(",", ":")),
+                      caller_unverified=bool(caller_unverified))
 
 
 # --- header mapping and the reader -------------------------------------------------------------

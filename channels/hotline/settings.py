@@ -7,6 +7,9 @@ from channels.base import ChannelSettings
 
 
 class HotlineSettings(ChannelSettings):
+    # On by default: importing calls needs no secrets, and a running serve must be able to turn
+    # imported calls into reports.
+    enabled: bool = True
     # Files dropped here are imported by serve (leader only), then moved to done/ or failed/.
     drop_dir: str = ""
     drop_poll_seconds: float = Field(10.0, gt=0)

@@ -82,7 +82,8 @@ async def create_report(hub: Hub, session: AsyncSession, contact: Contact,
                     reply_context=msg.reply_context, external_ids=[msg.external_id],
                     created_at=created, updated_at=now, last_message_at=msg.sent_at or now,
                     extra={k: v for k, v in msg.meta.items() if k in ("service_code", "operator",
-                                                                       "category_hint")})
+                                                                       "category_hint",
+                                                                       "caller_unverified")})
     if msg.location:
         report.lat, report.lon = msg.location.lat, msg.location.lon
         report.address, report.ward = msg.location.address, msg.location.ward

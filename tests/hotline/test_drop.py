@@ -44,11 +44,12 @@ async def test_serve_imports_dropped_files(settings_factory: Any, hub_client: An
         "ngay-05.csv", "ngay-05.csv.rejects.csv", "ngay-05.csv.report.txt"]
     assert [n.split("-", 1)[1] for n in failed] == ["garbage.csv", "garbage.csv.report.txt"]
     report = next((drop / "done").glob("*.report.txt")).read_text(encoding="utf-8")
-    assert "1 imported, 0 already imported, 7 rejected" in report and "row 4: unreadable time" in report
+    assert "3 imported, 0 already imported, 5 rejected" in report and "row 4: unreadable time" in report
+    assert "2 calls kept with a caller number to check (no reply is sent to it): rows 5, 8" in report
     assert "no header row" in next((drop / "failed").glob("*.report.txt")).read_text(encoding="utf-8")
     assert (drop / ".hidden.csv").exists() and (drop / "copying.csv.part").exists()
     async with hub.sessions() as session:
-        assert (await session.execute(select(func.count()).select_from(InboxEvent))).scalar() == 1
+        assert (await session.execute(select(func.count()).select_from(InboxEvent))).scalar() == 3
 
     # The same export dropped again (another name): nothing new, still moved to done/.
     shutil.copy(FIXTURES / "calls__bad_rows.csv", drop / "ngay-05-lan-2.csv")
@@ -57,7 +58,7 @@ async def test_serve_imports_dropped_files(settings_factory: Any, hub_client: An
         return not (drop / "ngay-05-lan-2.csv").exists()
     await wait_for(moved_again, timeout=10)
     report = next((drop / "done").glob("*ngay-05-lan-2.csv.report.txt")).read_text(encoding="utf-8")
-    assert "0 imported, 1 already imported, 7 rejected" in report
+    assert "0 imported, 3 already imported, 5 rejected" in report
 
 
 async def test_a_file_still_being_written_waits(settings_factory: Any, tmp_path: Path) -> None:

@@ -31,14 +31,18 @@ async def test_calls_become_reports_and_callers_hear_back(settings_factory: Any,
     opts = ReaderOptions(now=NOW)
     first = await import_file(hub.intake.submit_many, FIXTURES / "calls__utf8_bom_semicolon.csv", opts)
     anonymous = await import_file(hub.intake.submit_many, FIXTURES / "calls__bad_rows.csv", opts)
-    assert (first.imported, anonymous.imported) == (3, 1)
+    assert (first.imported, anonymous.imported) == (3, 3)
 
     async def reports() -> list[Report]:
         async with hub.sessions() as session:
             rows = (await session.execute(select(Report).order_by(Report.id))).scalars().all()
-            return rows if len(rows) == 4 else []
-    hl01, hl02, hl03, b8 = await wait_for(reports)
-    assert [r.channel for r in (hl01, hl02, hl03, b8)] == ["hotline"] * 4
+            return rows if len(rows) == 6 else []
+    hl01, hl02, hl03, b4, b7, b8 = await wait_for(reports)
+    assert [r.channel for r in (hl01, hl02, hl03, b4, b7, b8)] == ["hotline"] * 6
+    # A caller number that cannot exist ("0905 12", "1900 1234"): the call is a report, no
+    # reply goes to it, and the number as typed waits for the operator to check.
+    assert (b4.extra["caller_unverified"], b7.extra["caller_unverified"]) == ("0905 12", "1900 1234")
+    assert not b4.reply_address and not b7.reply_address and "caller_unverified" not in b8.extra
     assert hl01.created_at == datetime(2026, 11, 5, 7, 2, tzinfo=UTC)
     assert hl01.reply_address == "+84905123456" and hl01.external_ids == ["call:HL-01"]
     assert hl01.category == "construction_order" and hl01.agency_id == "so-xay-dung"

@@ -59,14 +59,16 @@ async def test_bad_rows_are_reported_and_good_rows_go_in(intake: Intake, tmp_pat
     summary = await import_file(intake.submit_many, FIXTURES / "calls__bad_rows.csv",
                                 ReaderOptions(now=NOW), rejects=rejects, batch_size=3)
     rejects.close()
-    assert (summary.imported, summary.rejected) == (1, 7)
-    assert [row for row, _ in summary.samples] == [2, 3, 4, 5, 6, 7, 8]
-    assert await inbox_ids(intake) == ["call:B-8"]
+    # Rows 5 and 8 carry numbers that cannot exist: kept (the complaint is not lost), flagged.
+    assert (summary.imported, summary.rejected) == (3, 5)
+    assert [row for row, _ in summary.samples] == [2, 3, 4, 6, 7]
+    assert summary.unverified_rows == [5, 8]
+    assert await inbox_ids(intake) == ["call:B-4", "call:B-7", "call:B-8"]
     with open(tmp_path / "rejects.csv", encoding="utf-8-sig", newline="") as fh:
         rows = list(csv.DictReader(fh))
-    assert [(r["row"], r["call_id"]) for r in rows] == [(str(n), f"B-{n - 1}") for n in range(2, 9)]
+    assert [(r["row"], r["call_id"]) for r in rows] == [(str(n), f"B-{n - 1}") for n in (2, 3, 4, 6, 7)]
     assert rows[2]["reason"].startswith("unreadable time 'hôm qua'") and rows[2]["time"] == "hôm qua"
-    assert "\n  row 5: caller number is not a valid Vietnamese phone number" in "\n".join(summary.lines())
+    assert "  2 calls kept with a caller number to check (no reply is sent to it): rows 5, 8" in summary.lines()
 
 
 async def test_file_errors_do_not_raise(intake: Intake, tmp_path: Path) -> None:
@@ -122,13 +124,13 @@ def test_cli_summary_and_reimport(tmp_path: Path, capsys: pytest.CaptureFixture[
     out = capsys.readouterr().out
     assert "calls__xlsx_dates.xlsx: 2 imported, 0 already imported, 1 rejected" in out
     assert "  row 5: no text" in out
-    assert "calls__jsonl.jsonl: 3 imported, 0 already imported, 2 rejected" in out
-    assert "total: 5 imported, 0 already imported, 3 rejected, 0 files failed" in out
+    assert "calls__jsonl.jsonl: 4 imported, 0 already imported, 1 rejected" in out
+    assert "total: 6 imported, 0 already imported, 2 rejected, 0 files failed" in out
     with open(rejects, encoding="utf-8-sig") as fh:
         assert [r["file"] for r in csv.DictReader(fh)] == [
-            "calls__xlsx_dates.xlsx", "calls__jsonl.jsonl", "calls__jsonl.jsonl"]
+            "calls__xlsx_dates.xlsx", "calls__jsonl.jsonl"]
     assert run_cli("--config", str(cfg), "--rejects", str(rejects), *files) == 0
-    assert "total: 0 imported, 5 already imported, 3 rejected" in capsys.readouterr().out
+    assert "total: 0 imported, 6 already imported, 2 rejected" in capsys.readouterr().out
 
 
 def test_cli_sheet_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -165,10 +165,17 @@ async def test_without_a_gateway_the_router_goes_down_its_one_chain(make_hub: An
     del hub.senders["zns"]
     async with hub.sessions() as session, session.begin():
         report = await session.get(Report, report.id)
+        # A receipt is not worth an operator's call; the result is.
         assert await enqueue_citizen_message(session, hub, report, "ack") is None
     async with hub.sessions() as session:
+        assert (await session.execute(select(Callback))).scalars().all() == []
+    async with hub.sessions() as session, session.begin():
+        report = await session.get(Report, report.id)
+        assert await enqueue_citizen_message(session, hub, report, "resolved",
+                                             note="Đã thu gom") is None
+    async with hub.sessions() as session:
         [entry] = (await session.execute(select(Callback))).scalars().all()
-        assert entry.phone == PHONE and "no route" in entry.reason
+        assert entry.phone == PHONE and "no route" in entry.reason and "Đã thu gom" in entry.text
 
 
 async def test_call_back_list_without_any_route(make_hub: Any) -> None:

@@ -46,7 +46,9 @@ async def _telegram_hub(settings_factory, hub_client, fake_api, **channels):
 
 
 async def test_refused_message_lands_on_the_callback_list(settings_factory, hub_client, fake_api):
-    client, bot_api = await _telegram_hub(settings_factory, hub_client, fake_api)
+    def receipts_too(**sections):  # by default a receipt is not worth a call; configurable
+        return settings_factory(routing={"callback_templates": ["ack", "ack_forwarded"]}, **sections)
+    client, bot_api = await _telegram_hub(receipts_too, hub_client, fake_api)
     await _post(client, "message__contact_own", date=int(time.time()))  # phone first
     bot_api.on("POST", path("sendMessage"), default=BLOCKED)
     await _post(client, "message__text", date=int(time.time()))

@@ -1,0 +1,77 @@
+"""What `serve` checks before it starts anything: the listening socket and the database. Each
+failure is one line naming the setting to change (the CLI prints it and exits 2) instead of a
+traceback after "hub started"."""
+from __future__ import annotations
+
+import errno
+import socket
+
+from sqlalchemy import text
+
+
+class PreflightError(Exception):
+    pass
+
+
+def bind_listener(host: str, port: int) -> socket.socket:
+    """A bound, listening socket for the HTTP server (handed to aiohttp's run_app)."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    except socket.gaierror as exc:
+        raise PreflightError(f"cannot listen on {host!r}: {exc.strerror}; set [server] host "
+                             "(HUB__SERVER__HOST) or --host") from None
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # fast restarts; a live
+        sock.bind(address)                                          # listener still conflicts
+        sock.listen(1024)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            why = "is already in use by another process"
+        elif exc.errno == errno.EACCES:
+            why = "needs privileges (ports below 1024 do; use a reverse proxy)"
+        elif exc.errno == errno.EADDRNOTAVAIL:
+            why = "is not an address of this machine"
+            raise PreflightError(f"cannot listen on {host}:{port}: {host} {why}; set [server] host "
+                                 "(HUB__SERVER__HOST) or --host") from None
+        else:
+            why = f"cannot be opened ({exc.strerror})"
+        raise PreflightError(f"cannot listen on {host}:{port}: port {port} {why}; set [server] "
+                             "port (HUB__SERVER__PORT) or --port") from None
+    return sock
+
+
+def _shown(url: str) -> str:
+    """The database URL without its password."""
+    scheme, sep, rest = url.partition("://")
+    if "@" in rest:
+        creds, _, where = rest.rpartition("@")
+        user = creds.split(":", 1)[0]
+        rest = f"{user}:***@{where}" if ":" in creds else f"{user}@{where}"
+    return f"{scheme}{sep}{rest}"
+
+
+async def check_database(url: str) -> None:
+    """Open the database and read from it once (SQLite reads the file header here, so a file
+    that is not a database fails now, not in the middle of start-up)."""
+    from store.db import make_engine
+
+    where = f"[database] url (HUB__DATABASE__URL) = {_shown(url)}"
+    try:
+        engine = make_engine(url)
+    except OSError as exc:
+        raise PreflightError(f"cannot open the database: {exc.strerror or exc} "
+                             f"({exc.filename or ''}); set {where}") from None
+    try:
+        async with engine.connect() as conn:
+            if engine.dialect.name == "sqlite":
+                await conn.execute(text("PRAGMA schema_version"))
+            else:
+                await conn.execute(text("SELECT 1"))
+    except Exception as exc:  # driver errors differ per database; all mean the same here
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise PreflightError(f"cannot open the database: {reason}; set {where}") from None
+    finally:
+        await engine.dispose()

@@ -1,0 +1,167 @@
+"""The intake dialogue: after a citizen's first message, ask — once each, only while missing, one
+question at a time — for the place, a photo and a phone number. Pure: no I/O, no clock.
+
+The state lives on the report (``Report.extra["dialogue"]``) as ``Dialogue.to_dict()``; the hub
+feeds it what the report has after each of the citizen's messages (``have``) and what the
+message said (``Intent``), and gets back a ``Step``: the new state, at most one question to ask
+now, and whether the dialogue ended with this step (then the report is routed). The assembly
+window closing ends it too (``close``).
+
+Rules (checked by the property tests in tests/dialogue/):
+- a slot is asked only when the channel can ask it, the report lacks it and it was never asked;
+- never more than one open question: a message that does not answer the open question leaves it
+  open (nothing new is asked) — the citizen is not nagged while still typing;
+- an answer (the slot is now present) or "bỏ qua" closes the open question; then the next missing
+  slot is asked, in the order place → photo → phone;
+- "xong" ends the dialogue at once; so does having nothing left to ask;
+- once done, nothing changes and nothing is asked.
+
+Also here, because they read what a citizen typed the same way: status lookups ("tra cứu
+PA-…", "/status PA-…", a bare code) and report codes in free text.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+from normalizer.text import fold, nfc
+
+Slot = Literal["place", "photo", "phone"]
+SLOTS: tuple[Slot, ...] = ("place", "photo", "phone")
+Intent = Literal["content", "skip", "done"]
+
+
+@dataclass(frozen=True, slots=True)
+class Dialogue:
+    asked: tuple[Slot, ...] = ()          # in the order asked; never repeats
+    skipped: frozenset[Slot] = frozenset()
+    pending: Slot | None = None           # the open question, if any
+    done: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"asked": list(self.asked), "skipped": sorted(self.skipped),
+                "pending": self.pending, "done": self.done}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Dialogue | None:
+        """The stored state, or None when there is none (a report made before dialogues, or on
+        a channel without one). Unknown slot names are dropped, not trusted."""
+        if not isinstance(data, dict):
+            return None
+        asked = tuple(s for s in data.get("asked") or () if s in SLOTS)
+        skipped = frozenset(s for s in data.get("skipped") or () if s in SLOTS)
+        pending = data.get("pending") if data.get("pending") in SLOTS else None
+        return cls(asked=tuple(dict.fromkeys(asked)), skipped=skipped, pending=pending,
+                   done=bool(data.get("done")))
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    state: Dialogue
+    ask: Slot | None = None     # the one question to send now
+    finished: bool = False      # the dialogue ended with this step: route the report now
+    answered: Slot | None = field(default=None)  # the open question this message closed
+
+
+def _next(state: Dialogue, have: frozenset[str], askable: frozenset[str]) -> Step:
+    """No question is open: ask the next missing slot, or finish."""
+    for slot in SLOTS:
+        if slot in askable and slot not in have and slot not in state.asked:
+            return Step(replace(state, asked=(*state.asked, slot), pending=slot), ask=slot)
+    return Step(replace(state, pending=None, done=True), finished=True)
+
+
+def start(have: frozenset[str] | set[str], askable: frozenset[str] | set[str] = frozenset(SLOTS)) -> Step:
+    """The first message made the report: ask for the first missing slot (or finish at once)."""
+    return _next(Dialogue(), frozenset(have), frozenset(askable))
+
+
+def advance(state: Dialogue, have: frozenset[str] | set[str], intent: Intent = "content",
+            askable: frozenset[str] | set[str] = frozenset(SLOTS)) -> Step:
+    """A later message of the citizen (or a shared contact): ``have`` is what the report has now."""
+    if state.done:
+        return Step(state)
+    have, askable = frozenset(have), frozenset(askable)
+    if intent == "done":
+        return Step(replace(state, pending=None, done=True), finished=True,
+                    answered=state.pending if state.pending in have else None)
+    answered = None
+    if state.pending is not None:
+        if state.pending in have:
+            answered, state = state.pending, replace(state, pending=None)
+        elif intent == "skip":
+            state = replace(state, skipped=state.skipped | {state.pending}, pending=None)
+        else:
+            return Step(state)  # still waiting for the open question; ask nothing new
+    step = _next(state, have, askable)
+    return replace(step, answered=answered)
+
+
+def close(state: Dialogue) -> Step:
+    """The assembly window ended: the dialogue is over, whatever is still open."""
+    if state.done:
+        return Step(state)
+    return Step(replace(state, pending=None, done=True), finished=True)
+
+
+# --- what a citizen's words mean -----------------------------------------------------------
+
+_SKIP = {"bo qua", "boqua", "skip", "khong", "khong co", "ko", "k", "khong co anh", "ko co",
+         "khong can", "thoi", "khong biet", "chua co", "khong co so", "bo qua nhe", "bo qua a"}
+_DONE = {"xong", "xong roi", "het", "het roi", "du roi", "vay thoi", "done", "/done", "ok xong",
+         "da xong", "the thoi", "chi vay thoi", "xong a", "xong nhe"}
+
+
+def _bare(text: str) -> str:
+    return re.sub(r"[\s.!,;:…?~]+", " ", fold(nfc(text))).strip()
+
+
+def intent_of(text: str | None) -> Intent:
+    """"bỏ qua" / "không có" skips the open question; "xong" ends the dialogue; anything else is
+    content. Only a whole short message counts ("không có ai dọn rác" is content)."""
+    bare = _bare(text or "")
+    if bare in _DONE:
+        return "done"
+    if bare in _SKIP:
+        return "skip"
+    return "content"
+
+
+# Words that make a short answer to "where is it?" an address (folded).
+_PLACE_WORDS = ("duong", "kiet", "hem", "ngo", "so nha", "phuong", "xa ", "thon", "to dan pho",
+                "cau ", "cho ", "nga ba", "nga tu", "gan ", "truoc ", "doi dien", "canh ",
+                "khu ", "quoc lo", "ql", "tinh lo", "ben ", "cong vien", "truong ", "benh vien")
+
+
+def looks_like_place(text: str | None) -> bool:
+    """A short reply to the place question that reads like an address: a house number or a
+    street/alley/ward word. "rác nhiều lắm" does not; "kiệt 5 Ngự Bình" does."""
+    bare = _bare(text or "")
+    if not bare or len(bare) > 200:
+        return False
+    padded = f" {bare} "
+    return bool(re.search(r"\d", bare)) or any(f" {w}" in padded for w in _PLACE_WORDS)
+
+
+CODE_RE = re.compile(r"\bPA-\d{4}-\d{6,}\b", re.IGNORECASE)
+_LOOKUP = re.compile(
+    r"^\s*(?:/status(?:@\w+)?|/tracuu|tra\s*cuu|tracuu|kiem\s*tra|xem|status|ma)?\s*[:#]?\s*"
+    r"(PA-\d{4}-\d{6,})\s*[.!?]*\s*$", re.IGNORECASE)
+
+
+def find_code(text: str | None) -> str | None:
+    """The first report code anywhere in the text, upper-cased."""
+    match = CODE_RE.search(text or "")
+    return match.group(0).upper() if match else None
+
+
+def lookup_code(text: str | None, *, loose: bool = False) -> str | None:
+    """The code a status lookup asks for: "tra cứu PA-…", "/status PA-…", "PA-…" alone. With
+    ``loose`` (a mail: the code may sit in a sentence) any code in the text counts."""
+    if not text:
+        return None
+    match = _LOOKUP.match(fold(nfc(text)))
+    if match:
+        return match.group(1).upper()
+    return find_code(text) if loose else None

@@ -1,27 +1,44 @@
-"""Web portal / mobile app channel: Open311 GeoReport v2 (JSON format).
+"""Web portal / mobile app channel: Open311 GeoReport v2, in XML and JSON.
 
-POST requests.json is form-encoded as the spec says. The report is created by the inbox worker,
-so the answer carries a ``token``; GET tokens/{token}.json turns it into the
-``service_request_id`` once processed. A client may send ``Idempotency-Key`` (header) or
-``client_token`` (field) so a retried POST never makes a second report.
+Every endpoint answers ``.xml`` (the spec's required format) and ``.json`` with the same data;
+every error on an Open311 path, a wrong method or an unknown path included, is the spec's
+error body in the format the path asks for. Service discovery is at ``/open311/discovery.*``
+(and under ``/open311/v2/``).
+
+POST requests is form-encoded as the spec says. The report is made by the inbox worker after
+the request is durably stored, so our services are ``batch``: the answer carries a ``token``,
+and GET tokens/{token} turns it into the ``service_request_id`` once processed. A client may
+send ``Idempotency-Key`` (header) or ``client_token`` (field) so a retried POST never makes a
+second report; a retry after processing is answered with the ``service_request_id``.
 """
 from __future__ import annotations
 
 import json
+import logging
+import re
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
-from sqlalchemy import and_, select
+from aiohttp.http_exceptions import HttpProcessingError
+from sqlalchemy import select
 
 from channels.base import ChannelAdapter, constant_time_equal
+from channels.open311.render import FORMATS, MIME, error, format_of, respond
+from channels.open311.requests import (
+    QueryError,
+    find_requests,
+    public_requests,
+    request_filters,
+)
 from channels.open311.settings import Open311Settings
 from channels.webhook import refuse, store_events
 from normalizer.schema import (
     CATEGORIES,
-    OPEN_STATUSES,
     AttachmentRef,
     ContactInfo,
     DeliveryResult,
@@ -30,11 +47,14 @@ from normalizer.schema import (
     OutboundMessage,
     RawEvent,
 )
-from store.models import InboxEvent, Report
-from store.params import query_int
+from store.models import InboxEvent, Report, utcnow
+
+log = logging.getLogger("hub.channels.open311")
 
 PREFIX = "/open311/v2"
+SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 MAX_DESCRIPTION = 4000
+SERVICE_GROUP = "Phản ánh hiện trường"
 SERVICE_KEYWORDS: dict[str, str] = {
     "construction_order": "xây dựng, lấn chiếm, không phép",
     "environment": "rác, nước thải, ô nhiễm, vệ sinh",
@@ -45,17 +65,26 @@ SERVICE_KEYWORDS: dict[str, str] = {
     "public_service": "thủ tục, cán bộ, chậm trễ, phiền hà",
     "other": "khác",
 }
-
-
+# Fields of a POST that the answers give back (address_id, zipcode, media_url).
+ECHOED = ("address_id", "zipcode", "media_url")
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 ACCEPTED_NOTICE = "Đã tiếp nhận, mã phản ánh sẽ có trong giây lát"
 
+Handler = Callable[[web.Request, str], Awaitable[web.Response]]
+# Every Open311 path (format stripped) and the methods it answers: anything else on /open311
+# is a 404 or 405 in the spec's error format.
+_PATHS = [
+    (re.compile(r"/open311(/v2)?/discovery"), ("GET", "HEAD")),
+    (re.compile(r"/open311/v2/services"), ("GET", "HEAD")),
+    (re.compile(r"/open311/v2/services/[^/]+"), ("GET", "HEAD")),
+    (re.compile(r"/open311/v2/requests"), ("GET", "HEAD", "POST")),
+    (re.compile(r"/open311/v2/requests/[^/]+"), ("GET", "HEAD")),
+    (re.compile(r"/open311/v2/tokens/[^/]+"), ("GET", "HEAD")),
+]
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
 
-
-def open311_error(status: int, description: str) -> web.Response:
-    return web.json_response([{"code": status, "description": description}], status=status)
+def open311_error(status: int, description: str, fmt: str = "json") -> web.Response:
+    return error(fmt, status, description)
 
 
 def _float(form: Any, key: str) -> float | None:
@@ -69,65 +98,139 @@ class WebChannel(ChannelAdapter):
     name = "web"
     settings_model = Open311Settings
 
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.cfg.timezone)
+
     def routes(self) -> list[web.RouteDef]:
+        fmt = "{fmt:xml|json}"
         return [
-            web.get(f"{PREFIX}/services.json", self.services),
-            web.get(f"{PREFIX}/services/{{code}}.json", self.service_definition),
-            web.post(f"{PREFIX}/requests.json", self.post_request),
-            web.get(f"{PREFIX}/requests.json", self.list_requests),
-            web.get(f"{PREFIX}/requests/{{code}}.json", self.get_request),
-            web.get(f"{PREFIX}/tokens/{{token}}.json", self.get_token),
+            web.get(f"/open311/discovery.{fmt}", self._wrap(self.discovery)),
+            web.get(f"{PREFIX}/discovery.{fmt}", self._wrap(self.discovery)),
+            web.get(f"{PREFIX}/services.{fmt}", self._wrap(self.services)),
+            web.get(f"{PREFIX}/services/{{code}}.{fmt}", self._wrap(self.service_definition)),
+            web.post(f"{PREFIX}/requests.{fmt}", self._wrap(self.post_request)),
+            web.get(f"{PREFIX}/requests.{fmt}", self._wrap(self.list_requests)),
+            web.get(f"{PREFIX}/requests/{{code}}.{fmt}", self._wrap(self.get_request)),
+            web.get(f"{PREFIX}/tokens/{{token}}.{fmt}", self._wrap(self.get_token)),
+            web.route("*", "/open311{tail:(/.*)?}", self.unknown),
         ]
 
+    def _wrap(self, handler: Handler) -> Callable[[web.Request], Awaitable[web.Response]]:
+        """The format from the path, the jurisdiction check, and no unformatted 500."""
+        async def run(request: web.Request) -> web.Response:
+            fmt = request.match_info.get("fmt", "json")
+            jurisdiction = self.cfg.jurisdiction_id
+            asked = (request.query.get("jurisdiction_id") or "").strip()
+            if request.method == "POST" and not asked and request.content_type in FORM_TYPES:
+                try:
+                    asked = str((await request.post()).get("jurisdiction_id") or "").strip()
+                except web.HTTPRequestEntityTooLarge:
+                    return error(fmt, 413, "request body too large")
+                except (ValueError, HttpProcessingError):  # a broken or cut-off body
+                    return error(fmt, 400, "the form body could not be read")
+            if jurisdiction and asked and asked != jurisdiction:
+                return error(fmt, 404, f"jurisdiction_id {asked!r} not found")
+            try:
+                return await handler(request, fmt)
+            except web.HTTPException as exc:
+                if exc.status == 413:
+                    return error(fmt, 413, "request body too large")
+                return error(fmt, exc.status, exc.reason)
+            except Exception:
+                log.exception("Open311 %s %s failed", request.method, request.path)
+                return error(fmt, 500, "internal error; the request was not processed")
+        return run
 
-    # --- intake ------------------------------------------------------------------------------
-    async def services(self, request: web.Request) -> web.Response:
-        return web.json_response([
+    async def unknown(self, request: web.Request) -> web.Response:
+        fmt = format_of(request.path)
+        bare = re.sub(r"\.[A-Za-z0-9]+$", "", request.path.rstrip("/"))
+        suffix = request.path.rstrip("/")[len(bare):]
+        for pattern, methods in _PATHS:
+            if pattern.fullmatch(bare):
+                if suffix and suffix[1:] not in FORMATS:
+                    return error(fmt, 404, f"format {suffix[1:]!r} not supported; use xml or json")
+                if not suffix:
+                    return error(fmt, 404, "add the format to the path: .xml or .json")
+                return error(fmt, 405, f"method {request.method} not allowed; use "
+                             f"{', '.join(m for m in methods if m != 'HEAD')}",
+                             headers={"Allow": ", ".join(methods)})
+        return error(fmt, 404, "no such Open311 resource; see /open311/discovery.xml")
+
+    # --- discovery and services -----------------------------------------------------------
+    async def discovery(self, request: web.Request, fmt: str) -> web.Response:
+        cfg = self.cfg
+        base = self.ctx.public_base_url.rstrip("/")
+        return respond(fmt, "discovery", {
+            "changeset": cfg.changeset,
+            "contact": cfg.contact,
+            "key_service": cfg.key_service,
+            "endpoints": [{
+                "specification": SPECIFICATION,
+                "url": f"{base}{PREFIX}",
+                "changeset": cfg.changeset,
+                "type": cfg.endpoint_type,
+                "formats": [MIME["xml"], MIME["json"]],
+            }],
+        })
+
+    async def services(self, request: web.Request, fmt: str) -> web.Response:
+        return respond(fmt, "services", [
             {"service_code": code, "service_name": name, "description": name, "metadata": False,
-             "type": "realtime", "keywords": SERVICE_KEYWORDS.get(code, ""), "group": "phan-anh"}
+             "type": "batch", "keywords": SERVICE_KEYWORDS.get(code, ""), "group": SERVICE_GROUP}
             for code, name in CATEGORIES.items()])
 
-    async def service_definition(self, request: web.Request) -> web.Response:
-        if request.match_info["code"] not in CATEGORIES:
-            return open311_error(404, "service_code not found")
-        return web.json_response({"service_code": request.match_info["code"], "attributes": []})
+    async def service_definition(self, request: web.Request, fmt: str) -> web.Response:
+        code = request.match_info["code"]
+        if code not in CATEGORIES:
+            return error(fmt, 404, f"service_code {code!r} not found")
+        return respond(fmt, "service_definition", {"service_code": code, "attributes": []})
 
-    async def post_request(self, request: web.Request) -> web.Response:
+    # --- intake ------------------------------------------------------------------------------
+    async def post_request(self, request: web.Request, fmt: str) -> web.Response:
         started = time.perf_counter()
         ctx = self.ctx
         if request.content_length and request.content_length > ctx.max_body_bytes:
-            return open311_error(413, "request body too large")
-        if request.content_type not in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            return error(fmt, 413, "request body too large")
+        if request.content_type not in FORM_TYPES:
             ctx.count_rejected("web", "content_type")
-            return open311_error(400, "POST requests.json must be form-encoded")
+            return error(fmt, 400, "POST requests must be form-encoded "
+                                   "(application/x-www-form-urlencoded)")
         try:
             form = await request.post()
-        except ValueError:  # a broken multipart body
-            return open311_error(400, "the form body could not be read")
+        except web.HTTPRequestEntityTooLarge:
+            return error(fmt, 413, "request body too large")
+        except (ValueError, HttpProcessingError):  # a broken or cut-off multipart body
+            return error(fmt, 400, "the form body could not be read")
         api_key = self.cfg.api_key.get_secret_value()
-        if api_key and not constant_time_equal(str(form.get("api_key", "")), api_key):
+        given_key = str(form.get("api_key") or request.query.get("api_key") or "")
+        if api_key and not constant_time_equal(given_key, api_key):
             refuse(ctx, "web", 403, "bad api_key")
-            return open311_error(403, "api_key is missing or invalid")
+            return error(fmt, 403, "api_key is missing or invalid")
         fields = {k: str(v) for k, v in form.items() if isinstance(v, str)}
         problem = validate_request(fields)
         if problem:
+            status, description = problem
             ctx.count_rejected("web", "invalid")
-            return open311_error(400, problem)
+            return error(fmt, status, description)
         client_token = (request.headers.get("Idempotency-Key") or fields.pop("client_token", "")
                         or uuid.uuid4().hex)[:128]
         fields.pop("api_key", None)
+        fields.pop("jurisdiction_id", None)
         fields["_token"] = client_token
         fields["received_at"] = datetime.now().astimezone().isoformat()
         [result] = await store_events(ctx, "web", [RawEvent(client_token, fields)], started)
         if result.duplicate:
             if not await self._same_request(client_token, fields):
                 ctx.count_rejected("web", "idempotency_conflict")
-                return open311_error(409, "Idempotency-Key already used for a different request")
+                return error(fmt, 409, "Idempotency-Key already used for a different request")
             code = await self._code_for_token(client_token)
             if code:
-                return web.json_response([{"service_request_id": code}], status=200)
-        return web.json_response([{"token": client_token, "service_notice": ACCEPTED_NOTICE}],
-                                 status=201 if result.stored else 200, dumps=_dumps)
+                return respond(fmt, "service_requests",
+                               [{"service_request_id": code, "service_notice": None}])
+        return respond(fmt, "service_requests",
+                       [{"token": client_token, "service_notice": ACCEPTED_NOTICE}],
+                       status=201 if result.stored else 200)
 
     async def _same_request(self, token: str, fields: dict[str, str]) -> bool:
         """A retried request, or another request reusing the key? (Keys are the client's.)"""
@@ -150,7 +253,7 @@ class WebChannel(ChannelAdapter):
         return [parse_request(payload)]
 
     # --- reading -----------------------------------------------------------------------------
-    async def get_token(self, request: web.Request) -> web.Response:
+    async def get_token(self, request: web.Request, fmt: str) -> web.Response:
         token = request.match_info["token"]
         code = await self._code_for_token(token)
         if code is None:
@@ -158,109 +261,69 @@ class WebChannel(ChannelAdapter):
                 known = (await session.execute(select(InboxEvent.id).where(
                     InboxEvent.channel == "web", InboxEvent.external_id == token))).scalar()
             if known is None:
-                return open311_error(404, "token not found")
-        return web.json_response([{"service_request_id": code, "token": token}])
+                return error(fmt, 404, "token not found")
+        return respond(fmt, "service_requests", [{"service_request_id": code, "token": token}])
 
-    async def get_request(self, request: web.Request) -> web.Response:
+    async def get_request(self, request: web.Request, fmt: str) -> web.Response:
         async with self.ctx.sessions() as session:
-            report = (await session.execute(
-                select(Report).where(Report.code == request.match_info["code"]))).scalar_one_or_none()
+            report = (await session.execute(select(Report).where(
+                Report.code == request.match_info["code"]))).scalar_one_or_none()
             if report is None:
-                return open311_error(404, "service_request_id not found")
-            return web.json_response([await self._public_request(session, report)])
+                return error(fmt, 404, "service_request_id not found")
+            return respond(fmt, "service_requests",
+                           await public_requests(session, [report], self.zone))
 
-    async def list_requests(self, request: web.Request) -> web.Response:
-        q = request.query
-        conds = []
-        if q.get("service_request_id"):
-            conds.append(Report.code.in_([c.strip() for c in q["service_request_id"].split(",")]))
-        if q.get("service_code"):
-            conds.append(Report.category.in_(q["service_code"].split(",")))
-        if q.get("status"):
-            wanted = set(q["status"].split(","))
-            if wanted - {"open", "closed"}:
-                return open311_error(400, "status must be open or closed")
-            if wanted == {"open"}:
-                conds.append(Report.status.in_(OPEN_STATUSES))
-            elif wanted == {"closed"}:
-                conds.append(Report.status.not_in(OPEN_STATUSES))
+    async def list_requests(self, request: web.Request, fmt: str) -> web.Response:
         try:
-            for key, op in (("start_date", "ge"), ("end_date", "le")):
-                if q.get(key):
-                    when = datetime.fromisoformat(q[key])
-                    if when.tzinfo is None:
-                        raise ValueError(key)
-                    conds.append(Report.created_at >= when if op == "ge" else Report.created_at <= when)
-            limit = query_int(q.get("limit"), 1000, 1, 1000)
-        except ValueError:
-            return open311_error(400, "start_date/end_date must be ISO 8601 with a time zone; "
-                                      "limit an integer")
-        query = select(Report).where(Report.code.is_not(None))
-        if conds:
-            query = query.where(and_(*conds))
-        query = query.order_by(Report.created_at.desc()).limit(limit)
+            conds, limit = request_filters(request.query, utcnow())
+        except QueryError as exc:
+            return error(fmt, 400, str(exc))
         async with self.ctx.sessions() as session:
-            reports = (await session.execute(query)).scalars().all()
-            return web.json_response([await self._public_request(session, r) for r in reports])
-
-    async def _public_request(self, session: Any, report: Report) -> dict[str, Any]:
-        from store.models import Contact
-        from store.serialize import iso, public_text
-
-        contact = await session.get(Contact, report.contact_id) if report.contact_id else None
-        return {
-            "service_request_id": report.code,
-            "status": "open" if report.status in OPEN_STATUSES else "closed",
-            "status_notes": report.status,
-            "service_name": CATEGORIES.get(report.category or "other"),
-            "service_code": report.category,
-            "description": public_text(report.description or "", contact),
-            "agency_responsible": report.agency_id,
-            "service_notice": None,
-            "requested_datetime": iso(report.created_at),
-            "updated_datetime": iso(report.updated_at),
-            "expected_datetime": iso(report.due_at),
-            "address": public_text(report.address, contact) if report.address else report.ward,
-            "lat": report.lat,
-            "long": report.lon,
-            "media_url": None,
-        }
+            reports = await find_requests(session, conds, limit)
+            return respond(fmt, "service_requests",
+                           await public_requests(session, reports, self.zone))
 
     # --- sending -----------------------------------------------------------------------------
     async def send(self, address: str, message: OutboundMessage) -> DeliveryResult:
-        """The portal and app read updates from the report's status page: posting there is the
-        delivery (like FixMyStreet's null sender, a real and selectable sender)."""
+        """The portal and app read updates from the report's status page and from GET
+        requests (status_notes): posting there is the delivery (like FixMyStreet's null
+        sender, a real and selectable sender)."""
         return DeliveryResult.sent(provider_id=f"status-page:{message.report_code or ''}")
 
 
-def validate_request(fields: dict[str, str]) -> str | None:
+def validate_request(fields: dict[str, str]) -> tuple[int, str] | None:
+    """(HTTP status, description) of the first problem, or None. An unknown service_code is a
+    404 (the spec's "service_code was not found"); everything else a 400."""
     service = fields.get("service_code", "").strip()
     if not service:
-        return "service_code is required"
+        return 400, "service_code is required"
     if service not in CATEGORIES:
-        return f"service_code {service!r} not found"
+        return 404, f"service_code {service!r} not found"
     has_latlon = fields.get("lat", "").strip() and fields.get("long", "").strip()
     if not (has_latlon or fields.get("address_string", "").strip() or fields.get("address_id", "").strip()):
-        return "a location is required: lat and long, address_string or address_id"
+        return 400, "a location is required: lat and long, address_string or address_id"
     try:
         lat, lon = _float(fields, "lat"), _float(fields, "long")
     except ValueError:
-        return "lat and long must be numbers"
+        return 400, "lat and long must be numbers"
     if lat is not None and not -90 <= lat <= 90 or lon is not None and not -180 <= lon <= 180:
-        return "lat/long out of range"
+        return 400, "lat/long out of range"
     if not fields.get("description", "").strip() and not fields.get("media_url", "").strip():
-        return "description or media_url is required"
+        return 400, "description or media_url is required"
     if len(fields.get("description", "")) > MAX_DESCRIPTION:
-        return f"description longer than {MAX_DESCRIPTION} characters"
+        return 400, f"description longer than {MAX_DESCRIPTION} characters"
+    media = fields.get("media_url", "").strip()
+    if media and not re.match(r"https?://[^\s/]+", media):
+        return 400, "media_url must be an http(s) URL"
     phone = fields.get("phone", "").strip()
     if phone:
         from normalizer.phones import normalize_phone
 
         if normalize_phone(phone) is None:
-            return "phone is not a valid Vietnamese phone number"
+            return 400, "phone is not a valid Vietnamese phone number"
     email = fields.get("email", "").strip()
     if email and ("@" not in email or " " in email or len(email) > 320):
-        return "email is not valid"
+        return 400, "email is not valid"
     return None
 
 
@@ -278,9 +341,13 @@ def parse_request(fields: dict[str, Any]) -> InboundMessage:
     lat, lon = _float(fields, "lat"), _float(fields, "long")
     address = nfc(fields.get("address_string") or "").strip() or None
     location = Location(lat=lat, lon=lon, address=address) if (lat is not None or address) else None
-    attachments = [AttachmentRef(kind="image", url=fields["media_url"])] if fields.get("media_url") else []
+    media_url = (fields.get("media_url") or "").strip()
+    attachments = [AttachmentRef(kind="image", url=media_url)] if media_url else []
     service = fields.get("service_code")
     meta: dict[str, Any] = {"service_code": service}
+    echoed = {k: str(fields[k]).strip()[:500] for k in ECHOED if str(fields.get(k) or "").strip()}
+    if echoed:
+        meta["open311"] = echoed  # given back in GET requests (the report keeps it)
     if service and service != "other":
         meta["category_hint"] = service
     created = fields.get("received_at")

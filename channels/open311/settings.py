@@ -1,14 +1,40 @@
 """Settings of the web/Open311 channel: the ``[channels.web]`` section."""
 from __future__ import annotations
 
-from pydantic import SecretStr
+from zoneinfo import ZoneInfo
+
+from pydantic import SecretStr, field_validator
 
 from channels.base import ChannelSettings
 
 
 class Open311Settings(ChannelSettings):
     enabled: bool = True  # the Open311 endpoint is on unless switched off
-    api_key: SecretStr = SecretStr("")  # when set, POST requests.json must carry it
+    api_key: SecretStr = SecretStr("")  # when set, POST requests.* must carry it (body or query)
     # media_url is downloaded only from these hosts (e.g. the portal's own upload host);
     # anything else is kept as a link, never fetched (no server-side request forgery).
     media_hosts: list[str] = []
+    # Empty: one jurisdiction, the parameter is ignored. Set (e.g. "hue.gov.vn"): a request
+    # naming another jurisdiction is a 404, as the spec says.
+    jurisdiction_id: str = ""
+    # Service discovery (discovery.xml / .json): who to ask, how to get a key, when the
+    # service list last changed (a sortable string), production or test.
+    contact: str = "Trung tâm Giám sát, điều hành đô thị thông minh tỉnh Huế"
+    key_service: str = "Liên hệ Trung tâm để được cấp api_key cho ứng dụng gửi phản ánh."
+    changeset: str = "2026-11-30T00:00:00+07:00"
+    endpoint_type: str = "production"
+    # Datetimes in answers are given in this zone, to the second (W3C profile of ISO 8601).
+    timezone: str = "Asia/Ho_Chi_Minh"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        ZoneInfo(value)
+        return value
+
+    @field_validator("endpoint_type")
+    @classmethod
+    def _endpoint_type(cls, value: str) -> str:
+        if value not in ("production", "test"):
+            raise ValueError("endpoint_type must be production or test")
+        return value

@@ -83,7 +83,7 @@ async def create_report(hub: Hub, session: AsyncSession, contact: Contact,
                     created_at=created, updated_at=now, last_message_at=msg.sent_at or now,
                     extra={k: v for k, v in msg.meta.items() if k in ("service_code", "operator",
                                                                        "category_hint",
-                                                                       "caller_unverified")})
+                                                                       "caller_unverified", "open311")})
     if msg.location:
         report.lat, report.lon = msg.location.lat, msg.location.lon
         report.address, report.ward = msg.location.address, msg.location.ward

@@ -28,7 +28,7 @@ async def test_services_lists_our_categories(settings_factory, hub_client):
     resp = await client.get("/open311/v2/services.json")
     services = await resp.json()
     assert {s["service_code"] for s in services} >= {"environment", "public_service", "tourism"}
-    assert all(s["type"] == "realtime" and s["metadata"] is False for s in services)
+    assert all(s["type"] == "batch" and s["metadata"] is False for s in services)
 
 
 async def test_post_request_becomes_a_report_without_personal_data_in_public(
@@ -70,18 +70,19 @@ async def test_post_request_becomes_a_report_without_personal_data_in_public(
 async def test_validation_errors_use_the_spec_error_format(settings_factory, hub_client):
     client = await hub_client(settings_factory())
     cases = [
-        ({}, "service_code is required"),
-        ({"service_code": "nope", "lat": "1", "long": "1", "description": "x"}, "not found"),
-        ({"service_code": "environment", "description": "x"}, "location is required"),
-        ({"service_code": "environment", "lat": "abc", "long": "1", "description": "x"}, "numbers"),
-        ({"service_code": "environment", "address_string": "Huế"}, "description or media_url"),
-        ({**FORM, "phone": "12345"}, "phone"),
+        ({}, 400, "service_code is required"),
+        ({"service_code": "nope", "lat": "1", "long": "1", "description": "x"}, 404, "not found"),
+        ({"service_code": "environment", "description": "x"}, 400, "location is required"),
+        ({"service_code": "environment", "lat": "abc", "long": "1", "description": "x"}, 400, "numbers"),
+        ({"service_code": "environment", "address_string": "Huế"}, 400, "description or media_url"),
+        ({**FORM, "phone": "12345"}, 400, "phone"),
+        ({**FORM, "media_url": "javascript:alert(1)"}, 400, "media_url"),
     ]
-    for form, message in cases:
+    for form, status, message in cases:
         resp = await client.post("/open311/v2/requests.json", data=form)
-        assert resp.status == 400
+        assert resp.status == status, (form, await resp.text())
         [error] = await resp.json()
-        assert error["code"] == 400 and message in error["description"], (form, error)
+        assert error["code"] == status and message in error["description"], (form, error)
     resp = await client.post("/open311/v2/requests.json", json={"service_code": "environment"})
     assert resp.status == 400
     hub = client.app[HUB_KEY]

@@ -1,0 +1,161 @@
+"""Reading service requests: the GET requests query (filters, the spec's default window) and
+each report as a GeoReport v2 ``request`` without personal data.
+
+The public form is the one the portal shows (``store.serialize.report_dict(public=True)``:
+phones, emails and the citizen's name masked, only public events); from it ``status_notes``
+takes the latest public note a person wrote (an agency's result, the center's reason), never
+the system's routing words. The page's contacts, attachments, events and agency names are
+loaded in three queries, not three per report.
+"""
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from channels.open311.render import w3c
+from normalizer.schema import CATEGORIES, OPEN_STATUSES
+from store.models import Attachment, Contact, Report, ReportEvent
+from store.params import query_int
+from store.serialize import public_text, report_dict
+
+DEFAULT_WINDOW = timedelta(days=90)  # "the range defaults to most recent 90 days"
+MAX_WINDOW = timedelta(days=90)      # "may not span more than 90 days"
+MAX_REQUESTS = 1000                  # "or first 1000 requests returned"
+# Events by these actors carry the system's own words ("matched category and area",
+# "tiếp nhận qua web"): public on the timeline, but not notes on the request's status.
+NOT_STATUS_NOTES = ("system", "citizen")
+
+
+class QueryError(ValueError):
+    """A bad GET requests query: a 400 with this description."""
+
+
+def _when(raw: str, key: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(raw.strip())
+    except ValueError:
+        raise QueryError(f"{key} must be a W3C datetime, e.g. 2026-01-01T00:00:00Z") from None
+    if value.tzinfo is None:
+        raise QueryError(f"{key} must carry a time zone (Z or ±hh:mm)")
+    return value
+
+
+def request_filters(query: Any, now: datetime) -> tuple[list[Any], int]:
+    """The WHERE conditions and limit of GET requests. ``service_request_id`` overrides every
+    other argument, as the spec says; otherwise the window defaults to the last 90 days."""
+    ids = [c.strip() for c in (query.get("service_request_id") or "").split(",") if c.strip()]
+    if ids:
+        return [Report.code.in_(ids[:MAX_REQUESTS])], MAX_REQUESTS
+    conds: list[Any] = []
+    codes = [c.strip() for c in (query.get("service_code") or "").split(",") if c.strip()]
+    if codes:
+        conds.append(Report.category.in_(codes))
+    statuses = {s.strip() for s in (query.get("status") or "").split(",") if s.strip()}
+    if statuses - {"open", "closed"}:
+        raise QueryError("status must be open, closed or both (comma separated)")
+    if statuses == {"open"}:
+        conds.append(Report.status.in_(OPEN_STATUSES))
+    elif statuses == {"closed"}:
+        conds.append(Report.status.not_in(OPEN_STATUSES))
+    start = _when(query["start_date"], "start_date") if (query.get("start_date") or "").strip() else None
+    end = _when(query["end_date"], "end_date") if (query.get("end_date") or "").strip() else None
+    if start is None and end is None:
+        start = now - DEFAULT_WINDOW
+    elif start is None:
+        assert end is not None
+        start = end - DEFAULT_WINDOW
+    elif end is not None and end - start > MAX_WINDOW:
+        raise QueryError("start_date and end_date may not span more than 90 days")
+    elif end is not None and end < start:
+        raise QueryError("end_date is before start_date")
+    conds.append(Report.created_at >= start)
+    if end is not None:
+        conds.append(Report.created_at <= end)
+    try:
+        limit = query_int(query.get("page_size") or query.get("limit"), MAX_REQUESTS, 1, MAX_REQUESTS)
+    except ValueError:
+        raise QueryError("page_size/limit must be an integer") from None
+    return conds, limit
+
+
+async def find_requests(session: AsyncSession, conds: list[Any], limit: int) -> list[Report]:
+    query = select(Report).where(Report.code.is_not(None), and_(*conds))
+    return list((await session.execute(
+        query.order_by(Report.created_at.desc(), Report.id.desc()).limit(limit))).scalars())
+
+
+@lru_cache(maxsize=1)
+def _ward_centres() -> dict[str, tuple[float, float]]:
+    from normalizer.places import DATA
+
+    units = json.loads(DATA.read_text(encoding="utf-8"))["units"]
+    return {u["name"]: (u["lat"], u["lon"]) for u in units}
+
+
+async def public_requests(session: AsyncSession, reports: list[Report],
+                          zone: ZoneInfo) -> list[dict[str, Any]]:
+    if not reports:
+        return []
+    ids = [r.id for r in reports]
+    contact_ids = {r.contact_id for r in reports if r.contact_id}
+    contacts = {c.id: c for c in (await session.execute(
+        select(Contact).where(Contact.id.in_(contact_ids)))).scalars()} if contact_ids else {}
+    attachments: dict[int, list[Attachment]] = defaultdict(list)
+    for att in (await session.execute(select(Attachment).where(
+            Attachment.report_id.in_(ids)).order_by(Attachment.id))).scalars():
+        attachments[att.report_id].append(att)
+    events: dict[int, list[ReportEvent]] = defaultdict(list)
+    for event in (await session.execute(select(ReportEvent).where(
+            ReportEvent.report_id.in_(ids)).order_by(ReportEvent.id))).scalars():
+        events[event.report_id].append(event)
+    out = []
+    for report in reports:
+        contact = contacts.get(report.contact_id) if report.contact_id else None
+        public = report_dict(report, contact=contact, attachments=attachments[report.id],
+                             events=events[report.id], base_url="", public=True)
+        out.append(as_request(report, public, contact, zone))
+    return out
+
+
+def as_request(report: Report, public: dict[str, Any], contact: Contact | None,
+               zone: ZoneInfo) -> dict[str, Any]:
+    """One GeoReport v2 ``request``, every field of the spec present (null when unknown)."""
+    notes = [e["note"] for e in public["events"]
+             if e.get("note") and e.get("actor") not in NOT_STATUS_NOTES]
+    given = (report.extra or {}).get("open311") or {}
+    code = report.category or "other"
+    address = public_text(report.address, contact) if report.address else None
+    if report.ward and (not address or report.ward not in address):
+        address = f"{address}, {report.ward}" if address else report.ward
+    lat, lon = report.lat, report.lon
+    if (lat is None or lon is None) and report.ward in _ward_centres():
+        # An address-only report is shown at its ward's centre (the ward was resolved from
+        # the address): clients that draw a map need a point.
+        lat, lon = _ward_centres()[report.ward]
+    return {
+        "service_request_id": report.code,
+        "status": "open" if report.status in OPEN_STATUSES else "closed",
+        "status_notes": notes[-1] if notes else None,
+        "service_name": CATEGORIES.get(code, CATEGORIES["other"]),
+        "service_code": code,
+        "description": public["description"],
+        # The agency's id, as on the portal's /agencies/{id} and in the report JSON.
+        "agency_responsible": report.agency_id,
+        "service_notice": None,
+        "requested_datetime": w3c(report.created_at, zone),
+        "updated_datetime": w3c(report.updated_at, zone),
+        "expected_datetime": w3c(report.due_at, zone),
+        "address": address,
+        "address_id": given.get("address_id"),
+        "zipcode": given.get("zipcode"),
+        "lat": lat,
+        "long": lon,
+        "media_url": given.get("media_url"),
+    }

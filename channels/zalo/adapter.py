@@ -64,9 +64,20 @@ class ZaloChannel(WebhookChannel):
 
     @classmethod
     def from_settings(cls, ctx: ChannelContext, cfg: ZaloSettings) -> ZaloChannel:
-        cls.require(cfg, "channels.zalo", "app_id", "oa_secret_key", "app_secret",
-                    "access_token", "refresh_token")
+        # The token pair may come from the settings or, later, from `hub zalo-authorize` and
+        # the OAuth callback (channels.zalo.oauth).
+        cls.require(cfg, "channels.zalo", "app_id", "oa_secret_key", "app_secret")
         return cls(ctx, cfg)
+
+    def routes(self) -> list[web.RouteDef]:
+        from channels.zalo.oauth import CALLBACK_PATH, callback_handler
+
+        def granted() -> None:
+            for sender in self.senders():
+                self.ctx.resume(sender)
+            self.ctx.wake_outbox()
+        return [*super().routes(), web.get(CALLBACK_PATH, callback_handler(
+            self.tokens, self.cfg, self.ctx.sessions, on_granted=granted))]
 
     def senders(self) -> dict[str, Sender]:
         return {self.name: self, self.zns.name: self.zns}

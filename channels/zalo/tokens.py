@@ -85,9 +85,25 @@ class ZaloTokens:
         self.refresh_calls = 0  # OAuth calls made by this process (metrics, tests)
 
     # --- reading ---------------------------------------------------------------------------
-    async def seed(self) -> TokenPair:
+    async def seed(self) -> TokenPair | None:
         """First start: store the pair from the settings. Later starts keep the stored (rotated)
-        pair, unless the settings carry a NEW grant (another refresh token) — then it wins."""
+        pair, unless the settings carry a NEW grant (another refresh token) — then it wins.
+        Settings without tokens (the grant comes through ``hub zalo-authorize`` and the
+        callback, channels.zalo.oauth) keep whatever is stored."""
+        if not self.cfg.refresh_token.get_secret_value():
+            insert = pg_insert if self.ctx.dialect == "postgresql" else sqlite_insert
+            async with self.ctx.sessions() as session, session.begin():
+                await session.execute(insert(ChannelState).values(
+                    key=STATE_KEY, value={"access_token": "", "refresh_token": "", "seed": "",
+                                          "expires_at": None, "failed": None},
+                    version=1, updated_at=utcnow()).on_conflict_do_nothing(index_elements=["key"]))
+            pair = await self._read()
+            self._remember(pair)
+            if not pair.refresh_token:
+                log.warning("zalo: no OAuth grant yet; run `hub zalo-authorize` and open the URL "
+                            "it prints (sending on zalo waits until then)")
+                return None
+            return pair
         seed = fingerprint(self.cfg.refresh_token.get_secret_value())
         value = {"access_token": self.cfg.access_token.get_secret_value(),
                  "refresh_token": self.cfg.refresh_token.get_secret_value(),
@@ -119,6 +135,9 @@ class ZaloTokens:
         assert self._cached is not None
         if self._cached.failed:
             raise TokenRefreshFailed(self._cached.failed)
+        if not self._cached.access_token:
+            self._cached = None  # read again next time: the grant may arrive any moment
+            raise TokenUnavailable("no OAuth grant yet (run `hub zalo-authorize`)")
         return self._cached
 
     def _remember(self, pair: TokenPair) -> None:
@@ -128,6 +147,8 @@ class ZaloTokens:
     def _needs_refresh(self, pair: TokenPair, failed_token: str | None, ahead: bool) -> bool:
         if pair.failed:
             raise TokenRefreshFailed(pair.failed)
+        if not pair.refresh_token:
+            raise TokenUnavailable("no OAuth grant yet (run `hub zalo-authorize`)")
         if failed_token is not None:
             # Another process refreshed since this one read the token: use theirs.
             return pair.access_token == failed_token
@@ -227,11 +248,32 @@ class ZaloTokens:
             return TokenPair(fresh["access_token"], fresh["refresh_token"],
                              datetime.fromisoformat(fresh["expires_at"]), version + 2)
 
+    async def store_grant(self, fresh: dict[str, Any]) -> TokenPair:
+        """A new grant (the OAuth callback's code exchange) replaces whatever is stored, failed
+        or not; the settings' seed fingerprint is kept so a restart does not bring back the
+        settings' older pair."""
+        async with self.ctx.sessions() as session, session.begin():
+            row = await session.get(ChannelState, STATE_KEY, populate_existing=True)
+            if row is None:
+                row = ChannelState(key=STATE_KEY, value={}, version=0, updated_at=utcnow())
+                session.add(row)
+            kept = {k: v for k, v in (row.value or {}).items() if k == "seed"}
+            row.value = {**kept, **fresh, "failed": None, "granted_at": utcnow().isoformat()}
+            row.version = (row.version or 0) + 1
+            row.updated_at = utcnow()
+        pair = await self._read()
+        self._remember(pair)
+        return pair
+
     async def _call_oauth(self, refresh_token: str) -> dict[str, Any]:
+        return await self.call_oauth({"refresh_token": refresh_token, "app_id": self.cfg.app_id,
+                                      "grant_type": "refresh_token"}, "refresh")
+
+    async def call_oauth(self, form: dict[str, str], what: str) -> dict[str, Any]:
+        """POST to Zalo's token endpoint (refresh, or the first grant's code exchange)."""
         cfg = self.cfg
         self.refresh_calls += 1
         url = cfg.oauth_base.rstrip("/") + OAUTH_PATH
-        form = {"refresh_token": refresh_token, "app_id": cfg.app_id, "grant_type": "refresh_token"}
         try:
             async with self.ctx.http.post(
                     url, data=form, headers={"secret_key": cfg.app_secret.get_secret_value()},
@@ -245,13 +287,14 @@ class ZaloTokens:
         if not isinstance(body, dict) or not body.get("access_token") or not body.get("refresh_token"):
             code = body.get("error") if isinstance(body, dict) else None
             name = body.get("error_name") if isinstance(body, dict) else None
-            raise TokenRefreshFailed(f"zalo oauth refused the refresh (HTTP {status}, error {code}"
+            raise TokenRefreshFailed(f"zalo oauth refused the {what} (HTTP {status}, error {code}"
                                      f"{', ' + str(name)[:60] if name else ''})")
         try:
             expires_in = int(str(body.get("expires_in") or "90000"))
         except ValueError:
             expires_in = 90000
-        log.info("zalo: access token refreshed (valid %d s)", expires_in)
+        log.info("zalo: access token %s (valid %d s)",
+                 "refreshed" if what == "refresh" else "granted", expires_in)
         return {"access_token": str(body["access_token"]), "refresh_token": str(body["refresh_token"]),
                 "expires_at": (utcnow() + timedelta(seconds=expires_in)).isoformat(),
                 "refreshed_at": utcnow().isoformat()}

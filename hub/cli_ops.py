@@ -1,0 +1,194 @@
+"""Operations commands: ``hub zalo-authorize``, ``hub backup``, ``hub restore``.
+
+Backups: SQLite through its online backup API (a consistent copy while ``serve`` keeps
+writing); PostgreSQL through ``pg_dump --format=custom`` / ``pg_restore`` when they are installed
+(docs/deploy.md). Media files (``storage.media_dir``) are plain files: copy them with rsync.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+
+def register(sub: Any, add: Any) -> None:
+    add("zalo-authorize", cmd_zalo_authorize,
+        "print the Zalo OA authorization URL (PKCE); the hub's callback stores the tokens")
+    p = add("backup", cmd_backup, "consistent copy of the database (SQLite online backup, or pg_dump)")
+    p.add_argument("dest", help="a directory (a dated file is written in it) or a file name")
+    p = add("restore", cmd_restore, "put a backup back (stop serve first)")
+    p.add_argument("file", help="a file written by `hub backup`")
+    p.add_argument("--yes", action="store_true", help="replace the current database without asking")
+
+
+def cmd_zalo_authorize(args: argparse.Namespace) -> int:
+    from channels.zalo.oauth import AuthorizationError, begin_authorization, callback_url
+    from store.db import make_engine, migrate, sessionmaker
+
+    settings = args.load_settings(args.config)
+    cfg = settings.channels.zalo
+    missing = [k for k in ("app_id", "app_secret") if not _value(getattr(cfg, k))]
+    if missing:
+        print(f"error: set channels.zalo.{' and channels.zalo.'.join(missing)} first (from the "
+              "Zalo app at developers.zalo.me)", file=sys.stderr)
+        return 2
+
+    async def run() -> str:
+        engine = make_engine(settings.database_url)
+        try:
+            await migrate(engine)
+            return await begin_authorization(sessionmaker(engine), cfg,
+                                             settings.server.public_base_url)
+        finally:
+            await engine.dispose()
+
+    try:
+        url = asyncio.run(run())
+    except AuthorizationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    callback = callback_url(settings.server.public_base_url)
+    print(f"1. In the Zalo app (developers.zalo.me → your app → Official Account → Callback URL) "
+          f"register:\n   {callback}")
+    if not cfg.enabled:
+        print("2. Set channels.zalo.enabled = true and (re)start `hub serve`: it serves the callback.")
+    else:
+        print("2. Make sure `hub serve` is running behind that public URL.")
+    print("3. An admin of the OA opens this URL (valid 30 minutes, once) and approves:")
+    print(url)
+    return 0
+
+
+def _value(value: Any) -> str:
+    return value.get_secret_value() if hasattr(value, "get_secret_value") else str(value or "")
+
+
+# --- backup and restore -------------------------------------------------------------------------
+def _sqlite_path(url: str, base_dir: Path) -> Path | None:
+    if not url.startswith("sqlite"):
+        return None
+    path = Path(url.split("///", 1)[-1])
+    return path if path.is_absolute() else base_dir / path
+
+
+def _pg_env(url: str) -> tuple[list[str], dict[str, str]]:
+    """libpq connection options for pg_dump/pg_restore (the password in PGPASSWORD, never on
+    the command line where `ps` shows it)."""
+    parts = urlsplit(url.replace("+asyncpg", ""))
+    env = dict(os.environ)
+    if parts.password:
+        env["PGPASSWORD"] = unquote(parts.password)
+    opts = ["--host", parts.hostname or "127.0.0.1", "--port", str(parts.port or 5432),
+            "--dbname", parts.path.lstrip("/") or "postgres"]
+    if parts.username:
+        opts += ["--username", unquote(parts.username)]
+    return opts, env
+
+
+def _stamp() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    settings = args.load_settings(args.config)
+    url = settings.database_url
+    dest = Path(args.dest)
+    db_path = _sqlite_path(url, Path(settings.base_dir))
+    suffix = ".db" if db_path else ".pgdump"
+    if dest.is_dir() or args.dest.endswith("/"):
+        dest.mkdir(parents=True, exist_ok=True)
+        dest = dest / f"hub-{_stamp()}{suffix}"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(dest.name + ".part")
+    if db_path is not None:
+        if not db_path.exists():
+            print(f"error: no database at {db_path}; set [database] url", file=sys.stderr)
+            return 2
+        src = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+        out = sqlite3.connect(tmp)
+        try:
+            src.backup(out, pages=4096)  # online: serve keeps writing meanwhile
+            out.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
+            ok = out.execute("PRAGMA quick_check").fetchone()[0]
+        finally:
+            out.close()
+            src.close()
+        if ok != "ok":
+            tmp.unlink(missing_ok=True)
+            print(f"error: the copy failed its check: {ok}", file=sys.stderr)
+            return 1
+    else:
+        if shutil.which("pg_dump") is None:
+            print("error: PostgreSQL backups use pg_dump: apt-get install postgresql-client "
+                  "(see docs/deploy.md)", file=sys.stderr)
+            return 2
+        opts, env = _pg_env(url)
+        proc = subprocess.run(["pg_dump", "--format=custom", "--no-owner", "--file", str(tmp), *opts],
+                              env=env, capture_output=True, text=True)
+        if proc.returncode != 0:
+            tmp.unlink(missing_ok=True)
+            print(f"error: pg_dump failed: {proc.stderr.strip()[-500:]}", file=sys.stderr)
+            return 1
+    tmp.replace(dest)
+    print(f"backup written: {dest} ({dest.stat().st_size:,} bytes)")
+    print(f"media files are not in it: copy {settings.storage.media_dir} too (rsync -a)")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    settings = args.load_settings(args.config)
+    url = settings.database_url
+    src = Path(args.file)
+    if not src.is_file():
+        print(f"error: {src} is not a file", file=sys.stderr)
+        return 2
+    if not args.yes:
+        answer = input(f"Replace the database {url.split('@')[-1]} with {src}? "
+                       "(stop `hub serve` first) [y/N] ")
+        if answer.strip().lower() not in ("y", "yes", "c", "có"):
+            print("nothing changed")
+            return 1
+    db_path = _sqlite_path(url, Path(settings.base_dir))
+    if db_path is not None:
+        try:
+            backup = sqlite3.connect(f"file:{src}?mode=ro", uri=True)
+            ok = backup.execute("PRAGMA quick_check").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            print(f"error: {src} is not an SQLite backup: {exc}", file=sys.stderr)
+            return 2
+        if ok != "ok":
+            print(f"error: {src} failed its check: {ok}", file=sys.stderr)
+            return 2
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+        live = sqlite3.connect(db_path)
+        try:
+            backup.backup(live)  # page by page into the live file, WAL and all, under its lock
+        finally:
+            live.close()
+            backup.close()
+    else:
+        if shutil.which("pg_restore") is None:
+            print("error: PostgreSQL restores use pg_restore: apt-get install postgresql-client",
+                  file=sys.stderr)
+            return 2
+        opts, env = _pg_env(url)
+        proc = subprocess.run(["pg_restore", "--clean", "--if-exists", "--no-owner",
+                               "--single-transaction", *opts, str(src)],
+                              env=env, capture_output=True, text=True)
+        if proc.returncode != 0:
+            print(f"error: pg_restore failed: {proc.stderr.strip()[-500:]}", file=sys.stderr)
+            return 1
+    # An older backup under newer code: bring its schema up to date now, not at the next start.
+    from store.db import migrate_sync
+
+    migrate_sync(url)
+    print(f"restored {src} into {url.split('@')[-1]} and migrated it to the current schema")
+    return 0

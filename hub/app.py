@@ -80,6 +80,12 @@ def build_hub(settings: Settings) -> Hub:
     for adapter in hub.channels.values():
         hub.senders.update(adapter.senders())
     hub.senders.update(wiring.install(hub))
+    if "web" in hub.channels:
+        from channels.open311.form import link_form_photos
+
+        async def link_photos() -> None:
+            await link_form_photos(hub.sessions)
+        hub.add_job("web-form-photos", 2.0, link_photos)
     return hub
 
 

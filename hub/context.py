@@ -158,6 +158,34 @@ class Hub:
             return False
         return True
 
+    @property
+    def portal_settings(self) -> Any:
+        return self.settings.portal
+
+    async def submit_report_form(self, form: dict[str, str],
+                                 photos: Sequence[tuple[bytes, str, str | None]],
+                                 idempotency_key: str | None) -> dict[str, Any]:
+        """The portal's /report form through the web channel's intake (channels.open311.form)."""
+        import dataclasses
+
+        from channels.open311.form import FormPhoto, submit_form
+
+        adapter = self.channels.get("web")
+        if adapter is None:
+            return {"token": "", "stored": False, "code": None, "status": 503,
+                    "problem": "the web channel is disabled"}
+        outcome = await submit_form(adapter, self.media_dir, form,  # type: ignore[arg-type]
+                                    [FormPhoto(d, t, n) for d, t, n in photos], idempotency_key)
+        return dataclasses.asdict(outcome)
+
+    async def report_form_status(self, token: str) -> tuple[bool, str | None]:
+        from channels.open311.form import code_for_token
+
+        adapter = self.channels.get("web")
+        if adapter is None:
+            return False, None
+        return await code_for_token(adapter, token)  # type: ignore[arg-type]
+
     async def render_metrics(self) -> bytes:
         if self.gauge_refresh is not None:
             try:

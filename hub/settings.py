@@ -22,6 +22,7 @@ from pydantic import (
 from channels.registry import channels_settings
 from normalizer.places import list_wards, ward_key
 from router.settings import AgencySettings, RoutingSettings
+from web.portal.settings import PortalSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SETTINGS = ROOT / "settings.toml"
@@ -95,6 +96,7 @@ class Settings(_Section):
     channels: Any = None
     routing: RoutingSettings = RoutingSettings()
     agencies: list[AgencySettings] = []
+    portal: PortalSettings = PortalSettings()
     log_level: str = "INFO"
     log_format: str = "json"  # json | text
     # Where the settings came from (for relative paths); not a user setting.

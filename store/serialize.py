@@ -1,6 +1,7 @@
 """Report → the contract's JSON (export, agency API) and its public, redacted form."""
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -11,13 +12,54 @@ def iso(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value else None
 
 
-def public_text(text: str, contact: Contact | None) -> str:
-    """Free text as public pages may show it: phones, emails and the citizen's name masked."""
+_WORD = re.compile(r"[^\W\d_]+")
+MASK = "***"
+
+
+def mask_name_tokens(text: str, name: str | None) -> str:
+    """Every word of the citizen's name masked wherever it stands, written with or without
+    diacritics ("Nguyễn Thị Lan" masks "Lan", "lan", "NGUYEN", "Thi"...). A word typed with
+    diacritics must match them exactly ("lân" is not "Lan"); a bare-ASCII word matches the
+    folded name word ("lan"). One- and two-letter words ("An", "Lê") are masked only when
+    capitalised, as names are written, so "an ninh" and "lề đường" survive a name with them."""
+    from normalizer.text import fold, nfc
+
+    tokens = {nfc(t).lower() for t in _WORD.findall(nfc(name or ""))}
+    if not tokens:
+        return text
+    folded = {fold(t) for t in tokens}
+
+    def replace(match: re.Match[str]) -> str:
+        word = match.group(0)
+        lower = word.lower()
+        hit = lower in tokens or (word.isascii() and lower in folded)
+        if hit and len(word) <= 2 and not word[:1].isupper():
+            hit = False
+        return MASK if hit else word
+
+    return _WORD.sub(replace, text)
+
+
+def public_text_for(text: str | None, name: str | None) -> str:
+    """Free text as public pages may show it: phones, emails and every word of the citizen's
+    name masked (names given as the contact's name)."""
     from normalizer.phones import mask_personal
     from normalizer.text import nfc
 
-    names = (nfc(contact.name),) if contact is not None and contact.name else ()
-    return mask_personal(nfc(text), names=names)
+    if not text:
+        return ""
+    clean = nfc(text)
+    if name and name.strip():
+        clean = mask_personal(clean, names=(nfc(name),))
+        clean = mask_name_tokens(clean, name)
+    else:
+        clean = mask_personal(clean)
+    return clean
+
+
+def public_text(text: str, contact: Contact | None) -> str:
+    """Free text as public pages may show it: phones, emails and the citizen's name masked."""
+    return public_text_for(text, contact.name if contact is not None else None)
 
 
 def attachment_url(base_url: str, code: str, sha256: str) -> str:
@@ -64,14 +106,16 @@ def report_dict(report: Report, *, contact: Contact | None, attachments: list[At
         "created_at": iso(report.created_at),
         "updated_at": iso(report.updated_at),
         "due_at": iso(report.due_at),
-        "rating": ({"score": report.rating_score, "comment": report.rating_comment}
+        "rating": ({"score": report.rating_score,
+                    "comment": (public_text(report.rating_comment, contact)
+                                if public and report.rating_comment else report.rating_comment)}
                    if report.rating_score is not None else None),
         "duplicate_of": report.duplicate_of,
         "events": [
             {"time": iso(e.at), "actor": e.actor,
              "kind": e.kind, "status_from": e.status_from, "status": e.status_to,
              "note": public_text(e.note, contact) if public and e.note else e.note}
-            for e in events if not public or (e.public and e.kind == "status")
+            for e in events if not public or (e.public and e.kind in ("status", "reply"))
         ],
     }
     if not public:

@@ -2,7 +2,8 @@
 The hub stores itself under ``WEB_CONTEXT``; pages see only this protocol."""
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 from aiohttp import web
 
@@ -15,6 +16,18 @@ class WebContext(RouterContext, Protocol):
     async def render_metrics(self) -> bytes: ...
 
     def count_rejected(self, channel: str, reason: str) -> None: ...
+
+    # The portal (web.portal): its settings, and the report form through the web channel's
+    # durable intake. Photos are (bytes, content type, file name); the answer is a dict with
+    # token, stored, code, problem, status (channels.open311.form.FormOutcome).
+    @property
+    def portal_settings(self) -> Any: ...
+
+    async def submit_report_form(self, form: dict[str, str],
+                                 photos: Sequence[tuple[bytes, str, str | None]],
+                                 idempotency_key: str | None) -> dict[str, Any]: ...
+
+    async def report_form_status(self, token: str) -> tuple[bool, str | None]: ...
 
 
 WEB_CONTEXT: web.AppKey[WebContext] = web.AppKey("web_context")

@@ -1,57 +1,45 @@
-"""Public views: no auth, no personal data (names, phones, emails are never included; phone
-numbers and emails inside free text are masked)."""
+"""Public JSON views: no auth, no personal data (names, phones, emails are never included; phone
+numbers, emails and the citizen's name inside free text are masked). The HTML pages are the
+portal's (web.portal); ``/stats`` now lives at ``/agencies``."""
 from __future__ import annotations
 
-import html
+import json
+from datetime import datetime
+from typing import Any
 
 from aiohttp import web
 
-from router.templates import STATUS_LABELS
-from store.reports import full_report_dict, report_by_code
+from store.public_reports import public_report as find_public
+from store.reports import full_report_dict
 from web.context import WEB_CONTEXT
 
 
-async def _public(request: web.Request) -> dict | None:
-    ctx = request.app[WEB_CONTEXT]
-    async with ctx.sessions() as session:
-        report = await report_by_code(session, request.match_info["code"])
-        if report is None:
-            return None
-        return await full_report_dict(session, report, ctx.public_base_url,
-                                      public=True)
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
 
 
 async def public_report(request: web.Request) -> web.Response:
-    data = await _public(request)
-    if data is None:
-        return web.json_response({"error": "not found"}, status=404)
-    return web.json_response(data)
-
-
-async def status_page(request: web.Request) -> web.Response:
-    data = await _public(request)
-    if data is None:
-        return web.Response(status=404, content_type="text/html",
-                            text="<!doctype html><meta charset=utf-8><p>Không tìm thấy phản ánh.</p>")
-    esc = html.escape
-    rows = "".join(
-        f"<li>{esc(e['time'] or '')}: {esc(STATUS_LABELS.get(e['status'] or '', e['status'] or ''))}"
-        f"{' — ' + esc(e['note']) if e['note'] else ''}</li>" for e in data["events"])
-    place = (data["location"] or {}).get("ward") or ""
-    body = (
-        "<!doctype html><html lang=vi><meta charset=utf-8>"
-        f"<title>Phản ánh {esc(data['code'])}</title>"
-        f"<h1>Phản ánh {esc(data['code'])}</h1>"
-        f"<p>Trạng thái: <strong>{esc(STATUS_LABELS.get(data['status'], data['status']))}</strong></p>"
-        f"<p>Lĩnh vực: {esc(data['category'] or '')}. Địa bàn: {esc(place)}</p>"
-        f"<p>Đơn vị xử lý: {esc(data['agency'] or 'Trung tâm')}</p>"
-        f"<p>{esc(data['description'])}</p><ol>{rows}</ol></html>")
-    return web.Response(text=body, content_type="text/html")
+    """A public report (forwarded, not hidden) in the contract's JSON, redacted; else 404."""
+    ctx = request.app[WEB_CONTEXT]
+    async with ctx.sessions() as session:
+        found = await find_public(session, request.match_info["code"].strip().upper())
+        if found is None:
+            return web.json_response({"error": "not found"}, status=404, dumps=_dumps)
+        data = await full_report_dict(session, found.report, ctx.public_base_url, public=True)
+    visible = {a.sha256 for a in found.photos}  # stored photos the center did not hide
+    data["attachments"] = [a for a in data["attachments"] if a["kind"] != "image" or a["sha256"] in visible]
+    for att in data["attachments"]:
+        if att["kind"] == "image" and att["sha256"]:
+            att["url"] = f"{ctx.public_base_url.rstrip('/')}/r/{data['code']}/photos/{att['sha256']}.jpg"
+    if data["location"]:
+        decimals = ctx.portal_settings.coordinate_decimals
+        for key in ("lat", "lon"):
+            if data["location"][key] is not None:
+                data["location"][key] = round(data["location"][key], decimals)
+    return web.json_response(data, dumps=_dumps)
 
 
 async def _stats(request: web.Request) -> dict:
-    from datetime import datetime
-
     from router.stats import agency_stats
     from store.models import utcnow
 
@@ -72,36 +60,13 @@ async def _stats(request: web.Request) -> dict:
 
 
 async def public_stats(request: web.Request) -> web.Response:
-    return web.json_response(await _stats(request), headers={"Cache-Control": "max-age=60"})
+    return web.json_response(await _stats(request), dumps=_dumps, headers={"Cache-Control": "max-age=60"})
 
 
 async def stats_page(request: web.Request) -> web.Response:
-    data = await _stats(request)
-    esc = html.escape
-
-    def cell(value: object, suffix: str = "") -> str:
-        return "—" if value is None else f"{esc(str(value))}{suffix}"
-
-    rows = "".join(
-        f"<tr><td>{esc(a['name'])}</td><td>{a['received']}</td><td>{a['resolved']}</td>"
-        f"<td>{a['on_time']}</td>"
-        f"<td>{cell(round(a['on_time_rate'] * 100) if a['on_time_rate'] is not None else None, ' %')}</td>"
-        f"<td>{cell(a['median_days_to_resolve'])}</td>"
-        f"<td>{cell(a['satisfaction']['average'])} ({a['satisfaction']['ratings']})</td></tr>"
-        for a in data["agencies"])
-    total = data["total"]
-    body = (
-        "<!doctype html><html lang=vi><meta charset=utf-8>"
-        "<title>Thống kê xử lý phản ánh</title><h1>Thống kê xử lý phản ánh</h1>"
-        f"<p>Tổng số phản ánh: {total['reports']}; đã xử lý xong: {total['resolved']}; "
-        f"đang phân loại tại Trung tâm: {total['in_triage']}; mức hài lòng chung: "
-        f"{cell(total['satisfaction'])}/5 ({total['ratings']} đánh giá).</p>"
-        "<table border=1 cellpadding=4><tr><th>Đơn vị</th><th>Tiếp nhận</th><th>Đã xử lý</th>"
-        "<th>Đúng hạn</th><th>Tỷ lệ đúng hạn</th><th>Số ngày xử lý (trung vị)</th>"
-        f"<th>Hài lòng (1–5)</th></tr>{rows}</table></html>")
-    return web.Response(text=body, content_type="text/html")
+    raise web.HTTPMovedPermanently("/agencies")
 
 
 def routes() -> list[web.RouteDef]:
-    return [web.get("/r/{code}", status_page), web.get("/api/public/reports/{code}", public_report),
+    return [web.get("/api/public/reports/{code}", public_report),
             web.get("/stats", stats_page), web.get("/api/public/stats", public_stats)]

@@ -1,0 +1,275 @@
+"""What the public portal may read: reports that left triage (forwarded at least once) and that
+the center has not hidden, filtered and paged in SQL; one report with its photos and public
+events; the center's moderation; the folded search text; map clusters.
+
+Masking is not done here (store.serialize.public_text is): these are queries only.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, case, exists, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from normalizer.text import fold
+from store.models import Attachment, Contact, Report, ReportEvent, utcnow
+from store.public_models import ReportModeration, ReportSearch
+
+MAX_PAGE_SIZE = 1000
+MAX_OFFSET = 100_000
+# Status groups a citizen filters by, beside the exact statuses.
+STATUS_GROUPS: dict[str, tuple[str, ...]] = {
+    # "triage"/"returned": forwarded once, now back with the center to find the right agency.
+    "open": ("forwarded", "in_progress", "returned", "triage"),
+    "done": ("resolved", "closed"),
+}
+# Events a citizen may read: status changes and (issue 15) agency replies, when public.
+PUBLIC_EVENT_KINDS = ("status", "reply")
+
+
+@dataclass(frozen=True, slots=True)
+class PublicFilter:
+    category: str | None = None
+    ward: str | None = None
+    status: str | None = None
+    agency: str | None = None
+    q: str | None = None
+
+    def active(self) -> dict[str, str]:
+        return {k: v for k in ("category", "ward", "status", "agency", "q")
+                if (v := getattr(self, k))}
+
+
+@dataclass(slots=True)
+class PublicPage:
+    reports: list[Report]
+    total: int
+    page: int
+    page_size: int
+    names: dict[int, str | None] = field(default_factory=dict)  # report id → citizen's name
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+
+def _not_hidden() -> Any:
+    return ~exists().where(ReportModeration.report_id == Report.id, ReportModeration.hidden.is_(True))
+
+
+def public_conditions() -> list[Any]:
+    """A report is public once it was forwarded to an agency, unless the center hid it."""
+    return [Report.forwarded_at.is_not(None), _not_hidden()]
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def filter_conditions(flt: PublicFilter) -> list[Any]:
+    conds = public_conditions()
+    if flt.category:
+        conds.append(Report.category == flt.category)
+    if flt.ward:
+        conds.append(Report.ward == flt.ward)
+    if flt.status:
+        conds.append(Report.status.in_(STATUS_GROUPS.get(flt.status, (flt.status,))))
+    if flt.agency:
+        conds.append(Report.agency_id == flt.agency)
+    if flt.q and flt.q.strip():
+        text = flt.q.strip()
+        folded = fold(text)
+        matches = [Report.code == text.upper()]
+        if folded:
+            pattern = f"%{_escape_like(folded)}%"
+            matches.append(Report.id.in_(select(ReportSearch.report_id).where(
+                ReportSearch.text.like(pattern, escape="\\"))))
+        conds.append(or_(*matches))
+    return conds
+
+
+def _listing(conds: Sequence[Any]) -> Select[Any]:
+    return (select(Report).where(*conds)
+            .order_by(Report.created_at.desc(), Report.id.desc()))
+
+
+async def contact_names(session: AsyncSession, reports: Sequence[Report]) -> dict[int, str | None]:
+    """Citizens' names (for masking them), one query for a page of reports."""
+    ids = {r.contact_id for r in reports if r.contact_id}
+    if not ids:
+        return {}
+    rows = await session.execute(select(Contact.id, Contact.name).where(Contact.id.in_(ids)))
+    by_contact = dict(rows.all())
+    return {r.id: by_contact.get(r.contact_id) for r in reports if r.contact_id}
+
+
+async def count_public(session: AsyncSession, flt: PublicFilter) -> int:
+    query = select(func.count()).select_from(Report).where(*filter_conditions(flt))
+    return int((await session.execute(query)).scalar_one())
+
+
+async def list_public(session: AsyncSession, flt: PublicFilter, *, page: int = 1,
+                      page_size: int = 20, with_total: bool = True) -> PublicPage:
+    page_size = max(1, min(page_size, MAX_PAGE_SIZE))
+    page = max(1, page)
+    offset = min((page - 1) * page_size, MAX_OFFSET)
+    conds = filter_conditions(flt)
+    reports = list((await session.execute(_listing(conds).offset(offset).limit(page_size))).scalars())
+    total = await count_public(session, flt) if with_total else len(reports)
+    return PublicPage(reports, total, page, page_size, await contact_names(session, reports))
+
+
+async def iter_public(session: AsyncSession, flt: PublicFilter, *, limit: int,
+                      batch: int = 500) -> list[PublicPage]:
+    """Up to ``limit`` reports matching ``flt`` (exports), newest first, in keyset batches."""
+    pages: list[PublicPage] = []
+    conds = filter_conditions(flt)
+    last: tuple[datetime, int] | None = None
+    remaining = limit
+    while remaining > 0:
+        query = select(Report).where(*conds)
+        if last is not None:
+            query = query.where(or_(Report.created_at < last[0],
+                                    and_(Report.created_at == last[0], Report.id < last[1])))
+        query = query.order_by(Report.created_at.desc(), Report.id.desc()).limit(min(batch, remaining))
+        rows = list((await session.execute(query)).scalars())
+        if not rows:
+            break
+        pages.append(PublicPage(rows, len(rows), 1, len(rows), await contact_names(session, rows)))
+        remaining -= len(rows)
+        last = (rows[-1].created_at, rows[-1].id)
+        if len(rows) < batch:
+            break
+    return pages
+
+
+@dataclass(slots=True)
+class PublicReport:
+    report: Report
+    contact_name: str | None
+    photos: list[Attachment]  # stored images the center did not hide
+    events: list[ReportEvent]
+
+
+async def public_report(session: AsyncSession, code: str) -> PublicReport | None:
+    """The report with this code if it is public (a hidden or untriaged one is None, like a
+    missing code)."""
+    report = (await session.execute(select(Report).where(
+        Report.code == code, *public_conditions()))).scalar_one_or_none()
+    if report is None:
+        return None
+    moderation = await session.get(ReportModeration, report.id)
+    hidden = set(moderation.hidden_photos or []) if moderation else set()
+    attachments = (await session.execute(select(Attachment).where(
+        Attachment.report_id == report.id, Attachment.state == "stored",
+        Attachment.kind == "image").order_by(Attachment.id))).scalars()
+    photos = [a for a in attachments if a.sha256 and a.sha256 not in hidden]
+    events = list((await session.execute(select(ReportEvent).where(
+        ReportEvent.report_id == report.id, ReportEvent.public.is_(True),
+        ReportEvent.kind.in_(PUBLIC_EVENT_KINDS)).order_by(ReportEvent.id))).scalars())
+    name = None
+    if report.contact_id:
+        name = (await session.execute(select(Contact.name).where(
+            Contact.id == report.contact_id))).scalar_one_or_none()
+    return PublicReport(report, name, photos, events)
+
+
+async def public_photo(session: AsyncSession, code: str, sha256: str) -> Attachment | None:
+    found = await public_report(session, code)
+    if found is None:
+        return None
+    return next((a for a in found.photos if a.sha256 == sha256), None)
+
+
+# --- the center's moderation -------------------------------------------------------------------
+
+class UnknownReport(LookupError):
+    pass
+
+
+async def _moderation_for(session: AsyncSession, code: str) -> ReportModeration:
+    report_id = (await session.execute(select(Report.id).where(Report.code == code))).scalar()
+    if report_id is None:
+        raise UnknownReport(code)
+    row = await session.get(ReportModeration, report_id)
+    if row is None:
+        row = ReportModeration(report_id=report_id, hidden=False, hidden_photos=[])
+        session.add(row)
+    return row
+
+
+async def set_report_hidden(session: AsyncSession, code: str, hidden: bool, *, actor: str,
+                            reason: str | None = None) -> None:
+    row = await _moderation_for(session, code)
+    row.hidden, row.reason, row.actor, row.updated_at = hidden, reason, actor, utcnow()
+
+
+async def set_photo_hidden(session: AsyncSession, code: str, sha256: str, hidden: bool, *,
+                           actor: str) -> None:
+    row = await _moderation_for(session, code)
+    current = [s for s in (row.hidden_photos or []) if s != sha256]
+    row.hidden_photos = [*current, sha256] if hidden else current
+    row.actor, row.updated_at = actor, utcnow()
+
+
+# --- folded search text ------------------------------------------------------------------------
+
+async def refresh_search_index(session: AsyncSession, masker: Any, batch: int = 500) -> int:
+    """(Re)fold the public text of public reports that changed since they were indexed.
+    ``masker(text, name)`` masks personal data first, so nobody can find a report by searching
+    for a phone number it hides. Returns how many rows were written."""
+    query = (select(Report.id, Report.description, Report.address, Report.ward, Report.updated_at,
+                    Contact.name, ReportSearch.report_id)
+             .outerjoin(Contact, Contact.id == Report.contact_id)
+             .outerjoin(ReportSearch, ReportSearch.report_id == Report.id)
+             .where(Report.forwarded_at.is_not(None),
+                    or_(ReportSearch.report_id.is_(None),
+                        ReportSearch.source_updated_at < Report.updated_at))
+             .limit(batch))
+    rows = (await session.execute(query)).all()
+    for report_id, description, address, ward, updated, name, indexed in rows:
+        text = fold(" ".join(masker(t, name) for t in (description, address) if t) + " " + (ward or ""))
+        if indexed is None:
+            session.add(ReportSearch(report_id=report_id, text=text, source_updated_at=updated))
+        else:
+            row = await session.get(ReportSearch, report_id)
+            if row is not None:
+                row.text, row.source_updated_at = text, updated
+    return len(rows)
+
+
+# --- map ---------------------------------------------------------------------------------------
+
+def _cell_size(zoom: int) -> float:
+    """Degrees per cluster cell: about 60 px of map at this zoom."""
+    return 360.0 / (2 ** max(0, min(zoom, 20))) / 256 * 60
+
+
+async def map_clusters(session: AsyncSession, *, zoom: int, bbox: tuple[float, float, float, float] | None,
+                       since: datetime, decimals: int = 3) -> list[dict[str, Any]]:
+    """Open reports and those resolved since ``since``, grouped in SQL into grid cells (one
+    marker per cell with its count; a single report keeps its code). Coordinates are rounded."""
+    cell = _cell_size(zoom)
+    conds = [*public_conditions(), Report.lat.is_not(None), Report.lon.is_not(None),
+             or_(Report.status.in_(STATUS_GROUPS["open"]),
+                 and_(Report.status.in_(STATUS_GROUPS["done"]), Report.resolved_at >= since))]
+    if bbox is not None:
+        south, west, north, east = bbox
+        conds += [Report.lat.between(south, north), Report.lon.between(west, east)]
+    gx = func.floor(Report.lon / cell)
+    gy = func.floor(Report.lat / cell)
+    query = (select(gx, gy, func.count(), func.avg(Report.lat), func.avg(Report.lon), func.min(Report.code),
+                    func.sum(case((Report.status.in_(STATUS_GROUPS["done"]), 1), else_=0)))
+             .where(*conds).group_by(gx, gy).limit(2000))
+    out = []
+    for _, _, n, lat, lon, code, done in (await session.execute(query)).all():
+        item: dict[str, Any] = {"lat": round(lat, decimals), "lon": round(lon, decimals), "count": int(n),
+                                "resolved": int(done or 0)}
+        if n == 1:
+            item["code"] = code
+        out.append(item)
+    return out
+

@@ -1,0 +1,72 @@
+"""The public transparency portal: every public report's progress and every agency's record.
+
+Mounted on the main app by ``web.register_routes`` with its own Jinja2 environment (its own
+app key, beside the console's), static files under ``/assets/`` (the shared vendored Leaflet
+under ``/assets/vendor/``), and two periodic jobs: the folded search text and the working-day
+calendar the statistics count with.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import date, timedelta
+
+from aiohttp import web
+
+from store.models import utcnow
+from store.public_reports import refresh_search_index
+from store.public_stats import ensure_calendar
+from store.serialize import public_text_for
+from web.context import WEB_CONTEXT, WebContext
+from web.portal import opendata, pages, report_form
+from web.portal.keys import PORTAL_CACHE, PORTAL_LIMITER, PORTAL_SETTINGS
+from web.portal.render import STATIC_DIR, VENDOR_DIR, setup_templates
+from web.portal.settings import PortalSettings
+
+log = logging.getLogger("web.portal")
+CALENDAR_FROM = date(2020, 1, 1)
+
+
+async def sync_calendar(ctx: WebContext) -> int:
+    last = utcnow().date() + timedelta(days=730)
+    async with ctx.sessions() as session, session.begin():
+        return await ensure_calendar(session, ctx.routing.holidays, CALENDAR_FROM, last)
+
+
+async def index_search(ctx: WebContext, rounds: int = 20) -> int:
+    written = 0
+    for _ in range(rounds):
+        async with ctx.sessions() as session, session.begin():
+            n = await refresh_search_index(session, public_text_for)
+        written += n
+        if n < 500:
+            break
+    return written
+
+
+def setup_portal(app: web.Application) -> None:
+    ctx = app[WEB_CONTEXT]
+    settings = getattr(ctx, "portal_settings", None) or PortalSettings()
+    app[PORTAL_SETTINGS] = settings
+    app[PORTAL_CACHE] = {}
+    app[PORTAL_LIMITER] = report_form.RateLimiter(settings.form_per_hour)
+    setup_templates(app)
+    app.router.add_routes(report_form.routes())
+    app.router.add_routes(opendata.routes())
+    app.router.add_routes(pages.routes())
+    app.router.add_static("/assets/vendor/", VENDOR_DIR, append_version=False)
+    app.router.add_static("/assets/", STATIC_DIR, append_version=False)
+
+    async def start(app: web.Application) -> None:
+        written = await sync_calendar(ctx)
+        if written:
+            log.info("working-day calendar written: %d days", written)
+
+    async def search_job() -> None:
+        await index_search(ctx)
+
+    async def calendar_job() -> None:
+        await sync_calendar(ctx)
+
+    app.on_startup.append(start)
+    ctx.add_job("portal-search-index", 5.0, search_job)
+    ctx.add_job("portal-calendar", 6 * 3600.0, calendar_job)

@@ -1,0 +1,232 @@
+"""The portal's pages: home, the report list, a report, agencies and an agency."""
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+from aiohttp import web
+
+from normalizer.places import list_wards
+from normalizer.schema import CATEGORIES
+from router.views import due_state, public_result, public_timeline
+from store.models import utcnow
+from store.public_reports import STATUS_GROUPS, PublicFilter, list_public, public_report
+from store.public_stats import monthly_trend, week_counts
+from store.serialize import public_text_for
+from web.context import WEB_CONTEXT
+from web.portal.cards import MaskCache, card
+from web.portal.charts import rate_bar, trend_svg
+from web.portal.keys import PORTAL_CACHE, PORTAL_SETTINGS
+from web.portal.render import TZ, render
+
+PAGE_SIZE = 20
+MAX_PAGE = 5000
+FILTER_STATUSES = (*STATUS_GROUPS, "forwarded", "in_progress", "resolved", "closed", "rejected",
+                   "returned", "triage", "duplicate")
+
+
+class BadFilter(ValueError):
+    """A filter value we do not know; the message is Vietnamese."""
+
+
+def agency_names(request: web.Request) -> dict[str, str]:
+    return {a.id: a.name for a in request.app[WEB_CONTEXT].agencies}
+
+
+def masks(request: web.Request) -> MaskCache:
+    cache = request.app[PORTAL_CACHE]
+    if "masks" not in cache:
+        cache["masks"] = MaskCache()
+    return cache["masks"]
+
+
+async def cached(request: web.Request, key: str, compute: Callable[[], Awaitable[Any]]) -> Any:
+    """A value computed at most every ``stats_cache_seconds`` per app."""
+    ttl = request.app[PORTAL_SETTINGS].stats_cache_seconds
+    cache = request.app[PORTAL_CACHE]
+    hit = cache.get(key)
+    now = time.monotonic()
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    value = await compute()
+    if ttl > 0:
+        cache[key] = (now + ttl, value)
+    return value
+
+
+def parse_filter(request: web.Request) -> tuple[PublicFilter, int]:
+    q = request.query
+    category = q.get("category", "").strip() or None
+    if category and category not in CATEGORIES:
+        raise BadFilter(f"Không có lĩnh vực “{category}”.")
+    status = q.get("status", "").strip() or None
+    if status and status not in FILTER_STATUSES:
+        raise BadFilter(f"Không có trạng thái “{status}”.")
+    agency = q.get("agency", "").strip() or None
+    if agency and agency not in agency_names(request):
+        raise BadFilter(f"Không có đơn vị “{agency}”.")
+    ward = q.get("ward", "").strip() or None
+    text = q.get("q", "").strip()[:200] or None
+    try:
+        page = int(q.get("page", "1") or "1")
+    except ValueError:
+        raise BadFilter("Số trang phải là một số.") from None
+    if not 1 <= page <= MAX_PAGE:
+        raise BadFilter(f"Số trang phải từ 1 đến {MAX_PAGE}.")
+    return PublicFilter(category=category, ward=ward, status=status, agency=agency, q=text), page
+
+
+def error_page(request: web.Request, status: int, title: str, message: str) -> web.Response:
+    ctx = request.app[WEB_CONTEXT]
+    return render(request, "portal/error.html", {"title": title, "message": message}, status=status,
+                  base_url=ctx.public_base_url)
+
+
+def not_found(request: web.Request) -> web.Response:
+    return error_page(request, 404, "Không tìm thấy",
+                      "Không tìm thấy phản ánh hoặc trang bạn cần. Vui lòng kiểm tra lại mã phản ánh.")
+
+
+async def home(request: web.Request) -> web.Response:
+    ctx = request.app[WEB_CONTEXT]
+    names = agency_names(request)
+    settings = request.app[PORTAL_SETTINGS]
+    now = utcnow()
+    local = now.astimezone(TZ)
+    week_start = (local - timedelta(days=local.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
+    async with ctx.sessions() as session:
+        recent = await list_public(session, PublicFilter(), page=1, page_size=8, with_total=False)
+
+        async def counts() -> dict[str, int]:
+            return await week_counts(session, week_start)
+        week = await cached(request, "week", counts)
+    cards = [card(r, recent.names.get(r.id), names, base_url=ctx.public_base_url,
+                  decimals=settings.coordinate_decimals, now=now, masks=masks(request))
+             for r in recent.reports]
+    return render(request, "portal/home.html", {
+        "recent": cards, "week": week, "week_start": week_start, "agencies": names,
+        "categories": CATEGORIES}, base_url=ctx.public_base_url)
+
+
+async def report_list(request: web.Request) -> web.Response:
+    ctx = request.app[WEB_CONTEXT]
+    try:
+        flt, page = parse_filter(request)
+    except BadFilter as exc:
+        return error_page(request, 400, "Bộ lọc không hợp lệ", str(exc))
+    names = agency_names(request)
+    settings = request.app[PORTAL_SETTINGS]
+    now = utcnow()
+    async with ctx.sessions() as session:
+        result = await list_public(session, flt, page=page, page_size=PAGE_SIZE)
+    cards = [card(r, result.names.get(r.id), names, base_url=ctx.public_base_url,
+                  decimals=settings.coordinate_decimals, now=now, masks=masks(request))
+             for r in result.reports]
+    active = flt.active()
+    return render(request, "portal/reports.html", {
+        "reports": cards, "total": result.total, "page": page, "pages": result.pages,
+        "filters": active, "f": flt, "agencies": names, "wards": list_wards(), "categories": CATEGORIES,
+        "query_without_page": active}, base_url=ctx.public_base_url)
+
+
+async def report_page(request: web.Request) -> web.Response:
+    ctx = request.app[WEB_CONTEXT]
+    settings = request.app[PORTAL_SETTINGS]
+    code = request.match_info["code"].strip().upper()
+    async with ctx.sessions() as session:
+        found = await public_report(session, code)
+        pending = None if found is not None else await _pending_status(session, code)
+    if found is None:
+        if pending is None:
+            return not_found(request)
+        return render(request, "portal/pending.html", {"code": code, "status": pending},
+                      base_url=ctx.public_base_url)
+    names = agency_names(request)
+    report = found.report
+    now = utcnow()
+
+    def mask(text: str | None) -> str:
+        return public_text_for(text, found.contact_name)
+
+    item = card(report, found.contact_name, names, base_url=ctx.public_base_url,
+                decimals=settings.coordinate_decimals, now=now, masks=masks(request))
+    rating_comment = mask(report.rating_comment) if report.rating_comment else None
+    return render(request, "portal/report.html", {
+        "r": item, "timeline": public_timeline(report, found.events, names, mask),
+        "result": public_result(found.events, mask), "due": due_state(report, now),
+        "photos": [p.sha256 for p in found.photos], "rating_comment": rating_comment,
+        "og_image": (f"{ctx.public_base_url.rstrip('/')}/r/{report.code}/photos/{found.photos[0].sha256}.jpg"
+                     if found.photos else None)}, base_url=ctx.public_base_url)
+
+
+async def _pending_status(session: Any, code: str) -> str | None:
+    """A report not public yet (still in triage) shows its status only; a hidden one is None."""
+    from sqlalchemy import select
+
+    from store.models import Report
+    from store.public_models import ReportModeration
+
+    row = (await session.execute(select(Report.id, Report.status, Report.forwarded_at).where(
+        Report.code == code))).first()
+    if row is None:
+        return None
+    moderation = await session.get(ReportModeration, row.id)
+    if moderation is not None and moderation.hidden:
+        return None
+    return row.status
+
+
+async def agency_stats_cached(request: web.Request) -> dict[str, Any]:
+    from router.stats import agency_stats
+
+    ctx = request.app[WEB_CONTEXT]
+
+    async def compute() -> dict[str, Any]:
+        async with ctx.sessions() as session:
+            return await agency_stats(session, [(a.id, a.name) for a in ctx.agencies], utcnow())
+    return await cached(request, "agency_stats", compute)
+
+
+async def agencies(request: web.Request) -> web.Response:
+    ctx = request.app[WEB_CONTEXT]
+    data = await agency_stats_cached(request)
+    for a in data["agencies"]:
+        a["on_time_bar"] = rate_bar(a["on_time_rate"], f"Tỷ lệ đúng hạn của {a['name']}")
+        avg = a["satisfaction"]["average"]
+        a["rating_bar"] = rate_bar(avg / 5 if avg is not None else None, f"Mức hài lòng của {a['name']}")
+    return render(request, "portal/agencies.html", {"data": data}, base_url=ctx.public_base_url)
+
+
+async def agency_page(request: web.Request) -> web.Response:
+    ctx = request.app[WEB_CONTEXT]
+    agency_id = request.match_info["id"]
+    names = agency_names(request)
+    if agency_id not in names:
+        return error_page(request, 404, "Không tìm thấy đơn vị", "Không có đơn vị xử lý này.")
+    data = await agency_stats_cached(request)
+    [stats] = [a for a in data["agencies"] if a["agency"] == agency_id]
+    now = utcnow()
+
+    async def trend() -> list[dict[str, Any]]:
+        async with ctx.sessions() as session:
+            return await monthly_trend(session, agency_id, 12, now)
+    months = await cached(request, f"trend:{agency_id}", trend)
+    settings = request.app[PORTAL_SETTINGS]
+    async with ctx.sessions() as session:
+        recent = await list_public(session, PublicFilter(agency=agency_id), page=1, page_size=10,
+                                   with_total=False)
+    cards = [card(r, recent.names.get(r.id), names, base_url=ctx.public_base_url,
+                  decimals=settings.coordinate_decimals, now=now, masks=masks(request))
+             for r in recent.reports]
+    chart = trend_svg(months, f"Phản ánh tiếp nhận và xử lý xong theo tháng — {names[agency_id]}")
+    return render(request, "portal/agency.html", {
+        "a": stats, "months": months, "chart": chart, "recent": cards},
+        base_url=ctx.public_base_url)
+
+
+def routes() -> list[web.RouteDef]:
+    return [web.get("/", home), web.get("/reports", report_list), web.get("/r/{code}", report_page),
+            web.get("/agencies", agencies), web.get("/agencies/{id}", agency_page)]
+

@@ -1,0 +1,148 @@
+"""Photos citizens send through the form, and the copies the public sees.
+
+Upload checks: an image Pillow can read (JPEG, PNG, WebP), within the size limit; its EXIF GPS
+position is read when no pin was given. Public copies: decoded (EXIF orientation applied), at
+most 1600 px, faces and number plates blurred with OpenCV's bundled Haar cascades (no model
+download), re-encoded as JPEG without any metadata (no EXIF, no GPS), cached under
+``media_dir/public/``. The center hides a photo the detector missed (store.public_reports).
+"""
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from store.files import media_path
+
+ACCEPTED_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+MAX_EDGE = 1600
+PUBLIC_VERSION = "v1"  # bump when the processing changes: old cached copies are not reused
+
+
+class PhotoRefused(ValueError):
+    """A file that is not a photo we accept; the message is Vietnamese, for the citizen."""
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedPhoto:
+    data: bytes
+    content_type: str
+    gps: tuple[float, float] | None
+
+
+def _rational(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError, ZeroDivisionError):
+        num, den = value
+        return float(num) / float(den)
+
+
+def exif_gps(image: Any) -> tuple[float, float] | None:
+    """(lat, lon) from a Pillow image's EXIF GPS block, or None."""
+    try:
+        gps = image.getexif().get_ifd(0x8825)
+    except Exception:
+        return None
+    if not gps or 2 not in gps or 4 not in gps:
+        return None
+    try:
+        lat = sum(_rational(v) / 60 ** i for i, v in enumerate(gps[2]))
+        lon = sum(_rational(v) / 60 ** i for i, v in enumerate(gps[4]))
+    except Exception:
+        return None
+    if str(gps.get(1, "N")).upper().startswith("S"):
+        lat = -lat
+    if str(gps.get(3, "E")).upper().startswith("W"):
+        lon = -lon
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180) or (lat == 0 and lon == 0):
+        return None
+    return round(lat, 6), round(lon, 6)
+
+
+def check_photo(data: bytes, max_bytes: int) -> CheckedPhoto:
+    from PIL import Image, UnidentifiedImageError
+
+    if not data:
+        raise PhotoRefused("Tệp ảnh trống.")
+    if len(data) > max_bytes:
+        raise PhotoRefused(f"Ảnh lớn hơn {max_bytes // (1024 * 1024)} MB.")
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            fmt = image.format or ""
+            gps = exif_gps(image)
+            image.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        raise PhotoRefused("Tệp gửi lên không phải ảnh đọc được (JPEG, PNG hoặc WebP).") from None
+    if fmt not in ACCEPTED_FORMATS:
+        raise PhotoRefused("Định dạng ảnh chưa hỗ trợ; vui lòng gửi ảnh JPEG, PNG hoặc WebP.")
+    return CheckedPhoto(data, ACCEPTED_FORMATS[fmt], gps)
+
+
+@lru_cache(maxsize=1)
+def _cascades() -> tuple[Any, ...]:
+    import cv2
+
+    base = Path(cv2.data.haarcascades)
+    names = ("haarcascade_frontalface_default.xml", "haarcascade_profileface.xml",
+             "haarcascade_russian_plate_number.xml")
+    return tuple(cv2.CascadeClassifier(str(base / n)) for n in names)
+
+
+def detect_regions(gray: Any) -> list[tuple[int, int, int, int]]:
+    """Faces (frontal, profile) and number plates as (x, y, w, h)."""
+    face, profile, plate = _cascades()
+    found: list[tuple[int, int, int, int]] = []
+    for cascade, neighbours, smallest in ((face, 5, 24), (profile, 5, 24), (plate, 4, 20)):
+        for x, y, w, h in cascade.detectMultiScale(gray, scaleFactor=1.1, minNeighbors=neighbours,
+                                                   minSize=(smallest, smallest)):
+            found.append((int(x), int(y), int(w), int(h)))
+    return found
+
+
+def public_copy_bytes(data: bytes, blur: bool = True) -> tuple[bytes, int]:
+    """The public JPEG of a stored photo and how many regions were blurred."""
+    import cv2
+    import numpy as np
+
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)  # applies EXIF rotation
+    if image is None:
+        raise PhotoRefused("ảnh không đọc được")
+    height, width = image.shape[:2]
+    scale = min(1.0, MAX_EDGE / max(height, width))
+    if scale < 1.0:
+        image = cv2.resize(image, (int(width * scale), int(height * scale)), interpolation=cv2.INTER_AREA)
+    blurred = 0
+    if blur:
+        gray = cv2.equalizeHist(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY))
+        for x, y, w, h in detect_regions(gray):
+            pad = int(0.15 * max(w, h))
+            x0, y0 = max(0, x - pad), max(0, y - pad)
+            x1, y1 = min(image.shape[1], x + w + pad), min(image.shape[0], y + h + pad)
+            region = image[y0:y1, x0:x1]
+            k = max(15, (max(x1 - x0, y1 - y0) // 3) | 1)
+            image[y0:y1, x0:x1] = cv2.GaussianBlur(region, (k, k), 0)
+            blurred += 1
+    ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 85])
+    if not ok:
+        raise PhotoRefused("ảnh không mã hóa được")
+    return encoded.tobytes(), blurred
+
+
+def public_copy(media_dir: Path, sha256: str, blur: bool = True) -> Path:
+    """The cached public copy of stored photo ``sha256`` (made on first use, atomically)."""
+    target = media_dir / "public" / f"{sha256}-{PUBLIC_VERSION}{'' if blur else '-raw'}.jpg"
+    if target.exists():
+        return target
+    source = media_path(media_dir, sha256)
+    data, _ = public_copy_bytes(source.read_bytes(), blur)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".part-")
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+    os.replace(tmp, target)
+    return target

@@ -1,0 +1,204 @@
+"""The citizen's report form ``/report``: works without JavaScript and on a phone, goes through
+the web channel's durable intake (the hub's ``submit_report_form``), resists abuse without a
+third-party captcha: a per-client rate limit, a honeypot field, size limits."""
+from __future__ import annotations
+
+import time
+import uuid
+from collections import defaultdict, deque
+from typing import Any
+
+from aiohttp import BodyPartReader, web
+
+from normalizer.places import list_wards
+from normalizer.schema import CATEGORIES
+from web.context import WEB_CONTEXT
+from web.portal.keys import PORTAL_LIMITER, PORTAL_SETTINGS
+from web.portal.photos import PhotoRefused, check_photo
+from web.portal.render import render
+
+TEXT_FIELDS = ("category", "description", "lat", "long", "address", "name", "phone", "email",
+               "form_key", "website")
+HONEYPOT = "website"  # hidden from people (CSS, aria-hidden, tabindex=-1); bots fill it
+MAX_FIELD_CHARS = 4000
+MAX_DESCRIPTION = 4000
+
+
+class RateLimiter:
+    """Submissions per client per hour, in memory (one process; replicas each keep their own)."""
+
+    def __init__(self, per_hour: int) -> None:
+        self.per_hour = per_hour
+        self.seen: dict[str, deque[float]] = defaultdict(deque)
+
+    def allow(self, key: str, now: float | None = None) -> float | None:
+        """None when allowed (and counted), else seconds until the next allowed submission."""
+        now = time.monotonic() if now is None else now
+        window = self.seen[key]
+        while window and window[0] <= now - 3600:
+            window.popleft()
+        if len(window) >= self.per_hour:
+            return 3600 - (now - window[0])
+        window.append(now)
+        if len(self.seen) > 50_000:  # forget idle clients
+            for k in [k for k, v in self.seen.items() if not v][:10_000]:
+                del self.seen[k]
+        return None
+
+
+class FormProblem(ValueError):
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _page(request: web.Request, values: dict[str, str], errors: list[str], status: int = 200) -> web.Response:
+    ctx = request.app[WEB_CONTEXT]
+    settings = request.app[PORTAL_SETTINGS]
+    values = {**{k: "" for k in TEXT_FIELDS}, **values}
+    values["form_key"] = values["form_key"] or uuid.uuid4().hex
+    return render(request, "portal/form.html", {
+        "values": values, "errors": errors, "categories": CATEGORIES, "wards": list_wards(),
+        "max_photos": settings.max_photos, "max_mb": settings.max_photo_bytes // (1024 * 1024)},
+        status=status, base_url=ctx.public_base_url)
+
+
+async def form_page(request: web.Request) -> web.Response:
+    return _page(request, {"category": request.query.get("category", "")}, [])
+
+
+async def _read_part(part: BodyPartReader, cap: int, what: str) -> bytes:
+    data = bytearray()
+    while True:
+        chunk = await part.read_chunk(65536)
+        if not chunk:
+            return bytes(data)
+        data += chunk
+        if len(data) > cap:
+            raise FormProblem(what, 413)
+
+
+async def _read_form(request: web.Request) -> tuple[dict[str, str], list[tuple[bytes, str]]]:
+    settings = request.app[PORTAL_SETTINGS]
+    if request.content_type == "application/x-www-form-urlencoded":
+        form = await request.post()
+        return {k: str(form.get(k, "")) for k in TEXT_FIELDS}, []
+    if request.content_type != "multipart/form-data":
+        raise FormProblem("Biểu mẫu gửi lên không đúng định dạng.", 415)
+    fields: dict[str, str] = {}
+    photos: list[tuple[bytes, str]] = []
+    try:
+        reader = await request.multipart()
+        while (part := await reader.next()) is not None:
+            if not isinstance(part, BodyPartReader):
+                raise FormProblem("Biểu mẫu gửi lên không đúng định dạng.")
+            if part.name == "photo":
+                if not part.filename:  # the empty file input
+                    await part.release()
+                    continue
+                if len(photos) >= settings.max_photos:
+                    raise FormProblem(f"Chỉ gửi được tối đa {settings.max_photos} ảnh.", 413)
+                data = await _read_part(part, settings.max_photo_bytes,
+                                        f"Mỗi ảnh tối đa {settings.max_photo_bytes // (1024 * 1024)} MB.")
+                if data:
+                    photos.append((data, part.filename))
+            elif part.name in TEXT_FIELDS:
+                raw = await _read_part(part, MAX_FIELD_CHARS * 4, "Nội dung quá dài.")
+                fields[part.name] = raw.decode("utf-8", errors="replace")
+            else:
+                await part.release()
+    except (ValueError, AssertionError):
+        raise FormProblem("Biểu mẫu gửi lên không đọc được.") from None
+    return fields, photos
+
+
+def _check(fields: dict[str, str]) -> list[str]:
+    """Vietnamese messages for what the citizen must fix (the intake checks again)."""
+    from normalizer.phones import normalize_phone
+
+    errors = []
+    if fields.get("category") not in CATEGORIES:
+        errors.append("Vui lòng chọn lĩnh vực phản ánh.")
+    description = fields.get("description", "").strip()
+    if not description:
+        errors.append("Vui lòng mô tả sự việc.")
+    elif len(description) > MAX_DESCRIPTION:
+        errors.append(f"Nội dung tối đa {MAX_DESCRIPTION} ký tự.")
+    lat, lon = fields.get("lat", "").strip(), fields.get("long", "").strip()
+    if lat or lon:
+        try:
+            if not (-90 <= float(lat) <= 90 and -180 <= float(lon) <= 180):
+                raise ValueError
+        except ValueError:
+            errors.append("Vị trí trên bản đồ không hợp lệ; hãy chọn lại hoặc nhập địa chỉ.")
+    elif not fields.get("address", "").strip():
+        errors.append("Vui lòng chọn vị trí trên bản đồ hoặc nhập địa chỉ nơi xảy ra sự việc.")
+    phone = fields.get("phone", "").strip()
+    if phone and normalize_phone(phone) is None:
+        errors.append("Số điện thoại không đúng (ví dụ: 0905 123 456).")
+    email = fields.get("email", "").strip()
+    if email and ("@" not in email or " " in email or len(email) > 320):
+        errors.append("Địa chỉ thư điện tử không đúng.")
+    return errors
+
+
+async def submit(request: web.Request) -> web.Response:
+    ctx = request.app[WEB_CONTEXT]
+    settings = request.app[PORTAL_SETTINGS]
+    wait = request.app[PORTAL_LIMITER].allow(request.remote or "unknown")
+    if wait is not None:
+        ctx.count_rejected("web", "form_rate_limit")
+        return web.Response(status=429, text="Bạn đã gửi quá nhiều phản ánh trong một giờ; vui lòng thử lại sau.",
+                            headers={"Retry-After": str(int(wait) + 1)}, charset="utf-8")
+    try:
+        fields, uploads = await _read_form(request)
+    except FormProblem as exc:
+        ctx.count_rejected("web", "form_unreadable")
+        return _page(request, {}, [str(exc)], status=exc.status)
+    values = {k: fields.get(k, "") for k in TEXT_FIELDS if k != HONEYPOT}
+    if fields.get(HONEYPOT, "").strip():
+        ctx.count_rejected("web", "form_honeypot")
+        return _page(request, values, ["Không gửi được phản ánh."], status=400)
+    errors = _check(fields)
+    photos: list[tuple[bytes, str, str | None]] = []
+    for data, filename in uploads:
+        try:
+            checked = check_photo(data, settings.max_photo_bytes)
+        except PhotoRefused as exc:
+            errors.append(f"{filename}: {exc}")
+            continue
+        photos.append((checked.data, checked.content_type, filename[:200]))
+        if checked.gps and not (fields.get("lat") or "").strip():
+            # The photo's own position when no pin was given (the stored public copy drops EXIF).
+            fields["lat"], fields["long"] = str(checked.gps[0]), str(checked.gps[1])
+            errors = [e for e in errors if not e.startswith("Vui lòng chọn vị trí")]
+    if errors:
+        ctx.count_rejected("web", "form_invalid")
+        return _page(request, values, errors, status=400)
+    form = {k: fields.get(k, "") for k in ("category", "description", "lat", "long", "address", "name",
+                                          "phone", "email")}
+    key = (fields.get("form_key") or "").strip()[:64] or None
+    outcome: dict[str, Any] = await ctx.submit_report_form(form, photos, f"form-{key}" if key else None)
+    if outcome["problem"]:
+        status = outcome["status"] if outcome["status"] >= 400 else 400
+        message = ("Phản ánh này đã được gửi với nội dung khác; vui lòng tải lại trang để gửi phản ánh mới."
+                   if status == 409 else "Không gửi được phản ánh; vui lòng kiểm tra lại thông tin.")
+        return _page(request, values, [message], status=status)
+    return web.Response(status=303, headers={"Location": f"/report/sent/{outcome['token']}"})
+
+
+async def sent(request: web.Request) -> web.Response:
+    ctx = request.app[WEB_CONTEXT]
+    token = request.match_info["token"]
+    known, code = await ctx.report_form_status(token)
+    if not known:
+        return render(request, "portal/error.html", {
+            "title": "Không tìm thấy", "message": "Không tìm thấy phản ánh đã gửi."}, status=404,
+            base_url=ctx.public_base_url)
+    return render(request, "portal/sent.html", {"code": code, "token": token},
+                  base_url=ctx.public_base_url)
+
+
+def routes() -> list[web.RouteDef]:
+    return [web.get("/report", form_page), web.post("/report", submit),
+            web.get(r"/report/sent/{token:[A-Za-z0-9_-]{1,140}}", sent)]

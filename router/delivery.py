@@ -83,7 +83,10 @@ async def enqueue_agency_delivery(ctx: RouterContext, session: AsyncSession, rep
             not_before = max(not_before, utcnow() + timedelta(
                 seconds=ctx.routing.delivery_media_wait_seconds))
     rows = []
-    for purpose, address in (("agency_email", agency.email), ("agency_webhook", agency.id)):
+    routes = [("agency_email", agency.email), ("agency_webhook", agency.id)]
+    if event == "report.forwarded" and agency.open311_endpoint:
+        routes.append(("agency_open311", agency.id))  # router/open311_client.py
+    for purpose, address in routes:
         if purpose == "agency_webhook" and not agency.webhook_url:
             continue
         if not address:

@@ -20,6 +20,14 @@ class AgencySettings(_RouterSection):
     email: str = ""
     webhook_url: str = ""
     webhook_secret: SecretStr = SecretStr("")
+    # An agency whose own system speaks Open311 GeoReport v2 (as councils do for FixMyStreet):
+    # new reports are POSTed to it and its status is polled back (router/open311_client.py).
+    open311_endpoint: str = ""  # e.g. https://crm.example.vn/open311/v2 (no trailing format)
+    open311_api_key: SecretStr = SecretStr("")
+    open311_jurisdiction: str = ""
+    # Our category → the agency's service_code; unmapped categories use the agency's service
+    # with the same code or name (GET services.xml), else the only service it lists.
+    open311_services: dict[str, str] = {}
 
     @field_validator("categories")
     @classmethod
@@ -28,6 +36,13 @@ class AgencySettings(_RouterSection):
         if unknown:
             raise ValueError(f"unknown categories {unknown}; known: {sorted(CATEGORIES)}")
         return value
+
+    @field_validator("open311_endpoint")
+    @classmethod
+    def _http_endpoint(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("open311_endpoint must be an http(s) URL")
+        return value.rstrip("/")
 
     @model_validator(mode="after")
     def _signed_webhooks_only(self) -> AgencySettings:

@@ -67,6 +67,9 @@ TEMPLATES: dict[str, str] = {
     "center_escalation": "Quá hạn: phản ánh {code} giao {agency} đã quá hạn xử lý từ ngày {due}.",
     "agency_citizen_message": "Công dân bổ sung thông tin cho phản ánh {code}: {note}",
     "agency_rerouted_away": "Phản ánh {code} đã được Trung tâm chuyển cho đơn vị khác xử lý.",
+    # Notes for a status an agency's own Open311 system reported without a note of its own.
+    "open311_resolved_note": "Đơn vị đã báo hoàn thành xử lý trên hệ thống của mình.",
+    "open311_returned_note": "Đơn vị báo phản ánh không thuộc thẩm quyền xử lý của mình.",
     # Router: shorter variants for a phone reached by SMS when the origin channel refused.
     "ack@sms": "Đã tiếp nhận phản ánh {code}. Tra cứu: {status_url}",
     "ack_forwarded@sms": "Phản ánh {code} đã được chuyển đến {agency}. Tra cứu: {status_url}",

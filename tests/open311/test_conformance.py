@@ -10,8 +10,8 @@ from sqlalchemy import update
 
 from hub.keys import HUB_KEY
 from store.models import Report
-from tests.open311.spec import check_json, check_xml, same_data
 from tests.conftest import wait_for
+from tests.open311.spec import check_json, check_xml, same_data
 from tests.router.helpers import post_report, token
 
 V2 = "/open311/v2"

@@ -9,7 +9,6 @@ raises ``Refused(400)``), ``acknowledge`` shapes the answer, ``precheck`` may an
 """
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Sequence
@@ -18,6 +17,7 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from channels.base import ChannelAdapter, ChannelContext
+from normalizer.jsonsafe import JSONRefused, loads_bounded
 from normalizer.schema import RawEvent
 from store.intake import IntakeClosed, IntakeResult
 
@@ -47,11 +47,12 @@ class WebhookSteps(Protocol):
 
 
 def loads(raw: bytes) -> Any:
-    """JSON, or Refused(400). A body nested thousands deep is malformed input, not a 500."""
+    """JSON, or Refused(400). Depth is checked before parsing (normalizer.jsonsafe): a body
+    nested thousands deep is malformed input, refused cheaply, never a 500."""
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise Refused(400, "body is not JSON") from None
+        return loads_bounded(raw)
+    except JSONRefused as exc:
+        raise Refused(400, "body is not JSON" if "not valid" in str(exc) else str(exc)) from None
 
 
 async def read_limited(ctx: ChannelContext, request: web.Request) -> bytes:

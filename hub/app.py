@@ -10,12 +10,14 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import select
 
 from channels.email.smtp import SmtpSender
 from channels.registry import enabled_channels
 from hub.context import Hub
+from hub.inbound import conversation
 from hub.keys import HUB_KEY, WORKERS_KEY
 from hub.metrics import Metrics
 from hub.settings import Settings
@@ -50,7 +52,8 @@ def build_hub(settings: Settings) -> Hub:
     """Everything that can exist before the loop runs: engine, intake, metrics, channel adapters
     (so their routes can be registered before the router freezes). Fails fast on bad channel
     settings."""
-    engine = make_engine(settings.database_url, settings.database.echo)
+    engine = make_engine(settings.database_url, settings.database.echo,
+                         settings.database.sqlite_synchronous)
     metrics = Metrics()
     wakeup = asyncio.Event()  # the inbox worker's, set when intake commits new events
 
@@ -80,6 +83,7 @@ def build_hub(settings: Settings) -> Hub:
     for adapter in hub.channels.values():
         hub.senders.update(adapter.senders())
     hub.senders.update(wiring.install(hub))
+    conversation.install(hub)  # the intake dialogue's window job
     if "web" in hub.channels:
         from channels.open311.form import link_form_photos
 
@@ -142,9 +146,44 @@ def _scheduler(hub: Hub) -> AsyncIOScheduler:
     return scheduler
 
 
+# Set on HTML answers that did not set their own (the console sets a CSP for its map tiles).
+HTML_SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+                               "script-src 'self'; object-src 'none'; base-uri 'none'; "
+                               "form-action 'self'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler: Any) -> web.StreamResponse:
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        _secure(exc)
+        raise
+    except HttpProcessingError as exc:  # a body aiohttp could not parse, read by any handler
+        return _secure(web.json_response({"error": "the request body could not be read"},
+                                         status=exc.code if 400 <= exc.code < 500 else 400))
+    return _secure(response)
+
+
+def _secure(response: web.StreamResponse) -> web.StreamResponse:
+    if response.prepared:  # streamed already (static files): too late, and they set their own
+        return response
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    if response.content_type == "text/html":
+        for name, value in HTML_SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+    return response
+
+
 def create_app(settings: Settings) -> web.Application:
     hub = build_hub(settings)
-    app = web.Application(client_max_size=settings.server.max_body_bytes)
+    app = web.Application(client_max_size=settings.server.max_body_bytes,
+                          middlewares=[security_headers])
     app[HUB_KEY] = hub
     app[WEB_CONTEXT] = hub
     workers = Workers(hub)
@@ -176,6 +215,7 @@ def create_app(settings: Settings) -> web.Application:
         try:
             yield
         finally:
+            hub.stopping = True
             log.info("hub stopping: draining intake and workers")
             await hub.intake.close()
             await workers.stop()
@@ -184,5 +224,9 @@ def create_app(settings: Settings) -> web.Application:
             await close_hub(hub)
             log.info("hub stopped")
 
+    async def stopping(app: web.Application) -> None:
+        hub.stopping = True  # /readyz fails from the first moment of shutdown
+
+    app.on_shutdown.append(stopping)
     app.cleanup_ctx.append(lifecycle)
     return app

@@ -10,6 +10,7 @@ import asyncio
 import logging
 import os
 import socket
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -20,9 +21,10 @@ import aiohttp
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from channels.registry import chat_channels
+from channels.registry import chat_channels, dialogue_channels
 from hub.metrics import Metrics
 from hub.settings import Settings
+from store.db import write_probe
 from store.intake import Intake, IntakeResult
 from store.leases import LeaderLease
 
@@ -62,6 +64,10 @@ class Hub:
     leader: LeaderLease | None = None
     # Refreshes the database-wide gauges before /metrics renders (the workers' own).
     gauge_refresh: Callable[[], Awaitable[None]] | None = None
+    # Set when shutdown begins (readiness fails first, so a load balancer stops sending).
+    stopping: bool = False
+    # (monotonic time, ready, reason) of the last write probe: /readyz probes at most once a second.
+    _readiness: tuple[float, bool, str] = (float("-inf"), False, "")
 
     # --- what every layer uses -------------------------------------------------------------
     def add_job(self, job_id: str, every_seconds: float, func: Callable[[], Awaitable[None]],
@@ -149,6 +155,10 @@ class Hub:
     def chat_channels(self) -> frozenset[str]:
         return chat_channels()
 
+    @property
+    def dialogue_channels(self) -> frozenset[str]:
+        return dialogue_channels()
+
     # --- WebContext --------------------------------------------------------------------------
     async def database_ok(self) -> bool:
         try:
@@ -185,6 +195,27 @@ class Hub:
         if adapter is None:
             return False, None
         return await code_for_token(adapter, token)  # type: ignore[arg-type]
+
+    async def readiness(self) -> tuple[bool, str]:
+        """Ready to take traffic: not shutting down, intake running, and the database takes a
+        committed write now (a probe row inserted and deleted; cached for a second)."""
+        if self.stopping or self.intake.closed:
+            return False, "shutting down"
+        now = time.monotonic()
+        at, ready, reason = self._readiness
+        if now - at < 1.0:
+            return ready, reason
+        try:
+            await asyncio.wait_for(write_probe(self.engine, self.worker_id), timeout=5)
+            ready, reason = True, "ok"
+        except Exception as exc:
+            ready, reason = False, f"database write failed: {type(exc).__name__}"
+        self._readiness = (time.monotonic(), ready, reason)
+        return ready, reason
+
+    @property
+    def metrics_token(self) -> str:
+        return self.settings.server.metrics_token.get_secret_value()
 
     async def render_metrics(self) -> bytes:
         if self.gauge_refresh is not None:

@@ -8,12 +8,13 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SecretStr,
     ValidationError,
     field_validator,
     model_validator,
@@ -43,11 +44,16 @@ class ServerSettings(_Section):
     public_base_url: str = "http://127.0.0.1:8080"
     max_body_bytes: int = Field(1_000_000, gt=0)
     shutdown_grace_seconds: float = 10.0
+    # /metrics answers loopback clients (no X-Forwarded-For) and, when set, this bearer token.
+    metrics_token: SecretStr = SecretStr("")
 
 
 class DatabaseSettings(_Section):
     url: str = "sqlite+aiosqlite:///data/hub.db"
     echo: bool = False
+    # SQLite only: FULL makes every acknowledged commit survive a power loss (issue 19);
+    # NORMAL is faster and safe against a process crash only.
+    sqlite_synchronous: Literal["FULL", "NORMAL", "EXTRA"] = "FULL"
 
 
 class StorageSettings(_Section):
@@ -62,6 +68,12 @@ class IntakeSettings(_Section):
     assembly_window_minutes: float = Field(10, ge=0)
     # Processed raw events (personal data) are deleted after this many days; 0 keeps them.
     retain_processed_days: float = Field(90, ge=0)
+    # After retention blanks a raw event's payload, its (channel, external_id) dedupe key is
+    # kept this much longer, so a provider's late replay is still recognised (0: forever).
+    dedupe_horizon_days: float = Field(730, ge=0)
+    # Provider timestamps further than this from the time we received the event are clamped
+    # to the receipt time (a signed event dated 2100 must not schedule anything in 2100).
+    max_clock_skew_minutes: float = Field(15, gt=0)
 
 
 class WorkerSettings(_Section):

@@ -10,7 +10,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
-def make_engine(url: str, echo: bool = False) -> AsyncEngine:
+SQLITE_SYNCHRONOUS = ("FULL", "NORMAL", "EXTRA")
+
+
+def make_engine(url: str, echo: bool = False, sqlite_synchronous: str = "FULL") -> AsyncEngine:
+    """``sqlite_synchronous``: FULL (default) fsyncs the WAL at every commit, so a commit that a
+    webhook acknowledgement waited for survives a power loss; NORMAL (faster, see
+    bench/ingest.py --synchronous) may lose the last commits on power loss, never on a crash."""
+    if sqlite_synchronous.upper() not in SQLITE_SYNCHRONOUS:
+        raise ValueError(f"sqlite_synchronous must be one of {SQLITE_SYNCHRONOUS}")
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and ":memory:" not in path:
@@ -27,13 +35,27 @@ def make_engine(url: str, echo: bool = False) -> AsyncEngine:
         def _pragmas(dbapi_conn, _record):  # noqa: ANN001
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute(f"PRAGMA synchronous={sqlite_synchronous.upper()}")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
 
         return engine
     return create_async_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True)
+
+
+async def write_probe(engine: AsyncEngine, holder: str) -> None:
+    """Prove the database takes a durable write now (readiness): insert and delete a probe
+    row in one committed transaction. Raises what the database raises."""
+    from sqlalchemy import delete, insert
+
+    from store.models import Lease, utcnow
+
+    name = f"probe:{holder}"[:64]
+    async with engine.begin() as conn:
+        await conn.execute(delete(Lease).where(Lease.name == name))
+        await conn.execute(insert(Lease).values(name=name, holder=holder[:64], expires_at=utcnow()))
+        await conn.execute(delete(Lease).where(Lease.name == name))
 
 
 def is_postgres(engine: AsyncEngine) -> bool:

@@ -76,6 +76,11 @@ class Intake:
                 pass
             self._task = None
 
+    @property
+    def closed(self) -> bool:
+        """Not taking events (closing, closed or never started)."""
+        return self._closing or self._task is None
+
     def events_per_second(self, window: float = 0.25) -> float:
         """Intake rate over the last ``window`` seconds (workers yield to intake when high)."""
         since = time.monotonic() - window

@@ -16,6 +16,7 @@ from aiohttp import web
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from normalizer.jsonsafe import JSONRefused, loads_bounded
 from normalizer.schema import CATEGORIES, OPEN_STATUSES, STATUSES
 from router import lifecycle
 from router.assign import RouteRefused, reroute
@@ -63,9 +64,10 @@ async def caller(request: web.Request) -> str:
 
 async def _body(request: web.Request) -> dict[str, Any]:
     try:
-        data = await request.json()
-    except ValueError:
-        raise _error(400, "body must be JSON") from None
+        # Size is capped by the app's client_max_size; depth is checked before parsing.
+        data = loads_bounded(await request.read())
+    except JSONRefused as exc:
+        raise _error(400, "body must be JSON" if "not valid" in str(exc) else str(exc)) from None
     if not isinstance(data, dict):
         raise _error(400, "body must be a JSON object")
     return data

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from typing import Any
 
 from aiohttp import web
@@ -46,15 +47,34 @@ def sign_headers(payload_raw: bytes, app_id: str, timestamp: str, oa_secret_key:
             SIGNATURE_HEADER: "mac=" + signature(app_id, payload_raw, timestamp, oa_secret_key)}
 
 
+FUTURE_SKEW_MS = 15 * 60 * 1000
+
+
+def stale_event(timestamp: Any, max_age_hours: float, now_ms: int | None = None) -> str | None:
+    """Why a signed event's timestamp (ms since the epoch) is outside the accepted window, or
+    None. ``max_age_hours`` 0 accepts any past time (never a future one)."""
+    try:
+        ts = int(str(timestamp))
+    except ValueError:
+        return "event timestamp missing or not a number"
+    now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+    if ts > now_ms + FUTURE_SKEW_MS:
+        return "event timestamp is in the future"
+    if max_age_hours and ts < now_ms - max_age_hours * 3_600_000:
+        return "event timestamp is too old (replay window)"
+    return None
+
+
 class ZaloChannel(WebhookChannel):
     name = "zalo"
     webhook_path = PATH
 
     settings_model = ZaloSettings
     chat_style = True
-    # Zalo can ask a citizen for their phone with its request-user-info card (the router sends
-    # it after a new report from a citizen whose phone is unknown).
+    # Zalo can ask a citizen for their phone with its request-user-info card (sent under the
+    # dialogue's phone question); a place comes back as Zalo's own location message.
     phone_request = True
+    dialogue = True
 
     def __init__(self, ctx: ChannelContext, cfg: ZaloSettings) -> None:
         super().__init__(ctx, cfg)
@@ -133,6 +153,12 @@ class ZaloChannel(WebhookChannel):
             raise Refused(400, "body is not a JSON object")
         if not self.verify(headers, raw, payload):
             raise Refused(401, "bad signature")
+        # Signed is not enough: the event must be for our app and recent (replay window).
+        problem = stale_event(payload.get("timestamp"), self.cfg.max_event_age_hours)
+        if problem:
+            raise Refused(400, problem)
+        if str(payload.get("app_id") or "") != self.cfg.app_id:
+            raise Refused(403, "event for another app_id")
 
     def split(self, payload: Any) -> list[RawEvent]:
         if not payload.get("event_name"):

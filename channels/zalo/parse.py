@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from normalizer.jsonsafe import loads_bounded
 from normalizer.schema import AttachmentRef, ContactInfo, InboundMessage, Location
 
 CHANNEL = "zalo"
@@ -22,8 +23,9 @@ GIF_TYPE = "image/gif"
 
 
 def loads(raw: bytes | str) -> Any:
-    """JSON with every number kept as its exact source text (ids, timestamps, coordinates)."""
-    return json.loads(raw, parse_int=str, parse_float=str)
+    """JSON with every number kept as its exact source text (ids, timestamps, coordinates);
+    depth bounded before parsing (JSONRefused, a ValueError, for a body nested too deep)."""
+    return loads_bounded(raw, parse=lambda r: json.loads(r, parse_int=str, parse_float=str))
 
 
 def external_id(payload: dict[str, Any]) -> str:

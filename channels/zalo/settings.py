@@ -25,3 +25,7 @@ class ZaloSettings(ChannelSettings):
     token_refresh_check_seconds: float = Field(300.0, gt=0)
     token_refresh_margin_seconds: float = Field(3 * 3600.0, ge=0)  # of the 25 h access token
     http_timeout_seconds: float = Field(15.0, gt=0)
+    # A signed event older than this is refused as a replay (0: no limit); one dated more than
+    # 15 minutes ahead always is. Default: as long as the hub keeps dedupe keys
+    # (intake.dedupe_horizon_days), so any replay is either refused or recognised.
+    max_event_age_hours: float = Field(730 * 24.0, ge=0)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.inbound.assembly import apply_citizen_message
 from hub.inbound.contacts import attach_contact_to_open_report, upsert_contact
 from hub.inbound.edits import apply_edit
+from hub.inbound.limits import bound_message, clamp_times
 from hub.inbound.receipts import apply_delivery
 from normalizer.schema import InboundMessage
 from router.commands import answer_command
@@ -39,6 +41,9 @@ async def process_event(hub: Hub, session: AsyncSession, event: InboxEvent) -> R
         raise UnknownChannel(f"no enabled adapter for channel {event.channel!r}")
     payload = json.loads(event.payload)
     messages = adapter.parse(payload)
+    skew = timedelta(minutes=hub.settings.intake.max_clock_skew_minutes)
+    for msg in messages:  # one place for every channel: limits, NULs, provider clocks
+        clamp_times(bound_message(msg), event.received_at or utcnow(), skew)
     report: Report | None = None
     for msg in messages:
         report = await apply_message(hub, session, msg) or report
@@ -64,7 +69,7 @@ async def apply_message(hub: Hub, session: AsyncSession, msg: InboundMessage) ->
     if msg.kind == "contact":
         return await attach_contact_to_open_report(hub, session, contact, msg)
     if msg.kind == "command":
-        await answer_command(session, msg)
+        await answer_command(session, hub, msg, contact)
         return None
     if msg.kind == "edit":
         return await apply_edit(hub, session, contact, msg)

@@ -104,6 +104,7 @@ def stamped(name: str, **changes: Any) -> bytes:
 
     body = fixture(name)
     body["timestamp"] = str(int(time.time() * 1000))
+    body["app_id"] = APP_ID  # a live event is for our app (the hub refuses others')
     for key, value in changes.items():
         if key in ("msg_id", "text") and isinstance(body.get("message"), dict):
             body["message"][key] = value

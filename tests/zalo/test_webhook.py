@@ -41,6 +41,10 @@ async def test_zalos_url_check_is_answered_and_stores_nothing(zalo_client, body)
 async def test_every_signed_event_is_acknowledged_and_stored_once(zalo_client, name):
     client = await zalo_client()
     raw = fixture_bytes(name)
+    if name.endswith("__docs_sample"):  # Zalo's docs: another app_id, a 1974 timestamp
+        resp = await client.post(URL, data=raw, headers=signed(raw))
+        assert resp.status in (400, 403) and await inbox(client) == []
+        return
     for attempt in range(2):  # Zalo redelivers when it misses the 200
         started = time.perf_counter()
         resp = await client.post(URL, data=raw, headers=signed(raw))

@@ -15,7 +15,9 @@ from web.context import WEB_CONTEXT
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
+    """UTF-8 JSON, Vietnamese unescaped; <, > and & as \\u escapes (lossless, never markup)."""
+    text = json.dumps(value, ensure_ascii=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 async def public_report(request: web.Request) -> web.Response:

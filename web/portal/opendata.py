@@ -25,7 +25,17 @@ ATOM_ENTRIES = 50
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
+    """UTF-8 JSON, Vietnamese unescaped; <, > and & as \\u escapes (lossless) so no citizen's
+    text can ever read as markup, even to a client that sniffs."""
+    text = json.dumps(value, ensure_ascii=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _cell(value: Any) -> Any:
+    """CSV cells that a spreadsheet would run as a formula start with an apostrophe."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return "" if value is None else value
 
 
 def _json_error(status: int, message: str) -> web.Response:
@@ -72,11 +82,11 @@ async def reports_csv(request: web.Request) -> web.Response:
     writer = csv.DictWriter(out, fieldnames=COLUMNS, extrasaction="ignore")
     writer.writeheader()
     for item in items:
-        writer.writerow({k: ("" if v is None else v) for k, v in export_row(item).items()})
+        writer.writerow({k: _cell(v) for k, v in export_row(item).items()})
     # A BOM so spreadsheet programs read the Vietnamese as UTF-8.
     return web.Response(body=("\ufeff" + out.getvalue()).encode(), content_type="text/csv", charset="utf-8",
                         headers={"Content-Disposition": 'attachment; filename="phan-anh.csv"',
-                                 "Access-Control-Allow-Origin": "*"})
+                                 "Access-Control-Allow-Origin": "*", "X-Content-Type-Options": "nosniff"})
 
 
 async def reports_atom(request: web.Request) -> web.Response:

@@ -180,6 +180,7 @@ EXTRA_COMMANDS: list[str] = [
     "channels.hotline.cli:register",
     "channels.telegram.cli:register",
     "hub.reclassify:register",
+    "hub.outbox_cli:register",
     "hub.cli_ops:register",
 ]
 

@@ -202,10 +202,12 @@ def create_app(settings: Settings) -> web.Application:
                     hub.leader.try_acquire, leader_only=False)
         if settings.intake.retain_processed_days:
             async def prune() -> None:
-                gone = await prune_inbox(hub.engine, settings.intake.retain_processed_days)
+                gone = await prune_inbox(hub.engine, settings.intake.retain_processed_days,
+                                         dedupe_horizon_days=settings.intake.dedupe_horizon_days)
                 if gone:
-                    log.info("inbox retention: %d processed events older than %g days deleted",
-                             gone, settings.intake.retain_processed_days)
+                    log.info("inbox retention: %d payloads older than %g days blanked, %d dedupe "
+                             "keys past the horizon deleted", gone.blanked,
+                             settings.intake.retain_processed_days, gone.deleted)
             hub.add_job("inbox-retention", 3600, prune)
         scheduler = _scheduler(hub)
         scheduler.start()

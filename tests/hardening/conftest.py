@@ -24,6 +24,8 @@ from tests.zalo.support import FakeZalo, signed, zalo_settings
 class Channels:
     client: Any  # aiohttp TestClient of the whole hub
     center_token: str
+    graph: FakeAPI | None = None  # Messenger's Graph API
+    bot: FakeAPI | None = None  # Telegram's Bot API
 
     @property
     def hub(self) -> Any:
@@ -65,7 +67,7 @@ def zalo_event(text: str = "Rác thải ở đường Lê Lợi", *, ts_ms: int 
 @pytest.fixture
 def channels_hub(settings_factory: Any, hub_client: Any,
                  fake_api: Callable[[], Awaitable[FakeAPI]]) -> Callable[..., Awaitable[Channels]]:
-    async def start(db_url: str | None = None, workers: bool = True,
+    async def start(db_url: str | None = None, run_workers: bool = True,
                     **sections: Any) -> Channels:
         graph, bot, zalo = await fake_api(), await fake_api(), await fake_api()
         graph.on("POST", "/v21.0/me/messages", default=(200, {"recipient_id": "1",
@@ -78,10 +80,10 @@ def channels_hub(settings_factory: Any, hub_client: Any,
         extra_channels = sections.pop("channels", {})
         for name, values in extra_channels.items():
             chans[name] = {**chans.get(name, {}), **values}
-        workers_cfg = {"enabled": workers, **sections.pop("workers", {})}
+        workers_cfg = {"enabled": run_workers, **sections.pop("workers", {})}
         settings = settings_factory(db_url, channels=chans, workers=workers_cfg, **sections)
         client = await hub_client(settings)
         async with client.app[HUB_KEY].sessions() as session, session.begin():
             token = await issue_token(session, "center")
-        return Channels(client, token)
+        return Channels(client, token, graph, bot)
     return start

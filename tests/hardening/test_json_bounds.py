@@ -44,7 +44,7 @@ def test_loads_bounded_refuses_cleanly():
 @pytest.mark.parametrize("body", [DEEP, DEEP_OBJ, just_too_deep("["), just_too_deep("{")],
                          ids=["arrays_100k", "objects_100k", "arrays_65", "objects_65"])
 async def test_deep_json_is_a_400_on_every_route(channels_hub, body):
-    hub = await channels_hub(workers=False)
+    hub = await channels_hub(run_workers=False)
     # Zalo: no signature is even needed to reach the parser (its URL check reads the body).
     resp = await hub.zalo(body, headers={"Content-Type": "application/json"})
     assert resp.status in (400, 401), (resp.status, await resp.text())
@@ -65,7 +65,7 @@ async def test_deep_json_is_a_400_on_every_route(channels_hub, body):
 async def test_ordinary_bodies_still_accepted(channels_hub):
     from tests.hardening.conftest import zalo_event
 
-    hub = await channels_hub(workers=False)
+    hub = await channels_hub(run_workers=False)
     resp = await hub.zalo(zalo_event())
     assert resp.status == 200, await resp.text()
     resp = await hub.telegram(json.dumps({"update_id": 5, "message": {

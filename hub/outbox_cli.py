@@ -1,0 +1,103 @@
+"""``main.py outbox retry``: re-drive dead-lettered outbox rows once the cause is fixed (a
+provider outage longer than the retry schedule, a token replaced, an agency's endpoint back).
+
+Rows are selected by channel, report code and the time they were created; each selected row goes
+back to ``pending`` with its attempts reset, and the running hub's outbox worker sends it within
+a poll interval. A citizen message whose fallback (another contact point) was already sent is
+skipped unless ``--include-fallen-back``: the citizen heard it once already.
+
+    python main.py outbox retry [--channel zalo] [--report PA-2026-000123]
+                                [--since ISO] [--until ISO] [--dry-run]
+
+Prints one JSON line: ``{"selected": n, "requeued": n, "skipped_fallen_back": n, "ids": [...]}``.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, exists, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.orm import aliased
+
+from store.models import OutboxMessage, Report, utcnow
+
+
+def _when(value: str | None, name: str) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise SystemExit(f"error: --{name} {value!r} is not an ISO date/time") from None
+    return parsed if parsed.tzinfo else parsed.astimezone()
+
+
+async def retry_dead(engine: AsyncEngine, *, channel: str | None = None,
+                     report_code: str | None = None, since: datetime | None = None,
+                     until: datetime | None = None, dry_run: bool = False,
+                     include_fallen_back: bool = False, limit: int = 10_000) -> dict[str, Any]:
+    conds = [OutboxMessage.state == "dead"]
+    if channel:
+        conds.append(OutboxMessage.channel == channel)
+    if report_code:
+        conds.append(OutboxMessage.report_id == select(Report.id).where(
+            Report.code == report_code).scalar_subquery())
+    if since is not None:
+        conds.append(OutboxMessage.created_at >= since)
+    if until is not None:
+        conds.append(OutboxMessage.created_at < until)
+    fallback = aliased(OutboxMessage)
+    fallen_back = exists().where(fallback.fallback_of == OutboxMessage.id, fallback.state == "sent")
+    async with engine.begin() as conn:
+        rows = (await conn.execute(select(OutboxMessage.id, fallen_back).where(and_(*conds))
+                                   .order_by(OutboxMessage.id).limit(limit))).all()
+        skipped = [r[0] for r in rows if r[1] and not include_fallen_back]
+        ids = [r[0] for r in rows if r[0] not in set(skipped)]
+        if ids and not dry_run:
+            for start in range(0, len(ids), 500):
+                await conn.execute(update(OutboxMessage).where(
+                    OutboxMessage.id.in_(ids[start:start + 500]), OutboxMessage.state == "dead")
+                    .values(state="pending", attempts=0, next_attempt_at=utcnow(),
+                            claimed_by=None, claimed_until=None))
+    return {"selected": len(rows), "requeued": 0 if dry_run else len(ids),
+            "skipped_fallen_back": len(skipped), "dry_run": dry_run, "ids": ids[:100]}
+
+
+def run(args: argparse.Namespace) -> int:
+    from store.db import make_engine, migrate
+
+    if args.action != "retry":
+        print("error: unknown action (only 'retry')", file=sys.stderr)
+        return 2
+    settings = args.load_settings(args.config)
+    since, until = _when(args.since, "since"), _when(args.until, "until")
+
+    async def go() -> dict[str, Any]:
+        engine = make_engine(settings.database_url, sqlite_synchronous=settings.database.sqlite_synchronous)
+        try:
+            await migrate(engine)
+            return await retry_dead(engine, channel=args.channel, report_code=args.report,
+                                    since=since, until=until, dry_run=args.dry_run,
+                                    include_fallen_back=args.include_fallen_back)
+        finally:
+            await engine.dispose()
+
+    print(json.dumps(asyncio.run(go()), ensure_ascii=False))
+    return 0
+
+
+def register(sub: Any, add: Any) -> None:
+    p = add("outbox", run, "outbox maintenance: 'retry' re-sends dead-lettered messages")
+    p.add_argument("action", choices=["retry"])
+    p.add_argument("--channel", help="only rows of this sender (zalo, agency_webhook, …)")
+    p.add_argument("--report", help="only rows of this report code")
+    p.add_argument("--since", help="only rows created at or after this ISO time")
+    p.add_argument("--until", help="only rows created before this ISO time")
+    p.add_argument("--dry-run", action="store_true", help="count, change nothing")
+    p.add_argument("--include-fallen-back", action="store_true",
+                   help="also rows whose fallback message was already sent")

@@ -15,6 +15,7 @@ from hub.settings import Settings
 from tests.fakes import FakeAPI
 
 PG_URL = os.environ.get("HUB_TEST_PG_URL", "")
+PG_TEST_DB = f"hub_test_{os.getpid()}"
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 
 
@@ -23,7 +24,9 @@ async def _reset_pg_database(url: str) -> str:
     import asyncpg
 
     base = url.replace("postgresql+asyncpg://", "postgresql://")
-    name = "hub_test"
+    # One database per test process: two test runs on one server (developers side by side,
+    # CI beside a session) must not drop each other's schema.
+    name = PG_TEST_DB
     admin = await asyncpg.connect(base)
     try:
         exists = await admin.fetchval("SELECT 1 FROM pg_database WHERE datname=$1", name)
@@ -127,3 +130,25 @@ async def wait_for(check: Callable[[], Awaitable[Any]], timeout: float = 10.0,
 
 def unique() -> str:
     return uuid.uuid4().hex[:12]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_pg_test_database() -> Any:
+    """The per-process test database goes away with the run."""
+    yield
+    if not PG_URL:
+        return
+
+    async def drop() -> None:
+        import asyncpg
+
+        admin = await asyncpg.connect(PG_URL.replace("postgresql+asyncpg://", "postgresql://"))
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{PG_TEST_DB}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+    try:
+        asyncio.run(drop())
+    except Exception:  # a server already gone: nothing to clean
+        pass

@@ -129,12 +129,12 @@ async def test_report_is_posted_polled_back_and_the_citizen_hears_it_on_telegram
 
 
 async def test_batch_agency_token_becomes_an_id_on_a_later_poll(
-        settings_factory, hub_client, agency_server):
+        settings_factory, hub_client, agency_server, db_url):
     # no mapping set: the agency's service named like our category (folded) is used
     agency = await agency_server(mode="batch", services=[("CS-2", "Đèn chiếu sáng"),
                                                          ("GT-1", "hạ tầng giao thông")])
-    client = await hub_client(settings_factory(agencies=_agencies(agency.endpoint,
-                                                                  open311_services={})))
+    client = await hub_client(settings_factory(db_url, agencies=_agencies(agency.endpoint,
+                                                                          open311_services={})))
     hub = client.app[HUB_KEY]
     code = await post_report(client, ROAD_FORM)
     row = await _sent_row(client, code)

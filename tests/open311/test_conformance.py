@@ -38,9 +38,9 @@ async def _get(client, path, kind, status=200, method="GET", **kw):
 
 
 @pytest.fixture
-async def hub(settings_factory, hub_client):
-    client = await hub_client(settings_factory(channels={"web": {"api_key": "k-123"}}))
-    return client
+async def hub(settings_factory, hub_client, db_url):
+    """The hub with an api_key, on SQLite and (marked postgres) on PostgreSQL."""
+    return await hub_client(settings_factory(db_url, channels={"web": {"api_key": "k-123"}}))
 
 
 async def test_every_endpoint_in_both_formats_matches_the_spec(hub):

@@ -62,6 +62,16 @@ class StorageSettings(_Section):
     download_timeout_seconds: float = 30.0
 
 
+class ConsoleSettings(_Section):
+    """The operator console (/console): map tiles for report pages and session lifetimes."""
+
+    tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    tile_attribution: str = "© OpenStreetMap"
+    session_hours: float = Field(12.0, gt=0)
+    idle_hours: float = Field(2.0, gt=0)
+    page_size: int = Field(50, gt=0, le=500)
+
+
 class IntakeSettings(_Section):
     batch_max: int = Field(512, gt=0)
     # Chat messages of one citizen within this window extend the same report.
@@ -84,8 +94,9 @@ class WorkerSettings(_Section):
     outbox_max_attempts: int = Field(8, gt=0)
     retry_base_seconds: float = Field(5.0, gt=0)
     retry_max_seconds: float = Field(3600.0, gt=0)
-    # A claimed row whose worker died is claimable again after this many seconds.
-    claim_lease_seconds: float = Field(120.0, gt=0)
+    # A claimed row whose worker died is claimable again after this many seconds; a live
+    # worker renews its claims every third of it (heartbeat), however long a row takes.
+    claim_lease_seconds: float = Field(15.0, gt=0)
     poll_seconds: float = Field(1.0, gt=0)
     leader_lease_seconds: float = Field(30.0, gt=0)
     # Acknowledging comes first: while webhooks arrive faster than this, the workers defer
@@ -103,6 +114,7 @@ class Settings(_Section):
     database: DatabaseSettings = DatabaseSettings()
     storage: StorageSettings = StorageSettings()
     intake: IntakeSettings = IntakeSettings()
+    console: ConsoleSettings = ConsoleSettings()
     workers: WorkerSettings = WorkerSettings()
     # ``[channels.<name>]``: one section per registered adapter, with the adapter's own model.
     channels: Any = None

@@ -19,7 +19,7 @@ from hub.dispatch import dispatch_row
 from hub.inbound import process_event
 from store.files import store_bytes
 from store.models import Attachment, InboxEvent, OutboxMessage, utcnow
-from store.queue import backoff_seconds, claim
+from store.queue import backoff_seconds, claim, extend_claims, lapse_foreign_claims
 
 if TYPE_CHECKING:
     from hub.context import Hub
@@ -33,8 +33,12 @@ class Workers:
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
+    # (model, claimed state) of every queue a worker claims rows from.
+    QUEUES = ((InboxEvent, "claimed"), (OutboxMessage, "sending"), (Attachment, "fetching"))
+
     def start(self) -> None:
         self._tasks = [
+            asyncio.create_task(self._heartbeat()),
             asyncio.create_task(self._loop("inbox", self.hub.inbox_wakeup, self.run_inbox_once)),
             asyncio.create_task(self._loop("outbox", self.hub.outbox_wakeup, self.run_outbox_once)),
             asyncio.create_task(self._loop("media", self.hub.media_wakeup, self.run_media_once)),
@@ -47,6 +51,38 @@ class Workers:
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
+
+    async def _heartbeat(self) -> None:
+        """Keep this worker's claims alive (every third of the lease), so a short lease is safe
+        and a dead process's rows return within seconds. On SQLite — one hub process per
+        database — claims left by an earlier process are lapsed at once on start."""
+        hub = self.hub
+        lease = hub.settings.workers.claim_lease_seconds
+        if hub.engine.dialect.name == "sqlite":
+            for model, state in self.QUEUES:
+                try:
+                    n = await lapse_foreign_claims(hub.engine, model, worker_id=hub.worker_id,
+                                                   claimed_state=state)
+                except Exception:
+                    log.exception("reclaiming %s rows of an earlier process failed", model.__tablename__)
+                    continue
+                if n:
+                    log.info("%d %s rows claimed by an earlier process reclaimed at start", n,
+                             model.__tablename__)
+                    hub.inbox_wakeup.set()
+                    hub.outbox_wakeup.set()
+                    hub.media_wakeup.set()
+        while not self._stopping.is_set():
+            try:
+                await asyncio.wait_for(self._stopping.wait(), timeout=max(0.2, lease / 3))
+            except TimeoutError:
+                pass
+            for model, state in self.QUEUES:
+                try:
+                    await extend_claims(hub.engine, model, worker_id=hub.worker_id,
+                                        claimed_state=state, lease_seconds=lease)
+                except Exception:
+                    log.exception("claim heartbeat for %s failed", model.__tablename__)
 
     async def _loop(self, name: str, wakeup: asyncio.Event, once) -> None:  # noqa: ANN001
         poll = self.hub.settings.workers.poll_seconds

@@ -58,3 +58,26 @@ async def claim(engine: AsyncEngine, model: Any, *, worker_id: str, limit: int,
 def backoff_seconds(attempts: int, base: float, cap: float) -> float:
     """Exponential backoff: base, 2·base, 4·base … capped."""
     return min(cap, base * (2 ** max(0, attempts - 1)))
+
+
+async def extend_claims(engine: AsyncEngine, model: Any, *, worker_id: str, claimed_state: str,
+                        lease_seconds: float) -> int:
+    """Heartbeat: push the lease of every row this worker holds ``lease_seconds`` ahead. A live
+    worker keeps its rows however long one takes; a dead one's lapse within one short lease."""
+    stmt = (update(model).where(model.state == claimed_state, model.claimed_by == worker_id)
+            .values(claimed_until=utcnow() + timedelta(seconds=lease_seconds))
+            .execution_options(synchronize_session=False))
+    async with engine.begin() as conn:
+        return (await conn.execute(stmt)).rowcount or 0
+
+
+async def lapse_foreign_claims(engine: AsyncEngine, model: Any, *, worker_id: str,
+                               claimed_state: str) -> int:
+    """On start with SQLite (one hub process per database): every claim held by another worker
+    id belongs to a process that is gone, so its lease ends now instead of running out."""
+    stmt = (update(model).where(model.state == claimed_state, model.claimed_by != worker_id,
+                                model.claimed_until >= utcnow())
+            .values(claimed_until=utcnow() - timedelta(seconds=1))
+            .execution_options(synchronize_session=False))
+    async with engine.begin() as conn:
+        return (await conn.execute(stmt)).rowcount or 0

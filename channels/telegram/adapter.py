@@ -17,7 +17,7 @@ import re
 import warnings
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from aiohttp import web
 from telegram import Bot
@@ -175,7 +175,8 @@ class TelegramChannel(WebhookChannel):
         if tg_file.file_size and tg_file.file_size > max_bytes:
             raise MediaRefused(f"file of {tg_file.file_size} bytes exceeds {max_bytes}")
         file_url = tg_file.file_path or ""
-        if not file_url.startswith(bot.base_file_url + "/"):
+        if not file_url.startswith(bot.base_file_url + "/") or _escapes(
+                file_url[len(bot.base_file_url) + 1:]):
             raise MediaRefused("file path outside the configured Bot API file endpoint")
         data, ctype = await download(self.ctx.http, file_url, max_bytes, self.allowed_media_hosts,
                                      timeout=self.ctx.download_timeout_seconds)
@@ -229,6 +230,14 @@ def retry_after_seconds(exc: RetryAfter) -> float:
         warnings.simplefilter("ignore", PTBDeprecationWarning)
         value = exc.retry_after
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def _escapes(relative: str) -> bool:
+    """A getFile path that could normalise out of ``/file/bot<token>/`` (``..``, ``%2e%2e``,
+    backslashes, a query or fragment): the download URL must stay under the file endpoint."""
+    decoded = unquote(unquote(relative)).replace("\\", "/")
+    return (not decoded or decoded.startswith("/") or "?" in relative or "#" in relative
+            or any(seg in ("..", ".") for seg in decoded.split("/")))
 
 
 def _describe(exc: BaseException) -> str:

@@ -14,6 +14,7 @@ from hub.keys import HUB_KEY
 from store.tokens import issue_token
 from tests.fakes import FakeAPI
 from tests.messenger.conftest import messenger_section, sign
+from tests.telegram.conftest import bot_api, telegram_hub  # noqa: F401 - fixtures used here too
 from tests.telegram.fakebot import SECRET as TG_SECRET
 from tests.telegram.fakebot import channel_settings as telegram_settings
 from tests.telegram.fakebot import serve as serve_bot

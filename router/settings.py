@@ -20,6 +20,8 @@ class AgencySettings(_RouterSection):
     email: str = ""
     webhook_url: str = ""
     webhook_secret: SecretStr = SecretStr("")
+    # Working days this agency has, per category or "default"; over routing.sla_days.
+    sla_days: dict[str, int] = {}
     # An agency whose own system speaks Open311 GeoReport v2 (as councils do for FixMyStreet):
     # new reports are POSTed to it and its status is polled back (router/open311_client.py).
     open311_endpoint: str = ""  # e.g. https://crm.example.vn/open311/v2 (no trailing format)
@@ -28,6 +30,15 @@ class AgencySettings(_RouterSection):
     # Our category → the agency's service_code; unmapped categories use the agency's service
     # with the same code or name (GET services.xml), else the only service it lists.
     open311_services: dict[str, str] = {}
+
+    @field_validator("sla_days")
+    @classmethod
+    def _sla_keys(cls, value: dict[str, int]) -> dict[str, int]:
+        unknown = [k for k in value if k not in CATEGORIES and k != "default"]
+        if unknown or any(v < 0 for v in value.values()):
+            raise ValueError(f"sla_days: keys are categories or 'default', values >= 0 "
+                             f"(unknown {unknown})")
+        return value
 
     @field_validator("categories")
     @classmethod
@@ -60,7 +71,16 @@ class RoutingSettings(_RouterSection):
         "urban_infrastructure": 5, "public_order": 3, "tourism": 5, "public_service": 10,
         "other": 7,
     }
-    holidays: list[str] = []  # ISO dates skipped when counting working days
+    holidays: list[str] = []  # extra days off (ISO dates) besides the public holidays
+    # Public holidays from the `holidays` library for this country (Tết by the lunar calendar,
+    # substitute days off); empty: only `holidays`. Make-up working days (often Saturdays) in
+    # `workdays`.
+    holiday_country: str = "VN"
+    workdays: list[str] = []
+    # Second escalation level: a report still overdue this many working days after its due
+    # moment goes to the center's director (director_email; 0: no second level).
+    director_after_days: int = Field(3, ge=0)
+    director_email: str = ""
     # Citizen messages that go onto the operators' call-back list when no written route reaches
     # the citizen (receipts and status steps do not; operator-written texts always do).
     callback_templates: list[str] = ["resolved", "rejected", "agency_reply"]
@@ -74,7 +94,25 @@ class RoutingSettings(_RouterSection):
     # A new report's first delivery to its agency waits this long while photos are still being
     # downloaded, so the mail/webhook carries them.
     delivery_media_wait_seconds: float = Field(30.0, ge=0)
-    @field_validator("holidays")
+    @property
+    def calendar(self):  # noqa: ANN201  (router.sla.WorkCalendar)
+        from router.sla import work_calendar
+
+        return work_calendar(tuple(self.holidays), tuple(self.workdays), self.holiday_country)
+
+    @field_validator("holiday_country")
+    @classmethod
+    def _known_country(cls, value: str) -> str:
+        if value:
+            import holidays
+
+            try:
+                holidays.country_holidays(value)
+            except NotImplementedError:
+                raise ValueError(f"the holidays library has no calendar for {value!r}") from None
+        return value
+
+    @field_validator("holidays", "workdays")
     @classmethod
     def _iso_dates(cls, value: list[str]) -> list[str]:
         from datetime import date

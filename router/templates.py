@@ -65,6 +65,10 @@ TEMPLATES: dict[str, str] = {
     "agency_new": "Phản ánh mới {code} ({category}) tại {place}:\n{description}\nXem: {status_url}",
     "agency_reminder": "Nhắc việc: phản ánh {code} đến hạn xử lý ngày {due}.",
     "center_escalation": "Quá hạn: phản ánh {code} giao {agency} đã quá hạn xử lý từ ngày {due}.",
+    "director_escalation": (
+        "Báo cáo Giám đốc Trung tâm: phản ánh {code} giao {agency} vẫn chưa được xử lý, quá hạn "
+        "{days} ngày làm việc (hạn {due})."
+    ),
     "agency_citizen_message": "Công dân bổ sung thông tin cho phản ánh {code}: {note}",
     "agency_rerouted_away": "Phản ánh {code} đã được Trung tâm chuyển cho đơn vị khác xử lý.",
     # Notes for a status an agency's own Open311 system reported without a note of its own.
@@ -87,6 +91,7 @@ SUBJECTS: dict[str, str] = {
     "agency_new": "[#{code}] Phản ánh mới: {category}",
     "agency_reminder": "[#{code}] Nhắc hạn xử lý",
     "center_escalation": "[#{code}] Quá hạn xử lý",
+    "director_escalation": "[#{code}] Quá hạn kéo dài — báo Giám đốc",
     "agency_citizen_message": "[#{code}] Công dân bổ sung thông tin",
 }
 DEFAULT_SUBJECT = "[#{code}] Cập nhật phản ánh"

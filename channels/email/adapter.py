@@ -62,8 +62,8 @@ class EmailChannel(ChannelAdapter):
 
     @classmethod
     def from_settings(cls, ctx: ChannelContext, cfg: EmailSettings) -> EmailChannel:
-        cls.require(cfg, "channels.email", "imap_host", "username", "password", "smtp_host",
-                    "from_address")
+        cls.require(cfg, "channels.email", "imap_host", "username", "smtp_host", "from_address",
+                    *(("password",) if cfg.auth == "password" else ()))
         return cls(ctx, cfg)
 
     # --- lifecycle -------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from aioimaplib import IMAP4, STOP_WAIT_SERVER_PUSH
 
 from channels.email.mime import external_id_for
 from channels.email.smtp import tls_context
+from channels.email.xoauth2 import token_source
 from store.intake import IntakeClosed
 from store.models import ChannelState, utcnow
 
@@ -182,7 +183,7 @@ class ImapPoller:
         self._imap = imap = IMAP4(host=s.imap_host, port=s.imap_port, timeout=s.imap_timeout_seconds,
                                   conn_lost_cb=lambda _exc: lost.set(), ssl_context=context)
         await self._call(imap.wait_hello_from_server())
-        self._ok(await self._call(imap.login(s.username, s.password.get_secret_value())), "LOGIN")
+        await self._login(imap)
         selected = self._ok(await self._call(imap.select(s.mailbox)), "SELECT")
         uidvalidity = _uidvalidity(selected.lines)
         self.stats.sessions += 1
@@ -198,6 +199,22 @@ class ImapPoller:
             else:
                 await self._call(imap.noop())
                 await self._sleep(s.poll_seconds)
+
+    async def _login(self, imap: IMAP4) -> None:
+        s = self.settings
+        if s.auth != "oauth2":
+            self._ok(await self._call(imap.login(s.username, s.password.get_secret_value())), "LOGIN")
+            return
+        source = token_source(s)
+        source.bind(self.ctx.sessions)
+        token = await source.token()  # OAuthRefused/OAuthUnavailable: backoff and reconnect
+        try:
+            # A refusal comes as a "+ <error>" continuation that aioimaplib leaves unanswered:
+            # it ends in our timeout, which counts as a refusal too.
+            self._ok(await self._call(imap.xoauth2(s.username, token)), "AUTHENTICATE XOAUTH2")
+        except ImapError:
+            source.invalidate(token)  # revoked or expired early: a new one next session
+            raise
 
     async def _call(self, awaitable: Awaitable[T], timeout: float | None = None) -> T:
         """Run one IMAP step under our timeout, failing fast on connection loss or stop."""

@@ -1,7 +1,9 @@
 """Settings of the email channel: the ``[channels.email]`` section."""
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
 
 from channels.base import ChannelSettings
 
@@ -41,3 +43,34 @@ class EmailSettings(ChannelSettings):
     # At most this many mails to one address per window (0: no limit).
     reply_rate_limit: int = Field(20, ge=0)
     reply_rate_window_seconds: float = Field(3600.0, gt=0)
+    # "password" (LOGIN / AUTH PLAIN with password and smtp_password), or "oauth2": SASL XOAUTH2
+    # with an access token from the provider (Microsoft 365 and Gmail without app passwords;
+    # docs/channels/email.md). username / smtp_username name the mailbox in both cases.
+    auth: Literal["password", "oauth2"] = "password"
+    oauth_provider: Literal["microsoft", "google"] = "microsoft"
+    oauth_tenant: str = ""  # Microsoft: the directory (tenant) id or domain
+    oauth_client_id: str = ""
+    oauth_client_secret: SecretStr = SecretStr("")
+    # Empty with Microsoft: client credentials (an app with IMAP.AccessAsApp / SMTP.SendAsApp,
+    # the mailbox granted to its service principal). Set: a delegated refresh token.
+    oauth_refresh_token: SecretStr = SecretStr("")
+    oauth_scope: str = ""  # empty: the provider's usual scope for the grant
+    oauth_token_url: str = ""  # empty: the provider's token endpoint
+    oauth_refresh_margin_seconds: float = Field(300.0, ge=0)
+
+    @model_validator(mode="after")
+    def _oauth_complete(self) -> EmailSettings:
+        if self.enabled and self.auth == "oauth2":
+            missing = [k for k in ("oauth_client_id",) if not getattr(self, k)]
+            if self.oauth_provider == "google" and not self.oauth_refresh_token.get_secret_value():
+                missing.append("oauth_refresh_token (Google has no client-credentials grant "
+                               "for mail)")
+            if (self.oauth_provider == "microsoft" and not self.oauth_token_url
+                    and not self.oauth_tenant):
+                missing.append("oauth_tenant")
+            if (not self.oauth_refresh_token.get_secret_value()
+                    and not self.oauth_client_secret.get_secret_value()):
+                missing.append("oauth_client_secret")
+            if missing:
+                raise ValueError("auth = \"oauth2\" needs " + ", ".join(missing))
+        return self

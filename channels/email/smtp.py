@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import aiosmtplib
 
+from channels.email.xoauth2 import OAuthRefused, OAuthUnavailable, token_source
 from normalizer.schema import DeliveryResult, OutboundMessage
 
 if TYPE_CHECKING:
@@ -90,6 +91,10 @@ def classify_error(exc: BaseException) -> DeliveryResult:
         return DeliveryResult.give_up("all recipients refused", needs_other_route=True)
     if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
         return DeliveryResult.paused(f"SMTP login refused ({exc.code})")
+    if isinstance(exc, OAuthRefused):
+        return DeliveryResult.paused(f"SMTP OAuth token refused: {exc}")
+    if isinstance(exc, OAuthUnavailable):
+        return DeliveryResult.retry(f"SMTP OAuth token: {exc}")
     if isinstance(exc, aiosmtplib.SMTPNotSupported):
         return DeliveryResult.paused(f"SMTP server lacks a required extension: {exc}"[:200])
     if isinstance(exc, aiosmtplib.SMTPResponseException):
@@ -171,10 +176,27 @@ class SmtpSender:
         client = self._new_client()
         await client.connect()
         s = self.settings
-        if s.smtp_username:
+        if s.auth == "oauth2":
+            await self._xoauth2(client)
+        elif s.smtp_username:
             await client.login(s.smtp_username, s.smtp_password.get_secret_value())
         self._client = client
         return client
+
+    async def _xoauth2(self, client: aiosmtplib.SMTP) -> None:
+        """AUTH XOAUTH2; a token the server refuses (revoked, expired early) is replaced once."""
+        s = self.settings
+        source = token_source(s)
+        user = s.smtp_username or s.username
+        for attempt in (1, 2):
+            token = await source.token()
+            try:
+                await client.auth_xoauth2(user, token)
+                return
+            except aiosmtplib.SMTPAuthenticationError:
+                source.invalidate(token)
+                if attempt == 2:
+                    raise
 
     async def send(self, mail: EmailMessage, recipient: str) -> DeliveryResult:
         async with self._lock:

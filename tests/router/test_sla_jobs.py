@@ -33,18 +33,18 @@ async def test_reminder_then_escalation_once_each(settings_factory, hub_client, 
     assert timedelta(days=3) <= rep.due_at - rep.forwarded_at <= timedelta(days=5)
     await wait_for(lambda: _events_named(api, "report.forwarded", 1))
 
-    assert await check_deadlines(hub) == {"reminded": 0, "escalated": 0}  # not due for days
+    assert await check_deadlines(hub) == {"reminded": 0, "escalated": 0, "director": 0}  # not due for days
     await _due(client, code, timedelta(hours=2))
-    assert await check_deadlines(hub) == {"reminded": 1, "escalated": 0}
-    assert await check_deadlines(hub) == {"reminded": 0, "escalated": 0}
+    assert await check_deadlines(hub) == {"reminded": 1, "escalated": 0, "director": 0}
+    assert await check_deadlines(hub) == {"reminded": 0, "escalated": 0, "director": 0}
     [reminder] = await wait_for(lambda: _events_named(api, "report.reminder", 1))
     assert reminder["text"].startswith(f"Nhắc việc: phản ánh {code} đến hạn xử lý ngày ")
     assert [e.kind for e in await events(client, code) if e.kind == "reminder"] == ["reminder"]
 
     await _due(client, code, -timedelta(minutes=1))
     await _due(client, road, -timedelta(days=1))
-    assert await check_deadlines(hub) == {"reminded": 0, "escalated": 2}
-    assert await check_deadlines(hub) == {"reminded": 0, "escalated": 0}
+    assert await check_deadlines(hub) == {"reminded": 0, "escalated": 2, "director": 0}
+    assert await check_deadlines(hub) == {"reminded": 0, "escalated": 0, "director": 0}
     [overdue] = await wait_for(lambda: _events_named(api, "report.overdue", 1))
     assert overdue["text"].startswith(f"Quá hạn: phản ánh {code} giao Công ty Môi trường đô thị Huế")
     notes = [e.note for e in await events(client, code, "escalation")]

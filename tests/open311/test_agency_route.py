@@ -99,6 +99,10 @@ async def test_report_is_posted_polled_back_and_the_citizen_hears_it_on_telegram
     assert row.provider_id == srid
     assert ((await report(client, code)).extra["open311_ticket"])["service_request_id"] == srid
     acked = len(await _bot_texts(bot_api, 1))
+    # the row sent again (a crash after the answer was recorded) does not post twice
+    from normalizer.schema import OutboundMessage
+    again = await hub.senders["agency_open311"].send("so-xay-dung", OutboundMessage(**row.payload))
+    assert again.status == "sent" and again.provider_id == srid and len(agency.posts) == 1
 
     # nothing new at the agency: the poll changes nothing and tells the citizen nothing
     assert (await poll_open311(hub))["changed"] == 0

@@ -33,6 +33,7 @@ log = logging.getLogger("hub.channels.hotline")
 
 SubmitMany = Callable[[str, Sequence[tuple[str, Any]]], Awaitable[list[IntakeResult]]]
 SAMPLE_REJECTS = 50
+DROP_MAX_ATTEMPTS = 5
 PARTIAL_SUFFIXES = (".part", ".tmp", ".crdownload", ".partial", "~")
 
 
@@ -118,13 +119,25 @@ class RejectsWriter:
             self._fh = open(self.path, "w", encoding="utf-8-sig", newline="")  # noqa: SIM115
             self._writer = csv.writer(self._fh)
             self._writer.writerow(self.COLUMNS)
-        self._writer.writerow([file, item.row, item.reason, *(item.values.get(f, "") for f in FIELDS)])
+        self._writer.writerow([_inert(v) for v in (
+            file, item.row, item.reason, *(item.values.get(f, "") for f in FIELDS))])
         self.count += 1
 
     def close(self) -> None:
         if self._fh is not None:
             self._fh.close()
             self._fh = self._writer = None
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def _inert(value: Any) -> Any:
+    """A cell Excel would run as a formula (``=cmd|' /C calc'!A0``, ``+``, ``-``, ``@``) gets a
+    leading apostrophe: shown as text, never evaluated (OWASP CSV injection)."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
 
 
 async def import_file(submit: SubmitMany, path: str | Path, opts: ReaderOptions, *,
@@ -140,9 +153,12 @@ async def import_file(submit: SubmitMany, path: str | Path, opts: ReaderOptions,
         summary.error = _file_error(exc)
         return summary
     pending: asyncio.Future[list[IntakeResult]] | None = None
+    reading = False  # an exception while reading is the file's fault, never the store's
     try:
         while True:
+            reading = True
             batch = await asyncio.to_thread(reader.next_batch, batch_size)
+            reading = False
             records = []
             for item in batch:
                 if isinstance(item, Rejected):
@@ -165,7 +181,13 @@ async def import_file(submit: SubmitMany, path: str | Path, opts: ReaderOptions,
                 break
     except (ImportFormatError, OSError, csv.Error, UnicodeError) as exc:
         summary.error = _file_error(exc, reader.rows_read)
-    except Exception as exc:  # the store failed: nothing is lost, the file can be imported again
+    except Exception as exc:
+        if reading:  # a reader bug on this file: permanent, and it must not block the folder
+            log.error("hotline import of %s: unreadable after %d rows (%s)", path.name,
+                      reader.rows_read, type(exc).__name__)
+            summary.error = f"unreadable file after {reader.rows_read} rows ({type(exc).__name__})"
+            return summary
+        # the store failed: nothing is lost, the file can be imported again
         log.error("hotline import of %s stopped: storage failed (%s)", path.name, type(exc).__name__)
         summary.error, summary.transient = f"storage failed ({type(exc).__name__})", True
     finally:
@@ -202,9 +224,13 @@ class DropFolder:
         self.ctx, self.cfg = ctx, cfg
         self.dir = ctx.resolve_path(cfg.drop_dir)
         self.done, self.failed = self.dir / "done", self.dir / "failed"
+        # A file whose import failed for a passing reason DROP_MAX_ATTEMPTS scans in a row is
+        # moved to rejected/ with its report, so it can never block the files after it.
+        self.rejected = self.dir / "rejected"
+        self.attempts: Counter[str] = Counter()
 
     def prepare(self) -> None:
-        for folder in (self.dir, self.done, self.failed):
+        for folder in (self.dir, self.done, self.failed, self.rejected):
             folder.mkdir(parents=True, exist_ok=True)
 
     def ready_files(self, now: float | None = None) -> list[Path]:
@@ -233,9 +259,23 @@ class DropFolder:
         for path in self.ready_files():
             summary = await self.process(path)
             if summary.transient:
-                break  # the store is unwell; the next scan tries again
+                self.attempts[path.name] += 1
+                if self.attempts[path.name] < DROP_MAX_ATTEMPTS:
+                    break  # the store is unwell; the next scan tries again
+                self._reject(path, summary)
+            self.attempts.pop(path.name, None)
             out.append(summary)
         return out
+
+    def _reject(self, path: Path, summary: ImportSummary) -> None:
+        base = f"{utcnow().strftime('%Y%m%dT%H%M%SZ')}-{path.name}"
+        report = [f"rejected at {utcnow().isoformat(timespec='seconds')} after "
+                  f"{self.attempts[path.name]} attempts", *summary.lines(),
+                  "rows already imported stay imported; fix the file and drop it again"]
+        (self.rejected / f"{base}.report.txt").write_text("\n".join(report) + "\n", encoding="utf-8")
+        os.replace(path, self.rejected / base)
+        log.error("hotline drop file %s moved to rejected/ after %d attempts: %s", path.name,
+                  self.attempts[path.name], summary.error)
 
     async def process(self, path: Path) -> ImportSummary:
         stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")

@@ -19,7 +19,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from channels.hotline.sources import ImportFormatError, JsonlSource, open_source
+from channels.hotline.sources import (
+    MAX_LINE_BYTES,
+    OVERLONG_MARK,
+    ImportFormatError,
+    JsonlSource,
+    open_source,
+)
 from normalizer.phones import normalize_phone
 from normalizer.text import fold, nfc
 
@@ -342,6 +348,10 @@ class CallReader:
             if not cells or all(c is None or (isinstance(c, str) and not c.strip()) for c in cells):
                 continue
             self.rows_read += 1
+            if isinstance(cells[0], str) and cells[0].startswith(OVERLONG_MARK):
+                yield Rejected(number, f"line of {cells[0][len(OVERLONG_MARK):]} bytes exceeds "
+                                       f"the limit of {MAX_LINE_BYTES} bytes", {})
+                continue
             values = {fld: cells[i] if i < len(cells) else None for fld, i in index.items()}
             yield make_record(number, values, self.opts)
 

@@ -9,10 +9,17 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
+
+from normalizer.jsonsafe import JSONRefused, loads_bounded
+
+# One physical line longer than this is a rejected row (named by its number), not a failed file.
+MAX_LINE_BYTES = 1_000_000
+OVERLONG_MARK = "\ufffeline too long: "
+# A single cell may hold most of a line (the csv module's default limit is 128 KiB).
+csv.field_size_limit(max(csv.field_size_limit(), MAX_LINE_BYTES))
 
 
 class ImportFormatError(Exception):
@@ -41,7 +48,12 @@ def sniff_encoding(sample: bytes) -> str:
         # A multi-byte character cut by the end of the sample is still UTF-8.
         if exc.start >= len(sample) - 3 and "unexpected end" in exc.reason:
             return "utf-8"
-        return "cp1258"
+    # Mostly valid UTF-8 with a few bad stretches: a UTF-8 export with Windows-1258 rows pasted
+    # in. Read it as UTF-8, line by line (CsvSource decodes each bad line as Windows-1258);
+    # decoding it all as Windows-1258 would garble every UTF-8 row.
+    text = sample.decode("utf-8", errors="replace")
+    valid = sum(1 for ch in text if ord(ch) > 127 and ch != "\ufffd")
+    return "utf-8" if valid > text.count("\ufffd") else "cp1258"
 
 
 def sniff_delimiter(head: str) -> str:
@@ -98,16 +110,42 @@ class CsvSource(_FileSource):
         sample = self._raw.read(65536)
         self._raw.seek(0)
         self.encoding = sniff_encoding(sample)
-        errors = "hotline-cp1258" if self.encoding == "utf-8" else "replace"
-        self._text = io.TextIOWrapper(self._raw, encoding=self.encoding, errors=errors, newline="")
+        # Lines (1-based) of a UTF-8 file that were not UTF-8 and were read as Windows-1258.
+        self.cp1258_lines: list[int] = []
         head = sample.decode(self.encoding if self.encoding != "utf-8" else "utf-8", errors="ignore")
         head = head.lstrip("\ufeff")
         self.delimiter = sniff_delimiter(head)
-        reader = csv.reader(self._text, delimiter=self.delimiter)
+        if self.encoding in ("utf-8", "utf-8-sig"):
+            self._text = None
+            lines: Any = self._utf8_lines()
+        else:
+            self._text = io.TextIOWrapper(self._raw, encoding=self.encoding, errors="replace",
+                                          newline="")
+            lines = self._text
+        reader = csv.reader(lines, delimiter=self.delimiter)
         self.rows = enumerate(reader, start=1)
 
+    def _utf8_lines(self) -> Iterator[str]:
+        """Each physical line decoded on its own: UTF-8, else (a pasted Windows-1258 row)
+        Windows-1258. A line longer than MAX_LINE_BYTES becomes one marker cell, so the reader
+        rejects that row by number instead of failing the file."""
+        for number, line in enumerate(self._raw, start=1):
+            if number == 1 and line.startswith(codecs.BOM_UTF8):
+                line = line[3:]
+            if len(line) > MAX_LINE_BYTES:
+                yield f"{OVERLONG_MARK}{len(line)}\n"
+                continue
+            try:
+                yield line.decode("utf-8")
+            except UnicodeDecodeError:
+                self.cp1258_lines.append(number)
+                yield line.decode("cp1258", errors="replace")
+
     def close(self) -> None:
-        self._text.close()  # closes the file under it too
+        if self._text is not None:
+            self._text.close()  # closes the file under it too
+        else:
+            self._raw.close()
 
 
 class XlsxSource(_Source):
@@ -159,10 +197,14 @@ class JsonlSource(_FileSource):
             if not line.strip():
                 yield number, None
                 continue
+            if len(line) > MAX_LINE_BYTES:
+                yield number, ValueError(f"line of {len(line)} bytes exceeds the limit of "
+                                         f"{MAX_LINE_BYTES} bytes")
+                continue
             try:
-                obj = json.loads(line)
-            except ValueError:
-                yield number, ValueError("line is not valid JSON")
+                obj = loads_bounded(line)
+            except JSONRefused as exc:  # not JSON, or nested too deep: this row only
+                yield number, ValueError(f"line is {'not valid JSON' if 'not valid' in str(exc) else str(exc)}")
                 continue
             yield number, obj if isinstance(obj, dict) else ValueError("line is not a JSON object")
 

@@ -1,0 +1,133 @@
+"""Probes 5, 6 and 10 on the hotline import: a UTF-8 file with one Windows-1258 row reads every
+row right; a JSONL line nested deep is a rejected row, not a storage failure; a 10 MB line is a
+rejected row with its number; formulas never reach the rejects CSV live; a drop file that keeps
+failing moves to rejected/ and stops blocking the folder."""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+
+from channels.hotline.importer import DROP_MAX_ATTEMPTS, DropFolder, RejectsWriter, import_file
+from channels.hotline.records import ReaderOptions
+from channels.hotline.sources import MAX_LINE_BYTES, encode_cp1258
+from store.db import make_engine, migrate
+from store.intake import Intake
+from store.models import InboxEvent
+
+NOW = datetime(2026, 11, 6, 0, 0, tzinfo=UTC)
+HEADER = "Call ID,Call time,Caller,Agent,Transcript,Address\n"
+
+
+@pytest.fixture
+async def intake(db_url: str) -> AsyncIterator[Intake]:
+    engine = make_engine(db_url)
+    await migrate(engine)
+    intake = Intake(engine)
+    await intake.start()
+    yield intake
+    await intake.close()
+    await engine.dispose()
+
+
+async def stored_texts(intake: Intake) -> dict[str, str]:
+    async with intake._engine.connect() as conn:
+        rows = await conn.execute(select(InboxEvent.external_id, InboxEvent.payload))
+        return {eid: json.loads(payload)["text"] for eid, payload in rows}
+
+
+async def test_utf8_file_with_one_windows_1258_row_reads_every_row_right(intake, tmp_path):
+    rows = [f"CC-{i},05/11/2026 1{i}:00,0905123456,Lan,Rác thải ùn ứ ở đường Trần Phú số {i},"
+            f"{i} Trần Phú\n" for i in range(1, 6)]
+    cp_row = "CC-9,05/11/2026 19:00,0905123456,Hùng,Đèn đường hỏng ở phường Thuận Hóa,Huế\n"
+    path = tmp_path / "mixed.csv"
+    path.write_bytes(HEADER.encode() + "".join(rows[:2]).encode() + encode_cp1258(cp_row)
+                     + "".join(rows[2:]).encode())
+    summary = await import_file(intake.submit_many, path, ReaderOptions(now=NOW))
+    assert (summary.imported, summary.rejected, summary.error) == (6, 0, None)
+    texts = await stored_texts(intake)
+    assert texts["call:CC-1"] == "Rác thải ùn ứ ở đường Trần Phú số 1"
+    assert texts["call:CC-5"] == "Rác thải ùn ứ ở đường Trần Phú số 5"
+    assert texts["call:CC-9"] == "Đèn đường hỏng ở phường Thuận Hóa"
+
+
+async def test_deep_jsonl_line_is_a_rejected_row(intake, tmp_path):
+    good = {"call_id": "J-1", "time": "2026-11-05T14:02:00+07:00", "caller": "0905123456",
+            "transcript": "Rác thải ùn ứ ở kiệt 12 Trần Phú"}
+    path = tmp_path / "calls.jsonl"
+    path.write_bytes(b"[" * 100_000 + b"]" * 100_000 + b"\n" + json.dumps(good).encode() + b"\n")
+    summary = await import_file(intake.submit_many, path, ReaderOptions(now=NOW))
+    assert summary.error is None and not summary.transient
+    assert (summary.imported, summary.rejected) == (1, 1)
+    assert summary.samples[0][0] == 1 and "nested deeper" in summary.samples[0][1]
+
+
+@pytest.mark.parametrize("suffix", ["csv", "jsonl"])
+async def test_a_10_mb_line_is_rejected_with_its_row_number(intake, tmp_path, suffix):
+    path = tmp_path / f"big.{suffix}"
+    if suffix == "csv":
+        body = (HEADER + "CC-1,05/11/2026 10:00,0905123456,Lan,Rác ở chợ,Chợ\n"
+                + "CC-2,05/11/2026 11:00,0905123456,Lan," + "x" * 10_000_000 + ",Huế\n"
+                + "CC-3,05/11/2026 12:00,0905123456,Lan,Đèn hỏng,Huế\n")
+        big_row = 3
+    else:
+        line = {"call_id": "J", "time": "2026-11-05T14:02:00+07:00", "transcript": "Rác ở chợ"}
+        body = (json.dumps({**line, "call_id": "J-1"}) + "\n"
+                + json.dumps({**line, "call_id": "J-2", "transcript": "x" * 10_000_000}) + "\n"
+                + json.dumps({**line, "call_id": "J-3"}) + "\n")
+        big_row = 2
+    path.write_text(body, encoding="utf-8")
+    summary = await import_file(intake.submit_many, path, ReaderOptions(now=NOW))
+    assert summary.error is None
+    assert (summary.imported, summary.rejected) == (2, 1)
+    [(row, reason)] = summary.samples
+    assert row == big_row and reason.startswith("line of 100000")
+    assert reason.endswith(f"exceeds the limit of {MAX_LINE_BYTES} bytes")
+
+
+async def test_formulas_in_rejected_rows_are_written_inert(intake, tmp_path):
+    path = tmp_path / "evil.csv"
+    path.write_text(HEADER + "=cmd|' /C calc'!A0,yesterday,+84905123456,@SUM(A1),"
+                    "=HYPERLINK(\"http://x\"),-2+3\n", encoding="utf-8")
+    rejects = RejectsWriter(tmp_path / "rejects.csv")
+    summary = await import_file(intake.submit_many, path, ReaderOptions(now=NOW), rejects=rejects)
+    rejects.close()
+    assert summary.rejected == 1
+    with open(tmp_path / "rejects.csv", encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.reader(fh))
+    cells = [c for row in rows[1:] for c in row]
+    assert "'=cmd|' /C calc'!A0" in cells and "'=HYPERLINK(\"http://x\")" in cells
+    assert "'@SUM(A1)" in cells and "'-2+3" in cells
+    assert not any(c[:1] in ("=", "+", "-", "@") for c in cells)
+
+
+async def test_a_drop_file_that_keeps_failing_moves_to_rejected(settings_factory, tmp_path):
+    from hub.app import close_hub, open_hub
+
+    drop = tmp_path / "drop"
+    hub = await open_hub(settings_factory(workers={"enabled": False}, channels={"hotline": {
+        "enabled": True, "drop_dir": str(drop), "drop_settle_seconds": 0}}))
+    try:
+        folder = DropFolder(hub, hub.settings.channels.hotline)
+        folder.prepare()
+        (drop / "a.csv").write_text(HEADER + "CC-1,05/11/2026 10:00,0905123456,Lan,Rác,Chợ\n",
+                                    encoding="utf-8")
+        old = time.time() - 60
+        os.utime(drop / "a.csv", (old, old))
+        await hub.intake.close()  # the store refuses every write: a passing failure each scan
+        for _ in range(DROP_MAX_ATTEMPTS - 1):
+            assert await folder.scan() == [] and (drop / "a.csv").exists()
+        [summary] = await folder.scan()
+        assert summary.transient and not (drop / "a.csv").exists()
+        moved = sorted(p.name.split("-", 1)[1] for p in (drop / "rejected").iterdir())
+        assert moved == ["a.csv", "a.csv.report.txt"]
+        report = next((drop / "rejected").glob("*.report.txt")).read_text(encoding="utf-8")
+        assert f"after {DROP_MAX_ATTEMPTS} attempts" in report and "storage failed" in report
+    finally:
+        await close_hub(hub)

@@ -122,7 +122,7 @@ def jpeg(width: int = 640, height: int = 480, gps: tuple[float, float] | None = 
 @pytest.fixture
 async def portal(settings_factory: Callable[..., Any], hub_client: Callable[..., Awaitable[Any]]) -> Any:
     """The hub (SQLite) with the portal mounted; the stats cache off so every read is fresh."""
-    return await hub_client(settings_factory(portal={"stats_cache_seconds": 0}))
+    return await hub_client(settings_factory(portal={"stats_cache_seconds": 0, "form_per_hour": 1000}))
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import uuid
 from collections import defaultdict, deque
 from typing import Any
 
-from aiohttp import BodyPartReader, web
+from aiohttp import web
 
 from normalizer.places import list_wards
 from normalizer.schema import CATEGORIES
@@ -67,15 +67,36 @@ async def form_page(request: web.Request) -> web.Response:
     return _page(request, {"category": request.query.get("category", "")}, [])
 
 
-async def _read_part(part: BodyPartReader, cap: int, what: str) -> bytes:
+async def _read_body(request: web.Request, cap: int) -> bytes:
+    """The raw body, refused past ``cap`` bytes (read as it streams, never all at once first)."""
+    if request.content_length is not None and request.content_length > cap:
+        raise FormProblem("Ảnh gửi lên quá lớn hoặc quá nhiều.", 413)
     data = bytearray()
-    while True:
-        chunk = await part.read_chunk(65536)
-        if not chunk:
-            return bytes(data)
+    async for chunk in request.content.iter_chunked(65536):
         data += chunk
         if len(data) > cap:
-            raise FormProblem(what, 413)
+            raise FormProblem("Ảnh gửi lên quá lớn hoặc quá nhiều.", 413)
+    return bytes(data)
+
+
+def parse_multipart(content_type: str, body: bytes) -> list[tuple[str, str | None, bytes]]:
+    """(field name, file name, bytes) of each part of a multipart/form-data body (the standard
+    library's MIME parser: aiohttp's streaming reader warns inside, see docs/portal.md)."""
+    import email.parser
+    import email.policy
+
+    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode("latin-1")
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + body)
+    if not message.is_multipart():
+        raise FormProblem("Biểu mẫu gửi lên không đọc được.")
+    parts = []
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if not name:
+            continue
+        payload = part.get_payload(decode=True) or b""
+        parts.append((str(name), part.get_filename(), payload))
+    return parts
 
 
 async def _read_form(request: web.Request) -> tuple[dict[str, str], list[tuple[bytes, str]]]:
@@ -85,30 +106,23 @@ async def _read_form(request: web.Request) -> tuple[dict[str, str], list[tuple[b
         return {k: str(form.get(k, "")) for k in TEXT_FIELDS}, []
     if request.content_type != "multipart/form-data":
         raise FormProblem("Biểu mẫu gửi lên không đúng định dạng.", 415)
+    cap = settings.max_photos * settings.max_photo_bytes + 256 * 1024
+    body = await _read_body(request, cap + settings.max_photo_bytes)  # one photo too many is still read
     fields: dict[str, str] = {}
     photos: list[tuple[bytes, str]] = []
-    try:
-        reader = await request.multipart()
-        while (part := await reader.next()) is not None:
-            if not isinstance(part, BodyPartReader):
-                raise FormProblem("Biểu mẫu gửi lên không đúng định dạng.")
-            if part.name == "photo":
-                if not part.filename:  # the empty file input
-                    await part.release()
-                    continue
-                if len(photos) >= settings.max_photos:
-                    raise FormProblem(f"Chỉ gửi được tối đa {settings.max_photos} ảnh.", 413)
-                data = await _read_part(part, settings.max_photo_bytes,
-                                        f"Mỗi ảnh tối đa {settings.max_photo_bytes // (1024 * 1024)} MB.")
-                if data:
-                    photos.append((data, part.filename))
-            elif part.name in TEXT_FIELDS:
-                raw = await _read_part(part, MAX_FIELD_CHARS * 4, "Nội dung quá dài.")
-                fields[part.name] = raw.decode("utf-8", errors="replace")
-            else:
-                await part.release()
-    except (ValueError, AssertionError):
-        raise FormProblem("Biểu mẫu gửi lên không đọc được.") from None
+    for name, filename, data in parse_multipart(request.headers.get("Content-Type", ""), body):
+        if name == "photo":
+            if not filename and not data:  # the empty file input
+                continue
+            if len(photos) >= settings.max_photos:
+                raise FormProblem(f"Chỉ gửi được tối đa {settings.max_photos} ảnh.", 413)
+            if len(data) > settings.max_photo_bytes:
+                raise FormProblem(f"Mỗi ảnh tối đa {settings.max_photo_bytes // (1024 * 1024)} MB.", 413)
+            photos.append((data, filename or "anh.jpg"))
+        elif name in TEXT_FIELDS:
+            if len(data) > MAX_FIELD_CHARS * 4:
+                raise FormProblem("Nội dung quá dài.", 413)
+            fields[name] = data.decode("utf-8", errors="replace")
     return fields, photos
 
 

@@ -48,6 +48,14 @@ class AgencySettings(_RouterSection):
             raise ValueError(f"unknown categories {unknown}; known: {sorted(CATEGORIES)}")
         return value
 
+    @field_validator("open311_services")
+    @classmethod
+    def _mapped_categories(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = [c for c in value if c not in CATEGORIES]
+        if unknown:
+            raise ValueError(f"open311_services: unknown categories {unknown}")
+        return value
+
     @field_validator("open311_endpoint")
     @classmethod
     def _http_endpoint(cls, value: str) -> str:

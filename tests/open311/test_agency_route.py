@@ -220,3 +220,16 @@ async def test_not_the_agencys_responsibility_goes_back_to_the_center(settings_f
     [returned] = [e for e in await _events(client, code) if e.status_to == "returned"]
     assert returned.note == "Đơn vị báo phản ánh không thuộc thẩm quyền xử lý của mình."
     assert (await poll_open311(hub))["polled"] == 0  # back with the center: not polled
+
+
+def test_open311_agency_settings_are_checked():
+    from pydantic import ValidationError
+
+    from router.settings import AgencySettings
+
+    ok = AgencySettings(id="a", name="A", open311_endpoint="https://crm.example.vn/open311/v2/")
+    assert ok.open311_endpoint == "https://crm.example.vn/open311/v2"
+    assert "k-9f3a77" not in repr(AgencySettings(id="a", name="A", open311_api_key="k-9f3a77"))
+    for bad in ({"open311_endpoint": "crm.example.vn"}, {"open311_services": {"roads": "R1"}}):
+        with pytest.raises(ValidationError, match="open311"):
+            AgencySettings(id="a", name="A", **bad)

@@ -179,6 +179,7 @@ EXTRA_COMMANDS: list[str] = [
     # Commands contributed by channels/packages: "module:register" adds a subparser.
     "channels.hotline.cli:register",
     "channels.telegram.cli:register",
+    "hub.users_cli:register",
     "hub.reclassify:register",
     "hub.outbox_cli:register",
     "hub.cli_ops:register",

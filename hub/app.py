@@ -29,6 +29,8 @@ from store.leases import LeaderLease
 from store.models import Agency
 from store.retention import prune_inbox
 from web import register_routes
+from web.console import setup_console
+from web.console.keys import ConsoleConfig
 from web.context import WEB_CONTEXT
 
 log = logging.getLogger("hub.app")
@@ -180,6 +182,29 @@ def _secure(response: web.StreamResponse) -> web.StreamResponse:
     return response
 
 
+def _mount_console(app: web.Application, hub: Hub) -> None:
+    """The operator console, and the leader's clean-up of its expired sessions and throttles."""
+    from datetime import timedelta
+
+    from store.accounts import purge_login_throttle
+    from store.sessions import SessionPolicy, purge_sessions
+
+    cfg = hub.settings.console
+    policy = SessionPolicy(lifetime=timedelta(hours=cfg.session_hours),
+                           idle=timedelta(hours=cfg.idle_hours))
+    setup_console(app, sessions=hub.sessions, config=ConsoleConfig(
+        public_base_url=hub.settings.server.public_base_url, session=policy,
+        page_size=cfg.page_size, tile_url=cfg.tile_url, tile_attribution=cfg.tile_attribution,
+        timezone=hub.settings.routing.timezone))
+
+    async def purge() -> None:
+        async with hub.sessions() as session, session.begin():
+            await purge_sessions(session, policy=policy)
+            await purge_login_throttle(session)
+
+    hub.add_job("console-purge", 600, purge)
+
+
 def create_app(settings: Settings) -> web.Application:
     hub = build_hub(settings)
     app = web.Application(client_max_size=settings.server.max_body_bytes,
@@ -192,6 +217,7 @@ def create_app(settings: Settings) -> web.Application:
     for adapter in hub.channels.values():
         app.router.add_routes(adapter.routes())
     register_routes(app)
+    _mount_console(app, hub)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         await start_hub(hub)

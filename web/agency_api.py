@@ -22,12 +22,12 @@ from router import lifecycle
 from router.assign import RouteRefused, reroute
 from router.notify import agency_name
 from router.views import agency_report_dict
+from store.account_tokens import principal_for_token
 from store.callbacks import list_callbacks, mark_callback_done
 from store.files import media_path
 from store.models import Attachment, Report, utcnow
 from store.params import MAX_OFFSET, path_id, query_int
 from store.serialize import iso
-from store.tokens import agency_for_token
 from web.context import WEB_CONTEXT
 
 log = logging.getLogger("hub.api")
@@ -47,19 +47,29 @@ def _error(http_status: int, message: str, /, **extra: Any) -> web.HTTPException
                content_type="application/json", headers=headers)
 
 
+ACTOR_KEY: web.RequestKey[str] = web.RequestKey("agency_api_actor")
+
+
 async def caller(request: web.Request) -> str:
-    """The agency id (or "center") the bearer token belongs to."""
+    """The agency id (or "center") the bearer token belongs to. The actor recorded on what the
+    request changes is the officer (``user:<name>``) for an account token, else the agency."""
     ctx = request.app[WEB_CONTEXT]
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise _error(401, "missing bearer token")
-    async with ctx.sessions() as session:
-        agency_id = await agency_for_token(session, token.strip())
+    async with ctx.sessions() as session, session.begin():  # marks the token as used
+        principal = await principal_for_token(session, token.strip())
+    agency_id = principal.agency_id if principal is not None else None
     if agency_id is None or (agency_id != CENTER
                              and agency_id not in {a.id for a in ctx.agencies}):
         ctx.count_rejected("agency_api", "bad_token")
         raise _error(401, "invalid or revoked token")
+    request[ACTOR_KEY] = principal.actor
     return agency_id
+
+
+def actor_of(request: web.Request, who: str) -> str:
+    return request.get(ACTOR_KEY, who)
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
@@ -191,7 +201,7 @@ async def set_status(request: web.Request) -> web.Response:
     async with ctx.sessions() as session, session.begin():
         report = await _own_report(session, who, request.match_info["code"], lock=True)
         try:
-            old = await lifecycle.change_status(ctx, session, report, status, actor=who,
+            old = await lifecycle.change_status(ctx, session, report, status, actor=actor_of(request, who),
                                                 center=who == CENTER, note=note,
                                                 duplicate_of=duplicate_of)
         except lifecycle.IllegalTransition as exc:
@@ -212,7 +222,7 @@ async def reply(request: web.Request) -> web.Response:
     text = _text(await _body(request), "text", required=True)
     async with ctx.sessions() as session, session.begin():
         report = await _own_report(session, who, request.match_info["code"])
-        lifecycle.record(session, report, actor=who, kind="reply", note=text, public=False)
+        lifecycle.record(session, report, actor=actor_of(request, who), kind="reply", note=text, public=False)
         name = await agency_name(session, None if who == CENTER else who)
         row = await lifecycle.notify_citizen(session, ctx, report, "agency_reply",
                                                  note=text, agency=name)
@@ -229,7 +239,7 @@ async def add_note(request: web.Request) -> web.Response:
     text = _text(await _body(request), "note", required=True)
     async with ctx.sessions() as session, session.begin():
         report = await _own_report(session, who, request.match_info["code"])
-        lifecycle.record(session, report, actor=who, kind="note", note=text, public=False)
+        lifecycle.record(session, report, actor=actor_of(request, who), kind="note", note=text, public=False)
         report.updated_at = utcnow()
         code = report.code
     return web.json_response({"code": code, "noted": True}, status=201)
@@ -250,7 +260,7 @@ async def route(request: web.Request) -> web.Response:
         report = await _own_report(session, who, request.match_info["code"], lock=True)
         try:
             chosen = await reroute(ctx, session, report, agency_id=agency, category=category,
-                                   actor=who)
+                                   actor=actor_of(request, who))
         except RouteRefused as exc:
             raise _error(exc.status, str(exc), status=report.status, allowed=exc.allowed) from None
         result = {"code": report.code, "status": report.status, "agency": chosen,
@@ -284,7 +294,7 @@ async def callback_done(request: web.Request) -> web.Response:
         raise _error(404, "call-back not found")
     data = await _body(request) if request.can_read_body else {}
     async with ctx.sessions() as session, session.begin():
-        entry = await mark_callback_done(session, callback_id, done_by=CENTER,
+        entry = await mark_callback_done(session, callback_id, done_by=actor_of(request, CENTER),
                                          outcome=_text(data, "outcome"))
     if entry is None:
         raise _error(404, "call-back not found")

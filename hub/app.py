@@ -182,6 +182,30 @@ def _secure(response: web.StreamResponse) -> web.StreamResponse:
     return response
 
 
+def _watch_classifier(hub: Hub) -> None:
+    """A retrained model installed while serving (tools/train_classifier.py --corrections) is
+    picked up by every replica within a minute, without a restart."""
+    from normalizer import classify
+
+    def stamp() -> float:
+        try:
+            return classify.MODEL_FILE.stat().st_mtime
+        except OSError:
+            return 0.0
+
+    seen = stamp()
+
+    async def check() -> None:
+        nonlocal seen
+        now = stamp()
+        if now != seen:
+            seen = now
+            classify.reload_model()
+            log.info("classifier model reloaded (%s)", classify.MODEL_FILE.name)
+
+    hub.add_job("classifier-reload", 60, check, leader_only=False)
+
+
 def _mount_console(app: web.Application, hub: Hub) -> None:
     """The operator console, and the leader's clean-up of its expired sessions and throttles."""
     from datetime import timedelta
@@ -218,6 +242,7 @@ def create_app(settings: Settings) -> web.Application:
         app.router.add_routes(adapter.routes())
     register_routes(app)
     _mount_console(app, hub)
+    _watch_classifier(hub)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         await start_hub(hub)

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select
 
 from hub.settings import load_settings
+from router.assign import CENTER_LABEL
 
 
 def register(sub: Any, add: Any) -> None:
@@ -22,18 +23,28 @@ def register(sub: Any, add: Any) -> None:
     p.add_argument("--dry-run", action="store_true", help="report what would change, store nothing")
     p.add_argument("--route", action="store_true",
                    help="forward triage reports that the new classification makes routable")
+    p.add_argument("--triage-only", action="store_true",
+                   help="only reports waiting in the center's triage queue")
+    c = add("corrections", export_corrections,
+            "write the center's category labels as JSON lines, for tools/train_classifier.py "
+            "--corrections")
+    c.add_argument("file", help="output file (JSON lines: text, category, time)")
 
 
 def run(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     summary = asyncio.run(reclassify(settings, since=args.since, only_older=args.only_older,
-                                     dry_run=args.dry_run, route=args.route))
+                                     dry_run=args.dry_run, route=args.route,
+                                     triage_only=args.triage_only))
     print(json.dumps(summary, ensure_ascii=False))
     return 0
 
 
 async def reclassify(settings: Any, *, since: str | None = None, only_older: bool = False,
-                     dry_run: bool = False, route: bool = False) -> dict[str, Any]:
+                     dry_run: bool = False, route: bool = False,
+                     triage_only: bool = False) -> dict[str, Any]:
+    """The center's own labels (classifier_version "center") are kept: only the place is found
+    again for those reports."""
     from hub.app import close_hub, open_hub
     from normalizer.classify import CLASSIFIER_VERSION
     from router import lifecycle
@@ -52,6 +63,8 @@ async def reclassify(settings: Any, *, since: str | None = None, only_older: boo
                 if only_older:
                     query = query.where((Report.classifier_version != CLASSIFIER_VERSION)
                                         | Report.classifier_version.is_(None))
+                if triage_only:
+                    query = query.where(Report.status == "triage")
                 reports = list((await session.execute(query.order_by(Report.id).limit(200))).scalars())
                 if not reports:
                     break
@@ -59,7 +72,12 @@ async def reclassify(settings: Any, *, since: str | None = None, only_older: boo
                     seen += 1
                     before = (report.category, report.ward)
                     hint = (report.extra or {}).get("category_hint")
+                    labelled = (report.classifier_version == CENTER_LABEL and
+                                (report.category, report.category_confidence))
                     analyze_report(hub, report, hint)
+                    if labelled:
+                        report.category, report.category_confidence = labelled
+                        report.classifier_version = CENTER_LABEL
                     after = (report.category, report.ward)
                     if after != before:
                         changed += 1
@@ -79,3 +97,39 @@ async def reclassify(settings: Any, *, since: str | None = None, only_older: boo
         await close_hub(hub)
     return {"reports": seen, "changed": changed, "routed": routed, "dry_run": dry_run,
             "classifier_version": CLASSIFIER_VERSION}
+
+
+def export_corrections(args: argparse.Namespace) -> int:
+    settings = load_settings(args.config)
+    count = asyncio.run(write_corrections(settings, args.file))
+    print(f"{count} labels written to {args.file}; retrain with: "
+          f"python tools/train_classifier.py --corrections {args.file} [--dry-run]")
+    return 0
+
+
+async def write_corrections(settings: Any, path: str) -> int:
+    """The center's labels: every report whose category the center set or confirmed when
+    routing, with the report's text and the time of its latest classification event."""
+    from store.db import make_engine, migrate, sessionmaker
+    from store.models import Report, ReportEvent
+
+    engine = make_engine(settings.database_url)
+    count = 0
+    try:
+        await migrate(engine)
+        async with sessionmaker(engine)() as session:
+            labelled = select(Report).where(Report.classifier_version == CENTER_LABEL,
+                                            Report.category.is_not(None)).order_by(Report.id)
+            with open(path, "w", encoding="utf-8") as out:
+                for report in (await session.execute(labelled)).scalars():
+                    when = (await session.execute(
+                        select(ReportEvent.at).where(ReportEvent.report_id == report.id,
+                                                     ReportEvent.kind == "classification")
+                        .order_by(ReportEvent.id.desc()).limit(1))).scalar() or report.updated_at
+                    out.write(json.dumps({"text": report.description or "", "category": report.category,
+                                          "time": when.isoformat() if when else None},
+                                         ensure_ascii=False) + "\n")
+                    count += 1
+    finally:
+        await engine.dispose()
+    return count

@@ -78,6 +78,11 @@ async def forward(ctx: RouterContext, session: AsyncSession, report: Report, age
     await enqueue_agency_delivery(ctx, session, report)
 
 
+# classifier_version of a category the center set or confirmed (a label for retraining, kept by
+# reclassify).
+CENTER_LABEL = "center"
+
+
 async def reroute(ctx: RouterContext, session: AsyncSession, report: Report, *, agency_id: str | None,
                   category: str | None, actor: str = "center") -> str | None:
     """The center sends a report to an agency (or re-classifies it and lets the rules choose).
@@ -95,7 +100,12 @@ async def reroute(ctx: RouterContext, session: AsyncSession, report: Report, *, 
         lifecycle.record(session, report, actor=actor, kind="classification", public=False,
                          note=f"{report.category or '—'} → {category}")
         report.category, report.category_confidence = category, 1.0
-        report.classifier_version = "center"
+        report.classifier_version = CENTER_LABEL
+    elif category is not None and report.classifier_version != CENTER_LABEL:
+        # Routed with the classifier's category kept: a confirmation, a label like a correction.
+        lifecycle.record(session, report, actor=actor, kind="classification", public=False,
+                         note=f"xác nhận lĩnh vực {category}")
+        report.category_confidence, report.classifier_version = 1.0, CENTER_LABEL
     previous = report.agency_id
     if agency_id is None:
         decision = choose_agency(report.category, 1.0, report.ward, agency_rules(ctx), 0.0)

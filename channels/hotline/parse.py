@@ -11,18 +11,24 @@ from normalizer.text import fold
 # Folded words operators and call-center software use for the contract categories. Longer,
 # more specific phrases are tried first ("trat tu xay dung" before "trat tu").
 CATEGORY_ALIASES: dict[str, tuple[str, ...]] = {
+    # Encroaching on sidewalks or roads to trade or park is urban order (DESIGN.md, Categories).
     "construction_order": ("trat tu xay dung", "xay dung", "xay dung trai phep", "lan chiem",
-                           "construction"),
+                           "trat tu do thi", "lan chiem via he", "lan chiem long duong",
+                           "lan chiem le duong", "do xe", "ban hang rong", "construction"),
     "environment": ("ve sinh moi truong", "moi truong", "rac thai", "o nhiem", "environment"),
-    "traffic_infrastructure": ("ha tang giao thong", "giao thong", "duong xa", "traffic"),
+    "traffic_infrastructure": ("ha tang giao thong", "giao thong", "duong xa", "o ga",
+                               "mat duong", "den tin hieu", "bien bao", "traffic"),
     "urban_infrastructure": ("ha tang do thi", "chieu sang", "den duong", "thoat nuoc",
-                             "cay xanh", "via he", "do thi", "urban"),
+                             "cay xanh", "via he", "do thi", "cap nuoc", "nuoc sinh hoat",
+                             "cong vien", "day dien", "urban"),
+    # Noise and karaoke are public order.
     "public_order": ("an ninh trat tu xa hoi", "an ninh trat tu", "trat tu xa hoi", "an ninh",
-                     "trat tu cong cong", "public order"),
-    "tourism": ("chat luong dich vu du lich", "du lich", "tourism"),
+                     "trat tu cong cong", "tieng on", "on ao", "karaoke", "gay on",
+                     "public order"),
+    "tourism": ("chat luong dich vu du lich", "du lich", "di tich", "chat chem", "tourism"),
     "public_service": ("thu tuc hanh chinh", "hanh chinh cong", "dich vu cong", "can bo",
-                       "cong chuc", "public service"),
-    "other": ("khac", "other"),
+                       "cong chuc", "ho so", "tre hen", "public service"),
+    "other": ("khac", "dien luc", "mat dien", "other"),
 }
 
 

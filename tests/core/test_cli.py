@@ -88,3 +88,41 @@ def test_bad_settings_stop_with_the_key_named(tmp_path: Path):
     cfg.write_text('[server]\nport = "eighty"\n')
     proc = run("migrate", cfg=cfg, check=False)
     assert proc.returncode == 2 and "server.port" in proc.stderr
+
+
+async def test_center_labels_survive_reclassify_and_export_as_corrections(cfg: Path):
+    """A category the center set (or confirmed by routing) is a label: reclassify keeps it, and
+    `corrections` writes it for tools/train_classifier.py --corrections."""
+    from sqlalchemy import select
+
+    from hub.app import close_hub, open_hub
+    from hub.settings import load_settings
+    from router.assign import reroute
+    from store.models import Report
+
+    run("migrate", cfg=cfg)
+    codes = sorted(await _seed(cfg))
+    hub = await open_hub(load_settings(cfg, environ={}))
+    try:
+        async with hub.sessions() as session, session.begin():
+            light = (await session.execute(select(Report).where(Report.code == codes[1]))).scalar_one()
+            await reroute(hub, session, light, agency_id=None, category="tourism")  # a wrong label
+            garbage = (await session.execute(select(Report).where(Report.code == codes[0]))).scalar_one()
+            garbage.status, garbage.agency_id = "triage", None
+    finally:
+        await close_hub(hub)
+    out = json.loads(run("reclassify", "--triage-only", cfg=cfg).stdout)
+    assert out["reports"] == 1  # the other report is not in triage
+    run("reclassify", cfg=cfg)
+    hub = await open_hub(load_settings(cfg, environ={}))
+    try:
+        async with hub.sessions() as session:
+            light = (await session.execute(select(Report).where(Report.code == codes[1]))).scalar_one()
+            assert (light.category, light.classifier_version) == ("tourism", "center")
+    finally:
+        await close_hub(hub)
+    target = cfg.parent / "labels.jsonl"
+    proc = run("corrections", str(target), cfg=cfg)
+    assert "1 labels written" in proc.stdout
+    [label] = [json.loads(line) for line in target.read_text(encoding="utf-8").splitlines()]
+    assert label["category"] == "tourism" and "Đèn đường" in label["text"] and label["time"]

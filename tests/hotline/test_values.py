@@ -123,3 +123,14 @@ def test_auth_header_forms() -> None:
     assert auth_header("X-Api-Key: s3cret") == {"X-Api-Key": "s3cret"}
     assert auth_header("Bearer abc") == {"Authorization": "Bearer abc"}
     assert auth_header("") == {}
+
+
+def test_field_definitions_in_operator_category_words() -> None:
+    # DESIGN.md "Categories": urban order (encroachment) is construction_order; noise and
+    # karaoke are public_order; potholes are traffic; "đô thị" alone stays urban infrastructure.
+    assert map_category("Trật tự đô thị") == "construction_order"
+    assert map_category("Lấn chiếm vỉa hè") == "construction_order"
+    assert map_category("Tiếng ồn karaoke") == "public_order"
+    assert map_category("Ổ gà") == "traffic_infrastructure"
+    assert map_category("Đô thị") == "urban_infrastructure"
+    assert map_category("Di tích") == "tourism"

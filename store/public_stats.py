@@ -95,7 +95,7 @@ async def median_working_days(session: AsyncSession, since: datetime | None = No
     forwarded = WorkCalendar.__table__.alias("cf")
     resolved = WorkCalendar.__table__.alias("cr")
     days = (resolved.c.working_index - forwarded.c.working_index).label("wd")
-    base = (select(Report.agency_id.label("agency"), days)
+    base = (select(Report.agency_id.label("agency"), days).select_from(Report)
             .join(forwarded, forwarded.c.day == local_day(Report.forwarded_at, dialect))
             .join(resolved, resolved.c.day == local_day(Report.resolved_at, dialect))
             .where(Report.agency_id.is_not(None), Report.status.in_(RESOLVED),

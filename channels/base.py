@@ -95,6 +95,10 @@ class ChannelAdapter:
     # The channel has a card to ask a citizen for their phone number (a row whose template is
     # router.notify.REQUEST_PHONE); the router sends it after a report from an unknown phone.
     phone_request: ClassVar[bool] = False
+    # The citizen can answer us on this channel: after a new report the hub asks for what is
+    # missing (place, photo, phone; normalizer.dialogue), and a "5" answers a rating request.
+    # Senders of such channels may render OutboundMessage.ask / quick_replies natively.
+    dialogue: ClassVar[bool] = False
 
     def __init__(self, ctx: ChannelContext, cfg: Any) -> None:
         self.ctx = ctx

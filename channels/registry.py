@@ -65,6 +65,12 @@ def chat_channels() -> frozenset[str]:
     return frozenset(name for name, cls in adapter_classes().items() if cls.chat_style)
 
 
+def dialogue_channels() -> frozenset[str]:
+    """Channels where the citizen can answer us: the intake dialogue asks there, ratings come
+    back there (``ChannelAdapter.dialogue``)."""
+    return frozenset(name for name, cls in adapter_classes().items() if cls.dialogue)
+
+
 def enabled_channels(ctx: ChannelContext, channels: Any) -> dict[str, ChannelAdapter]:
     """Build every enabled channel's adapter from its section; fails fast on missing settings."""
     adapters: dict[str, ChannelAdapter] = {}

@@ -105,6 +105,13 @@ class OutboundMessage:
     template_data: dict[str, Any] = field(default_factory=dict)
     attachments: list[dict[str, Any]] = field(default_factory=list)
     automatic: bool = True
+    # A question of the intake dialogue ("place" | "photo" | "phone"): a sender may add its
+    # native affordance (a share-location or share-phone button); the text always asks in words.
+    ask: str | None = None
+    # Short answers offered as buttons, each {"kind": "text"|"location"|"phone", "title",
+    # "payload"}; a sender renders the kinds it has (quick replies, a reply keyboard) and drops
+    # the rest — the text names them too.
+    quick_replies: list[dict[str, str]] = field(default_factory=list)
 
 
 DeliveryStatus = Literal["sent", "retry", "give_up", "paused"]

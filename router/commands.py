@@ -1,33 +1,96 @@
-"""Bot commands a citizen sends (``/start``, ``/status PA-…``): answered on the same chat, no
-report made."""
+"""What a citizen asks of the bot rather than reports: ``/start`` (the welcome) and status
+lookups ("tra cứu PA-…", "/status PA-…", a bare code, a mail carrying a code). Answered on the
+same channel; never a report. A citizen sees the full status of their own reports; anyone
+else's only as the public page shows it (status and link), so a guessed code reveals nothing
+personal."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from normalizer.schema import InboundMessage, OutboundMessage
 from router import templates
-from router.messages import outbound_row
-from store.models import Report
+from router.messages import agency_name, outbound_row, status_url
+from store.models import Contact, Report, ReportEvent
+
+if TYPE_CHECKING:
+    from router.context import RouterContext
+
+# Statuses whose latest public note the owner hears with the status (result, reason...).
+_NOTE_STATUSES = ("resolved", "closed", "rejected", "returned", "duplicate")
 
 
-async def answer_command(session: AsyncSession, msg: InboundMessage) -> None:
+def owns(report: Report, contact: Contact | None, msg: InboundMessage) -> bool:
+    """The asker made this report: the same contact, or (email) the address it answers to."""
+    if contact is not None and report.contact_id == contact.id:
+        return True
+    return bool(report.reply_address) and report.reply_address == msg.meta.get(
+        "reply_address", msg.sender_id)
+
+
+async def status_text(session: AsyncSession, ctx: RouterContext, code: str, *,
+                      contact: Contact | None, msg: InboundMessage) -> tuple[str, str]:
+    """(template name, text) answering a lookup of ``code``."""
+    report = (await session.execute(select(Report).where(Report.code == code))).scalar_one_or_none()
+    if report is None:
+        return "status_unknown", templates.render("status_unknown", code=code)
+    label = templates.STATUS_LABELS.get(report.status, report.status)
+    url = status_url(ctx, report.duplicate_of if report.status == "duplicate" else report.code)
+    if not owns(report, contact, msg):
+        return "status_public", templates.render("status_public", code=report.code,
+                                                 status_label=label, status_url=url)
+    agency_line = ""
+    if report.agency_id:
+        agency_line = templates.render("status_own_agency",
+                                       agency=await agency_name(session, report.agency_id, ctx))
+    note_line = ""
+    if report.status in _NOTE_STATUSES:
+        note = (await session.execute(select(ReportEvent.note).where(
+            ReportEvent.report_id == report.id, ReportEvent.public.is_(True),
+            ReportEvent.kind.in_(("status", "reply")), ReportEvent.note.is_not(None))
+            .order_by(ReportEvent.id.desc()).limit(1))).scalar()
+        if note:
+            note_line = templates.render("status_own_note", note=note)
+    updated = report.updated_at.astimezone(_vietnam()).strftime("%d/%m/%Y %H:%M")
+    return "status_own", templates.render("status_own", code=report.code, status_label=label,
+                                          agency_line=agency_line, note_line=note_line,
+                                          updated=updated, status_url=url)
+
+
+def _vietnam():  # noqa: ANN202
+    from datetime import timedelta, timezone
+
+    try:
+        from zoneinfo import ZoneInfo
+
+        return ZoneInfo("Asia/Ho_Chi_Minh")
+    except Exception:  # no tz database: Vietnam has no DST
+        return timezone(timedelta(hours=7))
+
+
+async def answer_lookup(session: AsyncSession, ctx: RouterContext, msg: InboundMessage, code: str,
+                        contact: Contact | None = None) -> None:
+    template, text = await status_text(session, ctx, code, contact=contact, msg=msg)
+    _reply(session, msg, template, text, code if template != "status_unknown" else None)
+
+
+async def answer_command(session: AsyncSession, ctx: RouterContext, msg: InboundMessage,
+                         contact: Contact | None = None) -> None:
     command = msg.meta.get("command", "")
-    if command == "status" and msg.report_code:
-        report = (await session.execute(
-            select(Report).where(Report.code == msg.report_code))).scalar_one_or_none()
-        if report is None:
-            text = templates.render("status_unknown", code=msg.report_code)
-        else:
-            text = templates.render(
-                "status", code=report.code,
-                status_label=templates.STATUS_LABELS.get(report.status, report.status),
-                updated=report.updated_at.strftime("%d/%m/%Y %H:%M"))
-    elif command == "status":
-        text = templates.render("status_unknown", code="(trống)")
-    else:
-        text = templates.render("welcome")
+    if command == "status":
+        await answer_lookup(session, ctx, msg, msg.report_code or "(trống)", contact)
+        return
+    _reply(session, msg, f"command:{command}", templates.render("welcome"), None)
+
+
+def _reply(session: AsyncSession, msg: InboundMessage, template: str, text: str,
+           code: str | None) -> None:
+    subject = templates.subject(template, code=code or "")
     session.add(outbound_row(channel=msg.channel, address=msg.meta.get("reply_address", msg.sender_id),
-                             report=None, template=f"command:{command}",
-                             message=OutboundMessage(text=text, reply_context=msg.reply_context)))
+                             report=None, template=template if template.startswith("command:")
+                             else f"command:{template}",
+                             message=OutboundMessage(text=text, subject=subject, report_code=code,
+                                                     reply_context=msg.reply_context)))

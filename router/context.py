@@ -57,6 +57,11 @@ class RouterContext(Protocol):
     @property
     def chat_channels(self) -> frozenset[str]: ...
 
+    # Channels where the citizen can answer us (the intake dialogue, ratings by reply); a
+    # citizen of any other channel (web, hotline) also hears by email when they gave one.
+    @property
+    def dialogue_channels(self) -> frozenset[str]: ...
+
     @property
     def senders(self) -> Mapping[str, Sender]: ...
 

@@ -76,7 +76,9 @@ async def enqueue_agency_delivery(ctx: RouterContext, session: AsyncSession, rep
                        **{k: str(v) for k, v in fields.items() if v is not None}})
     not_before = utcnow()
     if event == "report.forwarded":
-        if report.channel in ctx.chat_channels:
+        # A report routed when its intake dialogue ended is complete: no wait for the window.
+        if report.channel in ctx.chat_channels and not ((report.extra or {}).get("dialogue")
+                                                        or {}).get("done"):
             not_before = (report.last_message_at or not_before) + timedelta(
                 minutes=ctx.assembly_window_minutes)
         if await _downloads_pending(session, report):

@@ -5,8 +5,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store.models import OutboxMessage, Report, utcnow
-from store.reports import record_event as record
+from store.models import OutboxMessage, Report, ReportEvent, utcnow
+from store.reports import record_event
 
 if TYPE_CHECKING:
     from router.context import RouterContext
@@ -31,6 +31,21 @@ NOTE_REQUIRED = ("resolved", "rejected", "returned")
 # What the citizen hears on each status change (closed and triage are silent).
 STATUS_TEMPLATES = {"forwarded": "forwarded", "in_progress": "in_progress", "resolved": "resolved",
                     "rejected": "rejected", "returned": "returned", "duplicate": "duplicate"}
+
+
+def record(session: AsyncSession, report: Report, *, actor: str, kind: str,
+           note: str | None = None, status_from: str | None = None, status_to: str | None = None,
+           public: bool = True) -> ReportEvent:
+    """Record a report event. An agency's reply to the citizen (kind "reply") is public by rule
+    — the citizen reads it on /r/{code}, Open311 clients in status_notes — and is stored with
+    phones and emails masked (public views also mask the citizen's name when they render)."""
+    if kind == "reply" and note:
+        from normalizer.phones import mask_personal
+        from normalizer.text import nfc
+
+        public, note = True, mask_personal(nfc(note))
+    return record_event(session, report, actor=actor, kind=kind, note=note,
+                        status_from=status_from, status_to=status_to, public=public)
 
 
 class IllegalTransition(Exception):
@@ -114,10 +129,52 @@ async def change_status(ctx: RouterContext, session: AsyncSession, report: Repor
     if template:
         fields: dict[str, object] = {"note": note or ""}
         if status == "duplicate":
+            # The page to follow is the surviving report's: this one will not change any more.
+            from router.messages import status_url
+
             fields["duplicate_of"] = report.duplicate_of
+            fields["status_url"] = status_url(ctx, report.duplicate_of)
+        if status == "resolved":
+            # A one-time link for citizens who cannot answer with a digit (SMS, hotline, web).
+            from router.rating import issue_rating_token, rating_url
+
+            fields["rate_url"] = rating_url(ctx, report.code or "",
+                                            await issue_rating_token(session, report))
         if agency_before and status in ("in_progress", "resolved"):
             from router.notify import agency_name
 
             fields["agency"] = await agency_name(session, agency_before)
         await notify_citizen(session, ctx, report, template, **fields)
+    if status == "returned":
+        await alert_center_of_return(ctx, session, report, agency_before, note or "")
     return old
+
+
+async def alert_center_of_return(ctx: RouterContext, session: AsyncSession, report: Report,
+                                 agency_id: str | None, note: str) -> None:
+    """An agency sent a report back (not theirs): the center must route it again. An alert
+    (metric and log), a note on the timeline and, when ``routing.center_email`` is set, a mail."""
+    import logging
+
+    from normalizer.schema import OutboundMessage
+    from router import templates
+    from router.messages import agency_name, outbound_row, template_fields
+
+    logging.getLogger("hub.router").warning("ALERT: report %s returned by %s", report.code,
+                                            agency_id)
+    ctx.metrics.alerts.labels("router", "returned").inc()
+    fields = await template_fields(session, ctx, report)
+    fields.update(agency=await agency_name(session, agency_id, ctx), note=note)
+    record(session, report, actor="system", kind="note", public=False,
+           note=templates.render("center_returned", **fields))
+    center = ctx.routing.center_email
+    if center:
+        message = OutboundMessage(
+            text=templates.render("center_returned", **fields),
+            subject=templates.subject("center_returned", **fields), report_code=report.code,
+            template="center_returned",
+            template_data={"event": "report.returned", "agency": "center"})
+        session.add(outbound_row(channel="agency_email", address=center, report=report,
+                                 template="center_returned", message=message,
+                                 purpose="agency_email"))
+        ctx.wake_outbox()

@@ -49,12 +49,43 @@ def outbound_row(*, channel: str, address: str, report: Report | None, template:
                          fallback_of=fallback_of)
 
 
+# Messages a person wrote (an agency's reply), not the system: Messenger may deliver them with
+# the HUMAN_AGENT tag up to 7 days after the citizen's last message (docs/channels/messenger.md).
+HUMAN_TEMPLATES = frozenset({"agency_reply"})
+
+
 def citizen_message(template: str, channel: str, values: dict[str, Any], *,
                     reply_context: dict[str, Any] | None = None, extra_text: str = "",
                     report_code: str | None = None) -> OutboundMessage:
-    """The message for ``channel`` (its ``template@channel`` variant when there is one)."""
+    """The message for ``channel`` (its ``template@channel`` variant when there is one). A
+    one-time rating link (``rate_url``) is worded for the channel it goes out on, so a message
+    moved to SMS by the fallback chain carries the link the SMS variant needs."""
+    values = dict(values)
+    if values.get("rate_url"):
+        values["rate_link"] = templates.render_for("rate_link", channel, rate_url=values["rate_url"])
+    else:
+        values.pop("rate_link", None)
     return OutboundMessage(
         text=templates.render_for(template, channel, **values) + extra_text,
         subject=templates.subject(template, **values), report_code=report_code,
         reply_context=dict(reply_context or {}), template=template,
-        template_data={k: str(v) for k, v in values.items() if v is not None})
+        template_data={k: str(v) for k, v in values.items() if v is not None},
+        automatic=template not in HUMAN_TEMPLATES)
+
+
+# The intake dialogue's questions (normalizer.dialogue slots) and the buttons offered with them.
+QUESTION_TEMPLATES = {"place": "ask_place", "photo": "ask_photo", "phone": "ask_phone"}
+_QUESTION_BUTTONS = {"place": ("location",), "photo": (), "phone": ("phone",)}
+
+
+def question(slot: str, channel: str) -> tuple[str, list[dict[str, str]]]:
+    """The question for ``slot`` worded for ``channel``, and its buttons: the slot's native
+    affordance (share location / phone) then "Bỏ qua" and "Xong". Senders render the kinds they
+    have and drop the rest; the text never relies on a button."""
+    text = templates.render_for(QUESTION_TEMPLATES[slot], channel)
+    buttons = [{"kind": kind, "title": templates.render(f"button_{kind}"), "payload": kind}
+               for kind in _QUESTION_BUTTONS[slot]]
+    for word in ("skip", "done"):
+        title = templates.render(f"button_{word}")
+        buttons.append({"kind": "text", "title": title, "payload": title.lower()})
+    return text, buttons

@@ -80,9 +80,74 @@ TEMPLATES: dict[str, str] = {
     "forwarded@sms": "Phản ánh {code} đã chuyển đến {agency}. Tra cứu: {status_url}",
     "rerouted@sms": "Phản ánh {code} đã chuyển đến {agency}. Tra cứu: {status_url}",
     "in_progress@sms": "Phản ánh {code} đang được xử lý. Tra cứu: {status_url}",
-    "resolved@sms": "Phản ánh {code} đã được xử lý xong. Kết quả: {note}\nChi tiết: {status_url}",
+    "resolved@sms": "Phản ánh {code} đã xử lý xong. Kết quả: {note}{rate_link}",
     "rejected@sms": "Phản ánh {code} không được tiếp nhận. Lý do: {note}",
     "returned@sms": "Phản ánh {code} đang được chuyển đơn vị có thẩm quyền. Tra cứu: {status_url}",
+    # --- The intake dialogue (issue 15): one short question at a time, each asked once. The
+    # plain text always works; channels with buttons get them too (OutboundMessage.quick_replies).
+    "ask_place": "Sự việc ở đâu ạ? Bạn gửi giúp vị trí hoặc gõ địa chỉ (số nhà, tên đường, phường/xã).",
+    "ask_place@telegram": "Sự việc ở đâu ạ? Bấm “Gửi vị trí” bên dưới, hoặc gõ địa chỉ (số nhà, tên đường, phường/xã).",
+    "ask_place@zalo": (
+        "Sự việc ở đâu ạ? Bạn gửi vị trí (bấm dấu + rồi chọn Vị trí) hoặc gõ địa chỉ. "
+        "Không rõ thì trả lời “bỏ qua”."
+    ),
+    "ask_place@email": (
+        "Để xử lý nhanh hơn, bạn vui lòng trả lời thư này kèm địa chỉ cụ thể nơi xảy ra sự việc "
+        "(số nhà, tên đường, phường/xã)."
+    ),
+    "ask_photo": "Bạn có ảnh chụp hiện trường không? Gửi giúp chúng tôi một ảnh nhé.",
+    "ask_photo@zalo": "Bạn có ảnh chụp hiện trường không? Gửi giúp một ảnh, không có thì trả lời “bỏ qua”.",
+    "ask_photo@email": "Nếu có ảnh chụp hiện trường, bạn vui lòng trả lời thư này và đính kèm ảnh.",
+    "ask_phone": "Cho chúng tôi xin số điện thoại để cán bộ liên hệ khi cần xác minh nhé.",
+    "ask_phone@messenger": (
+        "Cho chúng tôi xin số điện thoại để cán bộ liên hệ khi cần xác minh: bấm vào số bên dưới "
+        "hoặc gõ số."
+    ),
+    "ask_phone@telegram": (
+        "Cho chúng tôi xin số điện thoại để cán bộ liên hệ khi cần xác minh: bấm “Chia sẻ số "
+        "điện thoại” bên dưới hoặc gõ số."
+    ),
+    "ask_phone@zalo": (
+        "Cho chúng tôi xin số điện thoại để cán bộ liên hệ khi cần xác minh: bấm “Chia sẻ” trên "
+        "thẻ bên dưới hoặc gõ số."
+    ),
+    "ask_phone@email": (
+        "Bạn vui lòng trả lời thư này kèm số điện thoại để cán bộ liên hệ khi cần xác minh."
+    ),
+    "button_location": "Gửi vị trí",
+    "button_phone": "Chia sẻ số điện thoại",
+    "button_skip": "Bỏ qua",
+    "button_done": "Xong",
+    "dialogue_thanks": "Cảm ơn bạn! Thông tin đã được bổ sung vào phản ánh {code}.",
+    "dialogue_triage": (
+        "Cảm ơn bạn! Trung tâm đang xem xét để chuyển phản ánh {code} đến đơn vị có thẩm quyền."
+    ),
+    # Status lookup: the citizen's own report in full, anyone else's as the public page shows it.
+    "status_own": (
+        "Phản ánh {code}: {status_label}.{agency_line}{note_line}\n"
+        "Cập nhật lúc {updated}. Chi tiết: {status_url}"
+    ),
+    "status_own_agency": " Đơn vị xử lý: {agency}.",
+    "status_own_note": "\nGhi chú: {note}",
+    "status_public": "Phản ánh {code}: {status_label}. Chi tiết: {status_url}",
+    # Ratings by a one-time link (citizens who cannot answer on their channel: SMS, hotline, web).
+    "resolved@email": (
+        "Phản ánh {code} đã được {agency} xử lý xong.\nKết quả: {note}\n"
+        "Mời bạn đánh giá mức độ hài lòng từ 1 đến 5: trả lời thư này bằng một số (5 là rất hài "
+        "lòng){rate_link}."
+    ),
+    "rate_link@email": " hoặc đánh giá tại {rate_url}",
+    "rate_link": "\nĐánh giá mức độ hài lòng (1–5): {rate_url}",
+    "rate_link@callback": "",  # an operator reads it on the phone: no link
+    "rate_link@sms": "\nĐánh giá 1-5: {rate_url}",
+    # "Me too": a duplicate's reporter hears the surviving report's news.
+    "merged_prefix": "Phản ánh {own_code} của bạn đã được gộp vào phản ánh {code}. ",
+    "resolved_merged": "Phản ánh {code} đã được {agency} xử lý xong.\nKết quả: {note}",
+    # The center hears of a report an agency sent back.
+    "center_returned": (
+        "{agency} trả lại phản ánh {code}: {note}\nĐề nghị Trung tâm phân loại và chuyển lại.\n"
+        "Xem: {status_url}"
+    ),
 }
 
 SUBJECTS: dict[str, str] = {
@@ -93,6 +158,10 @@ SUBJECTS: dict[str, str] = {
     "center_escalation": "[#{code}] Quá hạn xử lý",
     "director_escalation": "[#{code}] Quá hạn kéo dài — báo Giám đốc",
     "agency_citizen_message": "[#{code}] Công dân bổ sung thông tin",
+    "center_returned": "[#{code}] Đơn vị trả lại phản ánh",
+    "status_own": "[#{code}] Tình trạng phản ánh",
+    "status_public": "[#{code}] Tình trạng phản ánh",
+    "status_unknown": "Tra cứu phản ánh",
 }
 DEFAULT_SUBJECT = "[#{code}] Cập nhật phản ánh"
 

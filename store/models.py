@@ -373,3 +373,24 @@ Index("ix_reports_status_due", Report.status, Report.due_at)
 Index("ix_reports_channel_created", Report.channel, Report.created_at)
 Index("ix_reports_category_created", Report.category, Report.created_at)
 Index("ix_reports_ward_created", Report.ward, Report.created_at)
+
+
+# --- Citizen dialogue (issue 15): one-time rating links, "me too" subscriptions -------------
+
+
+class RatingToken(Base):
+    """A one-time link to rate a resolved report without logging in (citizens who cannot answer
+    on their channel: SMS, hotline, web). Only the token's SHA-256 is stored."""
+
+    __tablename__ = "rating_tokens"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+# Merged duplicates point at the surviving report: its news goes to their reporters too.
+Index("ix_reports_duplicate_of", Report.duplicate_of)

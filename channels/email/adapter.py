@@ -49,6 +49,9 @@ class EmailChannel(ChannelAdapter):
     name = "email"
 
     settings_model = EmailSettings
+    # A citizen answers our mails: the dialogue's questions go as short replies, and a reply
+    # "5" to the "resolved" mail is a rating.
+    dialogue = True
 
     def __init__(self, ctx: ChannelContext, cfg: EmailSettings) -> None:
         super().__init__(ctx, cfg)

@@ -4,8 +4,10 @@ Webhook: ``GET /webhooks/messenger`` answers Meta's verification handshake; ``PO
 ``X-Hub-Signature-256`` over the raw bytes (constant time) before anything else, splits the batch
 into one inbox event per item of every entry's ``messaging``/``standby`` (and dashboard test
 ``changes``), commits them and answers 200. Parsing (channels/messenger_parse.py) runs later in
-the inbox worker. Sending: ``POST {graph_api_base}/me/messages`` with ``messaging_type`` RESPONSE,
-never attempted when the citizen's last message is known to be older than 24 hours.
+the inbox worker. Sending: ``POST {graph_api_base}/me/messages`` with ``messaging_type`` RESPONSE
+and the dialogue's quick replies; when the citizen's last message is known to be older than 24
+hours only an agency's reply is attempted (``HUMAN_AGENT`` tag, within 7 days), anything else
+goes to the router's fallback chain.
 """
 from __future__ import annotations
 
@@ -38,6 +40,24 @@ PATH = "/webhooks/messenger"
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 EVENT_SOURCES = ("messaging", "standby")
 WINDOW = timedelta(hours=24)
+HUMAN_AGENT_WINDOW = timedelta(days=7)
+MAX_QUICK_REPLIES = 13
+QUICK_TITLE_MAX = 20  # Messenger cuts quick-reply titles at 20 characters
+
+
+def quick_replies(buttons: list[dict[str, str]]) -> list[dict[str, str]]:
+    """OutboundMessage.quick_replies → Messenger quick replies: a phone button becomes
+    ``user_phone_number`` (the citizen's number, one tap), text buttons stay text. Messenger
+    has no location quick reply any more: that button is dropped (the text asks in words)."""
+    out: list[dict[str, str]] = []
+    for button in buttons or []:
+        kind = button.get("kind")
+        if kind == "phone":
+            out.append({"content_type": "user_phone_number"})
+        elif kind == "text" and button.get("title"):
+            out.append({"content_type": "text", "title": button["title"][:QUICK_TITLE_MAX],
+                        "payload": (button.get("payload") or button["title"])[:1000]})
+    return out[:MAX_QUICK_REPLIES]
 
 
 class MalformedBatch(ValueError):
@@ -78,6 +98,7 @@ class MessengerChannel(WebhookChannel):
 
     settings_model = MessengerSettings
     chat_style = True
+    dialogue = True  # quick replies, user_phone_number
 
     def __init__(self, ctx: ChannelContext, cfg: MessengerSettings) -> None:
         super().__init__(ctx, cfg)
@@ -145,14 +166,21 @@ class MessengerChannel(WebhookChannel):
         parts = split_text(message.text)
         if not parts:
             return DeliveryResult.give_up("empty message")
-        if await self.outside_window(address):
-            return DeliveryResult.give_up(OUTSIDE_WINDOW, needs_other_route=True)
+        tag = None
+        elapsed = await self.since_last_inbound(address)
+        if elapsed is not None and elapsed > WINDOW:
+            if message.automatic or not self.cfg.human_agent_tag or elapsed > HUMAN_AGENT_WINDOW:
+                return DeliveryResult.give_up(OUTSIDE_WINDOW, needs_other_route=True)
+            tag = "HUMAN_AGENT"  # a person's reply within 7 days (Meta's human agent policy)
+        quick = quick_replies(message.quick_replies)
         # Long texts go out in pieces; progress is kept so a retry resumes, not repeats.
         progress_key = (f"messenger:send:{message.idempotency_key}"
                         if len(parts) > 1 and message.idempotency_key else None)
         mids: list[str] = await self._progress(progress_key) if progress_key else []
-        for part in parts[len(mids):]:
-            result = await self._post_text(address, part)
+        for i, part in enumerate(parts[len(mids):], start=len(mids)):
+            # Quick replies ride on the last piece (Messenger shows them under it).
+            result = await self._post_text(address, part, tag=tag,
+                                           quick=quick if i == len(parts) - 1 else None)
             if result.status != "sent":
                 return result
             mids.append(result.provider_id or "")
@@ -164,15 +192,25 @@ class MessengerChannel(WebhookChannel):
 
     async def outside_window(self, address: str) -> bool:
         """True when the citizen's last inbound message is known and older than 24 hours."""
+        elapsed = await self.since_last_inbound(address)
+        return elapsed is not None and elapsed > WINDOW
+
+    async def since_last_inbound(self, address: str) -> timedelta | None:
         async with self.ctx.sessions() as session:
             last = (await session.execute(select(Contact.last_inbound_at).where(
                 Contact.channel == self.name, Contact.channel_user_id == address))).scalar()
-        return last is not None and utcnow() - last > WINDOW
+        return utcnow() - last if last is not None else None
 
-    async def _post_text(self, address: str, text: str) -> DeliveryResult:
+    async def _post_text(self, address: str, text: str, *, tag: str | None = None,
+                         quick: list[dict[str, str]] | None = None) -> DeliveryResult:
         recipient = ({"user_ref": address[len("user_ref:"):]} if address.startswith("user_ref:")
                      else {"id": address})
-        body = {"recipient": recipient, "messaging_type": "RESPONSE", "message": {"text": text}}
+        body: dict[str, Any] = {"recipient": recipient, "messaging_type": "RESPONSE",
+                                "message": {"text": text}}
+        if tag:
+            body["messaging_type"], body["tag"] = "MESSAGE_TAG", tag
+        if quick:
+            body["message"]["quick_replies"] = quick
         try:
             async with self.ctx.http.post(
                     f"{self._base}/me/messages", params=self._auth(), json=body,

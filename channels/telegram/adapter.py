@@ -4,7 +4,9 @@ The webhook checks ``X-Telegram-Bot-Api-Secret-Token`` in constant time, stores 
 on ``update_id`` (durable intake) and answers 200. The inbox worker later calls ``parse``, which
 turns the stored update into InboundMessages without any I/O (``Update.de_json`` only builds
 objects). The python-telegram-bot ``Application`` (no updater, no web server of its own) owns the
-``Bot`` and its HTTP client: replies go out through ``Bot.send_message``, attachments are fetched
+``Bot`` and its HTTP client: replies go out through ``Bot.send_message`` (the dialogue's
+questions with a one-time reply keyboard: share location, share phone, "Bỏ qua", "Xong"),
+attachments are fetched
 with ``getFile`` and downloaded from the file endpoint of the configured ``api_base`` only.
 """
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from aiohttp import web
-from telegram import Bot
+from telegram import Bot, KeyboardButton, ReplyKeyboardMarkup
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -83,6 +85,7 @@ class TelegramChannel(WebhookChannel):
     webhook_path = PATH
     settings_model = TelegramSettings
     chat_style = True
+    dialogue = True  # reply keyboards with request_location / request_contact
 
     def __init__(self, ctx: ChannelContext, cfg: TelegramSettings) -> None:
         super().__init__(ctx, cfg)
@@ -193,13 +196,38 @@ class TelegramChannel(WebhookChannel):
             chat_id = address  # @channelusername
         try:
             bot = await self._ready()
+            markup = reply_markup(message.quick_replies)
             try:
-                sent = await bot.send_message(chat_id=chat_id, text=text)
+                sent = await bot.send_message(chat_id=chat_id, text=text, reply_markup=markup)
             except ChatMigrated as exc:  # a group became a supergroup: same people, new id
-                sent = await bot.send_message(chat_id=exc.new_chat_id, text=text)
+                sent = await bot.send_message(chat_id=exc.new_chat_id, text=text,
+                                              reply_markup=markup)
         except Exception as exc:
             return delivery_result(exc)
         return DeliveryResult.sent(provider_id=str(sent.message_id))
+
+
+def reply_markup(buttons: list[dict[str, str]]) -> ReplyKeyboardMarkup | None:
+    """OutboundMessage.quick_replies → a one-time reply keyboard: location and phone buttons
+    (``request_location`` / ``request_contact``, each on its own row) above the text answers.
+    None without buttons (a one-time keyboard hides itself once used)."""
+    rows: list[list[KeyboardButton]] = []
+    texts: list[KeyboardButton] = []
+    for button in buttons or []:
+        title = button.get("title") or ""
+        if not title:
+            continue
+        if button.get("kind") == "location":
+            rows.append([KeyboardButton(title, request_location=True)])
+        elif button.get("kind") == "phone":
+            rows.append([KeyboardButton(title, request_contact=True)])
+        elif button.get("kind") == "text":
+            texts.append(KeyboardButton(title))
+    if texts:
+        rows.append(texts)
+    if not rows:
+        return None
+    return ReplyKeyboardMarkup(rows, resize_keyboard=True, one_time_keyboard=True)
 
 
 def delivery_result(exc: Exception) -> DeliveryResult:

@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.inbound import conversation
+from normalizer import dialogue
 from normalizer.schema import OPEN_STATUSES, InboundMessage
-from router import lifecycle, notify, templates
+from router import commands, lifecycle, notify, templates
 from router.assign import analyze_report, route_new_report
 from router.delivery import enqueue_agency_delivery
 from router.rating import apply_rating
@@ -23,27 +25,34 @@ if TYPE_CHECKING:
 log = logging.getLogger("hub.inbox")
 
 
-async def find_open_report(hub: Hub, session: AsyncSession, contact: Contact,
-                           msg: InboundMessage) -> Report | None:
-    """Which existing report this message belongs to: an explicit code of this citizen's, or —
-    on chat channels — their report still being assembled within the window."""
+async def find_named_report(session: AsyncSession, contact: Contact,
+                            msg: InboundMessage) -> Report | None:
+    """The report this message names and the citizen owns: an explicit code (email Subject,
+    a reply to our message) or an email thread (In-Reply-To/References = outbox.provider_id)."""
     if msg.report_code:
         report = (await session.execute(
             select(Report).where(Report.code == msg.report_code))).scalar_one_or_none()
-        if report is not None and (report.contact_id == contact.id
-                                   or _same_person(report, msg)):
+        if report is not None and await _owned(session, report, contact, msg):
             return report
     thread_ids = msg.meta.get("in_reply_to_ids") or []
     if thread_ids:
-        # A reply to one of our messages (email In-Reply-To/References = outbox.provider_id).
         report = (await session.execute(
             select(Report).join(OutboxMessage, OutboxMessage.report_id == Report.id)
             .where(OutboxMessage.channel == msg.channel,
                    OutboxMessage.provider_id.in_(thread_ids[:50]))
             .order_by(Report.id.desc()).limit(1))).scalar_one_or_none()
-        if report is not None and (report.contact_id == contact.id
-                                   or _same_person(report, msg)):
+        if report is not None and await _owned(session, report, contact, msg):
             return report
+    return None
+
+
+async def find_open_report(hub: Hub, session: AsyncSession, contact: Contact,
+                           msg: InboundMessage) -> Report | None:
+    """Which existing report this message belongs to: an explicit code of this citizen's, or —
+    on chat channels — their report still being assembled within the window."""
+    named = await find_named_report(session, contact, msg)
+    if named is not None:
+        return named
     if msg.channel not in hub.chat_channels:
         return None
     window = timedelta(minutes=hub.assembly_window_minutes)
@@ -55,20 +64,46 @@ async def find_open_report(hub: Hub, session: AsyncSession, contact: Contact,
         .order_by(Report.id.desc()).limit(1))).scalar_one_or_none()
 
 
+async def _owned(session: AsyncSession, report: Report, contact: Contact,
+                 msg: InboundMessage) -> bool:
+    if report.contact_id == contact.id or _same_person(report, msg):
+        return True
+    # A web or hotline citizen answering, from the address they gave, the mail we sent them.
+    email = (msg.contact.email or "").strip().lower() if msg.contact is not None else ""
+    if not email or report.channel == msg.channel or report.contact_id is None:
+        return False
+    owner = await session.get(Contact, report.contact_id)
+    return owner is not None and (owner.email or "").strip().lower() == email
+
+
 def _same_person(report: Report, msg: InboundMessage) -> bool:
     # An email reply from the same address on another thread still belongs to the citizen.
     return bool(report.reply_address) and report.reply_address == msg.sender_id
 
 
 async def apply_citizen_message(hub: Hub, session: AsyncSession, contact: Contact,
-                                msg: InboundMessage) -> Report:
-    # "1"–"5" on a chat channel after the citizen's latest report was resolved: a rating.
-    rated = await apply_rating(hub, session, contact, msg)
+                                msg: InboundMessage) -> Report | None:
+    """A status lookup is answered (never a report); a rating rates; anything else makes a new
+    report or adds to the one it belongs to (and moves its intake dialogue on)."""
+    plain = not (msg.attachments or msg.location)
+    talks = conversation.converses(hub, msg)
+    code = dialogue.lookup_code(msg.text) if plain and talks else None
+    if code is not None:
+        await commands.answer_lookup(session, hub, msg, code, contact)
+        return None
+    named = await find_named_report(session, contact, msg)
+    rated = await apply_rating(hub, session, contact, msg, report=named)
     if rated is not None:
         return rated
-    report = await find_open_report(hub, session, contact, msg)
+    report = named or await find_open_report(hub, session, contact, msg)
+    if report is None and talks and msg.channel not in hub.chat_channels:
+        # A mail carrying a code that is not an addition to the sender's own report: a lookup.
+        code = msg.report_code or (dialogue.lookup_code(msg.text, loose=True) if plain else None)
+        if code is not None:
+            await commands.answer_lookup(session, hub, msg, code, contact)
+            return None
     if report is not None:
-        await extend_report(hub, session, report, msg)
+        await extend_report(hub, session, report, msg, contact)
         return report
     return await create_report(hub, session, contact, msg)
 
@@ -95,8 +130,18 @@ async def create_report(hub: Hub, session: AsyncSession, contact: Contact,
                      note=f"tiếp nhận qua {msg.channel}")
     await add_attachments(hub, session, report, msg)
     analyze_report(hub, report, msg.meta.get("category_hint"))
-    agency = await route_new_report(hub, session, report)
     hub.metrics.reports_created.labels(msg.channel).inc()
+    if conversation.converses(hub, msg):
+        # Ask for what is missing; a chat report is routed when the dialogue ends (or its
+        # window does), a mail at once.
+        step = await conversation.begin(hub, session, report, contact, msg)
+        agency = None
+        if step.finished or msg.channel not in hub.chat_channels:
+            agency = await route_new_report(hub, session, report)
+        await conversation.ask(hub, session, report, step.ask,
+                               lead_template="ack_forwarded" if agency else "ack")
+        return report
+    agency = await route_new_report(hub, session, report)
     if not msg.meta.get("silent"):
         extra = ""
         if report.ward is None and report.lat is None and not report.address:
@@ -110,9 +155,19 @@ async def create_report(hub: Hub, session: AsyncSession, contact: Contact,
     return report
 
 
-async def extend_report(hub: Hub, session: AsyncSession, report: Report, msg: InboundMessage) -> None:
+async def extend_report(hub: Hub, session: AsyncSession, report: Report, msg: InboundMessage,
+                        contact: Contact | None = None) -> None:
     now = utcnow()
     text = msg.text.strip()
+    state = conversation.state_of(report)
+    running = state is not None and not state.done
+    plain = not (msg.attachments or msg.location)
+    if running and plain and dialogue.intent_of(text) != "content":
+        text = ""  # "bỏ qua" / "xong" answer the bot; they are not part of the report
+    elif running and plain and state.pending == "place" and text and not (
+            report.ward or report.lat is not None or report.address) and dialogue.looks_like_place(text):
+        report.address = text[:500]  # the answer to "where is it?"
+        report.place_source = "citizen"
     if text:
         report.description = f"{report.description}\n{text}".strip()
     if msg.location and report.lat is None and not report.address:
@@ -124,14 +179,18 @@ async def extend_report(hub: Hub, session: AsyncSession, report: Report, msg: In
     report.updated_at = now
     await add_attachments(hub, session, report, msg)
     lifecycle.record(session, report, actor="citizen", kind="message",
-                     note=text or f"bổ sung {len(msg.attachments)} tệp đính kèm", public=False)
+                     note=text or msg.text.strip() or f"bổ sung {len(msg.attachments)} tệp đính kèm",
+                     public=False)
     if report.status in ("received", "triage") and report.agency_id is None:
-        # Still with the center: the added text may now be enough to route it.
+        # Still with the center: the added text may now be enough to route it (a report whose
+        # dialogue still runs waits for it to end).
         analyze_report(hub, report, msg.meta.get("category_hint"))
         if report.status == "triage":
             await route_new_report(hub, session, report, from_triage=True)
     elif report.agency_id and report.status in ("forwarded", "in_progress") and text:
         await tell_agency_of_followup(hub, session, report, text)
+    if running and conversation.converses(hub, msg):
+        await conversation.advance(hub, session, report, contact, msg)
 
 
 async def tell_agency_of_followup(hub: Hub, session: AsyncSession, report: Report,

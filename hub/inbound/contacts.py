@@ -60,4 +60,9 @@ async def attach_contact_to_open_report(hub: Hub, session: AsyncSession, contact
     if report is not None and msg.contact is not None:
         lifecycle.record(session, report, actor="citizen", kind="note",
                          note="công dân cung cấp thông tin liên hệ", public=False)
+        if msg.contact.phone and report.channel == msg.channel:
+            # The answer to the dialogue's phone question (a share-phone button or card).
+            from hub.inbound.conversation import advance
+
+            await advance(hub, session, report, contact, msg)
     return None

@@ -7,6 +7,7 @@ from aiohttp import web
 from sqlalchemy import select, update
 
 from hub.keys import HUB_KEY
+from router.rating import rating_token_report
 from store.models import Contact, Report, utcnow
 from tests.conftest import wait_for
 from tests.messenger.conftest import GRAPH_PATH, batch, message, messenger_section, sign
@@ -64,8 +65,13 @@ async def test_messenger_citizen_hears_updates_then_sms_outside_the_window(setti
                              json={"status": "resolved", "note": "Đã thu gom và khử mùi"}, headers=agency)
     assert resp.status == 200
     [call] = await wait_for(lambda: _calls(sms, "/send"))
-    assert call.json()["text"] == (f"Phản ánh {code} đã được xử lý xong. Kết quả: Đã thu gom và khử mùi\n"
-                                   f"Chi tiết: http://hub.test/r/{code}")
+    # By SMS the citizen cannot answer with a digit: a one-time link to rate on the report page.
+    text = call.json()["text"]
+    prefix = (f"Phản ánh {code} đã xử lý xong. Kết quả: Đã thu gom và khử mùi\n"
+              f"Đánh giá 1-5: http://hub.test/r/{code}?rate=")
+    assert text.startswith(prefix)
+    async with client.app[HUB_KEY].sessions() as session:
+        assert await rating_token_report(session, code, text[len(prefix):]) is not None
     assert len(sent) == before + 1  # nothing more went to Graph
     notes = [e.note for e in await events(client, code, "notification")]
     assert any(n.startswith("gửi qua messenger thất bại:") for n in notes)

@@ -55,12 +55,16 @@ async def test_telegram_citizen_hears_every_step_and_rates(settings_factory, hub
     [ack] = await _bot_texts(bot_api, 1)
     assert f"Mã phản ánh: {code}" in ack
     await _post(client, "message__contact_own")  # the citizen shares their phone
+    await _post(client, "message__text", text="xong", update_id=830100700)  # nothing more to add
+    # The dialogue is done: routed now (not at the end of the assembly window).
+    await wait_for(lambda: _routed(client, code))
+    await _bot_texts(bot_api, 2)
     center = await token(client, "center")
     if (await report(client, code)).status == "triage":
         resp = await client.post(f"/api/v1/reports/{code}/route",
                                  json={"category": "traffic_infrastructure"}, headers=center)
         assert resp.status == 200
-        await _bot_texts(bot_api, 2)
+        await _bot_texts(bot_api, 3)
     assert (await report(client, code)).agency_id == "so-xay-dung"
     agency = await token(client, "so-xay-dung")
     before = len(sent_messages(bot_api))
@@ -126,3 +130,7 @@ async def _rating(client, code):
 async def _rating_if(client, code, score):
     found = (await report(client, code)).rating_score
     return found if found == score else None
+
+
+async def _routed(client, code):
+    return (await report(client, code)).status in ("forwarded", "triage")

@@ -71,16 +71,24 @@ async def test_report_is_acknowledged_to_sender_id_with_its_code_and_redelivery_
     assert call.json()["recipient"] == {"user_id": USER}
     assert report.code in call.json()["message"]["text"] and ack.provider_id == "zmsg0000000000000001"
 
-    # The citizen's phone is unknown: the request-user-info card follows the acknowledgement.
-    async def both_sent():
-        return len(fake.api.calls_to(CS)) == 2 or None
-    await wait_for(both_sent)
-    card = fake.api.calls_to(CS)[1].json()
-    assert card["message"]["attachment"]["payload"]["template_type"] == "request_user_info"
+    # The ward is in the text: the acknowledgement asks for a photo (one question at a time).
+    assert "ảnh chụp hiện trường" in call.json()["message"]["text"]
+    skip = stamped("user_send_text__report", msg_id="a1f0c3d9e2b74f0c8a12", text="bỏ qua")
+    assert await post(client, skip) == 200 and await settled(client, "a1f0c3d9e2b74f0c8a12") == "done"
+
+    # The phone is unknown: asked in words, then with the request-user-info card.
+    async def all_sent():
+        return len(fake.api.calls_to(CS)) == 3 or None
+    await wait_for(all_sent)
+    question, card = (c.json()["message"] for c in fake.api.calls_to(CS)[1:])
+    assert "số điện thoại" in question["text"]
+    assert card["attachment"]["payload"]["template_type"] == "request_user_info"
+    [report] = await rows(client, Report)
+    assert "bỏ qua" not in report.description  # an answer to the bot, not part of the report
 
     assert await post(client, raw) == 200  # Zalo redelivers
-    assert len(await rows(client, Report)) == 1 and len(await rows(client, InboxEvent)) == 1
-    assert len(fake.api.calls_to(CS)) == 2
+    assert len(await rows(client, Report)) == 1 and len(await rows(client, InboxEvent)) == 2
+    assert len(fake.api.calls_to(CS)) == 3
 
 
 async def test_ack_after_a_216_takes_one_refresh_and_one_retry(zalo_flow):

@@ -38,6 +38,8 @@ class Metrics:
                                ["channel", "reason"], registry=r)
         self.alerts = Counter("hub_alerts", "Operational alerts raised", ["channel", "kind"],
                               registry=r)
+        self.leader = Gauge("hub_leader", "1 when this process holds the leader lease (pollers, "
+                            "SLA and other periodic jobs run there)", registry=r)
 
         self._ack: dict[str, Histogram] = {}
 

@@ -274,6 +274,7 @@ class Workers:
             oldest = (await session.execute(select(func.min(InboxEvent.next_attempt_at)).where(
                 InboxEvent.state == "pending"))).scalar()
             hub.metrics.inbox_lag.set(max(0.0, (utcnow() - oldest).total_seconds()) if oldest else 0)
+            hub.metrics.leader.set(1 if hub.is_leader else 0)
             for state in ("pending", "claimed", "parked"):
                 count = (await session.execute(select(func.count()).select_from(InboxEvent).where(
                     InboxEvent.state == state))).scalar()

@@ -88,13 +88,17 @@ def parse_bytes(raw: bytes) -> EmailMessage:
 
 
 def header(msg: Message, name: str) -> str:
-    value = msg.get(name)
-    if value is None:
-        return ""
     try:
+        value = msg.get(name)  # parsed here, by the standard library's header registry
+        if value is None:
+            return ""
         return fix_header(str(value))
     except Exception:  # a malformed header never fails the whole mail
-        return fix_header(str(msg.get_all(name, [""])[0]))
+        try:
+            raw = next((v for k, v in msg.raw_items() if k.lower() == name.lower()), "")
+            return fix_header(str(raw))
+        except Exception:  # the standard library's header parser has its own bugs (fuzzing)
+            return ""
 
 
 def message_ids(value: str) -> list[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -18,6 +19,7 @@ from normalizer.jsonsafe import JSONRefused, loads_bounded
 # One physical line longer than this is a rejected row (named by its number), not a failed file.
 MAX_LINE_BYTES = 1_000_000
 OVERLONG_MARK = "\ufffeline too long: "
+_CR_ALONE = re.compile(rb"(?<=\r)(?!\n)")
 # A single cell may hold most of a line (the csv module's default limit is 128 KiB).
 csv.field_size_limit(max(csv.field_size_limit(), MAX_LINE_BYTES))
 
@@ -129,17 +131,23 @@ class CsvSource(_FileSource):
         """Each physical line decoded on its own: UTF-8, else (a pasted Windows-1258 row)
         Windows-1258. A line longer than MAX_LINE_BYTES becomes one marker cell, so the reader
         rejects that row by number instead of failing the file."""
-        for number, line in enumerate(self._raw, start=1):
-            if number == 1 and line.startswith(codecs.BOM_UTF8):
-                line = line[3:]
-            if len(line) > MAX_LINE_BYTES:
-                yield f"{OVERLONG_MARK}{len(line)}\n"
-                continue
-            try:
-                yield line.decode("utf-8")
-            except UnicodeDecodeError:
-                self.cp1258_lines.append(number)
-                yield line.decode("cp1258", errors="replace")
+        number = 0
+        for chunk in self._raw:
+            for line in _CR_ALONE.split(chunk):  # \r, \n and \r\n all end a line (as newline="")
+                number += 1
+                yield from self._decode_line(number, line)
+
+    def _decode_line(self, number: int, line: bytes) -> Iterator[str]:
+        if number == 1 and line.startswith(codecs.BOM_UTF8):
+            line = line[3:]
+        if len(line) > MAX_LINE_BYTES:
+            yield f"{OVERLONG_MARK}{len(line)}\n"
+            return
+        try:
+            yield line.decode("utf-8")
+        except UnicodeDecodeError:
+            self.cp1258_lines.append(number)
+            yield line.decode("cp1258", errors="replace")
 
     def close(self) -> None:
         if self._text is not None:

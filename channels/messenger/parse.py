@@ -82,7 +82,10 @@ def parse_payload(payload: dict[str, Any]) -> list[InboundMessage]:
     if kind is None:
         known = ",".join(sorted(k for k in event if k not in ("sender", "recipient", "timestamp")))
         return [_ignore(key, sender, f"unknown event kind: {known[:60]}")]
-    messages = EVENT_PARSERS[kind](event, key, sender)
+    try:
+        messages = EVENT_PARSERS[kind](event, key, sender)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:  # a field of the wrong type
+        return [_ignore(key, sender, f"malformed {kind} event ({type(exc).__name__})")]
     if payload.get("source") == "standby":
         for msg in messages:
             msg.meta["standby"] = True

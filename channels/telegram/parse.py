@@ -21,13 +21,16 @@ def parse_update(payload: dict[str, Any], bot: Bot | None = None) -> list[Inboun
     external_id = str(payload.get("update_id", ""))
     try:
         update = Update.de_json(payload, bot)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError, OSError) as exc:
         # Deterministic: retrying would fail the same way, so acknowledge and log it.
         return [_ignore(external_id, "", f"malformed update ({type(exc).__name__})")]
     for attribute, handler in UPDATE_HANDLERS.items():
         value = getattr(update, attribute, None)
         if value is not None:
-            return handler(external_id, value)
+            try:
+                return handler(external_id, value)
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:  # wrong types inside
+                return [_ignore(external_id, "", f"malformed update ({type(exc).__name__})")]
     kinds = sorted(k for k in payload if k != "update_id")
     return [_ignore(external_id, "", f"update kind {','.join(kinds) or 'empty'} not handled")]
 

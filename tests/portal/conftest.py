@@ -76,6 +76,7 @@ async def seed_report(client: Any, *, status: str = "forwarded", agency: str | N
         session.add(report)
         await session.flush()
         at = created
+        session.add(ReportEvent(report_id=report.id, at=at, actor="system", kind="status", status_to="received"))
         for previous, step in itertools.pairwise(chain):
             at = at + timedelta(minutes=5)
             session.add(ReportEvent(report_id=report.id, at=at, actor=agency if step in (

@@ -2,6 +2,7 @@
 (title, desc; the page also prints the same figures as a table)."""
 from __future__ import annotations
 
+import math
 from html import escape
 from typing import Any
 
@@ -19,7 +20,9 @@ def trend_svg(trend: list[dict[str, Any]], title: str, width: int = 640, height:
     """Grouped bars per month: received and resolved."""
     left, right, top, bottom = 36, 8, 28, 34
     plot_w, plot_h = width - left - right, height - top - bottom
-    peak = max([1, *(max(m["received"], m["resolved"]) for m in trend)])
+    highest = max([1, *(max(m["received"], m["resolved"]) for m in trend)])
+    step = math.ceil(highest / 4)  # whole-number grid lines: 0, step, … 4·step
+    peak = step * 4
     step = plot_w / max(1, len(trend))
     bar = max(2.0, step * 0.36)
     parts = [
@@ -31,7 +34,7 @@ def trend_svg(trend: list[dict[str, Any]], title: str, width: int = 640, height:
             for m in trend)) + "</desc>",
     ]
     for i in range(5):  # horizontal grid with values
-        value = round(peak * i / 4)
+        value = step * i
         y = top + plot_h - plot_h * i / 4
         parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>')
         parts.append(f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end" class="axis">{value}</text>')

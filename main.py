@@ -172,7 +172,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from hub.demo import run_demo
 
-    return asyncio.run(run_demo())
+    return asyncio.run(run_demo(args.keep))
 
 
 EXTRA_COMMANDS: list[str] = [
@@ -205,7 +205,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("agency_id")
     p = add("export", cmd_export, "print every report as JSON lines")
     p.add_argument("--since", help="only reports updated since this ISO time")
-    sub.add_parser("demo", help="walk sample messages through every channel").set_defaults(func=cmd_demo)
+    p = sub.add_parser("demo", help="walk sample messages through every channel")
+    p.add_argument("--keep", metavar="DIR", help="keep the demo's database in DIR (default: "
+                   "a temporary folder, removed at the end)")
+    p.set_defaults(func=cmd_demo)
     import importlib
 
     for spec in EXTRA_COMMANDS:

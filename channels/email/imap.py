@@ -128,6 +128,8 @@ class ImapPoller:
 
     # --- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
+        if not self.settings.imap_enabled:
+            return
         self._stopping.clear()
         self._task = asyncio.create_task(self.run(), name="email-imap-poller")
 

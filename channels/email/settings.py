@@ -10,6 +10,9 @@ from channels.base import ChannelSettings
 
 class EmailSettings(ChannelSettings):
     imap_host: str = ""
+    # false: the channel only sends (answers to mail the hub stored, agency mail); nothing is
+    # fetched from the mailbox (the demo; a center whose mailbox another system reads).
+    imap_enabled: bool = True
     imap_port: int = 993
     imap_ssl: bool = True
     username: str = ""

@@ -33,15 +33,18 @@ def settings(api_base: str | None = None) -> dict[str, Any]:
         "page_access_token": PAGE_TOKEN, "graph_api_base": api_base or "http://127.0.0.1:9"}}}
 
 
-def event(i: int, timestamp_ms: int | None = None) -> dict[str, Any]:
+def event(i: int, timestamp_ms: int | None = None, text: str | None = None,
+          seq: int = 0) -> dict[str, Any]:
+    """Citizen i's message (seq: their n-th, for a demo conversation)."""
+    mid = f"m_bench_{i:09d}" + (f"_{seq}" if seq else "")
     return {"sender": {"id": str(7_100_000_000_000_000 + i)}, "recipient": {"id": PAGE_ID},
             "timestamp": BASE_MS + i if timestamp_ms is None else timestamp_ms,
-            "message": {"mid": f"m_bench_{i:09d}", "text": TEXTS[i % len(TEXTS)].format(k=i % 97)}}
+            "message": {"mid": mid, "text": text or TEXTS[i % len(TEXTS)].format(k=i % 97)}}
 
 
-def body(i: int, timestamp_ms: int | None = None) -> bytes:
+def body(i: int, timestamp_ms: int | None = None, text: str | None = None, seq: int = 0) -> bytes:
     return json.dumps({"object": "page", "entry": [
-        {"id": PAGE_ID, "time": BASE_MS + i, "messaging": [event(i, timestamp_ms)]}]},
+        {"id": PAGE_ID, "time": BASE_MS + i, "messaging": [event(i, timestamp_ms, text, seq)]}]},
         ensure_ascii=False).encode()
 
 
@@ -59,3 +62,11 @@ def requests(n: int, start: int = 0,
         out.append((PATH, {"Content-Type": "application/json",
                            "X-Hub-Signature-256": sign(raw)}, raw))
     return out
+
+
+def message(i: int, text: str, seq: int = 0) -> tuple[str, dict[str, str], bytes]:
+    """One live (timestamped now) signed request: citizen i says ``text`` (the demo)."""
+    import time
+
+    raw = body(i, int(time.time() * 1000), text, seq)
+    return PATH, {"Content-Type": "application/json", "X-Hub-Signature-256": sign(raw)}, raw

@@ -28,15 +28,15 @@ def settings(api_base: str | None = None) -> dict[str, Any]:
                                       "api_base": api_base or "http://127.0.0.1:9"}}}
 
 
-def update(i: int) -> dict[str, Any]:
+def update(i: int, text: str | None = None, seq: int = 0, date: int | None = None) -> dict[str, Any]:
     chat = 100_000_000 + i
     user = {"id": chat, "is_bot": False, "first_name": "Bench", "last_name": str(i),
             "language_code": "vi"}
-    return {"update_id": FIRST_UPDATE_ID + i,
-            "message": {"message_id": 1 + i % 1000, "from": user,
+    return {"update_id": FIRST_UPDATE_ID + i + seq * 1_000_000,
+            "message": {"message_id": 1 + i % 1000 + seq, "from": user,
                         "chat": {"id": chat, "first_name": "Bench", "type": "private"},
-                        "date": 1767600000 + i % 86400,
-                        "text": TEXTS[i % len(TEXTS)].format(k=i % 97)}}
+                        "date": 1767600000 + i % 86400 if date is None else date,
+                        "text": text or TEXTS[i % len(TEXTS)].format(k=i % 97)}}
 
 
 def requests(n: int, start: int = 0) -> list[tuple[str, dict[str, str], bytes]]:
@@ -44,3 +44,11 @@ def requests(n: int, start: int = 0) -> list[tuple[str, dict[str, str], bytes]]:
     headers = {"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": SECRET_TOKEN}
     return [(PATH, headers, json.dumps(update(i), ensure_ascii=False).encode())
             for i in range(start, start + n)]
+
+
+def message(i: int, text: str, seq: int = 0) -> tuple[str, dict[str, str], bytes]:
+    """One live request: citizen i says ``text`` (the demo)."""
+    import time
+
+    headers = {"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": SECRET_TOKEN}
+    return PATH, headers, json.dumps(update(i, text, seq, int(time.time())), ensure_ascii=False).encode()

@@ -24,3 +24,12 @@ def requests(n: int, start: int = 0) -> list[tuple[str, dict[str, str], bytes]]:
         }).encode()
         out.append((PATH, {"Content-Type": "application/x-www-form-urlencoded"}, body))
     return out
+
+
+def message(description: str, lat: str = "16.4698", lon: str = "107.5786",
+            token: str = "demo-web-1") -> tuple[str, dict[str, str], bytes]:
+    """One form POST as the portal sends it (the demo)."""
+    body = urlencode({"service_code": "environment", "description": description, "lat": lat,
+                      "long": lon, "client_token": token}).encode()
+    return PATH, {"Content-Type": "application/x-www-form-urlencoded",
+                  "Idempotency-Key": token}, body

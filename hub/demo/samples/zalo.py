@@ -31,12 +31,14 @@ def settings(api_base: str | None = None) -> dict[str, Any]:
         "zns_base": base + "/zns"}}}
 
 
-def event(i: int) -> dict[str, Any]:
+def event(i: int, text: str | None = None, seq: int = 0,
+          timestamp_ms: int | None = None) -> dict[str, Any]:
     return {"app_id": APP_ID, "sender": {"id": str(2468458835291979221 + i)},
             "user_id_by_app": str(5521772797175877301 + i), "recipient": {"id": OA_ID},
             "event_name": "user_send_text",
-            "message": {"text": TEXTS[i % len(TEXTS)].format(k=i % 97), "msg_id": f"bench{i:020d}"},
-            "timestamp": str(FIRST_TIMESTAMP_MS + i)}
+            "message": {"text": text or TEXTS[i % len(TEXTS)].format(k=i % 97),
+                        "msg_id": f"bench{i:020d}" + (f"s{seq}" if seq else "")},
+            "timestamp": str(FIRST_TIMESTAMP_MS + i if timestamp_ms is None else timestamp_ms)}
 
 
 def requests(n: int, start: int = 0) -> list[tuple[str, dict[str, str], bytes]]:
@@ -49,3 +51,14 @@ def requests(n: int, start: int = 0) -> list[tuple[str, dict[str, str], bytes]]:
         body = json.dumps(payload, ensure_ascii=False).encode()
         out.append((PATH, sign_headers(body, APP_ID, payload["timestamp"], OA_SECRET_KEY), body))
     return out
+
+
+def message(i: int, text: str, seq: int = 0) -> tuple[str, dict[str, str], bytes]:
+    """One live (timestamped now) signed request: citizen i says ``text`` (the demo)."""
+    import time
+
+    from channels.zalo.adapter import sign_headers
+
+    payload = event(i, text, seq, int(time.time() * 1000))
+    raw = json.dumps(payload, ensure_ascii=False).encode()
+    return PATH, sign_headers(raw, APP_ID, payload["timestamp"], OA_SECRET_KEY), raw

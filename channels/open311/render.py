@@ -10,6 +10,7 @@ element, booleans are ``true``/``false``, no namespace.
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 from datetime import datetime
 from typing import Any
@@ -28,6 +29,11 @@ ITEM_NAMES = {"endpoints": "endpoint", "formats": "format", "attributes": "attri
               "errors": "error"}
 
 
+# Characters XML 1.0 cannot carry at all (a citizen's text may hold them: a pasted \x0b, an
+# escape code); ElementTree would write them and make the document ill-formed for every client.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
 def _text(value: Any) -> str:
     if value is None:
         return ""
@@ -35,7 +41,7 @@ def _text(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, float):
         return repr(value)
-    return str(value)
+    return _NOT_XML.sub("", str(value))
 
 
 def _element(name: str, value: Any) -> ET.Element:
@@ -58,7 +64,7 @@ def to_xml(root: str, value: Any) -> bytes:
 
 
 def to_json(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False).encode("utf-8")
+    return json.dumps(value, ensure_ascii=False).encode("utf-8", "replace")
 
 
 def respond(fmt: str, root: str, value: Any, status: int = 200,

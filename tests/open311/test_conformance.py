@@ -228,3 +228,11 @@ async def test_a_token_not_yet_processed_answers_with_an_empty_id(settings_facto
     xml, data = await _get(client, f"{V2}/tokens/{posted['token']}.{{fmt}}", "token")
     same_data(xml, data)
     assert data == [{"service_request_id": None, "token": posted["token"]}]
+
+
+async def test_control_characters_in_a_citizens_text_keep_the_xml_well_formed(hub):
+    form = {**ADDRESS_ONLY, "description": "Ổ gà\x0b sâu\x1b[31m nguy hiểm\x00", "api_key": "k-123"}
+    code = await post_report(hub, form)
+    xml, data = await _get(hub, f"{V2}/requests/{code}.{{fmt}}", "requests")
+    assert xml[0]["description"].startswith("Ổ gà sâu[31m nguy hiểm")
+    assert data[0]["description"].startswith("Ổ gà")

@@ -31,8 +31,14 @@ def fixture(name: str) -> dict[str, Any]:
     return json.loads(fixture_bytes(name))
 
 
+def api_answer(name: str) -> dict[str, Any]:
+    """A recorded answer of Zalo's API (tests/fixtures/zalo/api/), for the sender tests."""
+    return json.loads((FIXTURES / "api" / f"{name}.json").read_bytes())
+
+
 def event_names() -> list[str]:
-    return sorted(p.stem for p in FIXTURES.glob("*.json") if not p.stem.startswith("api_"))
+    """The webhook event fixtures (their expectations beside them, the API answers in api/)."""
+    return sorted(p.stem for p in FIXTURES.glob("*.json") if not p.name.endswith(".expected.json"))
 
 
 def signed(raw: bytes, secret: str = OA_SECRET) -> dict[str, str]:

@@ -11,7 +11,7 @@ from channels.zalo.api import VIETNAM, seconds_until_morning
 from channels.zalo.tokens import STATE_KEY
 from normalizer.schema import OutboundMessage
 from store.models import ChannelState
-from tests.zalo.support import CS, USER, ZNS, fixture
+from tests.zalo.support import CS, USER, ZNS, api_answer
 
 
 async def stored_pair(hub):
@@ -80,7 +80,7 @@ async def test_token_refused_right_after_a_refresh_pauses(zalo_hub):
 ])
 async def test_error_table(zalo_hub, answer, status, other_route):
     hub, fake = await zalo_hub()
-    fake.api.on("POST", CS, fixture(answer) if isinstance(answer, str) else answer)
+    fake.api.on("POST", CS, api_answer(answer) if isinstance(answer, str) else answer)
     result = await hub.senders["zalo"].send(USER, OutboundMessage(text="x"))
     assert (result.status, result.needs_other_route) == (status, other_route), result
     assert result.reason and "AT-0" not in result.reason and fake.oauth_calls == 0

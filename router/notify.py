@@ -33,7 +33,7 @@ SUBSCRIBER_TEMPLATES = {"forwarded": "forwarded", "rerouted": "rerouted",
                         "rejected": "rejected", "agency_reply": "agency_reply", "closed": "closed"}
 # Not mirrored by email to citizens of channels they cannot answer on: questions and answers of
 # a conversation they are not in.
-_NOT_MIRRORED = frozenset({"rating_thanks", "dialogue_thanks", "dialogue_triage"})
+_NOT_MIRRORED = frozenset({"dialogue_thanks", "dialogue_triage"})
 
 
 async def enqueue_citizen_message(session: AsyncSession, ctx: RouterContext, report: Report, template: str,
@@ -76,7 +76,8 @@ async def _deliver(session: AsyncSession, ctx: RouterContext, report: Report, te
                                   reply_context=report.reply_context, report_code=report.code)
     else:
         message = OutboundMessage(text="", reply_context=dict(report.reply_context or {}),
-                                  report_code=report.code)
+                                  report_code=report.code,
+                                  subject=templates.subject("ask", code=report.code))
     if ask:
         text, buttons = question(ask, report.channel)
         message = dataclasses.replace(

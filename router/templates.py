@@ -134,9 +134,9 @@ TEMPLATES: dict[str, str] = {
     "resolved@email": (
         "Phản ánh {code} đã được {agency} xử lý xong.\nKết quả: {note}\n"
         "Mời bạn đánh giá mức độ hài lòng từ 1 đến 5: trả lời thư này bằng một số (5 là rất hài "
-        "lòng){rate_link}."
+        "lòng){rate_link}"
     ),
-    "rate_link@email": " hoặc đánh giá tại {rate_url}",
+    "rate_link@email": ", hoặc bấm vào liên kết:\n{rate_url}",
     "rate_link": "\nĐánh giá mức độ hài lòng (1–5): {rate_url}",
     "rate_link@callback": "",  # an operator reads it on the phone: no link
     "rate_link@sms": "\nĐánh giá 1-5: {rate_url}",
@@ -162,6 +162,7 @@ SUBJECTS: dict[str, str] = {
     "status_own": "[#{code}] Tình trạng phản ánh",
     "status_public": "[#{code}] Tình trạng phản ánh",
     "status_unknown": "Tra cứu phản ánh",
+    "ask": "[#{code}] Bổ sung thông tin phản ánh",
 }
 DEFAULT_SUBJECT = "[#{code}] Cập nhật phản ánh"
 

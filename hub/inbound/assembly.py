@@ -188,6 +188,7 @@ async def extend_report(hub: Hub, session: AsyncSession, report: Report, msg: In
         if report.status == "triage":
             await route_new_report(hub, session, report, from_triage=True)
     elif report.agency_id and report.status in ("forwarded", "in_progress") and text:
+        _remember_contacts(report, text)
         await tell_agency_of_followup(hub, session, report, text)
     if running and conversation.converses(hub, msg):
         await conversation.advance(hub, session, report, contact, msg)
@@ -204,6 +205,20 @@ async def tell_agency_of_followup(hub: Hub, session: AsyncSession, report: Repor
     if delivered is not None:
         await enqueue_agency_delivery(hub, session, report, event="report.citizen_message",
                                       template="agency_citizen_message", note=text)
+
+
+def _remember_contacts(report: Report, text: str) -> None:
+    """Phones and emails in text added after routing (an answer to "your phone?") join the
+    report's contact points, as the analysis does for the first text."""
+    from normalizer.phones import extract_emails, extract_phones
+
+    phones, emails = extract_phones(text), extract_emails(text)
+    if not (phones or emails):
+        return
+    found = dict((report.extra or {}).get("found_contacts") or {})
+    found["phones"] = list(dict.fromkeys([*(found.get("phones") or []), *phones]))
+    found["emails"] = list(dict.fromkeys([*(found.get("emails") or []), *emails]))
+    report.extra = {**(report.extra or {}), "found_contacts": found}
 
 
 def _remember_message_key(report: Report, msg: InboundMessage) -> None:

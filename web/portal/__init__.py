@@ -60,6 +60,7 @@ def setup_portal(app: web.Application) -> None:
         written = await sync_calendar(ctx)
         if written:
             log.info("working-day calendar written: %d days", written)
+        await pages.agency_stats_cached(app)  # warm: no reader waits for the first aggregation
 
     async def search_job() -> None:
         await index_search(ctx)

@@ -1,6 +1,8 @@
 """The portal's pages: home, the report list, a report, agencies and an agency."""
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -21,6 +23,7 @@ from web.portal.charts import rate_bar, trend_svg
 from web.portal.keys import PORTAL_CACHE, PORTAL_SETTINGS
 from web.portal.render import TZ, render
 
+log = logging.getLogger("web.portal")
 PAGE_SIZE = 20
 MAX_PAGE = 5000
 FILTER_STATUSES = (*STATUS_GROUPS, "forwarded", "in_progress", "resolved", "closed", "rejected",
@@ -42,17 +45,31 @@ def masks(request: web.Request) -> MaskCache:
     return cache["masks"]
 
 
-async def cached(request: web.Request, key: str, compute: Callable[[], Awaitable[Any]]) -> Any:
-    """A value computed at most every ``stats_cache_seconds`` per app."""
-    ttl = request.app[PORTAL_SETTINGS].stats_cache_seconds
-    cache = request.app[PORTAL_CACHE]
+async def cached(app: web.Application, key: str, compute: Callable[[], Awaitable[Any]]) -> Any:
+    """A value computed at most every ``stats_cache_seconds`` per app. When it is stale the old
+    value is answered while one background task recomputes it, so no reader waits for the
+    aggregation after the first (the portal warms the statistics at start)."""
+    ttl = app[PORTAL_SETTINGS].stats_cache_seconds
+    cache = app[PORTAL_CACHE]
+    if ttl <= 0:
+        return await compute()
     hit = cache.get(key)
     now = time.monotonic()
-    if hit is not None and hit[0] > now:
-        return hit[1]
-    value = await compute()
-    if ttl > 0:
+    if hit is None:
+        value = await compute()
         cache[key] = (now + ttl, value)
+        return value
+    expires, value = hit
+    tasks: dict[str, asyncio.Task[Any]] = cache.setdefault("_refreshing", {})
+    if expires <= now and key not in tasks:
+        async def refresh() -> None:
+            try:
+                cache[key] = (time.monotonic() + ttl, await compute())
+            except Exception:
+                log.exception("refreshing %s failed; the old value stays", key)
+            finally:
+                tasks.pop(key, None)
+        tasks[key] = asyncio.get_running_loop().create_task(refresh())
     return value
 
 
@@ -99,9 +116,10 @@ async def home(request: web.Request) -> web.Response:
     async with ctx.sessions() as session:
         recent = await list_public(session, PublicFilter(), page=1, page_size=8, with_total=False)
 
-        async def counts() -> dict[str, int]:
+    async def counts() -> dict[str, int]:
+        async with ctx.sessions() as session:
             return await week_counts(session, week_start)
-        week = await cached(request, "week", counts)
+    week = await cached(request.app, f"week:{week_start.date()}", counts)
     cards = [card(r, recent.names.get(r.id), names, base_url=ctx.public_base_url,
                   decimals=settings.coordinate_decimals, now=now, masks=masks(request))
              for r in recent.reports]
@@ -131,7 +149,8 @@ async def report_list(request: web.Request) -> web.Response:
         "query_without_page": active}, base_url=ctx.public_base_url)
 
 
-async def report_page(request: web.Request) -> web.Response:
+async def report_page(request: web.Request, rate_error: str | None = None, status: int = 200,
+                      token: str | None = None) -> web.Response:
     ctx = request.app[WEB_CONTEXT]
     settings = request.app[PORTAL_SETTINGS]
     code = request.match_info["code"].strip().upper()
@@ -153,12 +172,48 @@ async def report_page(request: web.Request) -> web.Response:
     item = card(report, found.contact_name, names, base_url=ctx.public_base_url,
                 decimals=settings.coordinate_decimals, now=now, masks=masks(request))
     rating_comment = mask(report.rating_comment) if report.rating_comment else None
+    rate_token = (token if token is not None else request.query.get("rate", "")).strip()[:64]
+    can_rate = False
+    if rate_token:
+        from router.rating import rating_token_report
+
+        async with ctx.sessions() as session:
+            can_rate = await rating_token_report(session, report.code or "", rate_token) is not None
     return render(request, "portal/report.html", {
+        "rate_token": rate_token if can_rate else None, "rate_link_dead": bool(rate_token) and not can_rate,
+        "noindex": bool(rate_token),
+        "rated": request.query.get("rated") == "1", "rate_error": rate_error,
+        "canonical": f"{ctx.public_base_url.rstrip('/')}/r/{report.code}",
         "r": item, "timeline": public_timeline(report, found.events, names, mask),
         "result": public_result(found.events, mask), "due": due_state(report, now),
         "photos": [p.sha256 for p in found.photos], "rating_comment": rating_comment,
         "og_image": (f"{ctx.public_base_url.rstrip('/')}/r/{report.code}/photos/{found.photos[0].sha256}.jpg"
-                     if found.photos else None)}, base_url=ctx.public_base_url)
+                     if found.photos else None)}, base_url=ctx.public_base_url, status=status)
+
+
+async def rate(request: web.Request) -> web.Response:
+    """The one-time rating link's form (router.rating.rate_with_token): SMS, hotline and web
+    citizens rate without an account."""
+    from router.rating import RatingRefused, rate_with_token
+
+    ctx = request.app[WEB_CONTEXT]
+    code = request.match_info["code"].strip().upper()
+    form = await request.post()
+    token = str(form.get("token", ""))[:64]
+    try:
+        score = int(str(form.get("score", "")))
+    except ValueError:
+        score = 0
+    comment = str(form.get("comment", "")).strip()[:500] or None
+    try:
+        async with ctx.sessions() as session, session.begin():
+            await rate_with_token(ctx, session, code, token, score, comment)
+    except RatingRefused as exc:
+        # a score not chosen: the form again, with the message; otherwise the page and the reason
+        return await report_page(request, rate_error=str(exc), status=exc.status,
+                                 token=token if exc.status == 400 else "")
+    request.app[PORTAL_CACHE].pop("agency_stats", None)
+    return web.Response(status=303, headers={"Location": f"/r/{code}?rated=1"})
 
 
 async def _pending_status(session: Any, code: str) -> str | None:
@@ -178,25 +233,29 @@ async def _pending_status(session: Any, code: str) -> str | None:
     return row.status
 
 
-async def agency_stats_cached(request: web.Request) -> dict[str, Any]:
+async def agency_stats_cached(app: web.Application) -> dict[str, Any]:
     from router.stats import agency_stats
 
-    ctx = request.app[WEB_CONTEXT]
+    ctx = app[WEB_CONTEXT]
 
     async def compute() -> dict[str, Any]:
         async with ctx.sessions() as session:
             return await agency_stats(session, [(a.id, a.name) for a in ctx.agencies], utcnow())
-    return await cached(request, "agency_stats", compute)
+    return await cached(app, "agency_stats", compute)
 
 
 async def agencies(request: web.Request) -> web.Response:
     ctx = request.app[WEB_CONTEXT]
-    data = await agency_stats_cached(request)
-    for a in data["agencies"]:
+    data = await agency_stats_cached(request.app)
+    rows = []
+    for stats in data["agencies"]:
+        a = dict(stats)  # the cached figures stay as computed
         a["on_time_bar"] = rate_bar(a["on_time_rate"], f"Tỷ lệ đúng hạn của {a['name']}")
         avg = a["satisfaction"]["average"]
         a["rating_bar"] = rate_bar(avg / 5 if avg is not None else None, f"Mức hài lòng của {a['name']}")
-    return render(request, "portal/agencies.html", {"data": data}, base_url=ctx.public_base_url)
+        rows.append(a)
+    return render(request, "portal/agencies.html", {"data": {**data, "agencies": rows}},
+                  base_url=ctx.public_base_url)
 
 
 async def agency_page(request: web.Request) -> web.Response:
@@ -205,14 +264,14 @@ async def agency_page(request: web.Request) -> web.Response:
     names = agency_names(request)
     if agency_id not in names:
         return error_page(request, 404, "Không tìm thấy đơn vị", "Không có đơn vị xử lý này.")
-    data = await agency_stats_cached(request)
+    data = await agency_stats_cached(request.app)
     [stats] = [a for a in data["agencies"] if a["agency"] == agency_id]
     now = utcnow()
 
     async def trend() -> list[dict[str, Any]]:
         async with ctx.sessions() as session:
             return await monthly_trend(session, agency_id, 12, now)
-    months = await cached(request, f"trend:{agency_id}", trend)
+    months = await cached(request.app, f"trend:{agency_id}", trend)
     settings = request.app[PORTAL_SETTINGS]
     async with ctx.sessions() as session:
         recent = await list_public(session, PublicFilter(agency=agency_id), page=1, page_size=10,
@@ -228,5 +287,6 @@ async def agency_page(request: web.Request) -> web.Response:
 
 def routes() -> list[web.RouteDef]:
     return [web.get("/", home), web.get("/reports", report_list), web.get("/r/{code}", report_page),
+            web.post("/r/{code}/rate", rate),
             web.get("/agencies", agencies), web.get("/agencies/{id}", agency_page)]
 

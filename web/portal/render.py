@@ -121,7 +121,7 @@ def render(request: web.Request, template: str, context: dict[str, Any], *,
     """A page. ``base_url`` (the public one) makes canonical and OpenGraph URLs absolute."""
     settings = request.config_dict[PORTAL_SETTINGS]
     base = {"path": request.path, "base_url": base_url.rstrip("/"), "settings": settings,
-            "canonical": base_url.rstrip("/") + request.rel_url.path_qs}
+            "canonical": base_url.rstrip("/") + request.rel_url.path_qs, "noindex": False}
     response = aiohttp_jinja2.render_template(template, request, {**base, **context},
                                               app_key=PORTAL_JINJA, status=status)
     secure(request, response)

@@ -183,6 +183,7 @@ EXTRA_COMMANDS: list[str] = [
     "hub.reclassify:register",
     "hub.outbox_cli:register",
     "hub.cli_ops:register",
+    "web.portal.cli:register",
 ]
 
 

@@ -196,6 +196,28 @@ class Hub:
             return False, None
         return await code_for_token(adapter, token)  # type: ignore[arg-type]
 
+    async def log_call(self, fields: dict[str, str]) -> str:
+        """A call logged in the console → the hotline channel's inbox row (channels.hotline's
+        row format, the importer's durable intake). Returns the external id."""
+        from datetime import UTC, datetime
+
+        from channels.hotline.importer import reader_options
+        from channels.hotline.records import Rejected, make_record
+
+        adapter = self.channels.get("hotline")
+        if adapter is None:
+            raise ValueError("the hotline channel is disabled")
+        opts = reader_options(adapter.cfg)  # type: ignore[arg-type]
+        opts.source, opts.now = "console", datetime.now(UTC)
+        values = {key: fields.get(key) for key in ("call_id", "caller", "operator", "text",
+                                                   "address", "name", "category")}
+        values["time"] = opts.now
+        record = make_record(0, values, opts)
+        if isinstance(record, Rejected):
+            raise ValueError(record.reason)
+        await self.intake.submit("hotline", record.external_id, record.payload)
+        return record.external_id
+
     async def readiness(self) -> tuple[bool, str]:
         """Ready to take traffic: not shutting down, intake running, and the database takes a
         committed write now (a probe row inserted and deleted; cached for a second)."""

@@ -34,5 +34,10 @@ class WebContext(RouterContext, Protocol):
 
     async def report_form_status(self, token: str) -> tuple[bool, str | None]: ...
 
+    # The console's hotline call form: one call (phone, name, text, address, operator, call_id)
+    # stored as the hotline channel's inbox row, the same durable intake as its imports.
+    # Returns the row's external id; ValueError (with the reason) for a call it cannot keep.
+    async def log_call(self, fields: dict[str, str]) -> str: ...
+
 
 WEB_CONTEXT: web.AppKey[WebContext] = web.AppKey("web_context")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from web.console import accounts, auth, callbacks, queue, report_page
+from web.console import accounts, auth, callbacks, calls, queue, report_page
 from web.console.keys import CONFIG_KEY, SESSIONS_KEY, ConsoleConfig
 from web.console.render import STATIC_DIR, see_other, setup_templates
 
@@ -29,6 +29,7 @@ def setup_console(app: web.Application, *, sessions: async_sessionmaker[AsyncSes
     console.router.add_routes(queue.routes())
     console.router.add_routes(report_page.routes())
     console.router.add_routes(callbacks.routes())
+    console.router.add_routes(calls.routes())
     console.router.add_routes(accounts.routes())
     console.router.add_static("/static/", STATIC_DIR, append_version=False)
     app.router.add_get("/console", _to_console)

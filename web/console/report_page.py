@@ -1,20 +1,51 @@
-"""The report page, ``/console/reports/{code}``: what happened, where, who said what, and
-whether our messages reached the citizen. Read-only for now; the actions (route, status, reply,
-merge, reject) come with the router's narrow context.
+"""The report page, ``/console/reports/{code}``: what happened, where, who said what, whether our
+messages reached the citizen, possible duplicates, and the actions the officer's role allows.
+
+Every action is a CSRF-protected form (the session middleware checks the token) posting to
+``/console/reports/{code}/<action>``; it goes through the router's own functions (``reroute``,
+``lifecycle.change_status``, ``notify_citizen``) with the hub's RouterContext, found on the main
+application as ``WEB_CONTEXT``. The actor of every event is the officer (``user:<name>``).
+
+| action | route | roles |
+|---|---|---|
+| route (agency, category) | ``route`` | center |
+| status with note | ``status`` | center; agency (its own reports) |
+| reply to the citizen | ``reply`` | center; agency (its own reports) |
+| merge as duplicate | ``merge`` | center |
+| reject with reason | ``reject`` | center |
+| return to the center | ``return`` | agency (its own reports) |
+| hide from / show on the public pages | ``hide`` | center |
 
 An agency officer asking for another agency's report gets the same 404 as for a code that does
-not exist, so codes cannot be probed.
+not exist, so codes cannot be probed; the photo and video route is scoped the same way.
 """
 from __future__ import annotations
 
-from aiohttp import web
+import logging
+from typing import Any
 
+from aiohttp import web
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from normalizer.schema import CATEGORIES
+from router import lifecycle
+from router.assign import RouteRefused, reroute
+from router.notify import agency_name
 from store.accounts import known_agencies
-from store.models import utcnow
-from store.report_detail import report_detail
+from store.files import media_path
+from store.models import Attachment, Report, utcnow
+from store.public_models import ReportModeration
+from store.public_reports import set_report_hidden
+from store.report_detail import possible_duplicates, report_detail
+from store.sessions import SessionUser
+from web.console.auth import require_role
 from web.console.keys import CONFIG_KEY, SESSIONS_KEY, USER_KEY
 from web.console.queue import sla_state
-from web.console.render import render
+from web.console.render import render, see_other
+from web.context import WEB_CONTEXT, WebContext
+
+log = logging.getLogger("hub.console")
 
 ATTACHMENT_KINDS = {"image": "Ảnh", "video": "Video", "audio": "Ghi âm", "file": "Tệp",
                     "location": "Vị trí"}
@@ -23,32 +54,301 @@ EVENT_KINDS = {"status": "Trạng thái", "message": "Tin nhắn", "note": "Ghi 
 ACTORS = {"system": "Hệ thống", "citizen": "Người phản ánh", "center": "Trung tâm"}
 DELIVERY_STATES = {"pending": "Chờ gửi", "sending": "Đang gửi", "sent": "Đã gửi", "retry": "Sẽ gửi lại",
                    "dead": "Không gửi được", "paused": "Tạm dừng"}
+# What the page says after an action succeeded (?done=…).
+DONE = {"route": "Đã chuyển phản ánh.", "status": "Đã cập nhật trạng thái.",
+        "reply": "Đã gửi trả lời cho người phản ánh.", "merge": "Đã gộp vào phản ánh gốc.",
+        "reject": "Đã từ chối phản ánh.", "hide": "Đã ẩn khỏi trang công khai.",
+        "show": "Đã hiện lại trên trang công khai.", "triage": "Phản ánh ở lại chờ phân loại.",
+        "returned": "Đã trả lại Trung tâm."}
+MAX_TEXT = 2000
+# Served inline (the browser shows them in <img>/<video>); anything else is a download.
+INLINE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp", "video/mp4", "video/webm",
+                "video/quicktime", "audio/mpeg", "audio/ogg", "audio/mp4", "audio/aac")
 
 
-async def report_page(request: web.Request) -> web.Response:
+class ActionError(Exception):
+    """An action refused: shown on the report page with this HTTP status."""
+
+    def __init__(self, message: str, status: int = 422) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _scope(user: SessionUser) -> str | None:
+    """The agency whose reports this officer may see; None for every report."""
+    return (user.agency_id or "-") if user.role == "agency" else None
+
+
+def _code(request: web.Request) -> str:
+    return request.match_info["code"].strip().upper()[:40]
+
+
+def permissions(user: SessionUser, report: Report) -> dict[str, Any]:
+    """What the page offers this officer on this report (the handlers check the same)."""
+    center = user.role == "center"
+    own = user.role == "agency" and report.agency_id == user.agency_id
+    statuses = [s for s in lifecycle.allowed_for(report.status, center=center)
+                if s not in ("rejected", "duplicate", "returned")] if center or own else []
+    return {
+        "route": center and "forwarded" in lifecycle.TRANSITIONS.get(report.status, ()),
+        "statuses": statuses,
+        "reply": center or own,
+        "merge": center and "duplicate" in lifecycle.TRANSITIONS.get(report.status, ()),
+        "reject": center and "rejected" in lifecycle.TRANSITIONS.get(report.status, ()),
+        "return": own and "returned" in lifecycle.TRANSITIONS.get(report.status, ()),
+        "hide": center,
+    }
+
+
+async def _page(request: web.Request, *, error: str | None = None, status: int = 200,
+                form: dict[str, str] | None = None) -> web.Response:
     user = request[USER_KEY]
     config = request.config_dict[CONFIG_KEY]
-    code = request.match_info["code"].strip().upper()
+    code = _code(request)
     async with request.config_dict[SESSIONS_KEY]() as session:
-        detail = await report_detail(session, code,
-                                     agency_id=(user.agency_id or "") if user.role == "agency" else None)
+        detail = await report_detail(session, code, agency_id=_scope(user))
+        if detail is None:
+            return render(request, "console/error.html", {
+                "title": "Không tìm thấy", "message": f"Không có phản ánh {code} trong phạm vi của bạn."},
+                status=404)
         agencies = await known_agencies(session)
-    if detail is None:
-        return render(request, "console/error.html", {
-            "title": "Không tìm thấy", "message": f"Không có phản ánh {code} trong phạm vi của bạn."},
-            status=404)
+        duplicates = await possible_duplicates(session, detail.report, agency_id=_scope(user))
+        moderation = await session.get(ReportModeration, detail.report.id)
     now = utcnow()
+    report = detail.report
 
     def actor(name: str) -> str:
         return detail.officers.get(name) or ACTORS.get(name) or agencies.get(name, name)
 
+    can = permissions(user, report) if request.config_dict.get(WEB_CONTEXT) is not None else {}
+    done = request.query.get("done", "")
     return render(request, "console/report.html", {
-        "title": f"Phản ánh {code}", "d": detail, "r": detail.report, "sla": sla_state(
-            detail.report.due_at, detail.report.status, now),
+        "title": f"Phản ánh {code}", "d": detail, "r": report, "sla": sla_state(
+            report.due_at, report.status, now),
         "tile_url": config.tile_url, "tile_attribution": config.tile_attribution,
         "attachment_kinds": ATTACHMENT_KINDS, "event_kinds": EVENT_KINDS,
-        "delivery_states": DELIVERY_STATES, "actor": actor})
+        "delivery_states": DELIVERY_STATES, "actor": actor, "can": can,
+        "agencies": agencies, "categories": CATEGORIES, "duplicates": duplicates,
+        "hidden": bool(moderation and moderation.hidden),
+        "hidden_reason": moderation.reason if moderation else None,
+        "error": error, "notice": DONE.get(done), "form": form or {},
+        "media_url": lambda a: f"/console/reports/{report.code}/media/{a.sha256}",
+        "inline": lambda a: (a.content_type or "") in INLINE_TYPES and a.state == "stored"},
+        status=status)
+
+
+async def report_page(request: web.Request) -> web.Response:
+    return await _page(request)
+
+
+# --- actions ----------------------------------------------------------------------------------
+
+async def _form(request: web.Request) -> dict[str, str]:
+    data = await request.post()
+    return {k: v.strip() for k, v in data.items() if isinstance(v, str)}
+
+
+def _text(form: dict[str, str], key: str, label: str, required: bool = True) -> str | None:
+    value = form.get(key) or None
+    if value is None and required:
+        raise ActionError(f"Hãy nhập {label}.", 400)
+    if value is not None and len(value) > MAX_TEXT:
+        raise ActionError(f"{label[:1].upper()}{label[1:]} dài quá {MAX_TEXT} ký tự.", 400)
+    return value
+
+
+async def _locked(session: AsyncSession, code: str, user: SessionUser) -> Report:
+    query = select(Report).where(Report.code == code)
+    if session.bind.dialect.name == "postgresql":
+        query = query.with_for_update()
+    report = (await session.execute(query)).scalar_one_or_none()
+    scope = _scope(user)
+    if report is None or (scope is not None and report.agency_id != scope):
+        raise web.HTTPNotFound()
+    return report
+
+
+def _context(request: web.Request) -> WebContext:
+    ctx = request.config_dict.get(WEB_CONTEXT)
+    if ctx is None:
+        raise ActionError("Máy chủ chưa sẵn sàng xử lý thao tác này.", 503)
+    return ctx
+
+
+async def _status(ctx: WebContext, session: AsyncSession, report: Report, user: SessionUser,
+                  status: str, note: str | None, duplicate_of: str | None = None) -> None:
+    try:
+        await lifecycle.change_status(ctx, session, report, status, actor=user.actor,
+                                      center=user.role == "center", note=note,
+                                      duplicate_of=duplicate_of)
+    except lifecycle.IllegalTransition as exc:
+        raise ActionError(f"Không thể chuyển từ “{_label(exc.current)}” sang “{_label(exc.wanted)}”.",
+                          409) from None
+    except lifecycle.StatusRefused as exc:
+        message = {403: "Tài khoản của bạn không được đặt trạng thái này.",
+                   409: "Hãy dùng mục “Chuyển xử lý” để chuyển phản ánh."}.get(exc.status)
+        if message is None:
+            message = ("Mã phản ánh gốc phải là mã của một phản ánh khác."
+                       if status == "duplicate" else "Trạng thái này cần ghi chú (kết quả hoặc lý do).")
+        raise ActionError(message, exc.status) from None
+
+
+def _label(status: str) -> str:
+    from router.templates import STATUS_LABELS
+
+    return STATUS_LABELS.get(status, status)
+
+
+async def _act(request: web.Request, action: str) -> web.StreamResponse:
+    user = request[USER_KEY]
+    code = _code(request)
+    form = await _form(request)
+    try:
+        ctx = _context(request)
+        async with request.config_dict[SESSIONS_KEY]() as session, session.begin():
+            report = await _locked(session, code, user)
+            can = permissions(user, report)
+            done = await ACTIONS[action](ctx, session, report, user, form, can)
+            still_visible = _scope(user) is None or report.agency_id == _scope(user)
+    except ActionError as exc:
+        return await _page(request, error=str(exc), status=exc.status, form=form)
+    log.info("console: %s %s on %s", user.actor, action, code)
+    if not still_visible:  # returned by the agency: no longer in its scope
+        return see_other(f"/console/?returned={code}")
+    return see_other(f"/console/reports/{code}?done={done}#actions")
+
+
+def _forbid(allowed: bool) -> None:
+    if not allowed:
+        raise ActionError("Tài khoản của bạn không dùng được thao tác này với phản ánh này.", 403)
+
+
+async def _route(ctx: WebContext, session: AsyncSession, report: Report, user: SessionUser,
+                 form: dict[str, str], can: dict[str, Any]) -> str:
+    _forbid(can["route"])
+    agency = form.get("agency") or None
+    category = form.get("category") or None
+    if agency is None and category is None:
+        raise ActionError("Hãy chọn đơn vị xử lý hoặc lĩnh vực.", 400)
+    try:
+        chosen = await reroute(ctx, session, report, agency_id=agency, category=category,
+                               actor=user.actor)
+    except RouteRefused as exc:
+        message = str(exc)
+        if message.startswith("unknown category"):
+            message = "Lĩnh vực không hợp lệ."
+        elif message.startswith("unknown agency"):
+            message = "Đơn vị không có trong danh sách."
+        elif exc.status == 409:
+            message = f"Phản ánh ở trạng thái “{_label(report.status)}” không chuyển được."
+        else:
+            message = "Chưa có đơn vị nào nhận lĩnh vực này ở phường/xã này: hãy chọn đơn vị."
+        raise ActionError(message, exc.status) from None
+    return "route" if chosen else "triage"
+
+
+async def _set_status(ctx: WebContext, session: AsyncSession, report: Report, user: SessionUser,
+                      form: dict[str, str], can: dict[str, Any]) -> str:
+    status = form.get("status") or ""
+    if not can["statuses"]:
+        _forbid(False)
+    if status not in can["statuses"]:
+        raise ActionError(f"Không thể đặt trạng thái “{_label(status)}” cho phản ánh này.", 409)
+    await _status(ctx, session, report, user, status, _text(form, "note", "ghi chú", required=False))
+    return "status"
+
+
+async def _reply(ctx: WebContext, session: AsyncSession, report: Report, user: SessionUser,
+                 form: dict[str, str], can: dict[str, Any]) -> str:
+    _forbid(can["reply"])
+    text = _text(form, "text", "nội dung trả lời")
+    lifecycle.record(session, report, actor=user.actor, kind="reply", note=text, public=False)
+    name = await agency_name(session, user.agency_id if user.role == "agency" else None)
+    await lifecycle.notify_citizen(session, ctx, report, "agency_reply", note=text, agency=name)
+    report.updated_at = utcnow()
+    return "reply"
+
+
+async def _merge(ctx: WebContext, session: AsyncSession, report: Report, user: SessionUser,
+                 form: dict[str, str], can: dict[str, Any]) -> str:
+    _forbid(can["merge"])
+    original = (form.get("duplicate_of") or "").upper()
+    if not original:
+        raise ActionError("Hãy nhập mã phản ánh gốc.", 400)
+    await _status(ctx, session, report, user, "duplicate", _text(form, "note", "ghi chú", False),
+                  duplicate_of=original)
+    return "merge"
+
+
+async def _reject(ctx: WebContext, session: AsyncSession, report: Report, user: SessionUser,
+                  form: dict[str, str], can: dict[str, Any]) -> str:
+    _forbid(can["reject"])
+    await _status(ctx, session, report, user, "rejected", _text(form, "note", "lý do từ chối"))
+    return "reject"
+
+
+async def _return(ctx: WebContext, session: AsyncSession, report: Report, user: SessionUser,
+                  form: dict[str, str], can: dict[str, Any]) -> str:
+    _forbid(can["return"])
+    await _status(ctx, session, report, user, "returned", _text(form, "note", "lý do trả lại"))
+    return "returned"
+
+
+async def _hide(ctx: WebContext, session: AsyncSession, report: Report, user: SessionUser,
+                form: dict[str, str], can: dict[str, Any]) -> str:
+    _forbid(can["hide"])
+    hidden = form.get("hidden") != "0"
+    reason = _text(form, "reason", "lý do ẩn", required=hidden)
+    await set_report_hidden(session, report.code or "", hidden, actor=user.actor, reason=reason)
+    lifecycle.record(session, report, actor=user.actor, kind="note", public=False,
+                     note=f"Ẩn khỏi trang công khai: {reason}" if hidden else
+                     "Hiện lại trên trang công khai" + (f": {reason}" if reason else ""))
+    return "hide" if hidden else "show"
+
+
+ACTIONS = {"route": _route, "status": _set_status, "reply": _reply, "merge": _merge,
+           "reject": _reject, "return": _return, "hide": _hide}
+
+
+def _action_handler(action: str) -> Any:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return await _act(request, action)
+    handler.__name__ = f"report_{action}"
+    return handler
+
+
+# --- photos and videos --------------------------------------------------------------------------
+
+@require_role("center", "hotline", "agency", "viewer")
+async def media(request: web.Request) -> web.StreamResponse:
+    """An attachment of a report in the officer's scope (the same files as the agency API's)."""
+    user = request[USER_KEY]
+    sha = request.match_info["sha256"].lower()
+    ctx = request.config_dict.get(WEB_CONTEXT)
+    if ctx is None or len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
+        raise web.HTTPNotFound()
+    scope = _scope(user)
+    async with request.config_dict[SESSIONS_KEY]() as session:
+        query = (select(Attachment).join(Report, Report.id == Attachment.report_id)
+                 .where(Report.code == _code(request), Attachment.sha256 == sha))
+        if scope is not None:
+            query = query.where(Report.agency_id == scope)
+        att = (await session.execute(query.limit(1))).scalar()
+    if att is None:
+        raise web.HTTPNotFound()
+    path = media_path(ctx.media_dir, sha)
+    if not path.is_file():
+        raise web.HTTPNotFound()
+    content_type = att.content_type or "application/octet-stream"
+    inline = content_type in INLINE_TYPES
+    return web.FileResponse(path, headers={
+        "Content-Type": content_type if inline else "application/octet-stream",
+        "Content-Disposition": "inline" if inline else "attachment",
+        "Cache-Control": "private, max-age=3600",
+        "Content-Security-Policy": "default-src 'none'; sandbox"})
 
 
 def routes() -> list[web.RouteDef]:
-    return [web.get("/reports/{code}", report_page)]
+    return [web.get("/reports/{code}", report_page),
+            web.get("/reports/{code}/media/{sha256}", media),
+            *[web.post(f"/reports/{{code}}/{action}", _action_handler(action)) for action in ACTIONS]]

@@ -13,4 +13,22 @@
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", initMap);
   else initMap();
+  function fold(s) {
+    return s.normalize("NFD").replace(/[\u0300-\u036f]/g, "").replace(/[đĐ]/g, "d").toLowerCase().trim();
+  }
+  // Hotline call form: a suggested ward goes into the address.
+  document.addEventListener("click", function (ev) {
+    var btn = ev.target.closest ? ev.target.closest("button.ward-pick") : null;
+    var address = document.getElementById("call-address");
+    if (!btn || !address) return;
+    var ward = btn.dataset.ward, text = address.value.replace(/[\s,]+$/, "");
+    var words = text.split(/\s*,\s*/);
+    var last = fold(words[words.length - 1] || "").replace(/^(phuong|p|ph|xa|x)[\s.]+/, "");
+    // The ward being typed ("thuan h", "p. Thuận Hóa") is replaced, else the ward is appended.
+    if (last && fold(ward).indexOf(last) >= 0) words.pop();
+    words.push(ward);
+    address.value = words.filter(function (w) { return w; }).join(", ");
+    address.focus();
+    address.dispatchEvent(new Event("input", { bubbles: true }));
+  });
 })();

@@ -6,7 +6,7 @@ Counts only: no description, place or person ever enters them. Local days are Vi
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -39,15 +39,15 @@ def local_month(column: Any, dialect: str) -> Any:
     return func.to_char(column.op("AT TIME ZONE")(literal_column("'Asia/Ho_Chi_Minh'")), "YYYY-MM")
 
 
-async def ensure_calendar(session: AsyncSession, holidays: Iterable[str | date], first: date,
+async def ensure_calendar(session: AsyncSession, is_working: Callable[[date], bool], first: date,
                           last: date) -> int:
     """(Re)write the working-day calendar from ``first`` to ``last`` when it differs from what
-    the settings say (holidays change). Returns the rows written (0 when already right)."""
-    skip = {d if isinstance(d, date) else date.fromisoformat(d) for d in holidays}
+    ``is_working`` (the router's calendar: weekends, public and configured days off, make-up
+    working days) says. Returns the rows written (0 when already right)."""
     wanted: list[tuple[str, int]] = []
     index, day = 0, first
     while day <= last:
-        if day.weekday() < 5 and day not in skip:
+        if is_working(day):
             index += 1
         wanted.append((day.isoformat(), index))
         day += timedelta(days=1)
@@ -58,6 +58,12 @@ async def ensure_calendar(session: AsyncSession, holidays: Iterable[str | date],
     await session.execute(WorkCalendar.__table__.insert(),
                           [{"day": d, "working_index": i} for d, i in wanted])
     return len(wanted)
+
+
+def weekdays_except(days_off: Iterable[str | date]) -> Callable[[date], bool]:
+    """Monday–Friday minus ``days_off``: a plain calendar for tests and tools."""
+    skip = {d if isinstance(d, date) else date.fromisoformat(d) for d in days_off}
+    return lambda day: day.weekday() < 5 and day not in skip
 
 
 def _since(query: Any, since: datetime | None) -> Any:

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from router.stats import StatRow, agency_stats, aggregate
 from store.models import Report, utcnow
-from store.public_stats import ensure_calendar, median_working_days, monthly_trend
+from store.public_stats import ensure_calendar, median_working_days, monthly_trend, weekdays_except
 from web.context import WEB_CONTEXT
 
 AGENCIES = [("moi-truong", "Công ty Môi trường đô thị Huế"), ("so-xay-dung", "Sở Xây dựng")]
@@ -58,7 +58,8 @@ async def test_median_counts_working_days_skipping_weekends_and_holidays(portal_
     # Monday → Monday same day: 0.
     cases = [(friday, friday + timedelta(days=4)), (MONDAY, MONDAY + timedelta(days=2)), (MONDAY, MONDAY)]
     async with ctx.sessions() as session, session.begin():
-        await ensure_calendar(session, ["2026-03-03"], date(2026, 1, 1), date(2026, 12, 31))
+        await ensure_calendar(session, weekdays_except(["2026-03-03"]), date(2026, 1, 1),
+                                  date(2026, 12, 31))
         for i, (fwd, res) in enumerate(cases):
             session.add(Report(code=f"PA-2026-{i + 1:06d}", channel="web", status="resolved",
                                agency_id="so-xay-dung", created_at=fwd, forwarded_at=fwd, resolved_at=res))
@@ -73,7 +74,8 @@ async def test_median_counts_working_days_skipping_weekends_and_holidays(portal_
         assert (await median_working_days(session))["moi-truong"] == 1.0
         await session.rollback()
     async with ctx.sessions() as session, session.begin():
-        assert await ensure_calendar(session, ["2026-03-03"], date(2026, 1, 1), date(2026, 12, 31)) == 0
+        assert await ensure_calendar(session, weekdays_except(["2026-03-03"]), date(2026, 1, 1),
+                                  date(2026, 12, 31)) == 0
 
 
 async def test_monthly_trend_in_local_months(portal_db: Any) -> None:
@@ -116,3 +118,22 @@ async def test_agency_pages_show_the_figures_and_an_svg_chart(portal: Any) -> No
     assert "<table>" in text  # the chart's figures, readable without the picture
     assert (await portal.get("/agencies/khong-co")).status == 404
     assert (await portal.get("/stats", allow_redirects=False)).headers["Location"] == "/agencies"
+
+
+async def test_the_calendar_is_the_slas_own_public_holidays_and_make_up_days(settings_factory: Any,
+                                                                           hub_client: Any) -> None:
+    from web.portal import sync_calendar
+
+    client = await hub_client(settings_factory(routing={"workdays": ["2026-08-22"]}, portal={"stats_cache_seconds": 0}))
+    ctx = client.app[WEB_CONTEXT]
+    friday = datetime(2026, 8, 21, 2, 0, tzinfo=UTC)
+    cases = {"so-xay-dung": (friday, friday + timedelta(days=3)),  # Sat 22/8 worked, then Mon: 2
+             "moi-truong": (datetime(2026, 4, 29, 2, 0, tzinfo=UTC),  # Wed 29/4 → Mon 4/5 over 30/4, 1/5: 1
+                            datetime(2026, 5, 4, 2, 0, tzinfo=UTC))}
+    async with ctx.sessions() as session, session.begin():
+        for i, (agency, (fwd, res)) in enumerate(cases.items()):
+            session.add(Report(code=f"PA-2026-{i + 1:06d}", channel="web", status="resolved", agency_id=agency,
+                               created_at=fwd, forwarded_at=fwd, resolved_at=res))
+    await sync_calendar(ctx)
+    async with ctx.sessions() as session:
+        assert await median_working_days(session) == {"so-xay-dung": 2.0, "moi-truong": 1.0}

@@ -28,8 +28,9 @@ CALENDAR_FROM = date(2020, 1, 1)
 
 async def sync_calendar(ctx: WebContext) -> int:
     last = utcnow().date() + timedelta(days=730)
+    calendar = ctx.routing.calendar  # router.sla.WorkCalendar: the SLA's own working days
     async with ctx.sessions() as session, session.begin():
-        return await ensure_calendar(session, ctx.routing.holidays, CALENDAR_FROM, last)
+        return await ensure_calendar(session, calendar.is_working_day, CALENDAR_FROM, last)
 
 
 async def index_search(ctx: WebContext, rounds: int = 20) -> int:

@@ -11,6 +11,9 @@ def register_routes(app: web.Application) -> None:
     app.router.add_routes(health.routes())
     app.router.add_routes(public.routes())
     app.router.add_routes(agency_api.routes())
+    from web import openapi
+
+    app.router.add_routes(openapi.routes())
     from web.portal import setup_portal
 
     setup_portal(app)

@@ -50,10 +50,11 @@ async def _stats(request: web.Request) -> dict:
     if request.query.get("since"):
         try:
             since = datetime.fromisoformat(request.query["since"])
-        except ValueError:
-            raise web.HTTPBadRequest(text="since must be an ISO date") from None
-        if since.tzinfo is None:
-            since = since.astimezone()
+            if since.tzinfo is None:
+                since = since.astimezone()  # 0001-01-01 has no local time: a 400, not a 500
+        except (ValueError, OverflowError):
+            raise web.HTTPBadRequest(text='{"error": "since must be an ISO date"}',
+                                     content_type="application/json") from None
     agencies = [(a.id, a.name) for a in ctx.agencies]
     async with ctx.sessions() as session:
         data = await agency_stats(session, agencies, utcnow(), since)

@@ -83,10 +83,6 @@ _PATHS = [
 ]
 
 
-def open311_error(status: int, description: str, fmt: str = "json") -> web.Response:
-    return error(fmt, status, description)
-
-
 def _float(form: Any, key: str) -> float | None:
     raw = (form.get(key) or "").strip()
     if not raw:

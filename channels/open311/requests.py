@@ -66,11 +66,8 @@ def request_filters(query: Any, now: datetime) -> tuple[list[Any], int]:
         conds.append(Report.status.not_in(OPEN_STATUSES))
     start = _when(query["start_date"], "start_date") if (query.get("start_date") or "").strip() else None
     end = _when(query["end_date"], "end_date") if (query.get("end_date") or "").strip() else None
-    if start is None and end is None:
-        start = now - DEFAULT_WINDOW
-    elif start is None:
-        assert end is not None
-        start = end - DEFAULT_WINDOW
+    if start is None:
+        start = (end or now) - DEFAULT_WINDOW
     elif end is not None and end - start > MAX_WINDOW:
         raise QueryError("start_date and end_date may not span more than 90 days")
     elif end is not None and end < start:

@@ -174,7 +174,11 @@ async def test_details_clients_rely_on(hub):
     assert code in {r["service_request_id"] for r in listed}
     old = (datetime.now(UTC) - timedelta(days=120)).strftime("%Y-%m-%dT%H:%M:%SZ")
     listed = await (await client.get(f"{V2}/requests.json?start_date={old}")).json()
-    assert other in {r["service_request_id"] for r in listed}
+    assert {r["service_request_id"] for r in listed} == {code, other}
+    # only an end date: the 90 days before it
+    end = (datetime.now(UTC) - timedelta(days=95)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    listed = await (await client.get(f"{V2}/requests.json?end_date={end}")).json()
+    assert [r["service_request_id"] for r in listed] == [other]
     # a token already turned into an id: the retried POST is told the id
     resp = await client.post(f"{V2}/requests.xml", data={**ADDRESS_ONLY, "api_key": "k-123"},
                              headers={"Idempotency-Key": posted["token"]})

@@ -3,8 +3,9 @@
 Seeds N reports (bulk insert, a year of history over five agencies, every status, wards,
 coordinates, ratings; ~90 % public), their folded search text and the working-day calendar,
 then times requests through the real app on loopback (workers off): the list (plain, each
-filter, full text with and without diacritics, a deep page), the agencies (statistics cache off
-and on), an agency page, home, a report page, JSON/CSV/Atom exports, the map clusters. The
+filter, full text with and without diacritics, a deep page), the agencies, an agency page,
+home, a report page, JSON/CSV/Atom exports, the map clusters — with the default caching (30 s,
+served stale while one task recomputes) and, as ``uncached_*``, with every cache off. The
 search-text job is timed too (masking + folding per report).
 
     .venv/bin/python bench/public.py [--reports 100000] [--requests 60] [--db URL]
@@ -156,22 +157,28 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "csv_1000": "/api/public/reports.csv", "atom": "/reports.atom",
         "map": "/api/public/map.json?zoom=13&bbox=16.38,107.50,16.54,107.68",
     }
-    for cache in (0.0, 30.0):
+    # The portal as configured by default (statistics and counts cached 30 s, served stale while
+    # one task recomputes), then with every cache off: what a reader would wait for without it.
+    for cache in (30.0, 0.0):
         app = create_app(_settings(db_url, f"{tmp}/media", cache))
         async with TestClient(TestServer(app)) as client:
             ctx = client.app[WEB_CONTEXT]
-            if cache == 0.0:
+            if cache:
                 out.update(await _seed(ctx.sessions, args.reports))
                 await sync_calendar(ctx)
                 for name, path in pages.items():
                     out[name] = await _time(client, path, args.requests)
-                out["agencies_uncached"] = await _time(client, "/agencies", args.requests)
+                out["agencies"] = await _time(client, "/agencies", args.requests)
                 out["search_job_reports_per_s"] = await _search_job_rate(ctx.sessions, 2000)
             else:
-                out["agencies_cached"] = await _time(client, "/agencies", args.requests * 5)
+                for name, path in (("agencies", "/agencies"), ("agency", "/agencies/moi-truong"),
+                                   ("reports", "/reports"), ("reports_status_open", "/reports?status=open"),
+                                   ("reports_q_plain", "/reports?q=o ga le loi"), ("home", "/"),
+                                   ("map", pages["map"])):
+                    out[f"uncached_{name}"] = await _time(client, path, max(5, args.requests // 4))
     targets = [k for k in ("reports", "reports_category", "reports_ward", "reports_status_open",
                            "reports_agency_status", "reports_q_diacritics", "reports_q_plain",
-                           "reports_page_200", "agencies_cached", "agencies_uncached")]
+                           "reports_page_200", "agencies", "agency")]
     out["p95_max_reports_and_agencies_ms"] = max(out[k]["p95"] for k in targets)
     return out
 

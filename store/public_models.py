@@ -57,3 +57,12 @@ class WorkCalendar(Base):
 # Per-agency statistics read only these columns: an index-only scan instead of the table.
 Index("ix_portal_agency_stats", Report.agency_id, Report.status, Report.forwarded_at,
       Report.resolved_at, Report.due_at, Report.rating_score)
+# The public list in publication order, overall and per filter: each serves both the page
+# (ORDER BY forwarded_at DESC) and its count (a range of the index, no table reads).
+Index("ix_portal_forwarded", Report.forwarded_at)
+Index("ix_portal_category_forwarded", Report.category, Report.forwarded_at)
+Index("ix_portal_ward_forwarded", Report.ward, Report.forwarded_at)
+Index("ix_portal_agency_forwarded", Report.agency_id, Report.forwarded_at)
+Index("ix_portal_status_forwarded", Report.status, Report.forwarded_at)
+# The search-text job reads only what changed since its last pass.
+Index("ix_portal_updated", Report.updated_at)

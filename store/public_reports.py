@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, case, exists, func, or_, select
+from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from normalizer.text import fold
@@ -57,7 +57,8 @@ class PublicPage:
 
 
 def _not_hidden() -> Any:
-    return ~exists().where(ReportModeration.report_id == Report.id, ReportModeration.hidden.is_(True))
+    # NOT IN over the (few) hidden ids: evaluated once, not a lookup per report.
+    return Report.id.not_in(select(ReportModeration.report_id).where(ReportModeration.hidden.is_(True)))
 
 
 def public_conditions() -> list[Any]:
@@ -92,8 +93,9 @@ def filter_conditions(flt: PublicFilter) -> list[Any]:
 
 
 def _listing(conds: Sequence[Any]) -> Select[Any]:
+    """Newest published first (the order of the ix_portal_*_forwarded indexes)."""
     return (select(Report).where(*conds)
-            .order_by(Report.created_at.desc(), Report.id.desc()))
+            .order_by(Report.forwarded_at.desc(), Report.id.desc()))
 
 
 async def contact_names(session: AsyncSession, reports: Sequence[Report]) -> dict[int, str | None]:
@@ -124,7 +126,8 @@ async def list_public(session: AsyncSession, flt: PublicFilter, *, page: int = 1
 
 async def iter_public(session: AsyncSession, flt: PublicFilter, *, limit: int,
                       batch: int = 500) -> list[PublicPage]:
-    """Up to ``limit`` reports matching ``flt`` (exports), newest first, in keyset batches."""
+    """Up to ``limit`` reports matching ``flt`` (exports), newest published first, in keyset
+    batches."""
     pages: list[PublicPage] = []
     conds = filter_conditions(flt)
     last: tuple[datetime, int] | None = None
@@ -132,15 +135,15 @@ async def iter_public(session: AsyncSession, flt: PublicFilter, *, limit: int,
     while remaining > 0:
         query = select(Report).where(*conds)
         if last is not None:
-            query = query.where(or_(Report.created_at < last[0],
-                                    and_(Report.created_at == last[0], Report.id < last[1])))
-        query = query.order_by(Report.created_at.desc(), Report.id.desc()).limit(min(batch, remaining))
+            query = query.where(or_(Report.forwarded_at < last[0],
+                                    and_(Report.forwarded_at == last[0], Report.id < last[1])))
+        query = query.order_by(Report.forwarded_at.desc(), Report.id.desc()).limit(min(batch, remaining))
         rows = list((await session.execute(query)).scalars())
         if not rows:
             break
         pages.append(PublicPage(rows, len(rows), 1, len(rows), await contact_names(session, rows)))
         remaining -= len(rows)
-        last = (rows[-1].created_at, rows[-1].id)
+        last = (rows[-1].forwarded_at, rows[-1].id)
         if len(rows) < batch:
             break
     return pages
@@ -217,10 +220,12 @@ async def set_photo_hidden(session: AsyncSession, code: str, sha256: str, hidden
 
 # --- folded search text ------------------------------------------------------------------------
 
-async def refresh_search_index(session: AsyncSession, masker: Any, batch: int = 500) -> int:
+async def refresh_search_index(session: AsyncSession, masker: Any, batch: int = 500,
+                               since: datetime | None = None) -> int:
     """(Re)fold the public text of public reports that changed since they were indexed.
     ``masker(text, name)`` masks personal data first, so nobody can find a report by searching
-    for a phone number it hides. Returns how many rows were written."""
+    for a phone number it hides. ``since`` limits the pass to reports updated from then on (the
+    first pass of a process looks at all). Returns how many rows were written."""
     query = (select(Report.id, Report.description, Report.address, Report.ward, Report.updated_at,
                     Contact.name, ReportSearch.report_id)
              .outerjoin(Contact, Contact.id == Report.contact_id)
@@ -229,6 +234,8 @@ async def refresh_search_index(session: AsyncSession, masker: Any, batch: int = 
                     or_(ReportSearch.report_id.is_(None),
                         ReportSearch.source_updated_at < Report.updated_at))
              .limit(batch))
+    if since is not None:  # only what changed since the last pass (ix_portal_updated)
+        query = query.where(Report.updated_at >= since)
     rows = (await session.execute(query)).all()
     for report_id, description, address, ward, updated, name, indexed in rows:
         text = fold(" ".join(masker(t, name) for t in (description, address) if t) + " " + (ward or ""))

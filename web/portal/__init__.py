@@ -8,7 +8,7 @@ calendar the statistics count with.
 from __future__ import annotations
 
 import logging
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from aiohttp import web
 
@@ -33,15 +33,30 @@ async def sync_calendar(ctx: WebContext) -> int:
         return await ensure_calendar(session, calendar.is_working_day, CALENDAR_FROM, last)
 
 
-async def index_search(ctx: WebContext, rounds: int = 20) -> int:
-    written = 0
-    for _ in range(rounds):
-        async with ctx.sessions() as session, session.begin():
-            n = await refresh_search_index(session, public_text_for)
-        written += n
-        if n < 500:
-            break
-    return written
+class SearchIndexer:
+    """The search-text job: a full pass first, then only reports updated since the previous
+    pass began (with a margin for transactions that committed late)."""
+
+    def __init__(self, ctx: WebContext) -> None:
+        self.ctx = ctx
+        self.since: datetime | None = None
+
+    async def run(self, rounds: int = 200) -> int:
+        started = utcnow()
+        written = 0
+        for _ in range(rounds):
+            async with self.ctx.sessions() as session, session.begin():
+                n = await refresh_search_index(session, public_text_for, since=self.since)
+            written += n
+            if n < 500:
+                self.since = started - timedelta(minutes=2)
+                break
+        return written
+
+
+async def index_search(ctx: WebContext) -> int:
+    """One full pass (tests and tools)."""
+    return await SearchIndexer(ctx).run()
 
 
 def setup_portal(app: web.Application) -> None:
@@ -63,8 +78,10 @@ def setup_portal(app: web.Application) -> None:
             log.info("working-day calendar written: %d days", written)
         await pages.agency_stats_cached(app)  # warm: no reader waits for the first aggregation
 
+    indexer = SearchIndexer(ctx)
+
     async def search_job() -> None:
-        await index_search(ctx)
+        await indexer.run()
 
     async def calendar_job() -> None:
         await sync_calendar(ctx)

@@ -17,7 +17,7 @@ from store.public_reports import iter_public, map_clusters, public_photo
 from web.context import WEB_CONTEXT
 from web.portal.cards import COLUMNS, card, export_row
 from web.portal.keys import PORTAL_SETTINGS
-from web.portal.pages import BadFilter, agency_names, error_page, masks, not_found, parse_filter
+from web.portal.pages import BadFilter, agency_names, cached, error_page, masks, not_found, parse_filter
 from web.portal.photos import public_copy
 from web.portal.render import SITE_NAME, iso_time, secure
 
@@ -130,11 +130,16 @@ async def map_json(request: web.Request) -> web.Response:
             raise ValueError
     except ValueError:
         return _json_error(400, "zoom phải là số nguyên; bbox là nam,tây,bắc,đông")
-    since = utcnow() - timedelta(days=settings.map_resolved_days)
     ctx = request.app[WEB_CONTEXT]
-    async with ctx.sessions() as session:
-        clusters = await map_clusters(session, zoom=zoom, bbox=bbox, since=since,  # type: ignore[arg-type]
+    if bbox is not None:  # the same view a little panned is the same answer
+        bbox = tuple(round(v, 2) for v in bbox)
+
+    async def compute() -> list[dict[str, Any]]:
+        since = utcnow() - timedelta(days=settings.map_resolved_days)
+        async with ctx.sessions() as session:
+            return await map_clusters(session, zoom=zoom, bbox=bbox, since=since,  # type: ignore[arg-type]
                                       decimals=settings.coordinate_decimals)
+    clusters = await cached(request.app, f"map:{zoom}:{bbox}", compute)
     return web.json_response({"clusters": clusters}, dumps=_dumps,
                              headers={"Cache-Control": "max-age=30"})
 

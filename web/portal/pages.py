@@ -14,7 +14,7 @@ from normalizer.places import list_wards
 from normalizer.schema import CATEGORIES
 from router.views import due_state, public_result, public_timeline
 from store.models import utcnow
-from store.public_reports import STATUS_GROUPS, PublicFilter, list_public, public_report
+from store.public_reports import STATUS_GROUPS, PublicFilter, count_public, list_public, public_report
 from store.public_stats import monthly_trend, week_counts
 from store.serialize import public_text_for
 from web.context import WEB_CONTEXT
@@ -53,6 +53,8 @@ async def cached(app: web.Application, key: str, compute: Callable[[], Awaitable
     cache = app[PORTAL_CACHE]
     if ttl <= 0:
         return await compute()
+    if len(cache) > 5000:  # many map views or filter combinations: start afresh
+        cache.clear()
     hit = cache.get(key)
     now = time.monotonic()
     if hit is None:
@@ -138,7 +140,13 @@ async def report_list(request: web.Request) -> web.Response:
     settings = request.app[PORTAL_SETTINGS]
     now = utcnow()
     async with ctx.sessions() as session:
-        result = await list_public(session, flt, page=page, page_size=PAGE_SIZE)
+        result = await list_public(session, flt, page=page, page_size=PAGE_SIZE, with_total=False)
+
+    async def count() -> int:
+        async with ctx.sessions() as session:
+            return await count_public(session, flt)
+    # Counts change slowly and cost a range scan: cached per filter like the statistics.
+    result.total = await cached(request.app, "count:" + repr(sorted(flt.active().items())), count)
     cards = [card(r, result.names.get(r.id), names, base_url=ctx.public_base_url,
                   decimals=settings.coordinate_decimals, now=now, masks=masks(request))
              for r in result.reports]

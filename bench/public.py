@@ -60,7 +60,8 @@ async def _seed(sessions: Any, n: int) -> dict[str, Any]:
     from normalizer.places import list_wards
     from normalizer.text import fold
     from store.models import Report, utcnow
-    from store.public_models import ReportSearch
+    from store.public_models import ReportSearch, ReportWord
+    from store.public_reports import search_words
 
     rnd = random.Random(16)
     now = utcnow()
@@ -98,6 +99,9 @@ async def _seed(sessions: Any, n: int) -> dict[str, Any]:
         search = [{"report_id": i, "text": fold(f"{d} {w}"), "source_updated_at": u} for i, d, w, u in ids]
         for chunk in range(0, len(search), 5000):
             await session.execute(insert(ReportSearch), search[chunk:chunk + 5000])
+        words = [{"word": w, "report_id": row["report_id"]} for row in search for w in search_words(row["text"])]
+        for chunk in range(0, len(words), 20000):
+            await session.execute(insert(ReportWord), words[chunk:chunk + 20000])
     return {"seed_seconds": round(seeded, 1), "public": len(ids)}
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from store.models import Base, Report, utcnow
+from store.models import Base, BigId, Report, utcnow
 
 
 class ReportModeration(Base):
@@ -41,6 +41,17 @@ class ReportSearch(Base):
     text: Mapped[str] = mapped_column(Text, default="")
     # The report's updated_at when indexed: a newer one means the text is re-folded.
     source_updated_at: Mapped[datetime | None]
+
+
+class ReportWord(Base):
+    """Each distinct folded word of a public report's text: ``q`` looks its words up in this
+    index (every word exact, the last one as a prefix) instead of scanning every text."""
+
+    __tablename__ = "report_words"
+
+    word: Mapped[str] = mapped_column(String(64), primary_key=True)
+    report_id: Mapped[int] = mapped_column(BigId, ForeignKey("reports.id", ondelete="CASCADE"),
+                                           primary_key=True, index=True)
 
 
 class WorkCalendar(Base):

@@ -6,17 +6,18 @@ Masking is not done here (store.serialize.public_text is): these are queries onl
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy import Select, and_, case, delete, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from normalizer.text import fold
 from store.models import Attachment, Contact, Report, ReportEvent, utcnow
-from store.public_models import ReportModeration, ReportSearch
+from store.public_models import ReportModeration, ReportSearch, ReportWord
 
 MAX_PAGE_SIZE = 1000
 MAX_OFFSET = 100_000
@@ -82,14 +83,28 @@ def filter_conditions(flt: PublicFilter) -> list[Any]:
         conds.append(Report.agency_id == flt.agency)
     if flt.q and flt.q.strip():
         text = flt.q.strip()
-        folded = fold(text)
+        words = search_words(text)[:MAX_QUERY_WORDS]
         matches = [Report.code == text.upper()]
-        if folded:
-            pattern = f"%{_escape_like(folded)}%"
-            matches.append(Report.id.in_(select(ReportSearch.report_id).where(
-                ReportSearch.text.like(pattern, escape="\\"))))
+        if words:
+            found = []
+            for i, word in enumerate(words):
+                last = i == len(words) - 1
+                match = (ReportWord.word.like(f"{_escape_like(word)}%", escape="\\") if last
+                         else ReportWord.word == word)  # the last word may be half typed
+                found.append(Report.id.in_(select(ReportWord.report_id).where(match)))
+            matches.append(and_(*found))
         conds.append(or_(*matches))
     return conds
+
+
+_WORDS = re.compile(r"[a-z0-9]+")
+MAX_QUERY_WORDS = 8
+MAX_WORDS_PER_REPORT = 300
+
+
+def search_words(text: str) -> list[str]:
+    """Folded words in order, no repeats (lower case, no diacritics, đ→d)."""
+    return list(dict.fromkeys(w[:64] for w in _WORDS.findall(fold(text))))
 
 
 def _listing(conds: Sequence[Any]) -> Select[Any]:
@@ -245,6 +260,10 @@ async def refresh_search_index(session: AsyncSession, masker: Any, batch: int = 
             row = await session.get(ReportSearch, report_id)
             if row is not None:
                 row.text, row.source_updated_at = text, updated
+            await session.execute(delete(ReportWord).where(ReportWord.report_id == report_id))
+        words = search_words(text)[:MAX_WORDS_PER_REPORT]
+        if words:
+            await session.execute(insert(ReportWord), [{"word": w, "report_id": report_id} for w in words])
     return len(rows)
 
 

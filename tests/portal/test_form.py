@@ -152,3 +152,15 @@ async def test_form_page_is_accessible_and_has_the_contract_field_names(portal: 
     assert "Phường Phú Xuân" in text  # ward suggestions
     assert page.headers["Content-Security-Policy"].startswith("default-src 'self'")
     assert (await portal.get("/report/sent/form-doesnotexist")).status == 404
+
+
+async def test_rate_limit_is_per_client_behind_the_local_proxy(settings_factory: Any, hub_client: Any) -> None:
+    """deploy/'s nginx adds the client's address to X-Forwarded-For; each client has its own limit."""
+    client = await hub_client(settings_factory(portal={"form_per_hour": 1}))
+    first = {"X-Forwarded-For": "203.0.113.7"}
+    second = {"X-Forwarded-For": "198.51.100.2, 203.0.113.9"}  # a forged first entry is not the key
+    assert (await client.post("/report", data=multipart(FORM), headers=first, allow_redirects=False)).status == 303
+    assert (await client.post("/report", data=multipart(FORM), headers=first, allow_redirects=False)).status == 429
+    assert (await client.post("/report", data=multipart(FORM), headers=second, allow_redirects=False)).status == 303
+    spoof = {"X-Forwarded-For": "198.51.100.2, 203.0.113.9"}
+    assert (await client.post("/report", data=multipart(FORM), headers=spoof, allow_redirects=False)).status == 429

@@ -46,6 +46,24 @@ class RateLimiter:
         return None
 
 
+def client_address(request: web.Request) -> str:
+    """Who is submitting, for the rate limit. Behind the reverse proxy of deploy/ (nginx or
+    Caddy on the same host) every request comes from loopback: the client is then the last
+    X-Forwarded-For entry, the one the proxy itself added. From anywhere else the header is
+    ignored (anyone can send it)."""
+    import ipaddress
+
+    remote = request.remote or "unknown"
+    try:
+        loopback = ipaddress.ip_address(remote).is_loopback
+    except ValueError:
+        loopback = False
+    forwarded = request.headers.get("X-Forwarded-For", "")
+    if loopback and forwarded.strip():
+        return forwarded.split(",")[-1].strip()[:64] or remote
+    return remote
+
+
 class FormProblem(ValueError):
     def __init__(self, message: str, status: int = 400) -> None:
         super().__init__(message)
@@ -159,7 +177,7 @@ def _check(fields: dict[str, str]) -> list[str]:
 async def submit(request: web.Request) -> web.Response:
     ctx = request.app[WEB_CONTEXT]
     settings = request.app[PORTAL_SETTINGS]
-    wait = request.app[PORTAL_LIMITER].allow(request.remote or "unknown")
+    wait = request.app[PORTAL_LIMITER].allow(client_address(request))
     if wait is not None:
         ctx.count_rejected("web", "form_rate_limit")
         return web.Response(status=429, text="Bạn đã gửi quá nhiều phản ánh trong một giờ; vui lòng thử lại sau.",

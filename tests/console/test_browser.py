@@ -33,23 +33,6 @@ def _missing() -> str | None:
 
 
 @pytest.fixture
-async def browser() -> AsyncIterator[Any]:
-    reason = _missing()
-    if reason:
-        if os.environ.get("HUB_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"browser tests required: {reason}")
-        pytest.skip(reason)
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as pw:
-        chromium = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
-
-
-@pytest.fixture
 async def site(sqlite_console_db: ConsoleDB, aiohttp_server: Any) -> AsyncIterator[tuple[str, ConsoleDB]]:
     """The console on a loopback port, with one account per role and a few reports."""
     db = sqlite_console_db
@@ -83,11 +66,6 @@ class Shots:
         path = self.dir / f"console-{name}.png"
         await page.screenshot(path=str(path), full_page=full_page)
         return path
-
-
-@pytest.fixture
-def shots(tmp_path: Path) -> Shots:
-    return Shots(tmp_path)
 
 
 async def new_page(browser: Any, errors: list[str], **context: Any) -> Any:

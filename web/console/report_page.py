@@ -101,7 +101,7 @@ def permissions(user: SessionUser, report: Report) -> dict[str, Any]:
 
 
 async def _page(request: web.Request, *, error: str | None = None, status: int = 200,
-                form: dict[str, str] | None = None) -> web.Response:
+                form: dict[str, str] | None = None, failed: str = "") -> web.Response:
     user = request[USER_KEY]
     config = request.config_dict[CONFIG_KEY]
     code = _code(request)
@@ -131,7 +131,7 @@ async def _page(request: web.Request, *, error: str | None = None, status: int =
         "agencies": agencies, "categories": CATEGORIES, "duplicates": duplicates,
         "hidden": bool(moderation and moderation.hidden),
         "hidden_reason": moderation.reason if moderation else None,
-        "error": error, "notice": DONE.get(done), "form": form or {},
+        "error": error, "notice": DONE.get(done), "form": form or {}, "failed": failed,
         "media_url": lambda a: f"/console/reports/{report.code}/media/{a.sha256}",
         "inline": lambda a: (a.content_type or "") in INLINE_TYPES and a.state == "stored"},
         status=status)
@@ -211,7 +211,7 @@ async def _act(request: web.Request, action: str) -> web.StreamResponse:
             done = await ACTIONS[action](ctx, session, report, user, form, can)
             still_visible = _scope(user) is None or report.agency_id == _scope(user)
     except ActionError as exc:
-        return await _page(request, error=str(exc), status=exc.status, form=form)
+        return await _page(request, error=str(exc), status=exc.status, form=form, failed=action)
     log.info("console: %s %s on %s", user.actor, action, code)
     if not still_visible:  # returned by the agency: no longer in its scope
         return see_other(f"/console/?returned={code}")

@@ -260,7 +260,7 @@ async def refresh_search_index(session: AsyncSession, masker: Any, batch: int = 
             row = await session.get(ReportSearch, report_id)
             if row is not None:
                 row.text, row.source_updated_at = text, updated
-            await session.execute(delete(ReportWord).where(ReportWord.report_id == report_id))
+        await session.execute(delete(ReportWord).where(ReportWord.report_id == report_id))
         words = search_words(text)[:MAX_WORDS_PER_REPORT]
         if words:
             await session.execute(insert(ReportWord), [{"word": w, "report_id": report_id} for w in words])

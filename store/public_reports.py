@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, case, delete, func, insert, or_, select
+from sqlalchemy import Select, and_, case, delete, exists, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from normalizer.text import fold
@@ -71,7 +71,10 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def filter_conditions(flt: PublicFilter) -> list[Any]:
+def filter_conditions(flt: PublicFilter, rarest: str | None = None) -> list[Any]:
+    """SQL conditions of ``flt``. For ``q``, every word must be among the report's words (the
+    last may be a prefix): the ``rarest`` word (see ``rarest_word``) picks the candidate
+    reports through the word index, each other word is one primary-key probe per candidate."""
     conds = public_conditions()
     if flt.category:
         conds.append(Report.category == flt.category)
@@ -86,15 +89,41 @@ def filter_conditions(flt: PublicFilter) -> list[Any]:
         words = search_words(text)[:MAX_QUERY_WORDS]
         matches = [Report.code == text.upper()]
         if words:
+            prefix = words[-1]
+            driver = rarest if rarest in words else words[0]
             found = []
-            for i, word in enumerate(words):
-                last = i == len(words) - 1
-                match = (ReportWord.word.like(f"{_escape_like(word)}%", escape="\\") if last
-                         else ReportWord.word == word)  # the last word may be half typed
-                found.append(Report.id.in_(select(ReportWord.report_id).where(match)))
+            for word in words:
+                is_prefix = word == prefix
+                match = (ReportWord.word.like(f"{_escape_like(word)}%", escape="\\") if is_prefix
+                         else ReportWord.word == word)
+                if word == driver:
+                    found.append(Report.id.in_(select(ReportWord.report_id).where(match)))
+                else:
+                    found.append(exists().where(ReportWord.report_id == Report.id, match))
             matches.append(and_(*found))
         conds.append(or_(*matches))
     return conds
+
+
+async def rarest_word(session: AsyncSession, flt: PublicFilter) -> str | None:
+    """The word of ``q`` found in the fewest reports (index range counts, capped)."""
+    if not flt.q or not flt.q.strip():
+        return None
+    words = search_words(flt.q)[:MAX_QUERY_WORDS]
+    if len(words) < 2:
+        return words[0] if words else None
+    best, best_n = None, None
+    for i, word in enumerate(words):
+        match = (ReportWord.word.like(f"{_escape_like(word)}%", escape="\\") if i == len(words) - 1
+                 else ReportWord.word == word)
+        capped = select(ReportWord.report_id).where(match).limit(RARITY_CAP).subquery()
+        n = (await session.execute(select(func.count()).select_from(capped))).scalar_one()
+        if best_n is None or n < best_n:
+            best, best_n = word, n
+    return best
+
+
+RARITY_CAP = 5000
 
 
 _WORDS = re.compile(r"[a-z0-9]+")
@@ -124,7 +153,8 @@ async def contact_names(session: AsyncSession, reports: Sequence[Report]) -> dic
 
 
 async def count_public(session: AsyncSession, flt: PublicFilter) -> int:
-    query = select(func.count()).select_from(Report).where(*filter_conditions(flt))
+    query = select(func.count()).select_from(Report).where(
+        *filter_conditions(flt, await rarest_word(session, flt)))
     return int((await session.execute(query)).scalar_one())
 
 
@@ -133,7 +163,7 @@ async def list_public(session: AsyncSession, flt: PublicFilter, *, page: int = 1
     page_size = max(1, min(page_size, MAX_PAGE_SIZE))
     page = max(1, page)
     offset = min((page - 1) * page_size, MAX_OFFSET)
-    conds = filter_conditions(flt)
+    conds = filter_conditions(flt, await rarest_word(session, flt))
     reports = list((await session.execute(_listing(conds).offset(offset).limit(page_size))).scalars())
     total = await count_public(session, flt) if with_total else len(reports)
     return PublicPage(reports, total, page, page_size, await contact_names(session, reports))
@@ -144,7 +174,7 @@ async def iter_public(session: AsyncSession, flt: PublicFilter, *, limit: int,
     """Up to ``limit`` reports matching ``flt`` (exports), newest published first, in keyset
     batches."""
     pages: list[PublicPage] = []
-    conds = filter_conditions(flt)
+    conds = filter_conditions(flt, await rarest_word(session, flt))
     last: tuple[datetime, int] | None = None
     remaining = limit
     while remaining > 0:
@@ -252,6 +282,9 @@ async def refresh_search_index(session: AsyncSession, masker: Any, batch: int = 
     if since is not None:  # only what changed since the last pass (ix_portal_updated)
         query = query.where(Report.updated_at >= since)
     rows = (await session.execute(query)).all()
+    if rows:
+        await session.execute(delete(ReportWord).where(ReportWord.report_id.in_([r[0] for r in rows])))
+    words_rows: list[dict[str, Any]] = []
     for report_id, description, address, ward, updated, name, indexed in rows:
         text = fold(" ".join(masker(t, name) for t in (description, address) if t) + " " + (ward or ""))
         if indexed is None:
@@ -260,10 +293,9 @@ async def refresh_search_index(session: AsyncSession, masker: Any, batch: int = 
             row = await session.get(ReportSearch, report_id)
             if row is not None:
                 row.text, row.source_updated_at = text, updated
-        await session.execute(delete(ReportWord).where(ReportWord.report_id == report_id))
-        words = search_words(text)[:MAX_WORDS_PER_REPORT]
-        if words:
-            await session.execute(insert(ReportWord), [{"word": w, "report_id": report_id} for w in words])
+        words_rows += [{"word": w, "report_id": report_id} for w in search_words(text)[:MAX_WORDS_PER_REPORT]]
+    if words_rows:
+        await session.execute(insert(ReportWord), words_rows)
     return len(rows)
 
 

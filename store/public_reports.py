@@ -67,10 +67,6 @@ def public_conditions() -> list[Any]:
     return [Report.forwarded_at.is_not(None), _not_hidden()]
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def filter_conditions(flt: PublicFilter, rarest: str | None = None) -> list[Any]:
     """SQL conditions of ``flt``. For ``q``, every word must be among the report's words (the
     last may be a prefix): the ``rarest`` word (see ``rarest_word``) picks the candidate
@@ -94,8 +90,7 @@ def filter_conditions(flt: PublicFilter, rarest: str | None = None) -> list[Any]
             found = []
             for word in words:
                 is_prefix = word == prefix
-                match = (ReportWord.word.like(f"{_escape_like(word)}%", escape="\\") if is_prefix
-                         else ReportWord.word == word)
+                match = _word_match(word, is_prefix)
                 if word == driver:
                     found.append(Report.id.in_(select(ReportWord.report_id).where(match)))
                 else:
@@ -114,8 +109,7 @@ async def rarest_word(session: AsyncSession, flt: PublicFilter) -> str | None:
         return words[0] if words else None
     best, best_n = None, None
     for i, word in enumerate(words):
-        match = (ReportWord.word.like(f"{_escape_like(word)}%", escape="\\") if i == len(words) - 1
-                 else ReportWord.word == word)
+        match = _word_match(word, i == len(words) - 1)
         capped = select(ReportWord.report_id).where(match).limit(RARITY_CAP).subquery()
         n = (await session.execute(select(func.count()).select_from(capped))).scalar_one()
         if best_n is None or n < best_n:
@@ -124,6 +118,14 @@ async def rarest_word(session: AsyncSession, flt: PublicFilter) -> str | None:
 
 
 RARITY_CAP = 5000
+
+
+def _word_match(word: str, prefix: bool) -> Any:
+    """A word, or (``prefix``) every word starting with it, as an index range: words are
+    [a-z0-9] only, so the range ends at the prefix with its last character incremented."""
+    if not prefix:
+        return ReportWord.word == word
+    return and_(ReportWord.word >= word, ReportWord.word < word[:-1] + chr(ord(word[-1]) + 1))
 
 
 _WORDS = re.compile(r"[a-z0-9]+")

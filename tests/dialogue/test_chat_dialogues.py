@@ -184,10 +184,11 @@ async def test_telegram_dialogue_with_reply_keyboards(settings_factory, hub_clie
     talk.show()
 
 
-async def test_telegram_window_end_routes_a_silent_citizen(settings_factory, hub_client, fake_api):
+async def test_telegram_window_end_routes_a_silent_citizen(db_url, settings_factory, hub_client,
+                                                            fake_api):
     bot_api = await fake_api()
     serve(bot_api)
-    client = await hub_client(settings_factory(channels=channel_settings(bot_api.url),
+    client = await hub_client(settings_factory(db_url, channels=channel_settings(bot_api.url),
                                                intake={"assembly_window_minutes": 0.02}))
     update = load("message__text", date=int(time.time()))
     resp = await client.post("/webhooks/telegram", data=json.dumps(update, ensure_ascii=False),

@@ -69,8 +69,9 @@ def public_conditions() -> list[Any]:
 
 def filter_conditions(flt: PublicFilter, rarest: str | None = None) -> list[Any]:
     """SQL conditions of ``flt``. For ``q``, every word must be among the report's words (the
-    last may be a prefix): the ``rarest`` word (see ``rarest_word``) picks the candidate
-    reports through the word index, each other word is one primary-key probe per candidate."""
+    last may be a prefix): the ``rarest`` word (see ``rarest_word``), when given, picks the
+    candidate reports through the word index; every other word is one primary-key probe per
+    candidate."""
     conds = public_conditions()
     if flt.category:
         conds.append(Report.category == flt.category)
@@ -86,7 +87,7 @@ def filter_conditions(flt: PublicFilter, rarest: str | None = None) -> list[Any]
         matches = [Report.code == text.upper()]
         if words:
             prefix = words[-1]
-            driver = rarest if rarest in words else words[0]
+            driver = rarest if rarest in words else None
             found = []
             for word in words:
                 is_prefix = word == prefix
@@ -100,21 +101,28 @@ def filter_conditions(flt: PublicFilter, rarest: str | None = None) -> list[Any]
     return conds
 
 
-async def rarest_word(session: AsyncSession, flt: PublicFilter) -> str | None:
-    """The word of ``q`` found in the fewest reports (index range counts, capped)."""
+async def rarest_word(session: AsyncSession, flt: PublicFilter) -> tuple[str | None, int]:
+    """The word of ``q`` found in the fewest reports and that number (index range counts,
+    capped at RARITY_CAP)."""
     if not flt.q or not flt.q.strip():
-        return None
+        return None, 0
     words = search_words(flt.q)[:MAX_QUERY_WORDS]
-    if len(words) < 2:
-        return words[0] if words else None
-    best, best_n = None, None
+    best, best_n = None, RARITY_CAP + 1
     for i, word in enumerate(words):
-        match = _word_match(word, i == len(words) - 1)
-        capped = select(ReportWord.report_id).where(match).limit(RARITY_CAP).subquery()
+        capped = select(ReportWord.report_id).where(_word_match(word, i == len(words) - 1)) \
+            .limit(RARITY_CAP).subquery()
         n = (await session.execute(select(func.count()).select_from(capped))).scalar_one()
-        if best_n is None or n < best_n:
+        if n < best_n:
             best, best_n = word, n
-    return best
+    return best, best_n
+
+
+async def _page_driver(session: AsyncSession, flt: PublicFilter) -> str | None:
+    """For a page of results: a rare word drives through its index entries; when every word is
+    common, None — the newest reports are walked in order and probed, and the first page is
+    found after a few hundred probes instead of sorting thousands of candidates."""
+    word, n = await rarest_word(session, flt)
+    return word if n < RARITY_CAP else None
 
 
 RARITY_CAP = 5000
@@ -154,9 +162,16 @@ async def contact_names(session: AsyncSession, reports: Sequence[Report]) -> dic
     return {r.id: by_contact.get(r.contact_id) for r in reports if r.contact_id}
 
 
-async def count_public(session: AsyncSession, flt: PublicFilter) -> int:
-    query = select(func.count()).select_from(Report).where(
-        *filter_conditions(flt, await rarest_word(session, flt)))
+async def count_public(session: AsyncSession, flt: PublicFilter, cap: int | None = None) -> int:
+    """How many public reports match; with ``cap``, counting stops past it (``cap + 1`` means
+    "more than cap") — a full-text count over common words would otherwise read every match."""
+    if cap is None:
+        query = select(func.count()).select_from(Report).where(
+            *filter_conditions(flt, (await rarest_word(session, flt))[0]))
+    else:
+        # Driven by the rarest word's index entries: bounded by how many reports contain it.
+        ids = select(Report.id).where(*filter_conditions(flt, (await rarest_word(session, flt))[0]))
+        query = select(func.count()).select_from(ids.limit(cap + 1).subquery())
     return int((await session.execute(query)).scalar_one())
 
 
@@ -165,7 +180,7 @@ async def list_public(session: AsyncSession, flt: PublicFilter, *, page: int = 1
     page_size = max(1, min(page_size, MAX_PAGE_SIZE))
     page = max(1, page)
     offset = min((page - 1) * page_size, MAX_OFFSET)
-    conds = filter_conditions(flt, await rarest_word(session, flt))
+    conds = filter_conditions(flt, await _page_driver(session, flt))
     reports = list((await session.execute(_listing(conds).offset(offset).limit(page_size))).scalars())
     total = await count_public(session, flt) if with_total else len(reports)
     return PublicPage(reports, total, page, page_size, await contact_names(session, reports))
@@ -176,7 +191,7 @@ async def iter_public(session: AsyncSession, flt: PublicFilter, *, limit: int,
     """Up to ``limit`` reports matching ``flt`` (exports), newest published first, in keyset
     batches."""
     pages: list[PublicPage] = []
-    conds = filter_conditions(flt, await rarest_word(session, flt))
+    conds = filter_conditions(flt, await _page_driver(session, flt))
     last: tuple[datetime, int] | None = None
     remaining = limit
     while remaining > 0:

@@ -25,6 +25,7 @@ from web.portal.render import TZ, render
 
 log = logging.getLogger("web.portal")
 PAGE_SIZE = 20
+SEARCH_COUNT_CAP = 1000  # a full-text search says "more than 1.000" past this
 MAX_PAGE = 5000
 FILTER_STATUSES = (*STATUS_GROUPS, "forwarded", "in_progress", "resolved", "closed", "rejected",
                    "returned", "triage", "duplicate")
@@ -144,7 +145,7 @@ async def report_list(request: web.Request) -> web.Response:
 
     async def count() -> int:
         async with ctx.sessions() as session:
-            return await count_public(session, flt)
+            return await count_public(session, flt, cap=SEARCH_COUNT_CAP if flt.q else None)
     # Counts change slowly and cost a range scan: cached per filter like the statistics.
     result.total = await cached(request.app, "count:" + repr(sorted(flt.active().items())), count)
     cards = [card(r, result.names.get(r.id), names, base_url=ctx.public_base_url,
@@ -152,7 +153,8 @@ async def report_list(request: web.Request) -> web.Response:
              for r in result.reports]
     active = flt.active()
     return render(request, "portal/reports.html", {
-        "reports": cards, "total": result.total, "page": page, "pages": result.pages,
+        "reports": cards, "total": min(result.total, SEARCH_COUNT_CAP) if flt.q else result.total,
+        "more": bool(flt.q) and result.total > SEARCH_COUNT_CAP, "page": page, "pages": result.pages,
         "filters": active, "f": flt, "agencies": names, "wards": list_wards(), "categories": CATEGORIES,
         "query_without_page": active}, base_url=ctx.public_base_url)
 

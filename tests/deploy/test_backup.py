@@ -2,6 +2,7 @@
 uncheckpointed WAL writes included), PostgreSQL through pg_dump/pg_restore."""
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import subprocess
@@ -48,7 +49,7 @@ async def test_backup_of_a_running_hub_and_restore(tmp_path: Path, db_url: str) 
     try:
         await _submit(running, "b1", "Rác thải ùn ứ ở chợ Đông Ba")
         # the hub keeps running (its connection open, SQLite's WAL not checkpointed)
-        proc = hub("backup", str(tmp_path / "backups") + "/", cfg=cfg)
+        proc = await asyncio.to_thread(hub, "backup", str(tmp_path / "backups") + "/", cfg=cfg)
         assert proc.returncode == 0, proc.stderr
         [backup] = list((tmp_path / "backups").iterdir())
         assert backup.name.startswith("hub-") and "backup written" in proc.stdout

@@ -3,6 +3,7 @@ exchanges the code with the PKCE verifier and stores the tokens; the channel the
 Zalo's OAuth server is a loopback fake that checks the S256 challenge as Zalo does."""
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -91,8 +92,10 @@ api_base = "{api.url}"
     return cfg, fake, client
 
 
-def authorize(cfg: Path) -> str:
-    proc = subprocess.run([sys.executable, "main.py", "zalo-authorize", "--config", str(cfg)],
+async def authorize(cfg: Path) -> str:
+    """The command in its own process, as an operator runs it beside serve (in a thread: the
+    hub under test keeps running on this loop meanwhile)."""
+    proc = await asyncio.to_thread(subprocess.run, [sys.executable, "main.py", "zalo-authorize", "--config", str(cfg)],
                           cwd=ROOT, capture_output=True, text=True, timeout=60,
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert proc.returncode == 0, proc.stderr
@@ -116,7 +119,7 @@ async def test_authorize_round_trip_stores_tokens_and_the_channel_sends(oauth_se
     before = await hub.senders["zalo"].send("u1", OutboundMessage(text="Xin chào"))
     assert before.status == "retry" and "zalo-authorize" in (before.reason or "")
 
-    url = authorize(cfg)
+    url = await authorize(cfg)
     query = parse_qs(urlsplit(url).query)
     assert query["app_id"] == [APP_ID]
     assert query["redirect_uri"] == ["https://hub.example.vn/oauth/zalo/callback"]
@@ -144,7 +147,7 @@ async def test_authorize_round_trip_stores_tokens_and_the_channel_sends(oauth_se
 
 async def test_callback_refuses_a_forged_state_and_a_wrong_verifier(oauth_setup: Any) -> None:
     cfg, fake, client = oauth_setup
-    url = authorize(cfg)
+    url = await authorize(cfg)
     callback = await approve(url)
     forged = callback.replace("state=", "state=x")
     resp = await client.get(forged)
@@ -155,7 +158,7 @@ async def test_callback_refuses_a_forged_state_and_a_wrong_verifier(oauth_setup:
     # A second authorization URL: its code presented with the first URL's state is refused by
     # Zalo (the verifier belongs to another challenge) and nothing is stored.
     first_state = parse_qs(urlsplit(callback).query)["state"][0]
-    other = parse_qs(urlsplit(await approve(authorize(cfg))).query)
+    other = parse_qs(urlsplit(await approve(await authorize(cfg))).query)
     resp = await client.get("/oauth/zalo/callback?" + urlencode(
         {"code": other["code"][0], "state": first_state}))
     assert resp.status == 502 and "Invalid code verifier" in await resp.text()

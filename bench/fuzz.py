@@ -145,7 +145,7 @@ def main() -> None:
             log.close()
         con = sqlite3.connect(db)
         stored = con.execute("SELECT count(*) FROM inbox").fetchone()[0]
-        failed = con.execute("SELECT channel, error FROM inbox WHERE error IS NOT NULL "
+        failed = con.execute("SELECT channel, error, payload FROM inbox WHERE error IS NOT NULL "
                              "OR state = 'parked'").fetchall()
         con.close()
         tracebacks = (work / "hub.log").read_text(errors="replace").count("Traceback")
@@ -156,7 +156,8 @@ def main() -> None:
         "http_5xx_or_dropped": result["crashes"], "worker_errors": worker_errors,
         "stored_events": stored, "tracebacks_in_log": tracebacks,
         "per_route": result["per_route"], "statuses": result["statuses"],
-        "examples": result["examples"][:5] + [f"{c}: {e[:160]}" for c, e in failed[:5]],
+        "examples": result["examples"][:5] + [f"{c}: {(e or '')[-300:]} ← {p[:400]}"
+                                              for c, e, p in failed[:5]],
         "seed": args.seed}, ensure_ascii=False))
 
 

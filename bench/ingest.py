@@ -258,7 +258,8 @@ def prepared_requests(mod, n: int):
     return mod.requests(n)
 
 
-def bench_route(mod, args, generator: str, work: Path, api_base: str) -> dict:
+def bench_route(mod, args, generator: str, work: Path, api_base: str,
+                synchronous: str = "FULL") -> dict:
     n_reqs = args.requests
     reqs = prepared_requests(mod, n_reqs)
     # Bare endpoint
@@ -272,10 +273,11 @@ def bench_route(mod, args, generator: str, work: Path, api_base: str) -> dict:
         bare.wait()
     # Hub with default settings (SQLite, workers on) plus the channel's own settings
     hub_port = free_port()
-    db = work / f"hub-{mod.NAME}.db"
-    cfg = work / f"hub-{mod.NAME}.toml"
+    db = work / f"hub-{mod.NAME}-{synchronous}.db"
+    cfg = work / f"hub-{mod.NAME}-{synchronous}.toml"
     settings = {"log_level": "WARNING", "server": {"port": hub_port},
-                "database": {"url": f"sqlite+aiosqlite:///{db}"},
+                "database": {"url": f"sqlite+aiosqlite:///{db}",
+                             "sqlite_synchronous": synchronous},
                 "storage": {"media_dir": str(work / "media")}}
     from hub.settings import _deep_merge
 
@@ -317,21 +319,34 @@ def main() -> None:
                         help="how long to watch the worker turn the backlog into reports")
     parser.add_argument("--routes", help="comma-separated channel names (default: all)")
     parser.add_argument("--generator", choices=["auto", "wrk", "python"], default="auto")
+    parser.add_argument("--synchronous", default="FULL",
+                        help="SQLite synchronous mode(s) of the hub, comma-separated: FULL (the "
+                             "default: acknowledged commits survive a power loss), NORMAL; with "
+                             "two, both are measured in this run and compared")
     args = parser.parse_args()
+    modes = [m.strip().upper() for m in args.synchronous.split(",") if m.strip()]
     generator = args.generator
     if generator == "auto":
         generator = "wrk" if shutil.which("wrk") else "python"
     mods = load_modules(args.routes.split(",") if args.routes else None)
+    by_mode: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="hub-bench-") as tmp, ChannelAPIs() as apis:
-        routes = {name: bench_route(mod, args, generator, Path(tmp), apis.url)
-                  for name, mod in sorted(mods.items())}
+        for mode in modes:
+            by_mode[mode] = {name: bench_route(mod, args, generator, Path(tmp), apis.url, mode)
+                             for name, mod in sorted(mods.items())}
+    routes = by_mode[modes[0]]
     worst = min(routes.values(), key=lambda r: r["ratio"])
-    print(json.dumps({"generator": generator, "concurrency": args.concurrency,
-                      "duration_s": args.duration, "cpus": os.cpu_count(), **worst,
-                      "acked": sum(r["acked"] for r in routes.values()),
-                      "stored": sum(r["stored"] for r in routes.values()),
-                      "lost": sum(r["lost"] for r in routes.values()),
-                      "routes": routes}))
+    out = {"generator": generator, "concurrency": args.concurrency,
+           "duration_s": args.duration, "cpus": os.cpu_count(), "synchronous": modes[0], **worst,
+           "acked": sum(r["acked"] for r in routes.values()),
+           "stored": sum(r["stored"] for r in routes.values()),
+           "lost": sum(r["lost"] for r in routes.values()),
+           "routes": routes}
+    if len(modes) > 1:  # the cost of durability, measured side by side in this run
+        out["synchronous_compared"] = {mode: {name: {k: r[k] for k in (
+            "hub_events_per_s", "hub_p50_ms", "hub_p99_ms", "ratio", "lost")}
+            for name, r in rs.items()} for mode, rs in by_mode.items()}
+    print(json.dumps(out))
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ from aioimaplib import IMAP4, STOP_WAIT_SERVER_PUSH
 
 from channels.email.mime import external_id_for
 from channels.email.smtp import tls_context
-from channels.email.xoauth2 import token_source
+from channels.email.xoauth2 import OAuthRefused, token_source
 from store.intake import IntakeClosed
 from store.models import ChannelState, utcnow
 
@@ -209,7 +209,13 @@ class ImapPoller:
             return
         source = token_source(s)
         source.bind(self.ctx.sessions)
-        token = await source.token()  # OAuthRefused/OAuthUnavailable: backoff and reconnect
+        try:
+            token = await source.token()  # OAuthUnavailable: backoff and reconnect
+        except OAuthRefused as exc:
+            # The grant itself is refused (secret, consent): SMTP shares it, so sending pauses
+            # with an alert too; the channel's recheck job resumes it once a token is issued.
+            self.ctx.pause("email", f"email OAuth token refused: {exc}")
+            raise
         try:
             # A refusal comes as a "+ <error>" continuation that aioimaplib leaves unanswered:
             # it ends in our timeout, which counts as a refusal too.

@@ -201,6 +201,17 @@ async def test_a_refused_token_is_replaced_and_the_poller_logs_in_again(
     assert [g["grant_type"] for g in idp.grants[:2]] == ["client_credentials"] * 2
 
 
+async def test_a_refused_grant_pauses_sending_with_an_alert(oauth_hub: Any, idp: IdentityProvider) -> None:
+    hub = await oauth_hub(oauth_client_secret="wrong-secret")
+
+    async def paused() -> bool:
+        return hub.is_paused("email")
+    await wait_for(paused, timeout=15)
+    assert "invalid_client" in hub.paused["email"] and CLIENT_SECRET not in hub.paused["email"]
+    assert hub.metrics.alerts.labels("email", "paused")._value.get() == 1
+    assert idp.introspected == []  # no token ever reached Dovecot
+
+
 async def test_refresh_token_rotates_and_survives_a_restart(settings_factory: Any, idp: IdentityProvider,
                                                             oauth_dovecot: XoauthDovecot,
                                                             oauth_sink: SmtpSink) -> None:

@@ -76,6 +76,9 @@ async def test_pii_and_markup_in_every_free_text_field_stay_off_public_pages(por
         resp = await client.post(f"/api/v1/reports/{code}/status", json={"status": status, "note": note},
                                  headers=auth)
         assert resp.status == 200, await resp.text()
+    resp = await client.post(f"/api/v1/reports/{code}/reply", headers=auth,
+                             json={"text": f"Chào chị Lan, đơn vị đã gọi {PHONE} và gửi {EMAIL} {SCRIPT}"})
+    assert resp.status == 202, await resp.text()
     # The citizen's rating (stored as router.rating stores it) quotes them too.
     async with client.app[HUB_KEY].sessions() as session, session.begin():
         report = (await session.execute(select(Report).where(Report.code == code))).scalar_one()
@@ -85,6 +88,7 @@ async def test_pii_and_markup_in_every_free_text_field_stay_off_public_pages(por
     text = html.unescape(await page.text())
     assert page.status == 200
     assert "Ổ gà lớn giữa đường" in text and "Đã vá ổ gà" in text and "4/5" in text
+    assert "Sở Xây dựng phản hồi" in text and "đơn vị đã gọi" in text  # the agency's reply, public
     assert "090*****56" in text and "l***@gmail.com" in text
     assert "&lt;script&gt;" in await page.text()  # shown as text, never as markup
     for path in public_paths(code):

@@ -91,8 +91,9 @@ class ImportSummary:
         if self.unverified_rows:
             rows = ", ".join(str(r) for r in self.unverified_rows[:SAMPLE_REJECTS])
             more = "…" if len(self.unverified_rows) > SAMPLE_REJECTS else ""
-            out.append(f"  {len(self.unverified_rows)} calls kept with a caller number to check "
-                       f"(no reply is sent to it): rows {rows}{more}")
+            n = len(self.unverified_rows)
+            out.append(f"  {n} call{'s' if n != 1 else ''} kept with a caller number to check "
+                       f"(no reply is sent to it): row{'s' if n != 1 else ''} {rows}{more}")
         out += [f"  row {row}: {reason}" for row, reason in self.samples]
         if self.rejected > len(self.samples):
             out.append(f"  … and {self.rejected - len(self.samples)} more rejected rows")

@@ -40,8 +40,8 @@ def codes_in(text: str) -> set[str]:
     return set(re.findall(r"PA-\d{4}-\d{6}", text))
 
 
-async def test_filters_agree_on_the_page_the_feed_and_the_exports(portal: Any) -> None:
-    client = portal
+async def test_filters_agree_on_the_page_the_feed_and_the_exports(portal_db: Any) -> None:
+    client = portal_db  # SQLite, and PostgreSQL when HUB_TEST_PG_URL is set
     c = await seed_mix(client)
     cases = {
         "": {c["pothole"], c["garbage"], c["light"]},
@@ -145,8 +145,8 @@ async def test_pages_are_vietnamese_findable_and_accessible(portal: Any) -> None
     assert (await client.get("/assets/og.png")).content_type == "image/png"
 
 
-async def test_map_clusters_open_and_recently_resolved_reports_in_sql(portal: Any) -> None:
-    client = portal
+async def test_map_clusters_open_and_recently_resolved_reports_in_sql(portal_db: Any) -> None:
+    client = portal_db
     for i in range(5):  # five close together, one far away, one resolved long ago, one in triage
         await seed_report(client, lat=16.4630 + i * 0.0002, lon=107.5900 + i * 0.0002)
     far = await seed_report(client, lat=16.5500, lon=107.7000)

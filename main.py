@@ -18,9 +18,9 @@ def _use_project_venv() -> None:
     """`python3 main.py …` run outside the virtualenv (the README's commands, typed as written):
     re-run under the project's .venv when it exists, else say how to make one. Never loops: the
     venv's interpreter has the dependencies or fails for real."""
-    try:
-        import aiohttp  # noqa: F401
-    except ModuleNotFoundError:
+    from importlib.util import find_spec
+
+    if any(find_spec(name) is None for name in ("aiohttp", "sqlalchemy", "pydantic", "alembic")):
         venv_python = _ROOT / ".venv" / "bin" / "python"
         if venv_python.exists() and Path(sys.prefix).resolve() != (_ROOT / ".venv").resolve():
             os.execv(str(venv_python), [str(venv_python), str(_ROOT / "main.py"), *sys.argv[1:]])

@@ -226,7 +226,16 @@ def _mount_console(app: web.Application, hub: Hub) -> None:
             await purge_sessions(session, policy=policy)
             await purge_login_throttle(session)
 
+    async def search_text() -> None:
+        from store.report_list import refresh_search_text
+
+        for _ in range(20):  # catches up after an upgrade without holding one transaction long
+            async with hub.sessions() as session, session.begin():
+                if await refresh_search_text(session) < 2000:
+                    return
+
     hub.add_job("console-purge", 600, purge)
+    hub.add_job("console-search", 3, search_text)
 
 
 def create_app(settings: Settings) -> web.Application:

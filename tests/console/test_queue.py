@@ -116,3 +116,33 @@ def test_sla_countdown_text() -> None:
     # Resolved, triage, or no due date: no countdown.
     assert sla_state(now - timedelta(days=3), "resolved", now) == ("", "")
     assert sla_state(None, "forwarded", now) == ("", "")
+
+
+async def test_word_search_is_folded_and_kept_current(console_db: ConsoleDB) -> None:
+    """"o ga le loi" finds "Ổ gà … Lê Lợi" once the search job folded it; a report changed since
+    the job's last run is found on its raw text; every word must be present."""
+    from store.report_list import refresh_search_text
+
+    old = utcnow() - timedelta(days=3)
+    pothole = await console_db.add_report(description="Ổ gà lớn giữa đường Lê Lợi", status="forwarded",
+                                          created_at=old, updated_at=old)
+    other = await console_db.add_report(description="Ổ gà trên đường Hùng Vương", created_at=old, updated_at=old)
+    fresh = await console_db.add_report(description="Đèn đường Lê Lợi hỏng")
+
+    async def found(q: str) -> list[str]:
+        async with console_db.sessions() as session:
+            page = await list_reports(session, QueueFilter(q=q), QueueScope(triage_first=True), now=utcnow())
+        return sorted(r.code for r in page.reports)
+
+    assert await found("o ga le loi") == []  # not folded yet, and changed days ago
+    assert await found("Lê Lợi") == [fresh.code]  # the fallback: recent, raw text
+    async with console_db.sessions() as session, session.begin():
+        assert await refresh_search_text(session, batch=2) == 2
+    async with console_db.sessions() as session, session.begin():
+        assert await refresh_search_text(session, batch=2) == 1
+        assert await refresh_search_text(session, batch=2) == 0  # the cursor remembers
+    assert await found("o ga le loi") == [pothole.code]
+    assert await found("Ổ GÀ") == sorted([pothole.code, other.code])
+    assert await found("le loi") == sorted([pothole.code, fresh.code])
+    assert await found("100%_") == []
+

@@ -37,6 +37,8 @@ def _clean(value: Any) -> Any:
 def _cut(value: str | None, limit: int, label: str, cut: list[str]) -> str | None:
     if value is None:
         return None
+    if not isinstance(value, str):  # a provider's number where text belongs (fuzzing found it)
+        value = str(value)
     value = _clean(value)
     if len(value) > limit:
         cut.append(label)

@@ -96,3 +96,18 @@ async def test_nul_bytes_reach_postgres_cleanly(db_url, channels_hub):
     assert (await hub.messenger(raw)).status == 200
     report = await _report(hub)
     assert report.description == "Đèn đường hỏng"
+
+
+def test_numbers_where_text_belongs_are_bounded_as_text():
+    """Found by bench/fuzz.py: a Telegram video whose file_name was a number crashed the worker
+    (python-telegram-bot keeps the JSON types as sent)."""
+    from hub.inbound.limits import bound_message
+    from normalizer.schema import AttachmentRef, ContactInfo, InboundMessage, Location
+
+    msg = InboundMessage(channel="telegram", external_id="1", sender_id="5", text="Rác",
+                         attachments=[AttachmentRef(kind="video", name=12345)],  # type: ignore[arg-type]
+                         contact=ContactInfo(name=7, phone=905123456),  # type: ignore[arg-type]
+                         location=Location(lat=1.0, lon=2.0, address=42))  # type: ignore[arg-type]
+    bound_message(msg)
+    assert msg.attachments[0].name == "12345" and msg.contact.name == "7"
+    assert msg.location.address == "42"

@@ -189,19 +189,19 @@ async def test_telegram_window_end_routes_a_silent_citizen(db_url, settings_fact
     bot_api = await fake_api()
     serve(bot_api)
     client = await hub_client(settings_factory(db_url, channels=channel_settings(bot_api.url),
-                                               intake={"assembly_window_minutes": 0.02}))
+                                               intake={"assembly_window_minutes": 0.1}))
     update = load("message__text", date=int(time.time()))
     resp = await client.post("/webhooks/telegram", data=json.dumps(update, ensure_ascii=False),
                              headers=HEADERS)
     assert resp.status == 200
+    [report] = await wait_for(lambda: _reports(client))
+    assert report.status == "received"  # the dialogue runs: not routed yet
     await wait_for(lambda: _at_least(lambda: sent_messages(bot_api), 1))
-    [report] = await _reports(client)
-    assert report.status == "received"
 
     async def routed():
         [r] = await _reports(client)
         return r if r.status in ("forwarded", "triage") else None
-    report = await wait_for(routed)
+    report = await wait_for(routed, timeout=30)  # the 6-second window ends
     assert report.extra["dialogue"]["done"] is True and report.extra["dialogue"]["pending"] is None
     sent = await wait_for(lambda: _at_least(lambda: sent_messages(bot_api), 2))
     assert sent[1]["text"] in (templates.render("forwarded", code=report.code, agency="Sở Xây dựng"),

@@ -101,7 +101,7 @@ async def test_known_block_skips_the_channel_and_sms_reaches_the_phone(settings_
 
 async def test_no_contact_point_left_is_recorded(settings_factory, hub_client, fake_api):
     def short_window(**sections):  # the report is routed when its assembly window ends
-        return settings_factory(intake={"assembly_window_minutes": 0.02}, **sections)
+        return settings_factory(intake={"assembly_window_minutes": 0.1}, **sections)
     client, bot_api = await _telegram_hub(short_window, hub_client, fake_api)
     bot_api.on("POST", path("sendMessage"), default=BLOCKED)
     await _post(client, "message__text", date=int(time.time()))
@@ -115,7 +115,7 @@ async def test_no_contact_point_left_is_recorded(settings_factory, hub_client, f
 
     async def routed():
         return (await report(client, code)).status in ("forwarded", "triage")
-    await wait_for(routed)
+    await wait_for(routed, timeout=30)
 
 
 async def _count(api, n):

@@ -2,8 +2,9 @@
 
 The channel adapter parses the raw payload (pure) into InboundMessages; this package applies them
 to the store, one module per kind of message: contacts, assembly (new or extended reports and
-their attachments), edits, receipts (delivery receipts and bounces); bot commands are answered by
-``router.commands``. Because everything — including the acknowledgement in the outbox and the inbox row's
+their attachments; status lookups and ratings), conversation (the intake dialogue on a report,
+and routing when it or the assembly window ends), edits, receipts (delivery receipts and
+bounces); bot commands and lookups are answered by ``router.commands``. Because everything — including the acknowledgement in the outbox and the inbox row's
 ``done`` mark — commits together, a crash at any point leaves the event to be processed again
 and never half-applied.
 """

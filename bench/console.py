@@ -45,7 +45,6 @@ STREETS = ["Lê Lợi", "Trần Hưng Đạo", "Hùng Vương", "Nguyễn Trãi"
            "Nguyễn Sinh Cung", "Điện Biên Phủ", "Bà Triệu", "Phan Đình Phùng", "Ngự Bình"]
 CATEGORY_AGENCY = {c: a["id"] for a in AGENCIES for c in a["categories"]}
 PASSWORD = "mật-khẩu-đo-hiệu-năng"
-SAMPLE = "PA-2026-050000"
 
 
 def _settings(db_url: str, media: str) -> Any:
@@ -69,6 +68,11 @@ async def _fresh_pg(url: str) -> None:
         await admin.execute(f'CREATE DATABASE "{name}"')
     finally:
         await admin.close()
+
+
+def _sample(n: int) -> str:
+    """The report the report page is timed on (the middle one)."""
+    return f"PA-2026-{max(1, n // 2):06d}"
 
 
 async def _seed(sessions: Any, n: int) -> dict[str, Any]:
@@ -109,7 +113,7 @@ async def _seed(sessions: Any, n: int) -> dict[str, Any]:
     async with sessions() as session, session.begin():
         for chunk in range(0, len(rows), 5000):
             await session.execute(insert(Report), rows[chunk:chunk + 5000])
-        sample_id = (await session.execute(text("SELECT id FROM reports WHERE code = :c"), {"c": SAMPLE})).scalar()
+        sample_id = (await session.execute(text("SELECT id FROM reports WHERE code = :c"), {"c": _sample(n)})).scalar()
         await session.execute(insert(ReportEvent), [
             {"report_id": sample_id, "at": now - timedelta(hours=10 - k), "actor": actor, "kind": kind,
              "note": note, "status_from": None, "status_to": None, "public": False}
@@ -185,10 +189,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     center_pages = {
         "center_first_page": "/console/", "center_status": "/console/?status=in_progress",
         "center_ward_category": "/console/?ward=Phường Phú Xuân&category=environment",
-        "center_overdue": "/console/?overdue=1", "center_code": f"/console/?q={SAMPLE}",
+        "center_overdue": "/console/?overdue=1", "center_code": f"/console/?q={_sample(args.reports)}",
         "center_words": "/console/?q=ổ gà lê lợi", "center_words_plain": "/console/?q=o ga le loi",
         "center_page_100": "/console/?page=100&status=closed",
-        "report_page": f"/console/reports/{SAMPLE}",
+        "report_page": f"/console/reports/{_sample(args.reports)}",
         "call_suggest": "/console/calls/suggest?text=Rác thải ùn ứ ở kiệt 12 Nguyễn Trãi&address=kiệt 12 Nguyễn Trãi, thuan h",
     }
     out.update(seeded)

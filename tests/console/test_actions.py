@@ -171,7 +171,8 @@ async def test_reply_return_reject_merge_hide(settings_factory, hub_client) -> N
 
     # Return to the center: the agency loses it, the center sees it in its queue.
     resp = await hoa.post(f"/console/reports/{first}/return", {"note": "Không thuộc địa bàn"})
-    assert resp.status == 303 and resp.headers["Location"].startswith("/console/?returned=")
+    assert resp.status == 303 and resp.headers["Location"] == f"/console/?returned={first}"
+    assert f"Đã trả phản ánh {first} về Trung tâm." in await (await client.get(resp.headers["Location"])).text()
     r = await report(client, first)
     assert (r.status, r.agency_id) == ("returned", None)
     assert (await hoa.page(f"/console/reports/{first}"))[0] == 404

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from normalizer.places import list_wards
 from normalizer.schema import CATEGORIES, STATUSES
 from store.models import Agency, utcnow
-from store.report_list import SORTS, QueueFilter, QueueScope, list_reports, report_channels
+from store.report_list import CODE_RE, SORTS, QueueFilter, QueueScope, list_reports, report_channels
 from web.console.keys import CONFIG_KEY, SESSIONS_KEY, USER_KEY
 from web.console.render import render
 
@@ -92,6 +92,8 @@ async def queue_page(request: web.Request) -> web.Response:
         "sla": lambda r: sla_state(r.due_at, r.status, now),
         "query": lambda **changes: _query_string(flt, **changes),
         "scope_agency": agencies.get(user.agency_id or "", user.agency_id) if user.role == "agency" else None,
+        "returned": (request.query.get("returned") or "").upper() if CODE_RE.match(
+            request.query.get("returned") or "") else None,
     }
     template = ("console/_queue_results.html" if request.headers.get("HX-Target") == "queue-results"
                 else "console/queue.html")

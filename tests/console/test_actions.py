@@ -339,3 +339,15 @@ async def _processed(hub: Any, external_id: str) -> bool:
         state = (await session.execute(select(InboxEvent.state).where(
             InboxEvent.external_id == external_id))).scalar()
     return state not in (None, "pending")
+
+
+async def test_call_form_with_the_hotline_channel_off(settings_factory, hub_client) -> None:
+    client = await hub_with_officers(settings_factory, hub_client, channels={"hotline": {"enabled": False}})
+    status, html = await Officer(client, "td.minh").page("/console/calls/new")
+    resp = await client.post("/console/calls", data={"csrf_token": csrf_of(html), "phone": "0905123456",
+                                                     "text": "Đèn đường hỏng", "address": ""})
+    text = await resp.text()
+    assert resp.status == 503 and "kênh đường dây nóng đang tắt" in text
+    assert "Đèn đường hỏng" in text  # what the operator typed is still in the form
+    async with client.app[HUB_KEY].sessions() as session:
+        assert (await session.execute(select(func.count()).select_from(Report))).scalar() == 0

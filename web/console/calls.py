@@ -146,8 +146,10 @@ async def submit_call(request: web.Request) -> web.StreamResponse:
             "call_id": f"console-{token}", "caller": values["phone"], "name": values["name"],
             "text": values["text"], "address": values["address"], "operator": user.actor})
     except ValueError as exc:
-        return _form_page(request, values, error=f"Không lưu được cuộc gọi: {exc}", status=422,
-                          token=token)
+        reason = ("kênh đường dây nóng đang tắt (channels.hotline.enabled)" if "disabled" in str(exc)
+                  else str(exc))
+        return _form_page(request, values, error=f"Không lưu được cuộc gọi: {reason}.",
+                          status=503 if "disabled" in str(exc) else 422, token=token)
     except Exception:  # intake closed (shutting down), database down: the operator retries
         return _form_page(request, values, error="Chưa lưu được cuộc gọi (máy chủ bận). Bấm “Lưu” lần "
                           "nữa: cuộc gọi chỉ được ghi một lần.", status=503, token=token)

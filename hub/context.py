@@ -27,6 +27,7 @@ from hub.settings import Settings
 from store.db import write_probe
 from store.intake import Intake, IntakeResult
 from store.leases import LeaderLease
+from store.storage import MediaStore, make_media_store
 
 if TYPE_CHECKING:
     from channels.base import ChannelAdapter
@@ -68,6 +69,7 @@ class Hub:
     stopping: bool = False
     # (monotonic time, ready, reason) of the last write probe: /readyz probes at most once a second.
     _readiness: tuple[float, bool, str] = (float("-inf"), False, "")
+    _media: MediaStore | None = None
 
     # --- what every layer uses -------------------------------------------------------------
     def add_job(self, job_id: str, every_seconds: float, func: Callable[[], Awaitable[None]],
@@ -152,6 +154,13 @@ class Hub:
         return self.settings.path(self.settings.storage.media_dir)
 
     @property
+    def media(self) -> MediaStore:
+        if self._media is None:
+            self._media = make_media_store(self.settings.storage.backend, self.engine,
+                                           self.media_dir)
+        return self._media
+
+    @property
     def chat_channels(self) -> frozenset[str]:
         return chat_channels()
 
@@ -184,7 +193,7 @@ class Hub:
         if adapter is None:
             return {"token": "", "stored": False, "code": None, "status": 503,
                     "problem": "the web channel is disabled"}
-        outcome = await submit_form(adapter, self.media_dir, form,  # type: ignore[arg-type]
+        outcome = await submit_form(adapter, self.media, form,  # type: ignore[arg-type]
                                     [FormPhoto(d, t, n) for d, t, n in photos], idempotency_key)
         return dataclasses.asdict(outcome)
 

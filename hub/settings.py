@@ -58,6 +58,9 @@ class DatabaseSettings(_Section):
 
 class StorageSettings(_Section):
     media_dir: str = "data/media"
+    # "local": files in media_dir (one process); "database": bytes in the database so every
+    # replica serves every photo, media_dir caching them (store.storage).
+    backend: Literal["local", "database"] = "local"
     max_attachment_bytes: int = Field(25 * 1024 * 1024, gt=0)
     download_timeout_seconds: float = 30.0
 

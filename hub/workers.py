@@ -17,7 +17,6 @@ from sqlalchemy import func, select
 from channels.media import MediaRefused
 from hub.dispatch import dispatch_row
 from hub.inbound import process_event
-from store.files import store_bytes
 from store.models import Attachment, InboxEvent, OutboxMessage, utcnow
 from store.queue import backoff_seconds, claim, extend_claims, lapse_foreign_claims
 
@@ -246,7 +245,7 @@ class Workers:
                 raise MediaRefused(f"channel {att.channel} is not enabled")
             data, got_type = await adapter.fetch_media(att.source_url or "",
                                                        cfg.storage.max_attachment_bytes)
-            digest, _ = store_bytes(cfg.path(cfg.storage.media_dir), data)
+            digest = await hub.media.put(data)
             state, size, ctype = "stored", len(data), got_type or ctype
         except MediaRefused as exc:
             state, error = "refused", str(exc)

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
     from router.settings import AgencySettings, RoutingSettings
+    from store.storage import MediaStore
 
 
 class Sender(Protocol):
@@ -53,6 +54,10 @@ class RouterContext(Protocol):
 
     @property
     def media_dir(self) -> Path: ...
+
+    # Stored photos and files (store.storage): local folder or database, per storage.backend.
+    @property
+    def media(self) -> MediaStore: ...
 
     @property
     def chat_channels(self) -> frozenset[str]: ...

@@ -29,7 +29,6 @@ from normalizer.schema import CATEGORIES, DeliveryResult, OutboundMessage
 from router import templates
 from router.notify import outbound_row, template_fields
 from router.views import agency_report_dict
-from store.files import media_path
 from store.models import Attachment, OutboxMessage, Report, utcnow
 from store.reports import report_by_code
 
@@ -216,10 +215,11 @@ class AgencyEmailSender(_AgencySender):
         report, refused = await self._report_for(message)
         if refused:
             return DeliveryResult.give_up(refused)
-        return await transport.send(self.build(address, message, report), address)
+        files = await self._files(report) if report is not None and not report.get("withdrawn") else []
+        return await transport.send(self.build(address, message, report, files), address)
 
-    def build(self, address: str, message: OutboundMessage,
-              report: dict[str, Any] | None) -> EmailMessage:
+    def build(self, address: str, message: OutboundMessage, report: dict[str, Any] | None,
+              files: list[tuple[dict[str, Any], bytes]] | None = None) -> EmailMessage:
         transport = self.ctx.mail
         sender = (transport.from_address if transport else "") or "no-reply@localhost"
         mail = EmailMessage()
@@ -234,10 +234,9 @@ class AgencyEmailSender(_AgencySender):
         mail["Auto-Submitted"] = "auto-generated"
         mail["X-Hub-Report"] = message.report_code or ""
         lines = [message.text, ""]
-        files: list[tuple[dict[str, Any], bytes]] = []
+        files = files or []
         if report is not None and not report.get("withdrawn"):
             lines += self._summary(report)
-            files = self._files(report)
         mail.set_content("\n".join(lines))
         for att, data in files:
             maintype, _, subtype = (att.get("content_type") or "application/octet-stream").partition("/")
@@ -268,17 +267,15 @@ class AgencyEmailSender(_AgencySender):
             lines += ["", "Tệp đính kèm:", *links]
         return lines
 
-    def _files(self, report: dict[str, Any]) -> list[tuple[dict[str, Any], bytes]]:
+    async def _files(self, report: dict[str, Any]) -> list[tuple[dict[str, Any], bytes]]:
+        """Stored photos to attach, read through the media store (any replica's)."""
         out: list[tuple[dict[str, Any], bytes]] = []
         total = 0
-        media_dir = self.ctx.media_dir
         for att in report.get("attachments", []):
             if len(out) >= MAX_MAIL_ATTACHMENTS or not att.get("sha256") or att.get("kind") != "image":
                 continue
-            path = media_path(media_dir, att["sha256"])
-            try:
-                data = path.read_bytes()
-            except OSError:
+            data = await self.ctx.media.read(att["sha256"])
+            if data is None:
                 continue
             if total + len(data) > MAX_MAIL_ATTACHMENT_BYTES:
                 continue

@@ -1,5 +1,6 @@
 """Stored media: files under ``storage.media_dir`` by SHA-256 (the same photo sent twice is
-stored once)."""
+stored once). This is the local folder backend and every backend's cache; readers and writers
+go through ``store.storage`` (local or database, ``storage.backend``)."""
 from __future__ import annotations
 
 import hashlib
@@ -13,9 +14,13 @@ def media_path(media_dir: Path, sha256: str) -> Path:
     return media_dir / sha256[:2] / sha256[2:4] / sha256
 
 
+def sha256_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
 def store_bytes(media_dir: Path, data: bytes) -> tuple[str, Path]:
     """Write data under media_dir/ab/cd/<sha256>; atomic and idempotent."""
-    digest = hashlib.sha256(data).hexdigest()
+    digest = sha256_of(data)
     target = media_path(media_dir, digest)
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -394,3 +395,18 @@ class RatingToken(Base):
 
 # Merged duplicates point at the surviving report: its news goes to their reporters too.
 Index("ix_reports_duplicate_of", Report.duplicate_of)
+
+
+# --- Shared media storage (issue 17): photos and files in the database, for replicas --------
+
+
+class MediaBlob(Base):
+    """A stored file's bytes by SHA-256, when ``storage.backend = "database"``: every replica
+    reads what any replica stored (the local folder stays a per-process cache)."""
+
+    __tablename__ = "media_blobs"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

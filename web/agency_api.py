@@ -24,7 +24,6 @@ from router.notify import agency_name
 from router.views import agency_report_dict
 from store.account_tokens import principal_for_token
 from store.callbacks import list_callbacks, mark_callback_done
-from store.files import media_path
 from store.models import Attachment, Report, utcnow
 from store.params import MAX_OFFSET, path_id, query_int
 from store.serialize import iso
@@ -181,8 +180,8 @@ async def get_attachment(request: web.Request) -> web.StreamResponse:
             Attachment.report_id == report.id, Attachment.sha256 == sha).limit(1))).scalar()
     if att is None:
         raise _error(404, "attachment not found")
-    path = media_path(ctx.media_dir, sha)
-    if not path.is_file():
+    path = await ctx.media.local_path(sha)
+    if path is None:
         raise _error(404, "attachment not stored")
     return web.FileResponse(path, headers={
         "Content-Type": att.content_type or "application/octet-stream",

@@ -21,7 +21,6 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -30,8 +29,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from channels.open311.adapter import validate_request
 from channels.webhook import store_events
 from normalizer.schema import RawEvent
-from store.files import store_bytes
 from store.models import Attachment, ChannelState, InboxEvent
+from store.storage import MediaStore
 
 if TYPE_CHECKING:
     from channels.open311.adapter import WebChannel
@@ -68,7 +67,7 @@ def open311_fields(form: dict[str, str]) -> dict[str, str]:
             if k in FORM_TO_OPEN311 and isinstance(v, str) and v.strip()}
 
 
-async def submit_form(adapter: WebChannel, media_dir: Path, form: dict[str, str],
+async def submit_form(adapter: WebChannel, media: MediaStore, form: dict[str, str],
                       photos: list[FormPhoto], idempotency_key: str | None) -> FormOutcome:
     started = time.perf_counter()
     fields = open311_fields(form)
@@ -81,7 +80,7 @@ async def submit_form(adapter: WebChannel, media_dir: Path, form: dict[str, str]
     if photos:
         listed = []
         for photo in photos:
-            digest, _ = store_bytes(media_dir, photo.data)
+            digest = await media.put(photo.data)
             listed.append({"sha256": digest, "content_type": photo.content_type,
                            "size": len(photo.data), "name": photo.name})
         fields[PHOTOS_KEY] = listed  # type: ignore[assignment]

@@ -16,7 +16,6 @@ from router import commands, lifecycle, notify, templates
 from router.assign import analyze_report, route_new_report
 from router.delivery import enqueue_agency_delivery
 from router.rating import apply_rating
-from store.files import store_bytes
 from store.models import Attachment, Contact, OutboxMessage, Report, utcnow
 
 if TYPE_CHECKING:
@@ -232,7 +231,7 @@ def _remember_message_key(report: Report, msg: InboundMessage) -> None:
 
 async def add_attachments(hub: Hub, session: AsyncSession, report: Report,
                           msg: InboundMessage) -> None:
-    media_dir, cap = hub.media_dir, hub.max_attachment_bytes
+    cap = hub.max_attachment_bytes
     for ref in msg.attachments:
         att = Attachment(report_id=report.id, channel=msg.channel, kind=ref.kind,
                          source_url=ref.url, name=ref.name, content_type=ref.content_type,
@@ -241,7 +240,7 @@ async def add_attachments(hub: Hub, session: AsyncSession, report: Report,
             if len(ref.data) > cap:
                 att.state, att.error = "refused", f"file exceeds {cap} bytes"
             else:
-                att.sha256, _ = store_bytes(media_dir, ref.data)
+                att.sha256 = await hub.media.put(ref.data, session=session)
                 att.size, att.state = len(ref.data), "stored"
         elif not ref.url:
             att.state, att.error = "refused", "no URL and no data"

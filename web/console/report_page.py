@@ -33,7 +33,6 @@ from router import lifecycle
 from router.assign import RouteRefused, reroute
 from router.notify import agency_name
 from store.accounts import known_agencies
-from store.files import media_path
 from store.models import Attachment, Report, utcnow
 from store.public_models import ReportModeration
 from store.public_reports import set_report_hidden
@@ -336,8 +335,8 @@ async def media(request: web.Request) -> web.StreamResponse:
         att = (await session.execute(query.limit(1))).scalar()
     if att is None:
         raise web.HTTPNotFound()
-    path = media_path(ctx.media_dir, sha)
-    if not path.is_file():
+    path = await ctx.media.local_path(sha)
+    if path is None:
         raise web.HTTPNotFound()
     content_type = att.content_type or "application/octet-stream"
     inline = content_type in INLINE_TYPES

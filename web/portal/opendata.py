@@ -153,6 +153,9 @@ async def photo(request: web.Request) -> web.StreamResponse:
     if att is None or not att.sha256:
         return not_found(request)
     try:
+        # the original through the media store first (another replica may have stored it)
+        if await ctx.media.local_path(att.sha256) is None:
+            return not_found(request)
         path = await asyncio.get_running_loop().run_in_executor(
             None, public_copy, ctx.media_dir, att.sha256, settings.blur_photos)
     except (OSError, ValueError):

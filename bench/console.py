@@ -134,10 +134,11 @@ async def _seed(sessions: Any, n: int) -> dict[str, Any]:
                 break
     index_seconds = time.perf_counter() - indexed_from
     engine = sessions.kw["bind"]
-    if engine.dialect.name == "postgresql":
-        async with engine.connect() as conn:
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.execute(text("VACUUM ANALYZE"))
+    # Planner statistics, as a database in use has them (PostgreSQL's autovacuum; on SQLite the
+    # hub's console-purge job runs PRAGMA optimize).
+    async with engine.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.execute(text("VACUUM ANALYZE" if engine.dialect.name == "postgresql" else "ANALYZE"))
     return {"seed_seconds": round(time.perf_counter() - started, 1),
             "search_text_reports_per_s": round(n / index_seconds)}
 

@@ -95,7 +95,11 @@ def case_variants(text: str) -> list[str]:
 
 
 def _conditions(flt: QueueFilter, scope: QueueScope, now: datetime,
-                overdue_statuses: Sequence[str]) -> list[Any]:
+                overdue_statuses: Sequence[str], *, walk_created: bool = False) -> list[Any]:
+    """``walk_created``: for a page in created_at order on SQLite, keep the planner off the
+    indexes of the broad conditions (overdue's status/due_at, the word search's id list) so it
+    walks ix_reports_created_at and stops at the page instead of sorting every match (30,000
+    overdue reports: 150 ms → 15 ms). PostgreSQL chooses that plan from its statistics."""
     # No "code IS NOT NULL": a report gets its code in the transaction that creates it, and the
     # condition would make every count read the table instead of an index (56 ms vs 5 ms).
     conds: list[Any] = []
@@ -110,13 +114,14 @@ def _conditions(flt: QueueFilter, scope: QueueScope, now: datetime,
     if flt.channel:
         conds.append(Report.channel == flt.channel)
     if flt.overdue:
-        conds.extend([Report.due_at < now, Report.status.in_(overdue_statuses)])
+        status = Report.status.op("||")("") if walk_created else Report.status
+        conds.extend([Report.due_at < now, status.in_(overdue_statuses)])
     if flt.q and flt.q.strip():
         text = flt.q.strip()
         if CODE_RE.match(text):  # a tracking code read out by a caller: one index lookup
             conds.append(Report.code == text.upper())
             return conds
-        match = _word_match(text, now)
+        match = _word_match(text, now, walk_created=walk_created)
         if match is not None:
             conds.append(match)
     return conds
@@ -126,7 +131,7 @@ def search_text(description: str | None, address: str | None, ward: str | None) 
     return " ".join(fold(t) for t in (description, address, ward) if t)
 
 
-def _word_match(text: str, now: datetime) -> Any:
+def _word_match(text: str, now: datetime, *, walk_created: bool = False) -> Any:
     """Every word of ``text`` in the folded search text, or — for reports changed since the
     search job's last run (a few seconds' worth, an index range on updated_at) — the text as
     typed in the raw description or address. One ``id IN (… UNION ALL …)``, which both backends
@@ -141,7 +146,8 @@ def _word_match(text: str, now: datetime) -> Any:
         pattern = f"%{_escape_like(variant)}%"
         raw += [Report.description.ilike(pattern, escape="\\"), Report.address.ilike(pattern, escape="\\")]
     recent = select(Report.id).where(Report.updated_at >= now - RECENT, or_(*raw))
-    return Report.id.in_(union_all(folded, recent))
+    report_id = Report.id.op("+")(0) if walk_created else Report.id
+    return report_id.in_(union_all(folded, recent))
 
 
 def _ordered(query: Select[Any], sort: str) -> Select[Any]:
@@ -191,12 +197,15 @@ async def list_reports(session: AsyncSession, flt: QueueFilter, scope: QueueScop
     sort = flt.sort if flt.sort in SORTS else "new"
     counts = await status_counts(session, scope)
     words = bool(flt.q and flt.q.strip() and not CODE_RE.match(flt.q.strip()))
+    walk = (session.bind.dialect.name == "sqlite" and sort in ("new", "old")
+            and (words or flt.overdue))
     if words:
         # A word search lists its matches newest (or as sorted) first, triage or not, and counts
         # at most COUNT_CAP of them: a common word would otherwise count half the table.
         conds = _conditions(flt, scope, now, overdue_statuses)
         total = await _count(session, conds, cap=COUNT_CAP)
-        reports = await _rows(session, conds, sort, offset, page_size)
+        reports = await _rows(session, _conditions(flt, scope, now, overdue_statuses, walk_created=walk),
+                              sort, offset, page_size)
         return QueuePage(reports=reports, total=min(total, COUNT_CAP), page=page, page_size=page_size,
                          counts=counts, capped=total > COUNT_CAP)
     if scope.triage_first and not flt.status:
@@ -205,11 +214,16 @@ async def list_reports(session: AsyncSession, flt: QueueFilter, scope: QueueScop
         rest = [*_conditions(flt, scope, now, overdue_statuses), Report.status != "triage"]
         n_first = await _count(session, first)
         total = n_first + await _count(session, rest)
+        if walk:
+            first = _conditions(replace(flt, status="triage"), scope, now, overdue_statuses, walk_created=True)
+            rest = [*_conditions(flt, scope, now, overdue_statuses, walk_created=True), Report.status != "triage"]
         reports = await _rows(session, first, sort, offset, page_size)
         reports += await _rows(session, rest, sort, max(0, offset - n_first), page_size - len(reports))
     else:
         conds = _conditions(flt, scope, now, overdue_statuses)
         total = await _count(session, conds)
+        if walk:
+            conds = _conditions(flt, scope, now, overdue_statuses, walk_created=True)
         reports = await _rows(session, conds, sort, offset, page_size)
     return QueuePage(reports=reports, total=total, page=page, page_size=page_size, counts=counts)
 

@@ -16,7 +16,9 @@ from sqlalchemy import func, select
 
 from channels.media import MediaRefused
 from hub.dispatch import dispatch_row
-from hub.inbound import process_event
+from hub.inbound import apply_event, parse_event
+from hub.inbound.contacts import ensure_contacts
+from normalizer.schema import InboundMessage
 from store.models import Attachment, InboxEvent, OutboxMessage, utcnow
 from store.queue import backoff_seconds, claim, extend_claims, lapse_foreign_claims
 
@@ -128,37 +130,58 @@ class Workers:
         return len(ids)
 
     async def _process_batch(self, ids: list[int]) -> None:
-        """Claimed events in as few transactions as a time budget allows. The budget bounds how
-        long a transaction holds SQLite's single write lock, which intake's group commit waits
-        for. Optimistic: no savepoint per event (two statements each); when one event fails, the
-        transaction rolls back, that event is marked for retry alone and the others are redone.
-        A crash before a commit leaves the claimed rows to be reclaimed when their lease ends."""
+        """Claimed events in as few transactions as a time budget allows.
+
+        1. Every event is read and parsed (pure) before any transaction: a poison event — no
+           adapter, unreadable payload, a parser error — goes to retry/parked alone and never
+           costs its batch a rollback.
+        2. Each transaction upserts the contacts of all its events in one statement, then applies
+           the events in arrival (id) order, so a citizen's messages assemble in order whether
+           they fall in one batch or two (the next batch sees this one's commit).
+        3. The acknowledgement is queued and the inbox row marked in the report's transaction.
+        The budget bounds how long a transaction holds SQLite's single write lock, which intake's
+        group commit waits for. Optimistic: no savepoint per event; when one event fails to
+        apply, the transaction rolls back, that event is marked for retry alone and the others
+        are redone. A crash before a commit leaves the claimed rows to be reclaimed."""
         hub = self.hub
         cfg = hub.settings.workers
         budget = (cfg.inbox_busy_transaction_budget_ms if self._intake_busy()
                   else cfg.inbox_transaction_budget_ms) / 1000
+        async with hub.sessions() as session:
+            claimed = list((await session.execute(select(InboxEvent).where(
+                InboxEvent.id.in_(ids)).order_by(InboxEvent.id))).scalars())
+        parsed: dict[int, list[InboundMessage]] = {}
+        for event in claimed:
+            if event.state != "claimed" or event.claimed_by != hub.worker_id:
+                continue
+            try:
+                parsed[event.id] = parse_event(hub, event)
+            except Exception as exc:
+                await self._inbox_failed(event.id, exc)
         done: list[tuple[str, str]] = []
-        remaining = list(ids)
+        remaining = sorted(parsed)
         while remaining and not self._stopping.is_set():
             started = time.perf_counter()
             in_txn: list[int] = []
             batch_done: list[tuple[str, str]] = []
             failure: tuple[int, Exception] | None = None
+            chunk = remaining[:self.TXN_MAX]
             async with hub.sessions() as session:
                 events = {e.id: e for e in (await session.execute(select(InboxEvent).where(
-                    InboxEvent.id.in_(remaining[:50])))).scalars()}
+                    InboxEvent.id.in_(chunk)))).scalars()}
                 try:
+                    await ensure_contacts(session, [m for i in chunk for m in parsed[i]])
                     while remaining and time.perf_counter() - started < budget:
                         event_id = remaining.pop(0)
                         in_txn.append(event_id)
                         event = events.get(event_id)
-                        if event is None:  # beyond the prefetched slice: next transaction
+                        if event is None:  # beyond this transaction's slice: next transaction
                             remaining.insert(0, in_txn.pop())
                             break
                         if event.state != "claimed" or event.claimed_by != hub.worker_id:
                             continue
                         try:
-                            await process_event(hub, session, event)
+                            await apply_event(hub, session, event, parsed[event_id])
                         except Exception as exc:
                             failure = (event_id, exc)
                             break
@@ -170,10 +193,13 @@ class Workers:
                         await session.rollback()
                 except Exception as exc:  # the commit itself failed: retry them all later
                     await session.rollback()
-                    failure = (in_txn[-1], exc) if in_txn else None
+                    failure = (in_txn[-1], exc) if in_txn else (chunk[0], exc)
+                    if not in_txn:
+                        remaining.remove(chunk[0])
             if failure is not None:
                 failed_id, exc = failure
-                # the others of this transaction go round again
+                # the others of this transaction go round again (their parsed messages are
+                # reused: only parse_event's bounding changes a message)
                 remaining[:0] = [i for i in in_txn if i != failed_id]
                 await self._inbox_failed(failed_id, exc)
             if remaining:
@@ -182,6 +208,9 @@ class Workers:
             hub.metrics.inbox_processed.labels(channel, state).inc()
         if done:
             hub.outbox_wakeup.set()
+
+    # At most this many events per transaction (the prefetch of one transaction).
+    TXN_MAX = 500
 
     async def _inbox_failed(self, event_id: int, exc: Exception) -> None:
         hub, cfg = self.hub, self.hub.settings.workers

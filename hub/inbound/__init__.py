@@ -37,6 +37,12 @@ class UnknownChannel(Exception):
 
 
 async def process_event(hub: Hub, session: AsyncSession, event: InboxEvent) -> Report | None:
+    return await apply_event(hub, session, event, parse_event(hub, event))
+
+
+def parse_event(hub: Hub, event: InboxEvent) -> list[InboundMessage]:
+    """Pure: the event's messages, bounded and with sane times. Raises for a poison event (no
+    adapter, unreadable payload), before any transaction, so it fails alone."""
     adapter = hub.channels.get(event.channel)
     if adapter is None:
         raise UnknownChannel(f"no enabled adapter for channel {event.channel!r}")
@@ -45,6 +51,11 @@ async def process_event(hub: Hub, session: AsyncSession, event: InboxEvent) -> R
     skew = timedelta(minutes=hub.settings.intake.max_clock_skew_minutes)
     for msg in messages:  # one place for every channel: limits, NULs, provider clocks
         clamp_times(bound_message(msg), event.received_at or utcnow(), skew)
+    return messages
+
+
+async def apply_event(hub: Hub, session: AsyncSession, event: InboxEvent,
+                      messages: list[InboundMessage]) -> Report | None:
     report: Report | None = None
     for msg in messages:
         report = await apply_message(hub, session, msg) or report

@@ -19,14 +19,38 @@ if TYPE_CHECKING:
 log = logging.getLogger("hub.inbox")
 
 
+READY = "contacts_ready"  # session.info key: (channel, sender) rows ensure_contacts inserted
+
+
+def needs_contact(msg: InboundMessage) -> bool:
+    return msg.kind not in ("ignore", "delivery")
+
+
+async def ensure_contacts(session: AsyncSession, messages: list[InboundMessage]) -> None:
+    """Batch: every sender of these messages has a contact row, in ONE statement; the
+    per-message upsert then only reads (and locks, on PostgreSQL) its row."""
+    keys = list(dict.fromkeys((m.channel, m.sender_id) for m in messages if needs_contact(m)))
+    if not keys:
+        return
+    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    now = utcnow()
+    for start in range(0, len(keys), 500):  # bound the statement's parameters
+        await session.execute(insert(Contact).values([
+            {"channel": c, "channel_user_id": s, "state": "active", "extra": {}, "created_at": now,
+             "updated_at": now} for c, s in keys[start:start + 500]])
+            .on_conflict_do_nothing(index_elements=["channel", "channel_user_id"]))
+    session.info.setdefault(READY, set()).update(keys)
+
+
 async def upsert_contact(session: AsyncSession, msg: InboundMessage) -> Contact:
     dialect = session.bind.dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     now = utcnow()
-    await session.execute(
-        insert(Contact).values(channel=msg.channel, channel_user_id=msg.sender_id, state="active",
-                               extra={}, created_at=now, updated_at=now)
-        .on_conflict_do_nothing(index_elements=["channel", "channel_user_id"]))
+    if (msg.channel, msg.sender_id) not in session.info.get(READY, ()):
+        await session.execute(
+            insert(Contact).values(channel=msg.channel, channel_user_id=msg.sender_id, state="active",
+                                   extra={}, created_at=now, updated_at=now)
+            .on_conflict_do_nothing(index_elements=["channel", "channel_user_id"]))
     query = select(Contact).where(Contact.channel == msg.channel,
                                   Contact.channel_user_id == msg.sender_id)
     if dialect == "postgresql":

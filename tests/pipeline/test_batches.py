@@ -1,0 +1,140 @@
+"""The batched inbox worker keeps every guarantee: a poison event fails alone while its batch
+commits; a citizen's messages split across two batches assemble into one report in arrival
+order; a crash between batches loses nothing and duplicates nothing (the dead process's claims
+are reclaimed and worked by the next one)."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from hub.app import close_hub, open_hub
+from hub.workers import Workers
+from store.models import InboxEvent, OutboxMessage, Report
+from store.queue import claim
+from tests.conftest import make_settings, wait_for
+from tests.messenger.conftest import batch, message, messenger_section
+
+HUE = timezone(timedelta(hours=7))
+
+
+def settings(tmp_path: Path, db_url: str, **workers: Any) -> Any:
+    return make_settings(tmp_path, db_url, channels={
+        "hotline": {"enabled": True}, "messenger": messenger_section("http://127.0.0.1:9")},
+        workers={"inbox_max_attempts": 2, **workers})
+
+
+def call(ext: str, text: str, phone: str = "+84935111222") -> dict[str, Any]:
+    return {"id": ext, "time": datetime(2026, 11, 30, 9, 0, tzinfo=HUE).isoformat(),
+            "caller": phone, "text": text, "address": "12 Lê Lợi, phường Thuận Hóa",
+            "category": "Vệ sinh môi trường"}
+
+
+async def chat(hub: Any, psid: str, mid: str, text: str) -> None:
+    """One Messenger message through the channel's own split, stored by intake."""
+    [raw] = hub.channels["messenger"].split(batch([message(psid, mid, text)]))
+    await hub.intake.submit("messenger", raw.external_id, raw.payload)
+
+
+async def states(hub: Any) -> dict[str, tuple[str, int | None]]:
+    async with hub.sessions() as session:
+        return {e: (s, r) for e, s, r in await session.execute(
+            select(InboxEvent.external_id, InboxEvent.state, InboxEvent.report_id))}
+
+
+async def acks(hub: Any, report_id: int) -> int:
+    async with hub.sessions() as session:
+        return (await session.execute(select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.report_id == report_id, OutboxMessage.purpose == "citizen"))).scalar_one()
+
+
+async def test_a_poison_event_fails_alone_and_its_batch_commits(db_url: str, tmp_path: Path) -> None:
+    hub = await open_hub(settings(tmp_path, db_url, retry_base_seconds=0.05))
+    try:
+        await hub.intake.submit_many("hotline", [
+            ("HL-1", call("HL-1", "Rác thải tồn đọng ở kiệt 12 Lê Lợi")),
+            ("HL-2", "{not json"),  # stored as sent: no parser can read it
+            ("HL-3", call("HL-3", "Đèn đường hỏng trước số 5 Lê Lợi", phone="+84935333444"))])
+        workers = Workers(hub)
+        assert await workers.run_inbox_once() == 3  # one claimed batch of three
+        seen = await states(hub)
+        assert seen["HL-1"][0] == seen["HL-3"][0] == "done"
+        assert seen["HL-2"] == ("pending", None)
+        for ext in ("HL-1", "HL-3"):  # each its report, its acknowledgement queued with it
+            assert await acks(hub, seen[ext][1]) == 1
+        async with hub.sessions() as session:
+            poison = (await session.execute(select(InboxEvent).where(
+                InboxEvent.external_id == "HL-2"))).scalar_one()
+            assert poison.attempts == 1 and "JSONDecodeError" in poison.error
+            assert (await session.execute(select(func.count()).select_from(Report))).scalar_one() == 2
+
+        async def parked() -> bool:
+            await workers.run_inbox_once()
+            return (await states(hub))["HL-2"][0] == "parked"
+        await wait_for(parked)  # the second attempt parks it (inbox_max_attempts = 2)
+        async with hub.sessions() as session:
+            assert (await session.execute(select(func.count()).select_from(Report))).scalar_one() == 2
+    finally:
+        await close_hub(hub)
+
+
+async def test_a_citizens_messages_split_across_two_batches_assemble_in_order(
+        db_url: str, tmp_path: Path) -> None:
+    hub = await open_hub(settings(tmp_path, db_url, inbox_batch=2))
+    try:
+        await chat(hub, "psid-an", "m.1", "Rác thải tràn ra đường, bốc mùi")
+        await chat(hub, "psid-binh", "m.2", "Cây đổ chắn ngang đường Lê Duẩn")
+        await chat(hub, "psid-an", "m.3", "Đã ba ngày chưa ai dọn")  # second batch
+        await chat(hub, "psid-an", "m.4", "Xin xử lý sớm giúp")
+        workers = Workers(hub)
+        passes = []
+        while n := await workers.run_inbox_once():
+            passes.append(n)
+        assert passes == [2, 2]
+        async with hub.sessions() as session:
+            reports = {r.external_ids[0]: r for r in (await session.execute(select(Report))).scalars()}
+        assert sorted(reports) == ["m.1", "m.2"]
+        assert reports["m.1"].external_ids == ["m.1", "m.3", "m.4"]  # arrival order
+        assert reports["m.2"].external_ids == ["m.2"]
+        description = reports["m.1"].description
+        assert description.index("Rác thải") < description.index("ba ngày") < description.index("sớm")
+        assert {s for s, _ in (await states(hub)).values()} == {"done"}
+    finally:
+        await close_hub(hub)
+
+
+async def test_a_crash_between_batches_loses_and_duplicates_nothing(sqlite_url: str, tmp_path: Path) -> None:
+    first = await open_hub(settings(tmp_path, sqlite_url, inbox_batch=2))
+    await chat(first, "psid-chi", "c.1", "Ổ gà lớn giữa đường Hùng Vương")
+    await chat(first, "psid-chi", "c.2", "Gần ngã tư Bà Triệu")
+    await chat(first, "psid-chi", "c.3", "Xe máy đã ngã hai lần")
+    await first.intake.submit("hotline", "HL-9", call("HL-9", "Nước thải chảy tràn ra kiệt 3"))
+    try:
+        assert await Workers(first).run_inbox_once() == 2  # batch 1 committed
+        # batch 2 claimed, then the process dies before working it
+        held = await claim(first.engine, InboxEvent, worker_id=first.worker_id, limit=2,
+                           lease_seconds=3600, ready_states=("pending",), claimed_state="claimed")
+        assert len(held) == 2
+    finally:
+        await close_hub(first)
+    second = await open_hub(settings(tmp_path, sqlite_url, inbox_batch=2))
+    workers = Workers(second)
+    workers.start()  # on SQLite the earlier process's claims lapse at once
+    try:
+        async def settled() -> bool:
+            return {s for s, _ in (await states(second)).values()} == {"done"}
+        await wait_for(settled)
+        async with second.sessions() as session:
+            reports = list((await session.execute(select(Report).order_by(Report.id))).scalars())
+        assert [r.external_ids for r in reports] == [["c.1", "c.2", "c.3"], ["HL-9"]]
+        for report in reports:
+            assert await acks(second, report.id) >= 1
+        async with second.sessions() as session:
+            hotline_acks = (await session.execute(select(func.count()).select_from(OutboxMessage).where(
+                OutboxMessage.report_id == reports[1].id, OutboxMessage.purpose == "citizen"))).scalar_one()
+        assert hotline_acks == 1
+    finally:
+        await workers.stop()
+        await close_hub(second)

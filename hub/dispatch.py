@@ -7,6 +7,7 @@ handed to senders, so a send retried after a crash is recognizable downstream.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -101,3 +102,54 @@ async def record_outcome(hub: Hub, row_id: int, result: DeliveryResult) -> None:
                     await reroute_failed_message(hub, session, row, report, result)
                 elif outcome == "dead":
                     hub.metrics.alerts.labels(row.channel, "delivery_dead").inc()
+
+
+class ChannelPace:
+    """One channel's send pace: at most ``concurrency`` sends in flight, at most ``rate`` sends
+    started per second, and, after a provider's 429 (a retry with retry-after), no send before
+    the provider said. Shared by every outbox pass of this process."""
+
+    def __init__(self, rate: float, concurrency: int) -> None:
+        self.interval = 1.0 / rate
+        self.slots = asyncio.Semaphore(concurrency)
+        self.next_start = 0.0  # monotonic time the next send may start
+        self.held_until = 0.0
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        at = max(now, self.next_start, self.held_until)
+        self.next_start = at + self.interval
+        if at > now:
+            await asyncio.sleep(at - now)
+
+    def hold(self, seconds: float) -> None:
+        self.held_until = max(self.held_until, asyncio.get_running_loop().time() + seconds)
+
+
+async def dispatch_rows(hub: Hub, rows: list[tuple[int, str, str]], paces: dict[str, ChannelPace],
+                        stopping: asyncio.Event) -> None:
+    """Claimed outbox rows, sent concurrently: channels in parallel, each under its pace, rows of
+    one address in order (a citizen's acknowledgement before the update that follows it)."""
+    cfg = hub.settings.workers
+    by_address: dict[tuple[str, str], list[int]] = {}
+    for row_id, channel, address in sorted(rows):
+        by_address.setdefault((channel, address), []).append(row_id)
+
+    async def one_address(channel: str, ids: list[int]) -> None:
+        pace = paces.get(channel)
+        if pace is None:
+            rate = cfg.outbox_rate_per_second.get(channel, cfg.outbox_default_rate_per_second)
+            pace = paces[channel] = ChannelPace(rate, cfg.outbox_concurrency)
+        for row_id in ids:
+            if stopping.is_set():
+                return
+            async with pace.slots:
+                await pace.start()
+                result = await dispatch_row(hub, row_id)
+                if result is not None and result.status == "retry" and result.retry_after:
+                    # a 429: the channel backs off before the next send takes the slot
+                    pace.hold(min(float(result.retry_after), cfg.retry_max_seconds))
+
+    await asyncio.gather(*(one_address(channel, ids)
+                           for (channel, _address), ids in by_address.items()))

@@ -95,6 +95,12 @@ class WorkerSettings(_Section):
     inbox_max_attempts: int = Field(6, gt=0)
     outbox_batch: int = Field(20, gt=0)
     outbox_max_attempts: int = Field(8, gt=0)
+    # Outbox sends run concurrently per channel (at most this many in flight per channel), each
+    # channel under its own rate (sends/s; providers' quotas) — a 429's retry-after holds it.
+    outbox_concurrency: int = Field(8, gt=0)
+    outbox_rate_per_second: dict[str, float] = {"zalo": 10.0, "messenger": 40.0,
+                                                "telegram": 25.0, "email": 10.0, "hotline": 10.0}
+    outbox_default_rate_per_second: float = Field(20.0, gt=0)
     retry_base_seconds: float = Field(5.0, gt=0)
     retry_max_seconds: float = Field(3600.0, gt=0)
     # A claimed row whose worker died is claimable again after this many seconds; a live

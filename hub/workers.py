@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, select
 
 from channels.media import MediaRefused
-from hub.dispatch import dispatch_row
+from hub.dispatch import ChannelPace, dispatch_rows
 from hub.inbound import apply_event, parse_event
 from hub.inbound.contacts import ensure_contacts
 from normalizer.schema import InboundMessage
@@ -33,6 +33,7 @@ class Workers:
         self.hub = hub
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._paces: dict[str, ChannelPace] = {}  # outbox send pace per channel
 
     # (model, claimed state) of every queue a worker claims rows from.
     QUEUES = ((InboxEvent, "claimed"), (OutboxMessage, "sending"), (Attachment, "fetching"))
@@ -242,10 +243,12 @@ class Workers:
         ids = await claim(hub.engine, OutboxMessage, worker_id=hub.worker_id, limit=limit,
                           lease_seconds=cfg.claim_lease_seconds, ready_states=("pending", "retry"),
                           claimed_state="sending", extra_where=extra)
-        for row_id in ids:
-            if self._stopping.is_set():
-                break
-            await dispatch_row(hub, row_id)
+        if ids:
+            async with hub.sessions() as session:
+                rows = [tuple(r) for r in await session.execute(
+                    select(OutboxMessage.id, OutboxMessage.channel, OutboxMessage.address)
+                    .where(OutboxMessage.id.in_(ids)))]
+            await dispatch_rows(hub, rows, self._paces, self._stopping)
         return len(ids)
 
     # --- media -------------------------------------------------------------------------------

@@ -194,7 +194,6 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "center_words": "/console/?q=ổ gà lê lợi", "center_words_plain": "/console/?q=o ga le loi",
         "center_page_100": "/console/?page=100&status=closed",
         "report_page": f"/console/reports/{_sample(args.reports)}",
-        "call_suggest": "/console/calls/suggest?text=Rác thải ùn ứ ở kiệt 12 Nguyễn Trãi&address=kiệt 12 Nguyễn Trãi, thuan h",
     }
     out.update(seeded)
     app = create_app(_settings(db_url, f"{tmp}/media"))

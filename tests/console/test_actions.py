@@ -250,16 +250,19 @@ async def test_hotline_call_form(settings_factory, hub_client) -> None:
     for name in ("phone", "name", "text", "address"):
         assert f'name="{name}"' in html
     # Live suggestions: the ward from the address and the classifier's category.
-    resp = await client.get("/console/calls/suggest", params={
+    csrf = {"X-CSRF-Token": csrf_of(html), "HX-Request": "true"}
+    resp = await client.post("/console/calls/suggest", data={
         "text": "Rác thải ùn ứ bốc mùi nhiều ngày không ai thu gom", "address": "kiệt 12 Nguyễn Trãi, phường Thuận Hóa",
-        "phone": "0905123456"}, headers={"HX-Request": "true"})
+        "phone": "0905123456"}, headers=csrf)
     text = await resp.text()
     assert resp.status == 200 and "Phường Thuận Hóa" in text and "Vệ sinh môi trường" in text
     assert "không đúng dạng" not in text
-    resp = await client.get("/console/calls/suggest", params={"address": "12 Lê Lợi, thuan h",
-                                                               "phone": "12345"})
+    resp = await client.post("/console/calls/suggest", data={"address": "12 Lê Lợi, thuan h",
+                                                              "phone": "12345"}, headers=csrf)
     text = await resp.text()
     assert "data-ward=\"Phường Thuận Hóa\"" in text and "không đúng dạng" in text
+    # Without the CSRF header: 403 (the call's text never travels in a URL).
+    assert (await client.post("/console/calls/suggest", data={"text": "x"})).status == 403
 
     token = re.search(r'name="call_token" value="([0-9a-f]+)"', html).group(1)
     form = {"csrf_token": csrf_of(html), "call_token": token, "phone": "0905 123 456",

@@ -109,7 +109,9 @@ def suggestions(text: str, address: str, phone: str = "") -> dict[str, Any]:
 
 @require_role("hotline", "center")
 async def suggest(request: web.Request) -> web.Response:
-    values = _values(request.query)
+    """A POST (with the CSRF header htmx sends): what the caller said stays out of URLs, and so
+    out of any proxy's access log."""
+    values = _values(await request.post())
     return render(request, "console/_call_suggest.html", {
         "suggest": suggestions(values["text"], values["address"], values["phone"])})
 
@@ -181,5 +183,5 @@ async def call_result(request: web.Request) -> web.Response:
 
 
 def routes() -> list[web.RouteDef]:
-    return [web.get("/calls/new", new_call), web.get("/calls/suggest", suggest),
+    return [web.get("/calls/new", new_call), web.post("/calls/suggest", suggest),
             web.post("/calls", submit_call), web.get("/calls/{token}", call_result)]

@@ -118,7 +118,7 @@ async def until(page: Any, selector: str, check: str) -> None:
     """Poll a check on an element (wait_for_function evaluates strings, which our CSP forbids)."""
     async def ok() -> bool:
         return bool(await page.locator(selector).first.evaluate(check))
-    await wait_for(ok, timeout=10)
+    await wait_for(ok, timeout=30)  # generous: the machine may be loaded
 
 
 async def fits_the_screen(page: Any) -> bool:
@@ -175,7 +175,7 @@ async def test_report_form_with_a_photo_from_a_phone(browser: Any, site: tuple[s
         await page.reload()
         found = re.search(r"PA-\d{4}-\d{6}", await page.locator("main").inner_text())
         return found.group(0) if found else None
-    code = await wait_for(code_shown, timeout=20)
+    code = await wait_for(code_shown, timeout=60)
     await shots.take(page, "form-sent")
     async with page.expect_navigation():
         await page.locator(f"main a[href='/r/{code}']").click()

@@ -110,14 +110,12 @@ def export_corrections(args: argparse.Namespace) -> int:
 async def write_corrections(settings: Any, path: str) -> int:
     """The center's labels: every report whose category the center set or confirmed when
     routing, with the report's text and the time of its latest classification event."""
-    from store.db import make_engine, migrate, sessionmaker
+    from store.db import with_database
     from store.models import Report, ReportEvent
 
-    engine = make_engine(settings.database_url)
-    count = 0
-    try:
-        await migrate(engine)
-        async with sessionmaker(engine)() as session:
+    async def write(sessions: Any) -> int:
+        count = 0
+        async with sessions() as session:
             labelled = select(Report).where(Report.classifier_version == CENTER_LABEL,
                                             Report.category.is_not(None)).order_by(Report.id)
             with open(path, "w", encoding="utf-8") as out:
@@ -130,6 +128,6 @@ async def write_corrections(settings: Any, path: str) -> int:
                                           "time": when.isoformat() if when else None},
                                          ensure_ascii=False) + "\n")
                     count += 1
-    finally:
-        await engine.dispose()
-    return count
+        return count
+
+    return await with_database(settings.database_url, write)

@@ -14,22 +14,15 @@ from typing import Any
 
 from store import account_cli
 from store.accounts import AccountError
-from store.db import make_engine, migrate, sessionmaker
+from store.db import with_database
 
 
 def _run(args: argparse.Namespace, work: Callable[[Any, Any], Awaitable[list[str]]]) -> int:
     settings = args.load_settings(args.config)
 
-    async def go() -> list[str]:
-        engine = make_engine(settings.database_url)
-        try:
-            await migrate(engine)
-            return await work(sessionmaker(engine), settings)
-        finally:
-            await engine.dispose()
-
     try:
-        lines = asyncio.run(go())
+        lines = asyncio.run(with_database(settings.database_url,
+                                          lambda sessions: work(sessions, settings)))
     except AccountError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

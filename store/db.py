@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+T = TypeVar("T")
 
 
 SQLITE_SYNCHRONOUS = ("FULL", "NORMAL", "EXTRA")
@@ -93,12 +96,20 @@ async def migrate(engine: AsyncEngine) -> None:
         await conn.run_sync(_upgrade)
 
 
-def migrate_sync(url: str) -> None:
-    async def _run() -> None:
-        engine = make_engine(url)
-        try:
-            await migrate(engine)
-        finally:
-            await engine.dispose()
+async def with_database(url: str, work: Callable[[async_sessionmaker[AsyncSession]], Awaitable[T]],
+                        **engine_kw: Any) -> T:
+    """What a CLI command does with the database: open it, migrate it, run ``work`` with a
+    session factory, close it — whatever happens."""
+    engine = make_engine(url, **engine_kw)
+    try:
+        await migrate(engine)
+        return await work(sessionmaker(engine))
+    finally:
+        await engine.dispose()
 
-    asyncio.run(_run())
+
+def migrate_sync(url: str) -> None:
+    async def nothing(_sessions: async_sessionmaker[AsyncSession]) -> None:
+        return None
+
+    asyncio.run(with_database(url, nothing))

@@ -86,10 +86,14 @@ class Fakes:
             self._loop.call_soon_threadsafe(self._stop.set)
         self._thread.join(10)
 
-    def sends(self) -> list[tuple[str, str]]:
-        """(path, body) of every message sent to a citizen (bodies naming a report code)."""
-        return [(c.path, c.body.decode("utf-8", "replace")) for c in list(self.api.calls)
-                if b"PA-" in c.body]
+    def mark(self) -> int:
+        return len(self.api.calls)
+
+    def sends(self, since: int = 0) -> list[tuple[int, tuple[str, str]]]:
+        """(call index, (path, body)) of every message sent to a citizen (bodies naming a
+        report code)."""
+        return [(i, (c.path, c.body.decode("utf-8", "replace")))
+                for i, c in enumerate(list(self.api.calls)) if i >= since and b"PA-" in c.body]
 
 
 class Balancer:
@@ -359,16 +363,16 @@ async def throughput_phase(work: Path, pg: str, api: str, mods: dict, n: int, re
     return {"acked": acked, "seconds": seconds, "drained": drain is not None, **counts}
 
 
-async def failover_phase(work: Path, pg: str, api: str, mods: dict, n: int, conc: int,
+async def failover_phase(work: Path, pg: str, fakes: Fakes, mods: dict, n: int, conc: int,
                          timeout: float) -> dict:
     import aiohttp
 
     from tests.portal.conftest import jpeg
 
     db = await reset_database(pg)
-    replicas = [Replica(work / "f", f"r{i}", db, api, mods) for i in range(3)]
+    replicas = [Replica(work / "f", f"r{i}", db, fakes.api.url, mods) for i in range(3)]
     replicas[0].start()
-    result: dict[str, Any] = {"killed": []}
+    result: dict[str, Any] = {"killed": [], "kill_marks": []}
     async with aiohttp.ClientSession() as session:
         try:
             await wait_ready(session, replicas[:1])
@@ -410,11 +414,13 @@ async def failover_phase(work: Path, pg: str, api: str, mods: dict, n: int, conc
                     victim = next(r for r in replicas if r is not leader)
                     result["killed"].append(victim.name)
                     victim.kill()
+                    result["kill_marks"].append(fakes.mark())
                     lb.down.add(victim.port)
                 elif acked >= 2 * total // 3 and len(result["killed"]) == 1 and leader is not None:
                     result["killed"].append(leader.name)
                     failover["at"] = time.monotonic()
                     leader.kill()
+                    result["kill_marks"].append(fakes.mark())
                     lb.down.add(leader.port)
                     killed_leader.set()
 
@@ -496,15 +502,30 @@ def main() -> int:
                 out["events_per_s_1"] = round(one["done"] / one["seconds"], 1)
                 out["events_per_s_3"] = round(three["done"] / three["seconds"], 1)
                 out["throughput_lost"] = one["lost"] + three["lost"]
-            before = len(fakes.sends())
-            f = asyncio.run(failover_phase(work, args.pg, api, mods, args.events, args.concurrency,
+            before = fakes.mark()
+            f = asyncio.run(failover_phase(work, args.pg, fakes, mods, args.events, args.concurrency,
                                            args.drain_timeout))
-            sends = fakes.sends()[before:]
+            indexed = fakes.sends(before)
+            sends = [body for _, body in indexed]
             dup = Counter(sends)
+            # A repeated send whose first copy went out before a SIGKILL and whose repeat came
+            # after it: the killed replica sent, then died before recording it (the at-least-once
+            # window the outbox row id as idempotency key covers with providers that honour it).
+            first_at: dict[tuple[str, str], int] = {}
+            crash_window = other = 0
+            for i, body in indexed:
+                if body in first_at:
+                    if any(first_at[body] < m <= i for m in f["kill_marks"]):
+                        crash_window += 1
+                    else:
+                        other += 1
+                else:
+                    first_at[body] = i
             out.update({
                 "acked": f["acked"], "inbox_events": f["inbox"], "reports": f["reports"],
                 "lost": f["lost"], "duplicate_reports": f["duplicate_reports"],
                 "sends": len(sends), "duplicate_sends": sum(n - 1 for n in dup.values() if n > 1),
+                "duplicate_sends_across_a_kill": crash_window, "duplicate_sends_other": other,
                 "failover_s": None if f["failover_s"] is None else round(f["failover_s"], 2),
                 "leader_lease_s": 6, "killed": f["killed"], "new_leader": f.get("new_leader"), "photo_404": f["photo_404"],
                 "photo_checked": f["photo_checked"], "drained": f["drained"],

@@ -275,9 +275,15 @@ async def test_hotline_call_form(settings_factory, hub_client) -> None:
     r = await report(client, code)
     assert (r.channel, r.ward, r.category) == ("hotline", "Phường Thuận Hóa", "environment")
     assert r.extra["operator"] == "user:td.minh"
-    # The same form sent again (double click, retry): still one call, one report.
+    # The same form sent again (double click, retry): still one call, one report, and the
+    # operator's event in the timeline once.
     resp = await client.post("/console/calls", data=form, allow_redirects=False)
     assert resp.status == 303
+    await client.get(resp.headers["Location"])
+    notes = [(e.actor, e.note) for e in await events(client, code, "note")]
+    assert notes.count(("user:td.minh", "Ghi nhận cuộc gọi đường dây nóng trên bàn làm việc")) == 1
+    page = (await Officer(client, "tt.lan").page(f"/console/reports/{code}"))[1]
+    assert "Đỗ Văn Minh" in page[page.index('class="timeline"'):]  # the operator, by name
     async with client.app[HUB_KEY].sessions() as session:
         assert (await session.execute(select(func.count()).select_from(Report))).scalar() == 1
 

@@ -168,18 +168,34 @@ async def call_result(request: web.Request) -> web.Response:
         stored, code = await code_for_inbox(session, "hotline", external_id(token))
     if not stored:
         raise web.HTTPNotFound()
-    flagged = None
-    if code:
-        from sqlalchemy import select
-
-        from store.models import Report
-
-        async with request.config_dict[SESSIONS_KEY]() as session:
-            extra = (await session.execute(select(Report.extra).where(Report.code == code))).scalar()
-        flagged = (extra or {}).get("caller_unverified")
+    flagged = await _note_operator(request, code) if code else None
     return render(request, "console/call_done.html", {
         "title": f"Mã phản ánh {code}" if code else "Đang tạo phản ánh", "code": code,
         "flagged": flagged})
+
+
+CALL_NOTE = "Ghi nhận cuộc gọi đường dây nóng trên bàn làm việc"
+
+
+async def _note_operator(request: web.Request, code: str) -> str | None:
+    """The first time the code is shown: the operator who logged the call (``extra.operator``)
+    goes into the report's timeline as an event of theirs. Returns the flagged caller number."""
+    from sqlalchemy import select
+
+    from store.models import Report, ReportEvent
+    from store.reports import record_event
+
+    async with request.config_dict[SESSIONS_KEY]() as session, session.begin():
+        report = (await session.execute(select(Report).where(Report.code == code))).scalar_one()
+        extra = report.extra or {}
+        operator = str(extra.get("operator") or "")
+        if operator.startswith("user:"):
+            noted = (await session.execute(select(ReportEvent.id).where(
+                ReportEvent.report_id == report.id, ReportEvent.kind == "note",
+                ReportEvent.actor == operator, ReportEvent.note == CALL_NOTE).limit(1))).scalar()
+            if noted is None:
+                record_event(session, report, actor=operator, kind="note", note=CALL_NOTE, public=False)
+        return extra.get("caller_unverified")
 
 
 def routes() -> list[web.RouteDef]:

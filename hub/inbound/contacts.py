@@ -29,7 +29,8 @@ def needs_contact(msg: InboundMessage) -> bool:
 async def ensure_contacts(session: AsyncSession, messages: list[InboundMessage]) -> None:
     """Batch: every sender of these messages has a contact row, in ONE statement; the
     per-message upsert then only reads (and locks, on PostgreSQL) its row."""
-    keys = list(dict.fromkeys((m.channel, m.sender_id) for m in messages if needs_contact(m)))
+    # sorted: replicas inserting overlapping senders take the unique index's locks in one order
+    keys = sorted({(m.channel, m.sender_id) for m in messages if needs_contact(m)})
     if not keys:
         return
     insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert

@@ -182,6 +182,15 @@ def _secure(response: web.StreamResponse) -> web.StreamResponse:
     return response
 
 
+async def _bounded(step: Any, seconds: float, what: str) -> None:
+    try:
+        await asyncio.wait_for(step, seconds)
+    except TimeoutError:
+        log.warning("stopping: %s took longer than %.0f s; going on", what, seconds)
+    except Exception:
+        log.exception("stopping: %s failed", what)
+
+
 def _watch_classifier(hub: Hub) -> None:
     """A retrained model installed while serving (tools/train_classifier.py --corrections) is
     picked up by every replica within a minute, without a restart."""
@@ -284,11 +293,14 @@ def create_app(settings: Settings) -> web.Application:
         finally:
             hub.stopping = True
             log.info("hub stopping: draining intake and workers")
-            await hub.intake.close()
-            await workers.stop()
+            grace = max(5.0, settings.server.shutdown_grace_seconds)
+            # Every step is bounded: a stop must end (systemd, the fresh-clone test), and what
+            # a step leaves unfinished is safe — claimed rows are taken again after a restart.
+            await _bounded(hub.intake.close(), grace, "intake close")
+            await _bounded(workers.stop(), grace, "workers drain")
             scheduler.shutdown(wait=False)
-            await hub.leader.release()
-            await close_hub(hub)
+            await _bounded(hub.leader.release(), grace, "leader release")
+            await _bounded(close_hub(hub), grace, "closing channels and the database")
             log.info("hub stopped")
 
     async def stopping(app: web.Application) -> None:

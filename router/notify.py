@@ -60,13 +60,13 @@ async def _deliver(session: AsyncSession, ctx: RouterContext, report: Report, te
     unreachable = None
     if not report.reply_address:
         unreachable = f"no reply address on {report.channel}"
+    elif report.channel not in ctx.senders:
+        unreachable = f"{report.channel}: no route to send on"
     elif report.contact_id is not None:
         contact = await session.get(Contact, report.contact_id)
         if contact is not None and contact.channel == report.channel and contact.state in (
                 "blocked", "unfollowed"):
             unreachable = f"{report.channel}: the citizen {contact.state} us"
-    elif report.channel not in ctx.senders:
-        unreachable = f"{report.channel}: no route to send on"
     if unreachable:
         if template is None:
             return None  # a question only makes sense where the citizen can answer

@@ -44,3 +44,29 @@ async def test_follow_up_after_delivery_goes_to_the_agency(settings_factory) -> 
         assert code in rows[1].payload["text"]
     finally:
         await close_hub(hub)
+
+
+async def test_a_channel_without_a_route_goes_down_the_chain_at_once(settings_factory) -> None:
+    """A hotline caller (a contact with a phone) when no SMS gateway is configured: no outbox row
+    on the hotline route that could only die; the caller goes on the call-back list for what
+    needs a voice."""
+    from store.models import Callback
+
+    hub = await open_hub(settings_factory(channels={"hotline": {"enabled": True}}))
+    try:
+        assert "hotline" not in hub.senders
+        async with hub.sessions() as session, session.begin():
+            report = await apply_message(hub, session, call(1, "Rác thải đổ trộm bốc mùi hôi thối "
+                                                               "ở đường Chi Lăng, phường Phú Xuân"))
+            assert report.contact_id is not None
+            from router.lifecycle import notify_citizen
+
+            await notify_citizen(session, hub, report, "resolved", note="Đã thu gom")
+        async with hub.sessions() as session:
+            rows = (await session.execute(select(OutboxMessage).where(
+                OutboxMessage.channel == "hotline"))).scalars().all()
+            callbacks = (await session.execute(select(Callback))).scalars().all()
+        assert rows == []
+        assert [c.phone for c in callbacks] == [PHONE]
+    finally:
+        await close_hub(hub)

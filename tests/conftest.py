@@ -152,3 +152,13 @@ def _drop_pg_test_database() -> Any:
         asyncio.run(drop())
     except Exception:  # a server already gone: nothing to clean
         pass
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    """Headless Debian Chromium through Playwright (tests/browser.py); skipped with a reason
+    where it is missing, a failure when HUB_REQUIRE_BROWSER=1."""
+    from tests.browser import chromium
+
+    async with chromium() as launched:
+        yield launched

@@ -113,29 +113,7 @@ def at(minutes: float) -> datetime:
 
 
 @pytest.fixture
-async def browser() -> AsyncIterator[Any]:
-    """Headless Debian Chromium through Playwright (tests.console.test_browser: _missing, ARGS)."""
-    import os
-
-    from tests.console.test_browser import ARGS, CHROMIUM, _missing
-
-    reason = _missing()
-    if reason:
-        if os.environ.get("HUB_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"browser tests required: {reason}")
-        pytest.skip(reason)
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as pw:
-        chromium = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
-
-
-@pytest.fixture
 def shots(tmp_path: Any) -> Any:
-    from tests.console.test_browser import Shots
+    from tests.browser import Shots
 
-    return Shots(tmp_path)
+    return Shots(tmp_path, "console", "HUB_CONSOLE_SCREENSHOTS")

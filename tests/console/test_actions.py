@@ -109,11 +109,18 @@ async def test_center_routes_and_the_agency_works_the_report(settings_factory, h
     # The timeline names the officer.
     _, html = await center.page(f"/console/reports/{code}")
     assert "Lê Thị Hoa" in html and "Đã thu gom xong lúc 15 giờ" in html
-    # The citizen (a hotline caller, no SMS gateway) is told: the message takes the fallback.
+    # The citizen (a hotline caller, no SMS gateway) is told through the router's fallback
+    # chain at once (no row on a hotline route that could only die): the result, which needs a
+    # voice, goes onto the operators' call-back list; "in progress" is not worth a call.
+    from store.models import Callback
+
     async with client.app[HUB_KEY].sessions() as session:
         templates = list((await session.execute(select(OutboxMessage.template).where(
-            OutboxMessage.report_id == r.id))).scalars())
-    assert "resolved" in templates and "in_progress" in templates
+            OutboxMessage.report_id == r.id, OutboxMessage.channel == "hotline"))).scalars())
+        calls = list((await session.execute(select(Callback.text).where(
+            Callback.report_id == r.id))).scalars())
+    assert templates == []
+    assert len(calls) == 1 and "Đã thu gom xong lúc 15 giờ" in calls[0]
 
 
 async def test_roles_that_may_not_act(settings_factory, hub_client) -> None:

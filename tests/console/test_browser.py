@@ -5,7 +5,6 @@ that skip into a failure (CI). ``HUB_CONSOLE_SCREENSHOTS=DIR`` keeps a PNG of ea
 """
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -15,21 +14,8 @@ from typing import Any
 import pytest
 
 from store.models import utcnow
+from tests.browser import CHROMIUM, Shots, new_page
 from tests.console.conftest import PASSWORD, ROLE_ACCOUNTS, ConsoleDB, console_app
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-        "--disable-dev-shm-usage"]
-
-
-def _missing() -> str | None:
-    if not os.path.exists(CHROMIUM):
-        return f"{CHROMIUM} not installed (apt-get install chromium)"
-    try:
-        import playwright.async_api  # noqa: F401
-    except ImportError:
-        return "playwright not installed (pip install -e '.[test]')"
-    return None
 
 
 @pytest.fixture
@@ -55,27 +41,6 @@ async def site(sqlite_console_db: ConsoleDB, aiohttp_server: Any) -> AsyncIterat
                         description="Ổ gà lớn trên đường Kim Long gây nguy hiểm", due_at=now + timedelta(days=4))
     server = await aiohttp_server(console_app(db))
     yield f"http://127.0.0.1:{server.port}", db
-
-
-class Shots:
-    def __init__(self, tmp_path: Path) -> None:
-        self.dir = Path(os.environ.get("HUB_CONSOLE_SCREENSHOTS") or tmp_path)
-        self.dir.mkdir(parents=True, exist_ok=True)
-
-    async def take(self, page: Any, name: str, full_page: bool = True) -> Path:
-        path = self.dir / f"console-{name}.png"
-        await page.screenshot(path=str(path), full_page=full_page)
-        return path
-
-
-async def new_page(browser: Any, errors: list[str], **context: Any) -> Any:
-    ctx = await browser.new_context(locale="vi-VN", **context)
-    page = await ctx.new_page()
-    # A script blocked by the CSP, a missing file or a JS error would show up here.
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
-    return page
 
 
 async def log_in(page: Any, base: str, username: str, password: str = PASSWORD) -> None:

@@ -20,9 +20,10 @@ from sqlalchemy import select
 from hub.keys import HUB_KEY
 from store.accounts import create_account
 from store.models import Attachment, Report
+from tests.browser import Shots, new_page
 from tests.conftest import wait_for
 from tests.console.conftest import PASSWORD
-from tests.console.test_browser import Shots, _png, log_in, new_page
+from tests.console.test_browser import _png, log_in
 from tests.telegram import fakebot
 from tests.telegram.fakebot import SECRET, channel_settings, load, sent_messages, serve
 

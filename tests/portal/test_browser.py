@@ -7,7 +7,6 @@ Map tiles come from a local tile server (no network in tests).
 from __future__ import annotations
 
 import io
-import os
 import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -19,42 +18,13 @@ import pytest
 from aiohttp import web
 
 from store.models import utcnow
+from tests.browser import Shots, new_page
 from tests.conftest import make_settings, wait_for
 from tests.portal.conftest import jpeg, run_portal_jobs, seed_report
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-        "--disable-dev-shm-usage"]
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True,
          "has_touch": True}
 DESKTOP = {"viewport": {"width": 1280, "height": 900}}
-
-
-def _missing() -> str | None:
-    if not os.path.exists(CHROMIUM):
-        return f"{CHROMIUM} not installed (apt-get install chromium)"
-    try:
-        import playwright.async_api  # noqa: F401
-    except ImportError:
-        return "playwright not installed (pip install -e '.[test]')"
-    return None
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
-    reason = _missing()
-    if reason:
-        if os.environ.get("HUB_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"browser tests required: {reason}")
-        pytest.skip(reason)
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as pw:
-        chromium = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
 
 
 def _tile() -> bytes:
@@ -88,30 +58,9 @@ async def site(tmp_path: Path, aiohttp_server: Any) -> AsyncIterator[tuple[str, 
     yield f"http://127.0.0.1:{server.port}", SimpleNamespace(app=server.app)  # seeds through the app
 
 
-class Shots:
-    def __init__(self, tmp_path: Path) -> None:
-        self.dir = Path(os.environ.get("HUB_PORTAL_SCREENSHOTS") or tmp_path)
-        self.dir.mkdir(parents=True, exist_ok=True)
-
-    async def take(self, page: Any, name: str, full_page: bool = True) -> Path:
-        path = self.dir / f"portal-{name}.png"
-        await page.screenshot(path=str(path), full_page=full_page)
-        return path
-
-
 @pytest.fixture
 def shots(tmp_path: Path) -> Shots:
-    return Shots(tmp_path)
-
-
-async def new_page(browser: Any, errors: list[str], **context: Any) -> Any:
-    ctx = await browser.new_context(locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh", **context)
-    page = await ctx.new_page()
-    # A script blocked by the CSP, a missing file or a JS error would show up here.
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
-    return page
+    return Shots(tmp_path, "portal", "HUB_PORTAL_SCREENSHOTS")
 
 
 async def until(page: Any, selector: str, check: str) -> None:

@@ -21,8 +21,11 @@ HUE = timezone(timedelta(hours=7))
 
 
 def settings(tmp_path: Path, db_url: str, **workers: Any) -> Any:
+    # The hotline with an SMS route, so a caller's acknowledgement is an outbox row queued in
+    # the report's own transaction (without one it goes to the router's fallback chain).
     return make_settings(tmp_path, db_url, channels={
-        "hotline": {"enabled": True}, "messenger": messenger_section("http://127.0.0.1:9")},
+        "hotline": {"enabled": True, "sms_gateway_url": "http://127.0.0.1:9/sms"},
+        "messenger": messenger_section("http://127.0.0.1:9")},
         workers={"inbox_max_attempts": 2, **workers})
 
 

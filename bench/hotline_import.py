@@ -30,17 +30,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.seed import CALL_TEXTS as TEXTS  # noqa: E402
 from channels.hotline.sources import encode_cp1258  # noqa: E402
 
-TEXTS = [
-    "Rác thải sinh hoạt tồn đọng nhiều ngày tại kiệt {n} đường Trần Phú, bốc mùi hôi thối",
-    "Đèn chiếu sáng trên đường Lê Lợi bị hỏng {n} bóng, ban đêm rất tối",
-    "Mặt đường Hùng Vương có ổ gà lớn gần số nhà {n}, nguy hiểm cho xe máy",
-    "Công trình xây dựng không phép tại số {n} Nguyễn Huệ, lấn chiếm vỉa hè",
-    "Nhóm thanh niên tụ tập gây mất trật tự khuya tại công viên, lần thứ {n}",
-    "Du khách phản ánh bị chặt chém giá xích lô tại khu vực Đại Nội, {n} nghìn đồng",
-    "Cán bộ phường chậm giải quyết hồ sơ cấp phép, đã {n} ngày chưa có kết quả",
-]
 CATEGORIES = ["Vệ sinh môi trường", "Hạ tầng đô thị", "Hạ tầng giao thông", "Trật tự xây dựng",
               "An ninh trật tự", "Du lịch", "Thủ tục hành chính", ""]
 OPERATORS = ["Nguyễn Thị Lan", "Trần Văn Hùng", "Lê Thị Hoa", "Phạm Minh Đức"]

@@ -33,13 +33,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-TEXTS = [
-    "Rác thải sinh hoạt tồn đọng nhiều ngày tại kiệt {n} đường Trần Phú, bốc mùi hôi thối",
-    "Đèn chiếu sáng trên đường Lê Lợi bị hỏng {n} bóng, ban đêm rất tối",
-    "Mặt đường Hùng Vương có ổ gà lớn gần số nhà {n}, nguy hiểm cho xe máy",
-    "Công trình xây dựng không phép tại số {n} Nguyễn Huệ, lấn chiếm vỉa hè",
-    "Nhóm thanh niên tụ tập gây mất trật tự khuya tại công viên, lần thứ {n}",
-]
+from bench.seed import CALL_TEXTS as TEXTS  # noqa: E402
+
 CATEGORIES = ["Vệ sinh môi trường", "Hạ tầng đô thị", "Hạ tầng giao thông", "Trật tự xây dựng", ""]
 PREFIXES = ["090", "091", "093", "094", "097", "098", "032", "035", "070", "077"]
 
@@ -61,7 +56,10 @@ def write_settings(folder: Path, db: Path, batch: int | None) -> Path:
     workers = f"[workers]\ninbox_batch = {batch}\n" if batch else ""
     path.write_text(f'log_level = "WARNING"\n[database]\nurl = "sqlite+aiosqlite:///{db}"\n'
                     f'[storage]\nmedia_dir = "{folder / "media"}"\n'
-                    f"[channels.hotline]\nenabled = true\n{workers}", encoding="utf-8")
+                    f"[channels.hotline]\nenabled = true\n"
+                    # an SMS route: each caller's acknowledgement is an outbox row (the gateway
+                    # itself is never reached: the bench runs no outbox worker)
+                    f"sms_gateway_url = \"http://127.0.0.1:9/sms\"\n{workers}", encoding="utf-8")
     return path
 
 

@@ -29,20 +29,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-AGENCIES = [
-    {"id": "moi-truong", "name": "Công ty Môi trường đô thị Huế", "categories": ["environment"]},
-    {"id": "so-xay-dung", "name": "Sở Xây dựng", "categories": ["construction_order"]},
-    {"id": "giao-thong", "name": "Ban Quản lý hạ tầng giao thông", "categories": ["traffic_infrastructure"]},
-    {"id": "do-thi", "name": "Phòng Quản lý đô thị", "categories": ["urban_infrastructure"]},
-    {"id": "cong-an", "name": "Công an thành phố", "categories": ["public_order", "tourism", "public_service"]},
-]
-TEXTS = ["Ổ gà lớn giữa đường {street}, xe máy dễ ngã", "Rác thải ùn ứ nhiều ngày ở kiệt {n} {street}",
-         "Đèn đường hỏng cả tuần trên đường {street}", "Lấn chiếm vỉa hè buôn bán trên đường {street}",
-         "Karaoke ồn ào sau 23 giờ ở kiệt {n} {street}", "Nước thải chảy tràn ra đường {street}",
-         "Cây xanh gãy đổ chắn lối đi ở {street}", "Xây dựng không phép tại số {n} {street}"]
-STREETS = ["Lê Lợi", "Trần Hưng Đạo", "Hùng Vương", "Nguyễn Trãi", "Chi Lăng", "Lê Duẩn", "Kim Long",
-           "Nguyễn Sinh Cung", "Điện Biên Phủ", "Bà Triệu", "Phan Đình Phùng", "Ngự Bình"]
-CATEGORY_AGENCY = {c: a["id"] for a in AGENCIES for c in a["categories"]}
+from bench.seed import AGENCIES, CATEGORY_AGENCY, STREETS, TEXTS  # noqa: E402
 
 
 def _settings(db_url: str, media: str, cache_seconds: float) -> Any:

@@ -2,7 +2,8 @@
 acknowledge. Nothing slow happens before the answer; the 200 is sent only once the raw events
 are committed (group commit), so a crash never loses an acknowledged event.
 
-A channel supplies the steps that differ (``WebhookSteps``): ``authenticate`` raises
+A channel supplies the steps that differ (``WebhookSteps``), each given the ``Body`` (raw bytes
+and its JSON, decoded once): ``authenticate`` raises
 ``Refused`` (401/403) for a bad signature, ``split`` turns the JSON body into RawEvents (or
 raises ``Refused(400)``), ``acknowledge`` shapes the answer, ``precheck`` may answer early
 (Zalo's unsigned URL check). Every body is size-limited here, for every channel.
@@ -32,14 +33,39 @@ class Refused(Exception):
         self.status, self.reason = status, reason
 
 
+class Body:
+    """A request body: the raw bytes (what signatures cover) and its JSON, decoded at most once
+    whichever step asks first (a provider that signs fields of the body needs them to
+    authenticate; nothing is parsed twice before the answer)."""
+
+    _unset: Any = object()
+
+    def __init__(self, raw: bytes, decode: Any) -> None:
+        self.raw, self._decode = raw, decode
+        self._payload: Any = Body._unset
+        self._refused: Refused | None = None
+
+    def json(self) -> Any:
+        """The decoded body, or Refused(400) (the same refusal every time it is asked)."""
+        if self._refused is not None:
+            raise self._refused
+        if self._payload is Body._unset:
+            try:
+                self._payload = self._decode(self.raw)
+            except Refused as exc:
+                self._refused = exc
+                raise
+        return self._payload
+
+
 class WebhookSteps(Protocol):
     name: str
 
-    def precheck(self, request: web.Request, raw: bytes) -> web.StreamResponse | None: ...
+    def precheck(self, request: web.Request, body: Body) -> web.StreamResponse | None: ...
 
     def decode(self, raw: bytes) -> Any: ...
 
-    def authenticate(self, headers: Any, raw: bytes) -> None: ...
+    def authenticate(self, headers: Any, body: Body) -> None: ...
 
     def split(self, payload: Any) -> list[RawEvent]: ...
 
@@ -73,11 +99,12 @@ def webhook_handler(ctx: ChannelContext, steps: WebhookSteps):  # noqa: ANN201
         started = time.perf_counter()
         try:
             raw = await read_limited(ctx, request)
-            early = steps.precheck(request, raw)
+            body = Body(raw, steps.decode)
+            early = steps.precheck(request, body)
             if early is not None:
                 return early
-            steps.authenticate(request.headers, raw)
-            events = steps.split(steps.decode(raw))
+            steps.authenticate(request.headers, body)
+            events = steps.split(body.json())
         except Refused as exc:
             return refuse(ctx, steps.name, exc.status, exc.reason)
         results = await store_events(ctx, steps.name, events, started) if events else []
@@ -118,14 +145,14 @@ class WebhookChannel(ChannelAdapter):
     def routes(self) -> list[web.RouteDef]:
         return [web.post(self.webhook_path, webhook_handler(self.ctx, self))]
 
-    def precheck(self, request: web.Request, raw: bytes) -> web.StreamResponse | None:
+    def precheck(self, request: web.Request, body: Body) -> web.StreamResponse | None:
         return None
 
     def decode(self, raw: bytes) -> Any:
         return loads(raw)
 
-    def authenticate(self, headers: Any, raw: bytes) -> None:
-        if not self.verify(headers, raw):
+    def authenticate(self, headers: Any, body: Body) -> None:
+        if not self.verify(headers, body.raw):
             raise Refused(403, "bad signature")
 
     def split(self, payload: Any) -> list[RawEvent]:

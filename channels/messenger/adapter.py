@@ -30,7 +30,7 @@ from channels.messenger.send import (
     split_text,
 )
 from channels.messenger.settings import MessengerSettings
-from channels.webhook import Refused, WebhookChannel, refuse, webhook_handler
+from channels.webhook import Body, Refused, WebhookChannel, refuse, webhook_handler
 from normalizer.schema import DeliveryResult, InboundMessage, OutboundMessage, RawEvent
 from store.models import ChannelState, Contact, utcnow
 
@@ -137,10 +137,10 @@ class MessengerChannel(WebhookChannel):
                             hashlib.sha256).hexdigest()
         return constant_time_equal(header[len("sha256="):].strip().lower(), expected)
 
-    def authenticate(self, headers: Any, raw: bytes) -> None:
+    def authenticate(self, headers: Any, body: Body) -> None:
         if not headers.get(SIGNATURE_HEADER):
             raise Refused(401, "missing signature")
-        if not self.verify(headers, raw):
+        if not self.verify(headers, body.raw):
             raise Refused(403, "bad signature")
 
     def split(self, payload: Any) -> list[RawEvent]:

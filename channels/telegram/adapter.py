@@ -40,7 +40,7 @@ from channels.base import ChannelConfigError, ChannelContext, constant_time_equa
 from channels.media import MediaRefused, MediaUnavailable, download
 from channels.telegram.parse import FILE_URL_PREFIX, parse_update
 from channels.telegram.settings import TelegramSettings
-from channels.webhook import Refused, WebhookChannel
+from channels.webhook import Body, Refused, WebhookChannel
 from normalizer.schema import (
     DeliveryResult,
     InboundMessage,
@@ -142,11 +142,8 @@ class TelegramChannel(WebhookChannel):
         given = headers.get(SECRET_HEADER)
         return given is not None and constant_time_equal(given, self.secret)
 
-    def precheck(self, request: web.Request, raw: bytes) -> web.StreamResponse | None:
-        return None
-
-    def authenticate(self, headers: Any, raw: bytes) -> None:
-        if not self.verify(headers, raw):
+    def authenticate(self, headers: Any, body: Body) -> None:
+        if not self.verify(headers, body.raw):
             raise Refused(401, "bad secret token")
 
     def split(self, payload: Any) -> list[RawEvent]:

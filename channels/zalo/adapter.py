@@ -18,7 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from channels.base import ChannelContext, Sender, constant_time_equal
-from channels.webhook import Refused, WebhookChannel
+from channels.webhook import Body, Refused, WebhookChannel
 from channels.zalo.api import CS_ERRORS, ZaloClient
 from channels.zalo.parse import external_id, loads, parse_event
 from channels.zalo.settings import ZaloSettings
@@ -129,29 +129,29 @@ class ZaloChannel(WebhookChannel):
                              self.cfg.oa_secret_key.get_secret_value())
         return constant_time_equal(given.lower(), expected)
 
-    def precheck(self, request: web.Request, raw: bytes) -> web.StreamResponse | None:
+    def precheck(self, request: web.Request, body: Body) -> web.StreamResponse | None:
         try:
-            empty = not raw.strip() or loads(raw) == {}
-        except (ValueError, RecursionError):
-            empty = False
+            empty = not body.raw.strip() or body.json() == {}
+        except Refused:
+            empty = False  # not JSON: authenticate answers it
         if empty:
             # Zalo's check when the webhook URL is saved: unsigned; acknowledge, store nothing.
             return web.json_response({"ok": True})
         return None
 
     def decode(self, raw: bytes) -> Any:
-        return loads(raw)  # already parsed once in authenticate; ids kept as strings
-
-    def authenticate(self, headers: Any, raw: bytes) -> None:
-        if not headers.get(SIGNATURE_HEADER):
-            raise Refused(401, "missing signature")
         try:
-            payload = loads(raw)
+            return loads(raw)  # ids and timestamps kept as strings (they exceed 2^53)
         except (ValueError, RecursionError):
             raise Refused(400, "body is not JSON") from None
+
+    def authenticate(self, headers: Any, body: Body) -> None:
+        if not headers.get(SIGNATURE_HEADER):
+            raise Refused(401, "missing signature")
+        payload = body.json()  # the signature covers app_id and timestamp from the body
         if not isinstance(payload, dict):
             raise Refused(400, "body is not a JSON object")
-        if not self.verify(headers, raw, payload):
+        if not self.verify(headers, body.raw, payload):
             raise Refused(401, "bad signature")
         # Signed is not enough: the event must be for our app and recent (replay window).
         problem = stale_event(payload.get("timestamp"), self.cfg.max_event_age_hours)

@@ -2,6 +2,8 @@
 calendar, escalations)."""
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from normalizer.classify import DEFAULT_TRIAGE_THRESHOLD
@@ -40,20 +42,12 @@ class AgencySettings(_RouterSection):
                              f"(unknown {unknown})")
         return value
 
-    @field_validator("categories")
+    @field_validator("categories", "open311_services")
     @classmethod
-    def _known_categories(cls, value: list[str]) -> list[str]:
-        unknown = [c for c in value if c not in CATEGORIES]
+    def _known_categories(cls, value: Any) -> Any:
+        unknown = [c for c in value if c not in CATEGORIES]  # a list, or the mapping's keys
         if unknown:
             raise ValueError(f"unknown categories {unknown}; known: {sorted(CATEGORIES)}")
-        return value
-
-    @field_validator("open311_services")
-    @classmethod
-    def _mapped_categories(cls, value: dict[str, str]) -> dict[str, str]:
-        unknown = [c for c in value if c not in CATEGORIES]
-        if unknown:
-            raise ValueError(f"open311_services: unknown categories {unknown}")
         return value
 
     @field_validator("open311_endpoint")

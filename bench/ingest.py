@@ -219,6 +219,7 @@ class ChannelAPIs:
         import threading
 
         self.url = ""
+        self.api = None  # the FakeAPI: its .calls record what the hub sent
         self._ready = threading.Event()
         self._stop: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -229,7 +230,7 @@ class ChannelAPIs:
         from hub.demo.fakeapi import FakeAPI
         from hub.demo.samples import telegram
 
-        api = FakeAPI()
+        api = self.api = FakeAPI()
         await api.start()
         script_channel_answers(api, telegram.BOT_TOKEN)
         self.url, self._loop, self._stop = api.url, asyncio.get_running_loop(), asyncio.Event()

@@ -38,7 +38,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -47,44 +46,16 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.ingest import free_port, load_modules, to_toml  # noqa: E402
+from bench.ingest import ChannelAPIs, free_port, load_modules, to_toml  # noqa: E402
 
 DB_NAME = "hub_bench_replicas"
 ROUTES = ("messenger", "zalo", "telegram", "web")
 
 
-class Fakes:
-    """The channel APIs (Graph, Zalo, Telegram, SMS) in a thread; every call recorded."""
 
-    def __init__(self) -> None:
-        self.api: Any = None
-        self._ready = threading.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._thread = threading.Thread(target=lambda: asyncio.run(self._run()), daemon=True)
-
-    async def _run(self) -> None:
-        from hub.demo import script_channel_answers
-        from hub.demo.fakeapi import FakeAPI
-        from hub.demo.samples import telegram
-
-        self.api = FakeAPI()
-        await self.api.start()
-        script_channel_answers(self.api, telegram.BOT_TOKEN)
-        self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
-        self._ready.set()
-        await self._stop.wait()
-        await self.api.close()
-
-    def __enter__(self) -> Fakes:
-        self._thread.start()
-        self._ready.wait(10)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(10)
+class Fakes(ChannelAPIs):
+    """The channel APIs (Graph, Zalo, Telegram, SMS) in a thread (bench.ingest), with what the
+    replicas sent looked up by call index."""
 
     def mark(self) -> int:
         return len(self.api.calls)

@@ -25,12 +25,19 @@ ADAPTERS: dict[str, str | type[ChannelAdapter]] = {
 def register(name: str, adapter: str | type[ChannelAdapter]) -> None:
     """Add (or replace) a channel at run time, e.g. a plug-in or a test's own channel."""
     ADAPTERS[name] = adapter
-    _channels_model.cache_clear()
+    _forget()
 
 
 def unregister(name: str) -> None:
     ADAPTERS.pop(name, None)
-    _channels_model.cache_clear()
+    _forget()
+
+
+def _forget() -> None:
+    """What is derived from the registry (read on every inbound message) is computed once per
+    change of the registry."""
+    for derived in (_channels_model, chat_channels, dialogue_channels):
+        derived.cache_clear()
 
 
 def adapter_class(name: str) -> type[ChannelAdapter]:
@@ -60,11 +67,13 @@ def channels_settings(value: Any) -> BaseModel:
     return _channels_model().model_validate(value or {})
 
 
+@lru_cache(maxsize=1)
 def chat_channels() -> frozenset[str]:
     """Channels whose consecutive messages of one citizen make one report."""
     return frozenset(name for name, cls in adapter_classes().items() if cls.chat_style)
 
 
+@lru_cache(maxsize=1)
 def dialogue_channels() -> frozenset[str]:
     """Channels where the citizen can answer us: the intake dialogue asks there, ratings come
     back there (``ChannelAdapter.dialogue``)."""

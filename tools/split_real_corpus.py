@@ -8,13 +8,15 @@ assigned; a new round of records is split among itself by the same rule.
 
 The new round is kept in a staging file (default ``tests/fixtures/classify/real/staging.jsonl``,
 records with the same fields as the corpus; ``id`` is filled in from the url when missing).
-Running the script
+The records of earlier rounds (the base) are read from git at ``--base-ref`` (default
+``BASE_REF``, the commit that closed the previous round), so the result depends only on that
+commit and the staging file. Running the script
 
-1. drops from train/test every record whose id is in the staging file (so running it twice on
-   the same staging file gives the same files: the split is reproducible),
-2. drops staging records whose url or folded text is already in the corpus (or earlier in the
+1. takes the base train/test files as they are at the base commit (their records keep their
+   split; with ``--base-ref ''`` it takes the files on disk minus the staging ids instead),
+2. drops staging records whose url or folded text is already in the base (or earlier in the
    staging file) and says so,
-3. splits the rest by the rule and appends them to train.jsonl / test.jsonl,
+3. splits the rest by the rule and writes base + new to train.jsonl / test.jsonl,
 
 and prints one JSON line with the counts. ``--check`` writes nothing and exits 1 when the files
 differ from what the rule gives.
@@ -30,6 +32,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL = ROOT / "tests" / "fixtures" / "classify" / "real"
+REL = "tests/fixtures/classify/real"
+# Second round (160 records) closed here; the third round is the staging file.
+BASE_REF = "11a1233"
 FIELDS = ("id", "category", "source", "kind", "url", "agency", "text")
 CATEGORIES = {"construction_order", "environment", "traffic_infrastructure", "urban_infrastructure",
               "public_order", "tourism", "public_service", "other"}
@@ -85,6 +90,14 @@ def read(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+def read_at(ref: str, name: str) -> list[dict]:
+    """A corpus file as it is at a git commit."""
+    import subprocess
+    out = subprocess.run(["git", "-C", str(ROOT), "show", f"{ref}:{REL}/{name}"], check=True,
+                         capture_output=True).stdout.decode("utf-8")
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
 def write(path: Path, rows: list[dict]) -> None:
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
 
@@ -112,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--staging", type=Path, default=REAL / "staging.jsonl")
     ap.add_argument("--dir", type=Path, default=REAL, help="folder with train.jsonl and test.jsonl")
+    ap.add_argument("--base-ref", default=BASE_REF,
+                    help="git commit holding the earlier rounds ('' = files on disk minus staging ids)")
     ap.add_argument("--check", action="store_true", help="write nothing; exit 1 if the files differ")
     args = ap.parse_args(argv)
 
@@ -121,8 +136,11 @@ def main(argv: list[str] | None = None) -> int:
         r.setdefault("agency", None)
     new_ids = {r["id"] for r in staging}
     train_path, test_path = args.dir / "train.jsonl", args.dir / "test.jsonl"
-    old_train = [r for r in read(train_path) if r["id"] not in new_ids]
-    old_test = [r for r in read(test_path) if r["id"] not in new_ids]
+    if args.base_ref:
+        old_train, old_test = read_at(args.base_ref, "train.jsonl"), read_at(args.base_ref, "test.jsonl")
+    else:
+        old_train = [r for r in read(train_path) if r["id"] not in new_ids]
+        old_test = [r for r in read(test_path) if r["id"] not in new_ids]
 
     seen_urls = {r["url"] for r in old_train + old_test}
     seen_texts = {norm_text(r["text"]) for r in old_train + old_test}

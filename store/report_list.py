@@ -6,10 +6,14 @@ category or ward: see the indexes at the end of store.models), so a page costs t
 (triage, then the rest) instead of one sort over every row.
 
 Word search reads ``console_search``: each report's description, address and ward folded (lower
-case, no diacritics, đ→d), so "o ga le loi" finds "Ổ gà … Lê Lợi" on every backend and one
-short ASCII LIKE per word and row replaces ten case-variant ILIKEs over the raw text (migration
-0006). A periodic job (``refresh_search_text``) keeps it current from a cursor over
-``reports.updated_at``; reports newer than the last run are matched on their raw text.
+case, no diacritics, đ→d), so "o ga le loi" finds "Ổ gà … Lê Lợi" on every backend, every word
+anywhere in the text (migration 0006). A periodic job (``refresh_search_text``) keeps it current
+from a cursor over ``reports.updated_at``; reports newer than the last run are matched on their
+raw text. Migration 0008 indexes it, so a search reads no text: words of three characters or
+more through trigrams (SQLite FTS5's trigram tokenizer, PostgreSQL pg_trgm), shorter ones through
+``grams`` (every character and pair of adjacent characters within the text's words, which is
+exact for a word of one or two characters). One query then lists the matches in the chosen
+order up to what the page and the bounded count need (see ``_search_ids``).
 """
 from __future__ import annotations
 
@@ -18,8 +22,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import ForeignKey, Select, Text, and_, func, or_, select, union_all
+from sqlalchemy import ForeignKey, Select, Text, and_, bindparam, func, literal_column, or_, select, union_all
+from sqlalchemy import table as sa_table
+from sqlalchemy import text as sa_text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -42,6 +50,13 @@ class ConsoleSearch(Base):
                                            primary_key=True)
     # Byte-wise on PostgreSQL: LIKE over folded ASCII needs no locale rules (2–3× faster).
     text: Mapped[str] = mapped_column(Text().with_variant(Text(collation="C"), "postgresql"), default="")
+    # search_grams(text): what the trigram indexes cannot answer, words of one or two characters.
+    grams: Mapped[str] = mapped_column(Text, default="", server_default="")
+
+
+# The SQLite index of console_search (migration 0008): an FTS5 table with the trigram tokenizer
+# over (text, grams), its content read from console_search and kept by triggers.
+FTS_TABLE = "console_search_fts"
 CODE_RE = re.compile(r"^PA-\d{4}-\d{3,}$", re.IGNORECASE)
 MAX_PAGE_SIZE = 200
 MAX_OFFSET = 100_000
@@ -120,10 +135,7 @@ def _conditions(flt: QueueFilter, scope: QueueScope, now: datetime,
         text = flt.q.strip()
         if CODE_RE.match(text):  # a tracking code read out by a caller: one index lookup
             conds.append(Report.code == text.upper())
-            return conds
-        match = _word_match(text, now, walk_created=walk_created)
-        if match is not None:
-            conds.append(match)
+        # Words are matched by _word_search, not by a condition here.
     return conds
 
 
@@ -131,23 +143,152 @@ def search_text(description: str | None, address: str | None, ward: str | None) 
     return " ".join(fold(t) for t in (description, address, ward) if t)
 
 
-def _word_match(text: str, now: datetime, *, walk_created: bool = False) -> Any:
-    """Every word of ``text`` in the folded search text, or — for reports changed since the
-    search job's last run (a few seconds' worth, an index range on updated_at) — the text as
-    typed in the raw description or address. One ``id IN (… UNION ALL …)``, which both backends
-    plan as a semi-join (with a trigram index on PostgreSQL when pg_trgm is available)."""
-    words = list(dict.fromkeys(fold(text).split()))[:MAX_WORDS]
-    if not words:
-        return None
-    folded = select(ConsoleSearch.report_id).where(
+def search_grams(text: str) -> str:
+    """Every character and every pair of adjacent characters within the words of a folded text,
+    each once, written ``|c `` and ``|cd `` (a space after each). A query word of one or two
+    characters (it has no space) is in the text exactly when its entry is; FTS5's trigram
+    tokenizer sees the entry as the trigram "|c " or "|cd", and no other part of this column
+    makes a trigram of that shape (every entry starts with "|" and ends before a space)."""
+    seen: dict[str, None] = {}
+    for word in text.split():
+        for i, ch in enumerate(word):
+            seen["|" + ch] = None
+            if i + 1 < len(word):
+                seen["|" + word[i:i + 2]] = None
+    return "".join(entry + " " for entry in seen)
+
+
+def search_words(q: str) -> list[str]:
+    """The folded words a report must all contain (the first MAX_WORDS different ones), less
+    those inside another one ("o" is in "loi"): the same matches with fewer conditions."""
+    words = list(dict.fromkeys(fold(q).split()))[:MAX_WORDS]
+    return [w for w in words if not any(w != other and w in other for other in words)]
+
+
+def fts_query(words: Sequence[str]) -> str:
+    """The FTS5 query of console_search_fts: every word as a substring (a phrase of trigrams in
+    the text, exact with detail=full), a word of one or two characters as its grams entry."""
+    parts = []
+    for word in words:
+        quoted = word.replace('"', '""')
+        if len(word) >= 3:
+            parts.append(f'text : "{quoted}"')
+        else:
+            parts.append(f'grams : "|{quoted}{" " if len(word) == 1 else ""}"')
+    return " AND ".join(parts)
+
+
+def _folded_match(words: Sequence[str], dialect: str, fts: bool) -> Select[Any]:
+    """Ids of the reports whose folded text holds every word."""
+    if fts:  # SQLite with console_search_fts: the index answers alone, no text is read
+        table = sa_table(FTS_TABLE)
+        return select(literal_column("rowid")).select_from(table).where(
+            literal_column(FTS_TABLE).op("MATCH")(fts_query(words)))
+    short = [f"|{w}" for w in words if len(w) < 3]
+    if dialect == "postgresql":
+        # Trigrams (pg_trgm's GIN index) for the longer words, the grams array's GIN index for
+        # the short ones: a bitmap AND of both. ' ' literal: the index's expression exactly.
+        conds = [ConsoleSearch.text.like(f"%{_escape_like(w)}%", escape="\\") for w in words if len(w) >= 3]
+        if short:
+            conds.append(func.string_to_array(ConsoleSearch.grams, literal_column("' '"))
+                         .op("@>")(bindparam("grams", short, type_=ARRAY(Text))))
+        return select(ConsoleSearch.report_id).where(*conds)
+    # SQLite without FTS5's trigram tokenizer (older than 3.34): a scan of the folded text.
+    return select(ConsoleSearch.report_id).where(
         *[ConsoleSearch.text.like(f"%{_escape_like(w)}%", escape="\\") for w in words])
+
+
+async def _recent_ids(session: AsyncSession, text: str, now: datetime) -> list[int]:
+    """Reports changed since the search job's last run (a few seconds' worth, an index range on
+    updated_at) whose raw description or address holds the text as typed."""
     raw = []
-    for variant in case_variants(text.strip()):
+    for variant in case_variants(text):
         pattern = f"%{_escape_like(variant)}%"
         raw += [Report.description.ilike(pattern, escape="\\"), Report.address.ilike(pattern, escape="\\")]
-    recent = select(Report.id).where(Report.updated_at >= now - RECENT, or_(*raw))
-    report_id = Report.id.op("+")(0) if walk_created else Report.id
-    return report_id.in_(union_all(folded, recent))
+    rows = await session.execute(select(Report.id).where(Report.updated_at >= now - RECENT, or_(*raw)))
+    return list(rows.scalars())
+
+
+_FTS_PRESENT: WeakKeyDictionary[Any, bool] = WeakKeyDictionary()
+
+
+async def _has_fts(session: AsyncSession) -> bool:
+    """console_search_fts exists (migration 0008 on a SQLite with FTS5's trigram tokenizer)."""
+    engine = session.bind.engine if hasattr(session.bind, "engine") else session.bind
+    present = _FTS_PRESENT.get(engine)
+    if present is None:
+        found = await session.execute(sa_text("SELECT 1 FROM sqlite_master WHERE name = :n"), {"n": FTS_TABLE})
+        present = _FTS_PRESENT[engine] = found.first() is not None
+    return present
+
+
+async def _word_search(session: AsyncSession, flt: QueueFilter, scope: QueueScope, now: datetime,
+                       overdue_statuses: Sequence[str], sort: str, offset: int, limit: int,
+                       counts: dict[str, int]) -> tuple[list[Report], int]:
+    """A page of the reports matching every word of ``flt.q`` (folded), or changed since the
+    search job's last run and holding the text as typed, with the filters; and the number of
+    matches up to ``max(offset + limit, COUNT_CAP + 1)``.
+
+    One query lists the matching ids in the page's order up to that many: the page and the
+    bounded count from one pass. On SQLite it either takes the index's matches and sorts them
+    (one row lookup each) or walks the order's index and keeps the rows in the index's matches
+    until it has enough; it walks when that reads fewer rows (the matches' share of the reports
+    estimated from the index). PostgreSQL plans the same choice from its statistics."""
+    words = search_words(flt.q or "")
+    need = max(offset + limit, COUNT_CAP + 1)
+    dialect = session.bind.dialect.name
+    fts = dialect == "sqlite" and bool(words) and await _has_fts(session)
+    walk = False
+    match: Any = None
+    if words:
+        recent = await _recent_ids(session, (flt.q or "").strip(), now)
+        folded = _folded_match(words, dialect, fts)
+        if fts:
+            matches = int((await session.execute(
+                select(func.count()).select_from(folded.subquery()))).scalar_one()) + len(recent)
+            if not matches:
+                return [], 0
+            walk = sort in ("new", "old") and await _walk_is_cheaper(session, flt, scope, now, overdue_statuses,
+                                                                      counts, matches, need)
+        elif dialect == "sqlite":
+            walk = sort in ("new", "old")  # a scan of the folded text either way: walk and stop
+        matched = union_all(folded, select(Report.id).where(Report.id.in_(recent))) if recent else folded
+        # "+ 0": SQLite may not read the matches through the primary key, so it walks the order.
+        match = (Report.id.op("+")(0) if walk else Report.id).in_(matched)
+    conds = _conditions(flt, scope, now, overdue_statuses, walk_created=walk)
+    query = _ordered(select(Report.id).where(*conds, *([match] if match is not None else [])), sort)
+    ids = list((await session.execute(query.limit(need))).scalars())
+    page_ids = ids[offset:offset + limit]
+    if not page_ids:
+        return [], len(ids)
+    rows = {r.id: r for r in (await session.execute(select(Report).where(Report.id.in_(page_ids)))).scalars()}
+    return [rows[i] for i in page_ids if i in rows], len(ids)
+
+
+# Reading one match through the primary key (and sorting it) costs about what stepping over
+# three index entries of the order does (bench/console.py on SQLite).
+LOOKUP_PER_STEP = 3
+
+
+async def _walk_is_cheaper(session: AsyncSession, flt: QueueFilter, scope: QueueScope, now: datetime,
+                           overdue_statuses: Sequence[str], counts: dict[str, int], matches: int,
+                           need: int) -> bool:
+    """Walking the order's index (within the filters' index range) until ``need`` matches reads
+    about need / share rows, share = matches / reports, and never more than the range; taking
+    the matches costs LOOKUP_PER_STEP steps each."""
+    budget = LOOKUP_PER_STEP * matches
+    reports = (await session.execute(select(func.max(Report.id)))).scalar() or 0  # ids count reports
+    walked = need * reports / matches
+    if walked < budget:
+        return True
+    unfiltered = replace(flt, q=None, status=None) == QueueFilter(sort=flt.sort)
+    if unfiltered:
+        in_range = counts.get(flt.status, 0) if flt.status else sum(counts.values())
+    else:  # the range's size, counted as far as it matters
+        capped = select(Report.id).where(*_conditions(replace(flt, q=None), scope, now, overdue_statuses))
+        in_range = int((await session.execute(
+            select(func.count()).select_from(capped.limit(budget).subquery()))).scalar_one())
+    return in_range < budget
 
 
 def _ordered(query: Select[Any], sort: str) -> Select[Any]:
@@ -197,17 +338,14 @@ async def list_reports(session: AsyncSession, flt: QueueFilter, scope: QueueScop
     sort = flt.sort if flt.sort in SORTS else "new"
     counts = await status_counts(session, scope)
     words = bool(flt.q and flt.q.strip() and not CODE_RE.match(flt.q.strip()))
-    walk = (session.bind.dialect.name == "sqlite" and sort in ("new", "old")
-            and (words or flt.overdue))
     if words:
         # A word search lists its matches newest (or as sorted) first, triage or not, and counts
         # at most COUNT_CAP of them: a common word would otherwise count half the table.
-        conds = _conditions(flt, scope, now, overdue_statuses)
-        total = await _count(session, conds, cap=COUNT_CAP)
-        reports = await _rows(session, _conditions(flt, scope, now, overdue_statuses, walk_created=walk),
-                              sort, offset, page_size)
-        return QueuePage(reports=reports, total=min(total, COUNT_CAP), page=page, page_size=page_size,
-                         counts=counts, capped=total > COUNT_CAP)
+        reports, found = await _word_search(session, flt, scope, now, overdue_statuses, sort, offset,
+                                            page_size, counts)
+        return QueuePage(reports=reports, total=min(found, COUNT_CAP), page=page, page_size=page_size,
+                         counts=counts, capped=found > COUNT_CAP)
+    walk = session.bind.dialect.name == "sqlite" and sort in ("new", "old") and flt.overdue
     if scope.triage_first and not flt.status:
         # Triage reports first, then every other one, each part in the chosen order.
         first = _conditions(replace(flt, status="triage"), scope, now, overdue_statuses)
@@ -245,14 +383,20 @@ async def refresh_search_text(session: AsyncSession, batch: int = 2000) -> int:
     rows = (await session.execute(query.order_by(Report.updated_at, Report.id).limit(batch))).all()
     if not rows:
         return 0
-    values = [{"report_id": rid, "text": search_text(d, a, w)} for rid, _, d, a, w in rows]
+    values = []
+    for rid, _, d, a, w in rows:
+        text = search_text(d, a, w)
+        values.append({"report_id": rid, "text": text, "grams": search_grams(text)})
     if session.bind.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as upsert
     else:
         from sqlalchemy.dialects.sqlite import insert as upsert  # type: ignore[assignment]
     stmt = upsert(ConsoleSearch)
-    await session.execute(stmt.on_conflict_do_update(index_elements=["report_id"],
-                                                     set_={"text": stmt.excluded.text}), values)
+    # A report whose words did not change (a new status, a reminder) is left as it is: no write,
+    # no index update (on SQLite the triggers of migration 0008 re-index a changed row).
+    await session.execute(stmt.on_conflict_do_update(
+        index_elements=["report_id"], set_={"text": stmt.excluded.text, "grams": stmt.excluded.grams},
+        where=ConsoleSearch.text != stmt.excluded.text), values)
     rid, updated = rows[-1][0], rows[-1][1]
     state.value = {"at": updated.isoformat(), "id": rid}
     state.updated_at = utcnow()

@@ -1,5 +1,8 @@
-"""Migration 0002 creates exactly what store.models declares (no drift for the next autogenerate)."""
+"""Migration 0002 creates exactly what store.models declares (no drift for the next autogenerate);
+0008 (the search index) goes down and up again on a database with reports."""
 from __future__ import annotations
+
+from datetime import timedelta
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -20,10 +23,66 @@ async def test_migrated_schema_matches_the_models(console_db: ConsoleDB) -> None
     indexes = {f"ix_reports_{n}" for n in ("status_created", "agency_created", "status_due",
                                             "channel_created", "category_created", "ward_created")}
     # Only the console's tables and the reports indexes it adds (other migrations have their tests).
-    # ix_console_search_trgm exists only where pg_trgm could be installed: not in the models.
+    # Not in the models: ix_console_search_trgm (only where pg_trgm could be installed), 0008's
+    # expression index on PostgreSQL and its FTS5 table (and FTS5's own tables) on SQLite.
+    unmodelled = ("ix_console_search_trgm", "ix_console_search_grams", "console_search_fts")
     relevant = [c for c in changes if any(name in repr(c) for name in ours | indexes)
-                and "ix_console_search_trgm" not in repr(c)]
+                and not any(name in repr(c) for name in unmodelled)]
     assert relevant == []
     async with console_db.engine.connect() as conn:
         tables = set(await conn.run_sync(lambda c: c.dialect.get_table_names(c)))
     assert ours <= tables
+
+
+async def test_search_index_migration_down_and_up(console_db: ConsoleDB) -> None:
+    """0008 on a database already searched: its upgrade computes the grams of the reports folded
+    before it and indexes them (they are found at once, the job has nothing to redo); its
+    downgrade removes the column, the FTS5 table and its triggers (SQLite) or the index."""
+    from sqlalchemy import inspect, text
+
+    from store.db import _alembic_config
+    from store.models import utcnow
+    from store.report_list import QueueFilter, QueueScope, list_reports, refresh_search_text
+
+    old = utcnow() - timedelta(days=2)
+    pothole = await console_db.add_report(description="Ổ gà lớn giữa đường Lê Lợi", created_at=old, updated_at=old)
+    await console_db.add_report(description="Đèn đường hỏng", created_at=old, updated_at=old)
+    async with console_db.sessions() as session, session.begin():
+        assert await refresh_search_text(session) == 2
+
+    def alembic(sync_conn, target: str) -> None:  # noqa: ANN001
+        from alembic import command
+
+        cfg = _alembic_config(str(console_db.engine.url))
+        cfg.attributes["connection"] = sync_conn
+        (command.downgrade if target == "0007" else command.upgrade)(cfg, target)
+
+    def schema(sync_conn) -> tuple[set[str], set[str], set[str]]:  # noqa: ANN001
+        insp = inspect(sync_conn)
+        columns = {c["name"] for c in insp.get_columns("console_search")}
+        indexes = {i["name"] for i in insp.get_indexes("console_search")}
+        names = set()
+        if sync_conn.dialect.name == "sqlite":
+            names = {n for (n,) in sync_conn.execute(text("SELECT name FROM sqlite_master WHERE name LIKE 'console_search_fts%'"))}
+        return columns, indexes, names
+
+    async with console_db.engine.begin() as conn:
+        await conn.run_sync(alembic, "0007")
+    async with console_db.engine.connect() as conn:
+        columns, indexes, names = await conn.run_sync(schema)
+    assert "grams" not in columns and "ix_console_search_grams" not in indexes and names == set()
+    async with console_db.engine.begin() as conn:
+        await conn.run_sync(alembic, "head")
+    async with console_db.engine.connect() as conn:
+        columns, indexes, names = await conn.run_sync(schema)
+        grams = (await conn.execute(text("SELECT grams FROM console_search WHERE report_id = :id"),
+                                    {"id": pothole.id})).scalar_one()
+    assert "grams" in columns and "|o " in grams and "|ga " in grams and "|lo " in grams
+    if console_db.engine.dialect.name == "sqlite":
+        assert {"console_search_fts", "console_search_fts_insert", "console_search_fts_update",
+                "console_search_fts_delete"} <= names
+    else:
+        assert "ix_console_search_grams" in indexes
+    async with console_db.sessions() as session:
+        page = await list_reports(session, QueueFilter(q="o ga le loi"), QueueScope(), now=utcnow())
+    assert [r.code for r in page.reports] == [pothole.code]

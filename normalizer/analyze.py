@@ -8,12 +8,23 @@ The caller keeps the original text: nothing here rewrites it.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from normalizer.classify import classify
 from normalizer.phones import extract_emails, extract_phones
 from normalizer.places import resolve_place
 from normalizer.text import nfc
+
+_DIGIT = re.compile(r"\d")
+# Fewest digits of any valid mobile or landline number in phonenumbers' metadata (Austria:
+# country code 43 and 4 digits; a Vietnamese one has 9 or more): a text with fewer holds no
+# number, and the phone matcher, the slowest step of analyze(), is not run.
+_MIN_PHONE_DIGITS = 6
+
+
+def _may_hold_phone(text: str) -> bool:
+    return len(_DIGIT.findall(text)) >= _MIN_PHONE_DIGITS
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +61,7 @@ def analyze(
         ward=place.ward,
         place_source=place.source,
         place_matched=place.matched,
-        phones=tuple(extract_phones(contact_text)),
-        emails=tuple(extract_emails(contact_text)),
+        phones=tuple(extract_phones(contact_text)) if _may_hold_phone(contact_text) else (),
+        emails=tuple(extract_emails(contact_text)) if "@" in contact_text else (),
         place_confidence=place.confidence,
     )

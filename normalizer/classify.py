@@ -21,10 +21,12 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from normalizer.schema import CATEGORIES
 from normalizer.text import expand_abbreviations, fold
@@ -52,13 +54,59 @@ class Classification:
 
 def words(text: str) -> list[str]:
     """Folded, abbreviation-expanded words of a report."""
-    return _WORD.findall(expand_abbreviations(fold(_NOISE.sub(" ", text))))
+    if "@" in text or "://" in text or "www." in text:
+        text = _NOISE.sub(" ", text)
+    return _WORD.findall(expand_abbreviations(fold(text)))
 
 
 @lru_cache(maxsize=1)
 def _lexicon() -> tuple[tuple[str, tuple[str, ...]], ...]:
     raw = json.loads(LEXICON_FILE.read_text(encoding="utf-8"))
     return tuple((cat, tuple(f" {p} " for p in phrases)) for cat, phrases in raw.items() if cat in CATEGORIES)
+
+
+@lru_cache(maxsize=1)
+def _lexicon_index() -> tuple[tuple[str, ...], dict[str, tuple[int, ...]],
+                              dict[tuple[str, str], tuple[tuple[int, str], ...]]]:
+    """The lexicon's categories; its one-word phrases by word, and its longer phrases by their
+    first two words, each as (category index, the phrase padded with spaces). A phrase hits when
+    its words follow each other among the report's words: the same as finding " phrase " in
+    the space-joined words (features() does that), without scanning the text once per phrase.
+    A phrase with a character no word has can never hit and is left out."""
+    cats: list[str] = []
+    single: dict[str, list[int]] = {}
+    pairs: dict[tuple[str, str], list[tuple[int, str]]] = {}
+    for ci, (cat, phrases) in enumerate(_lexicon()):
+        cats.append(cat)
+        for padded in phrases:
+            toks = padded[1:-1].split(" ")
+            if not all(_WORD.fullmatch(t) for t in toks):
+                continue
+            if len(toks) == 1:
+                single.setdefault(toks[0], []).append(ci)
+            else:
+                pairs.setdefault((toks[0], toks[1]), []).append((ci, padded))
+    return (tuple(cats), {w: tuple(c) for w, c in single.items()},
+            {k: tuple(v) for k, v in pairs.items()})
+
+
+def lexicon_hits(ws: list[str]) -> list[tuple[str, int]]:
+    """(category, how many of its lexicon phrases are among the words) for every category hit;
+    a phrase listed twice counts twice, as in features()."""
+    cats, single, pairs = _lexicon_index()
+    counts = [0] * len(cats)
+    for w in single.keys() & set(ws):
+        for ci in single[w]:
+            counts[ci] += 1
+    if len(ws) > 1:
+        found = pairs.keys() & set(zip(ws, ws[1:], strict=False))
+        if found:
+            joined = " " + " ".join(ws) + " "
+            for pair in found:
+                for ci, padded in pairs[pair]:
+                    if padded in joined:
+                        counts[ci] += 1
+    return [(cat, n) for cat, n in zip(cats, counts, strict=True) if n]
 
 
 def features(text: str, config: dict[str, Any] | None = None) -> dict[str, float]:
@@ -88,6 +136,10 @@ def features(text: str, config: dict[str, Any] | None = None) -> dict[str, float
     return feats
 
 
+# Distinct words remembered per model (Vietnamese has a few thousand syllables; typos add more).
+_WORD_CACHE_MAX = 100_000
+
+
 @dataclass(frozen=True, slots=True)
 class Model:
     version: str
@@ -96,6 +148,30 @@ class Model:
     features: dict[str, Any]
     temperature: float
     threshold: float
+    # Compiled by __post_init__ for text_scores(): the weight matrix (one row per feature), the
+    # row of each word/character feature and of each bigram (a word pair), the ids of features
+    # the model does not know (they count in the vector's norm), and per word the ids of its
+    # word and character features.
+    _matrix: np.ndarray = field(init=False, repr=False, compare=False)
+    _ids: dict[str, int] = field(init=False, repr=False, compare=False)
+    _bigrams: dict[tuple[str, str], int] = field(init=False, repr=False, compare=False)
+    _words: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = field(init=False, repr=False, compare=False)
+    _ones: np.ndarray = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        names = list(self.weights)
+        matrix = np.array([self.weights[f] for f in names], dtype=np.float64).reshape(len(names), len(self.labels))
+        index = {f: i for i, f in enumerate(names)}
+        bigrams = {}
+        for f, i in index.items():
+            if f.startswith("b:") and f.count("_") == 1:
+                a, _, b = f[2:].partition("_")
+                bigrams[a, b] = i
+        object.__setattr__(self, "_matrix", matrix)
+        object.__setattr__(self, "_ids", index)
+        object.__setattr__(self, "_bigrams", bigrams)
+        object.__setattr__(self, "_words", {})
+        object.__setattr__(self, "_ones", np.ones(len(names)))
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> Model:
@@ -108,6 +184,8 @@ class Model:
                    float(raw.get("temperature", 1.0)), float(raw.get("threshold", _FALLBACK_THRESHOLD)))
 
     def scores(self, feats: dict[str, float]) -> list[float]:
+        """Raw scores of a sparse feature vector (features()): the reference the fast path of
+        text_scores() is checked against."""
         scores = [0.0] * len(self.labels)
         for f, v in feats.items():
             w = self.weights.get(f)
@@ -116,19 +194,83 @@ class Model:
                     scores[k] += wk * v
         return scores
 
-    def probabilities(self, text: str) -> dict[str, float]:
-        scores = [s / self.temperature for s in self.scores(features(text, self.features))]
-        top = max(scores)
-        exps = [math.exp(s - top) for s in scores]
+    def _word(self, w: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """The word's own feature and its character n-grams: the rows of those the model knows,
+        and ids (past the matrix's rows) for those it does not, which weigh nothing but count in
+        the vector's norm."""
+        names = {"w:" + w}
+        padded = f"<{w}>"
+        for n in self.features["char_ngrams"]:
+            for i in range(len(padded) - n + 1):
+                names.add("c:" + padded[i:i + n])
+        ids = self._ids
+        for f in names:
+            if f not in ids:
+                ids[f] = len(ids)
+        rows_count = len(self._matrix)
+        entry = (tuple(ids[f] for f in names if ids[f] < rows_count),
+                 tuple(ids[f] for f in names if ids[f] >= rows_count))
+        self._words[w] = entry
+        return entry
+
+    def text_scores(self, ws: list[str]) -> list[float]:
+        """Raw scores of a report's words (words()): the same numbers as
+        scores(features(text)), from the weight matrix and the features cached per word."""
+        matrix = self._matrix
+        if len(self._words) >= _WORD_CACHE_MAX:  # forget the words and the unknown features' ids
+            self._words.clear()
+            for f in list(self._ids)[len(matrix):]:
+                del self._ids[f]
+        content = [w for w in ws if not w.isdigit()]
+        cache = self._words
+        rows: set[int] = set()
+        unknown: set[int] = set()
+        for w in set(content):
+            known, other = cache.get(w) or self._word(w)
+            rows.update(known)
+            unknown.update(other)
+        count = len(rows) + len(unknown)
+        if len(content) > 1:
+            pairs = set(zip(content, content[1:], strict=False))
+            count += len(pairs)  # "b:a_b" names one pair: words have no "_"
+            bigrams = self._bigrams
+            rows.update([j for p in pairs if (j := bigrams.get(p)) is not None])
+        if rows:
+            taken = matrix.take(np.fromiter(rows, np.intp, len(rows)), axis=0)
+            norm = math.sqrt(count)
+            out = [v / norm for v in (self._ones[:len(rows)] @ taken).tolist()]
+        else:
+            out = [0.0] * len(self.labels)
+        weights = self.weights
+        scale = self.features["lex_scale"]
+        for cat, hits in lexicon_hits(ws):
+            w = weights.get("lex:" + cat)
+            if w:
+                v = scale * math.log1p(hits)
+                out = [o + wk * v for o, wk in zip(out, w, strict=True)]
+        w = weights.get("bias")
+        if w:
+            out = [o + wk for o, wk in zip(out, w, strict=True)]
+        return out
+
+    def _probs(self, ws: list[str]) -> list[float]:
+        temperature = self.temperature
+        scaled = [s / temperature for s in self.text_scores(ws)]
+        top = max(scaled)
+        exps = [math.exp(s - top) for s in scaled]
         total = sum(exps)
-        return {label: e / total for label, e in zip(self.labels, exps, strict=True)}
+        return [e / total for e in exps]
+
+    def probabilities(self, text: str) -> dict[str, float]:
+        return dict(zip(self.labels, self._probs(words(text)), strict=True))
 
     def classify(self, text: str | None) -> Classification:
-        if not text or not words(text):
+        ws = words(text) if text else []
+        if not ws:
             return Classification("other", 0.0, self.version)
-        probs = self.probabilities(text)
-        category = max(probs, key=probs.__getitem__)
-        return Classification(category, round(probs[category], 4), self.version)
+        probs = self._probs(ws)
+        best = max(range(len(probs)), key=probs.__getitem__)
+        return Classification(self.labels[best], round(probs[best], 4), self.version)
 
 
 @lru_cache(maxsize=1)

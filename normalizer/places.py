@@ -62,7 +62,10 @@ _OTHER_PROVINCES = (
     "ca mau", "bac lieu", "soc trang", "tra vinh", "ben tre", "tien giang", "long an",
     "tay ninh", "binh phuoc", "ninh thuan", "binh thuan", "phu yen",
 )
+_PROVINCE_FIRSTS = frozenset(name.split()[0] for name in _OTHER_PROVINCES)
 _WORD = re.compile(r"\w+")
+# fold() of one word, remembered: reports repeat the same few thousand words.
+_fold_word = lru_cache(maxsize=65_536)(fold)
 _MAX_SITE_KM = 8.0  # farther than this from every reference point: not in the province
 
 
@@ -83,6 +86,7 @@ class _Gazetteer:
     district_keys: frozenset[tuple[str, ...]]
     sites: tuple[tuple[float, float, str], ...]
     bbox: tuple[float, float, float, float]
+    firsts: frozenset[str]  # first word of every index and district key: no name starts elsewhere
 
 
 def _district_short(name: str) -> str:
@@ -126,6 +130,7 @@ def _gazetteer() -> _Gazetteer:
         district_keys=frozenset(districts),
         sites=tuple(sites),
         bbox=(min(lats) - 0.02, min(lons) - 0.02, max(lats) + 0.02, max(lons) + 0.02),
+        firsts=frozenset(k[0] for k in [*entries, *districts] if k),
     )
 
 
@@ -251,13 +256,17 @@ def _from_text(text: str) -> PlaceResult:
     clean = nfc(text)
     words = list(_WORD.finditer(clean))
     orig = [w.group(0) for w in words]
-    folded = [fold(w) for w in orig]
+    folded = [_fold_word(w) for w in orig]
     if not _mentions_hue(folded) and _mentions_other_province(folded):
         return NO_PLACE
     accented = any(not w.isascii() for w in orig)
     spans: list[tuple[int, int, str]] = []
     i = 0
+    firsts = g.firsts
     while i < len(folded):
+        if folded[i] not in firsts:
+            i += 1
+            continue
         for size in range(min(g.max_len, len(folded) - i), 0, -1):
             k = tuple(folded[i:i + size])
             if k in g.index or (k in g.district_keys and _prefix(folded, i) == "district"):
@@ -306,6 +315,8 @@ def _mentions_hue(folded: list[str]) -> bool:
 
 
 def _mentions_other_province(folded: list[str]) -> bool:
+    if _PROVINCE_FIRSTS.isdisjoint(folded):  # every name's first word must be one of the words
+        return False
     joined = " " + " ".join(folded) + " "
     for name in _OTHER_PROVINCES:
         at = joined.find(f" {name} ")

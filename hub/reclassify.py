@@ -26,9 +26,12 @@ def register(sub: Any, add: Any) -> None:
     p.add_argument("--triage-only", action="store_true",
                    help="only reports waiting in the center's triage queue")
     c = add("corrections", export_corrections,
-            "write the center's category labels as JSON lines, for tools/train_classifier.py "
-            "--corrections")
+            "write the center's category labels as JSON lines (`retrain` reads them from the "
+            "database itself)")
     c.add_argument("file", help="output file (JSON lines: text, category, time)")
+    from hub import retrain
+
+    retrain.register(sub, add)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -102,32 +105,20 @@ async def reclassify(settings: Any, *, since: str | None = None, only_older: boo
 def export_corrections(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     count = asyncio.run(write_corrections(settings, args.file))
-    print(f"{count} labels written to {args.file}; retrain with: "
-          f"python tools/train_classifier.py --corrections {args.file} [--dry-run]")
+    print(f"{count} labels written to {args.file}; retrain with: python main.py retrain "
+          f"(reads them from the database) or tools/train_classifier.py --corrections {args.file}")
     return 0
 
 
 async def write_corrections(settings: Any, path: str) -> int:
-    """The center's labels: every report whose category the center set or confirmed when
-    routing, with the report's text and the time of its latest classification event."""
-    from store.db import with_database
-    from store.models import Report, ReportEvent
+    """The center's labels (hub.retrain.center_labels: every report whose category the center
+    set or confirmed when routing) as JSON lines: the report's text, the category and the time
+    of its latest classification event."""
+    from hub.retrain import center_labels
 
-    async def write(sessions: Any) -> int:
-        count = 0
-        async with sessions() as session:
-            labelled = select(Report).where(Report.classifier_version == CENTER_LABEL,
-                                            Report.category.is_not(None)).order_by(Report.id)
-            with open(path, "w", encoding="utf-8") as out:
-                for report in (await session.execute(labelled)).scalars():
-                    when = (await session.execute(
-                        select(ReportEvent.at).where(ReportEvent.report_id == report.id,
-                                                     ReportEvent.kind == "classification")
-                        .order_by(ReportEvent.id.desc()).limit(1))).scalar() or report.updated_at
-                    out.write(json.dumps({"text": report.description or "", "category": report.category,
-                                          "time": when.isoformat() if when else None},
-                                         ensure_ascii=False) + "\n")
-                    count += 1
-        return count
-
-    return await with_database(settings.database_url, write)
+    labels = await center_labels(settings)
+    with open(path, "w", encoding="utf-8") as out:
+        for label in labels:
+            out.write(json.dumps({"text": label["text"], "category": label["category"],
+                                  "time": label["time"]}, ensure_ascii=False) + "\n")
+    return len(labels)

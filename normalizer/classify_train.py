@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from normalizer.classify import Model, features
 from normalizer.schema import CATEGORIES
 from normalizer.text import fold
@@ -62,13 +64,18 @@ def held_out_rows(root: Path, which: str = "real") -> list[dict[str, Any]]:
 
 def fit(data: Sequence[tuple[Vector, int, float]], epochs: int = 30, lr0: float = 0.5,
         l2: float = 1e-4, seed: int = SEED) -> dict[str, list[float]]:
-    """Weights of a multinomial logistic regression on (features, label index, weight) rows."""
+    """Weights of a multinomial logistic regression on (features, label index, weight) rows.
+
+    Plain SGD in a fixed shuffled order; the L2 decay is applied to the weights of the features
+    a row has when that row is seen. Each step is vectorised over the row's features and the
+    labels (numpy); the result is the pure-Python loop's up to float rounding."""
     k_count = len(LABELS)
-    weights: dict[str, list[float]] = {}
-    for x, _, _ in data:
-        for f in x:
-            if f not in weights:
-                weights[f] = [0.0] * k_count
+    names: dict[str, int] = {}
+    rows = []
+    for x, y, sample_weight in data:
+        idx = np.fromiter((names.setdefault(f, len(names)) for f in x), np.intp, len(x))
+        rows.append((idx, np.fromiter(x.values(), np.float64, len(x)), y, sample_weight))
+    weights = np.zeros((len(names), k_count))
     rng = random.Random(seed)
     order = list(range(len(data)))
     for epoch in range(epochs):
@@ -76,22 +83,16 @@ def fit(data: Sequence[tuple[Vector, int, float]], epochs: int = 30, lr0: float 
         lr = lr0 / (1.0 + 0.2 * epoch)
         decay = 1.0 - lr * l2
         for i in order:
-            x, y, sample_weight = data[i]
-            items = [(weights[f], v) for f, v in x.items()]
-            scores = [0.0] * k_count
-            for w, v in items:
-                for k in range(k_count):
-                    scores[k] += w[k] * v
-            top = max(scores)
-            exps = [math.exp(s - top) for s in scores]
-            total = sum(exps)
-            grads = [e / total for e in exps]
+            idx, vals, y, sample_weight = rows[i]
+            w = weights[idx]
+            raw = vals @ w
+            exps = np.exp(raw - raw.max())
+            grads = exps / exps.sum()
             grads[y] -= 1.0
-            step = [lr * sample_weight * g for g in grads]
-            for w, v in items:
-                for k in range(k_count):
-                    w[k] = w[k] * decay - step[k] * v
-    return weights
+            w *= decay
+            w -= np.outer(vals, (lr * sample_weight) * grads)
+            weights[idx] = w
+    return {f: weights[i].tolist() for f, i in names.items()}
 
 
 def scores(weights: dict[str, list[float]], x: Vector) -> list[float]:

@@ -1,0 +1,169 @@
+"""`python main.py retrain`: learn from the center's labels.
+
+Every category the center set or confirmed (routing in the console or the API; the report's
+classifier_version is "center") is a labelled example. retrain fits a candidate classifier on
+the shipped corpus (classify_train.CORPUS) plus those labels, compares it with the installed
+model on the held-out splits (real citizens' reports and the written split, with and without
+diacritics) and on the labels of the last ``--recent-days`` days, and installs it only when it
+is not worse (classify_train.retrain says what "worse" means). The report says why either way.
+
+The model file is written atomically (a temporary file renamed over it), so `serve`, which
+checks the file every minute (hub/app.py), reloads it whole; every report keeps the version of
+the model that classified it, and `reclassify --only-older --triage-only --route` re-runs the
+waiting reports with the new one.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from hub.settings import load_settings
+
+ROOT = Path(__file__).resolve().parents[1]  # the shipped corpus is read relative to it
+
+
+def register(sub: Any, add: Any) -> None:
+    from normalizer.classify import MODEL_FILE
+
+    p = add("retrain", run, "retrain the classifier with the center's labels; install it only "
+                            "if it is not worse on the held-out splits and recent labels")
+    p.add_argument("--model", type=Path, default=MODEL_FILE,
+                   help=f"model file to compare with and replace (default: {MODEL_FILE})")
+    p.add_argument("--recent-days", type=int, default=30,
+                   help="labels of these last days must not get worse (default 30)")
+    p.add_argument("--dry-run", action="store_true", help="report only, install nothing")
+    p.add_argument("--json", action="store_true", help="print the report as one JSON line")
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = load_settings(args.config)
+    missing = [str(ROOT / f) for f in (*_corpus_files(), *_held_out_files()) if not (ROOT / f).is_file()]
+    if missing:
+        print(f"retrain: the shipped corpus is missing ({', '.join(missing)}); run it from the "
+              "hub's source tree")
+        return 2
+    if not args.model.is_file():
+        print(f"retrain: no model file at {args.model}")
+        return 2
+    labels = asyncio.run(center_labels(settings))
+    report = retrain(labels, args.model, recent_days=args.recent_days, dry_run=args.dry_run)
+    print(json.dumps(report, ensure_ascii=False) if args.json else format_report(report))
+    return 0
+
+
+def _corpus_files() -> list[str]:
+    from normalizer.classify_train import CORPUS
+
+    return list(CORPUS.values())
+
+
+def _held_out_files() -> list[str]:
+    from normalizer.classify_train import HELD_OUT
+
+    return list(HELD_OUT.values())
+
+
+async def center_labels(settings: Any) -> list[dict[str, Any]]:
+    """The center's labels, oldest report first: {"code", "text", "category", "time"} for every
+    report whose category the center set or confirmed, with the time of its latest
+    classification event (the report's last update when there is none)."""
+    from sqlalchemy import select
+
+    from router.assign import CENTER_LABEL
+    from store.db import with_database
+    from store.models import Report, ReportEvent
+
+    async def read(sessions: Any) -> list[dict[str, Any]]:
+        out = []
+        async with sessions() as session:
+            labelled = select(Report).where(Report.classifier_version == CENTER_LABEL,
+                                            Report.category.is_not(None)).order_by(Report.id)
+            for report in (await session.execute(labelled)).scalars():
+                when = (await session.execute(
+                    select(ReportEvent.at).where(ReportEvent.report_id == report.id,
+                                                 ReportEvent.kind == "classification")
+                    .order_by(ReportEvent.id.desc()).limit(1))).scalar() or report.updated_at
+                out.append({"code": report.code, "text": report.description or "",
+                            "category": report.category, "time": when.isoformat() if when else None})
+        return out
+
+    return await with_database(settings.database_url, read)
+
+
+def recent(labels: list[dict[str, Any]], days: int, now: datetime | None = None) -> list[dict[str, Any]]:
+    """The labels given in the last ``days`` days (a label without a time is not recent)."""
+    since = (now or datetime.now(UTC)) - timedelta(days=days)
+    out = []
+    for label in labels:
+        when = label.get("time")
+        if not when:
+            continue
+        t = datetime.fromisoformat(when.replace("Z", "+00:00"))
+        if (t if t.tzinfo else t.replace(tzinfo=UTC)) >= since:
+            out.append(label)
+    return out
+
+
+def retrain(labels: list[dict[str, Any]], model_path: Path, *, recent_days: int = 30,
+            dry_run: bool = False) -> dict[str, Any]:
+    """Fit, compare and (unless dry_run or worse) install; the report as a dict."""
+    from normalizer import classify_train as ct
+    from normalizer.classify import Model
+
+    current = Model.from_dict(json.loads(model_path.read_text(encoding="utf-8")))
+    corpus = ct.corpus_rows(ROOT)
+    usable = [label for label in labels if (label.get("text") or "").strip()]
+    latest = recent(usable, recent_days)
+    held_out = {name: ct.held_out_rows(ROOT, name) for name in ct.HELD_OUT}
+    result = ct.retrain(corpus, usable, current, held_out, recent=latest,
+                        trained_on=[*ct.CORPUS.values(), f"center labels ({len(usable)})"])
+    candidate = result.model["version"]
+    install = result.install and candidate != current.version and not dry_run
+    reasons = list(result.reasons)
+    if result.install and candidate == current.version:
+        reasons.append("the candidate is the installed model (same weights): nothing to install")
+    elif result.install and dry_run:
+        reasons.append("dry run: not installed")
+    if install:
+        _write_atomically(model_path, result.model)
+    return {"installed": install, "accepted": result.install, "model": str(model_path),
+            "version": candidate, "current": current.version, "labels": len(usable),
+            "recent_labels": len(latest), "corpus_rows": len(corpus), "reasons": reasons,
+            "figures": result.figures}
+
+
+def _write_atomically(path: Path, model: dict[str, Any]) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(model, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def format_report(report: dict[str, Any]) -> str:
+    def pct(v: Any) -> str:
+        return "—" if v is None else f"{100 * v:.1f}%"
+
+    def num(v: Any) -> str:
+        return "—" if v is None else f"{v:.3f}"
+
+    figs = report["figures"]
+    lines = [f"retrain: candidate {report['version']} against installed {report['current']} "
+             f"({report['model']})",
+             f"  trained on {report['corpus_rows']} corpus rows + {report['labels']} center labels "
+             f"({report['recent_labels']} of them recent)",
+             f"  {'split':<16} {'n':>4}  {'accuracy':<15} {'auto precision':<15} triage"]
+    for name, pair in figs.items():
+        if not isinstance(pair, dict) or "current" not in pair:
+            continue
+        old, new = pair["current"], pair["candidate"]
+        label = name.replace("_folded", " (folded)")
+        lines.append(f"  {label:<16} {new['n']:>4}  {num(old['accuracy'])} → {num(new['accuracy'])}  "
+                     f"{num(old['auto_precision'])} → {num(new['auto_precision'])}  "
+                     f"{pct(old['triage_rate'])} → {pct(new['triage_rate'])}")
+    verdict = "INSTALLED" if report["installed"] else "NOT INSTALLED"
+    lines.append(f"{verdict}: " + "; ".join(report["reasons"]))
+    return "\n".join(lines)

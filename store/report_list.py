@@ -20,11 +20,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import ForeignKey, Select, Text, and_, bindparam, func, literal_column, or_, select, union_all
+from sqlalchemy import ForeignKey, Select, Text, and_, bindparam, func, literal_column, or_, select
 from sqlalchemy import table as sa_table
 from sqlalchemy import text as sa_text
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -178,24 +178,24 @@ def fts_query(words: Sequence[str]) -> str:
     return " AND ".join(parts)
 
 
-def _folded_match(words: Sequence[str], dialect: str, fts: bool) -> Select[Any]:
-    """Ids of the reports whose folded text holds every word."""
-    if fts:  # SQLite with console_search_fts: the index answers alone, no text is read
-        table = sa_table(FTS_TABLE)
-        return select(literal_column("rowid")).select_from(table).where(
-            literal_column(FTS_TABLE).op("MATCH")(fts_query(words)))
+def _folded_conditions(words: Sequence[str], dialect: str) -> list[Any]:
+    """Conditions on console_search: its text holds every word."""
+    if dialect != "postgresql":  # SQLite without FTS5's trigram tokenizer (before 3.34): a scan
+        return [ConsoleSearch.text.like(f"%{_escape_like(w)}%", escape="\\") for w in words]
+    # Trigrams (pg_trgm's GIN index) for the longer words, the grams array's GIN index for the
+    # short ones: a bitmap AND of both. The ' ' literal: the index's expression exactly.
+    conds = [ConsoleSearch.text.like(f"%{_escape_like(w)}%", escape="\\") for w in words if len(w) >= 3]
     short = [f"|{w}" for w in words if len(w) < 3]
-    if dialect == "postgresql":
-        # Trigrams (pg_trgm's GIN index) for the longer words, the grams array's GIN index for
-        # the short ones: a bitmap AND of both. ' ' literal: the index's expression exactly.
-        conds = [ConsoleSearch.text.like(f"%{_escape_like(w)}%", escape="\\") for w in words if len(w) >= 3]
-        if short:
-            conds.append(func.string_to_array(ConsoleSearch.grams, literal_column("' '"))
-                         .op("@>")(bindparam("grams", short, type_=ARRAY(Text))))
-        return select(ConsoleSearch.report_id).where(*conds)
-    # SQLite without FTS5's trigram tokenizer (older than 3.34): a scan of the folded text.
-    return select(ConsoleSearch.report_id).where(
-        *[ConsoleSearch.text.like(f"%{_escape_like(w)}%", escape="\\") for w in words])
+    if short:
+        conds.append(func.string_to_array(ConsoleSearch.grams, literal_column("' '"))
+                     .op("@>")(bindparam("grams", short, type_=ARRAY(Text))))
+    return conds
+
+
+def _fts_match(words: Sequence[str]) -> Select[Any]:
+    """Ids of the reports whose folded text holds every word, from console_search_fts alone."""
+    return select(literal_column("rowid")).select_from(sa_table(FTS_TABLE)).where(
+        literal_column(FTS_TABLE).op("MATCH")(fts_query(words)))
 
 
 async def _recent_ids(session: AsyncSession, text: str, now: datetime) -> list[int]:
@@ -230,39 +230,71 @@ async def _word_search(session: AsyncSession, flt: QueueFilter, scope: QueueScop
     matches up to ``max(offset + limit, COUNT_CAP + 1)``.
 
     One query lists the matching ids in the page's order up to that many: the page and the
-    bounded count from one pass. On SQLite it either takes the index's matches and sorts them
-    (one row lookup each) or walks the order's index and keeps the rows in the index's matches
-    until it has enough; it walks when that reads fewer rows (the matches' share of the reports
-    estimated from the index). PostgreSQL plans the same choice from its statistics."""
+    bounded count from one pass. There are two ways to run it: take the index's matches and
+    sort them (a row lookup each), or walk the order's index and keep the rows among the
+    matches until there are enough. SQLite walks when that reads fewer rows (the matches'
+    share of the reports known from the index); PostgreSQL's planner makes the same choice from
+    its statistics, given a join (a hash join against a scan of every report is ruled out: it
+    underestimates how often a report holds several of the words, as "lê" and "lợi" do)."""
     words = search_words(flt.q or "")
     need = max(offset + limit, COUNT_CAP + 1)
     dialect = session.bind.dialect.name
-    fts = dialect == "sqlite" and bool(words) and await _has_fts(session)
-    walk = False
-    match: Any = None
-    if words:
-        recent = await _recent_ids(session, (flt.q or "").strip(), now)
-        folded = _folded_match(words, dialect, fts)
+    keys = _sort_keys(sort)
+    if not words:  # nothing left once folded (e.g. only marks): every report, as before
+        query = _ordered(select(Report.id, *keys).where(*_conditions(flt, scope, now, overdue_statuses)), sort)
+        return await _page_of(session, (await session.execute(query.limit(need))).all(), offset, limit)
+    recent = await _recent_ids(session, (flt.q or "").strip(), now)
+    fts = dialect == "sqlite" and await _has_fts(session)
+    folded = _fts_match(words) if fts else select(ConsoleSearch.report_id).where(
+        *_folded_conditions(words, dialect))
+    if dialect == "postgresql":
+        query = select(Report.id, *keys).join(ConsoleSearch, ConsoleSearch.report_id == Report.id).where(
+            *_conditions(flt, scope, now, overdue_statuses), *_folded_conditions(words, dialect))
+        previous = (await session.execute(sa_text(
+            "SELECT current_setting('enable_seqscan'), set_config('enable_seqscan', 'off', true)"))).scalar()
+        try:
+            rows = (await session.execute(_ordered(query, sort).limit(need))).all()
+        finally:
+            await session.execute(sa_text("SELECT set_config('enable_seqscan', :v, true)"), {"v": previous})
+    else:
+        walk = sort in ("new", "old")
         if fts:
-            matches = int((await session.execute(
-                select(func.count()).select_from(folded.subquery()))).scalar_one()) + len(recent)
-            if not matches:
+            matches = int((await session.execute(select(func.count()).select_from(folded.subquery()))).scalar_one())
+            if not matches and not recent:
                 return [], 0
-            walk = sort in ("new", "old") and await _walk_is_cheaper(session, flt, scope, now, overdue_statuses,
-                                                                      counts, matches, need)
-        elif dialect == "sqlite":
-            walk = sort in ("new", "old")  # a scan of the folded text either way: walk and stop
-        matched = union_all(folded, select(Report.id).where(Report.id.in_(recent))) if recent else folded
+            walk = walk and await _walk_is_cheaper(session, flt, scope, now, overdue_statuses, counts,
+                                                   max(matches, 1), need)
         # "+ 0": SQLite may not read the matches through the primary key, so it walks the order.
-        match = (Report.id.op("+")(0) if walk else Report.id).in_(matched)
-    conds = _conditions(flt, scope, now, overdue_statuses, walk_created=walk)
-    query = _ordered(select(Report.id).where(*conds, *([match] if match is not None else [])), sort)
-    ids = list((await session.execute(query.limit(need))).scalars())
-    page_ids = ids[offset:offset + limit]
+        match = (Report.id.op("+")(0) if walk else Report.id).in_(folded)
+        query = select(Report.id, *keys).where(
+            *_conditions(flt, scope, now, overdue_statuses, walk_created=walk), match)
+        rows = (await session.execute(_ordered(query, sort).limit(need))).all()
+    if recent:  # the few reports changed since the job's last run, merged in the same order
+        extra = select(Report.id, *keys).where(*_conditions(flt, scope, now, overdue_statuses),
+                                               Report.id.in_(recent))
+        merged = {row[0]: row for row in [*rows, *(await session.execute(extra)).all()]}
+        rows = sorted(merged.values(), key=_sort_key(sort), reverse=sort == "new")[:need]
+    return await _page_of(session, rows, offset, limit)
+
+
+def _sort_keys(sort: str) -> list[Any]:
+    return [Report.due_at] if sort == "due" else [Report.created_at]
+
+
+def _sort_key(sort: str) -> Any:
+    """_ordered's order in Python, for rows (id, created_at) or (id, due_at)."""
+    if sort == "due":
+        return lambda row: (row[1] is None, row[1] or datetime.min.replace(tzinfo=UTC), row[0])
+    return lambda row: (row[1], row[0])
+
+
+async def _page_of(session: AsyncSession, rows: Sequence[Any], offset: int,
+                   limit: int) -> tuple[list[Report], int]:
+    page_ids = [row[0] for row in rows[offset:offset + limit]]
     if not page_ids:
-        return [], len(ids)
-    rows = {r.id: r for r in (await session.execute(select(Report).where(Report.id.in_(page_ids)))).scalars()}
-    return [rows[i] for i in page_ids if i in rows], len(ids)
+        return [], len(rows)
+    found = {r.id: r for r in (await session.execute(select(Report).where(Report.id.in_(page_ids)))).scalars()}
+    return [found[i] for i in page_ids if i in found], len(rows)
 
 
 # Reading one match through the primary key (and sorting it) costs about what stepping over

@@ -165,3 +165,29 @@ async def test_index_follows_changes_and_deletions(console_db: ConsoleDB) -> Non
         await session.execute(delete(Report).where(Report.id == other.id))
     assert (await _found(console_db, "cay"))[0] == []
     assert (await _found(console_db, "o"))[0] == [report.code]
+
+
+async def test_recent_reports_merge_into_the_order(console_db: ConsoleDB) -> None:
+    """Reports changed since the job's last run (matched on their raw text) and reports found in
+    the index come in one order, page by page, counted once each."""
+    now = utcnow()
+    older = await console_db.add_report(description="Rác ở chợ Đông Ba", created_at=now - timedelta(days=3),
+                                        updated_at=now - timedelta(days=3))
+    oldest = await console_db.add_report(description="rác bên sông", created_at=now - timedelta(days=4),
+                                         updated_at=now - timedelta(days=4))
+    async with console_db.sessions() as session, session.begin():
+        await refresh_search_text(session)
+    # Changed after the job ran: one new, one created between the two indexed ones; and one
+    # already indexed that changed again (found both ways, listed once).
+    fresh = await console_db.add_report(description="Rác tràn ra đường", created_at=now - timedelta(minutes=1))
+    between = await console_db.add_report(description="rác thải", created_at=now - timedelta(days=3, hours=12),
+                                          updated_at=now - timedelta(minutes=2))
+    async with console_db.sessions() as session, session.begin():
+        row = await session.get(Report, oldest.id)
+        row.updated_at = now - timedelta(minutes=3)
+    expected = [fresh.code, older.code, between.code, oldest.code]
+    assert (await _found(console_db, "rác"))[:2] == (expected, 4)
+    assert (await _found(console_db, "rác", sort="old"))[0] == expected[::-1]
+    async with console_db.sessions() as session:
+        page2 = await list_reports(session, QueueFilter(q="rác"), QueueScope(), now=utcnow(), page=2, page_size=3)
+    assert [r.code for r in page2.reports] == [oldest.code] and page2.total == 4

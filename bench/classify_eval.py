@@ -1,6 +1,6 @@
 """Classifier figures on the held-out splits, with and without diacritics. Prints ONE JSON line.
 
-    .venv/bin/python bench/classify_eval.py [--threshold T] [--split FILE]
+    .venv/bin/python bench/classify_eval.py [--threshold T] [--split FILE] [--model FILE]
 
 Two held-out splits, never trained on: the real citizens' reports
 (tests/fixtures/classify/real/test.jsonl, under "real") and the split written by us
@@ -48,7 +48,11 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--threshold", type=float, default=None)
     ap.add_argument("--split", type=Path, default=None)
+    ap.add_argument("--model", type=Path, default=None, help="another model file than the shipped one")
     args = ap.parse_args()
+    if args.model:
+        model = classify_module.Model.from_dict(json.loads(args.model.read_text(encoding="utf-8")))
+        classify_module._model = lambda: model  # classify(), CLASSIFIER_VERSION, the threshold
     started = time.perf_counter()
     classify_module.classify("ổ gà")  # load the model outside the per-report timing
     load_ms = (time.perf_counter() - started) * 1000

@@ -143,8 +143,8 @@ def expand_abbreviations(folded: str) -> str:
     if not folded:
         return ""
     tokens = folded.split()
-    if "." in folded:
-        tokens = [tok for raw in tokens for tok in _split_prefix(raw)]
+    if "." in folded:  # a glued prefix has its dot second or third: "p.an", "tp.hue"
+        tokens = [tok for raw in tokens for tok in (_split_prefix(raw) if "." in raw[1:3] else (raw,))]
     plain = _PLAIN
     words = []
     for i, tok in enumerate(tokens):

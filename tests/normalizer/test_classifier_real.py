@@ -146,11 +146,12 @@ def test_real_held_out_figures(bench):
     assert real["n"] == len(_rows(REAL / "test.jsonl"))
     assert bench["threshold"] == classify_module.DEFAULT_TRIAGE_THRESHOLD
     for variant in ("diacritics", "folded"):
-        # measured (51 reports): accuracy 0.78, auto precision 0.90 at 21.6% triage; the issue's
-        # target (0.95 at <= 15%) is not met yet. These bounds catch a regression.
-        assert real[f"accuracy_{variant}"] >= 0.75
-        assert real[f"auto_precision_{variant}"] >= 0.88
-        assert real[f"triage_rate_{variant}"] <= 0.25
+        # measured (137 reports): accuracy 0.85, auto precision 0.96 at 31% triage (the threshold
+        # is calibrated on the real training rows for 95% precision); the issue's target (0.95
+        # at <= 15% triage) is not met. These bounds catch a regression.
+        assert real[f"accuracy_{variant}"] >= 0.82
+        assert real[f"auto_precision_{variant}"] >= 0.94
+        assert real[f"triage_rate_{variant}"] <= 0.35
         curve = real[f"curve_{variant}"]
         assert [p["threshold"] for p in curve] == sorted(p["threshold"] for p in curve)
         assert all(a["coverage"] >= b["coverage"] for a, b in zip(curve, curve[1:], strict=False))
@@ -159,9 +160,12 @@ def test_real_held_out_figures(bench):
 
 
 def test_written_split_still_meets_its_targets(bench):
-    for variant in ("diacritics", "folded"):  # measured 0.98 at 16% triage
-        assert bench[f"auto_precision_{variant}"] >= 0.95
-        assert bench[f"triage_rate_{variant}"] <= 0.20
+    # measured 0.99 at 37% triage: the threshold is set for real citizens' texts, stricter than
+    # this split (written by us, short, in the training set's voice) needs
+    for variant in ("diacritics", "folded"):
+        assert bench[f"accuracy_{variant}"] >= 0.92
+        assert bench[f"auto_precision_{variant}"] >= 0.97
+        assert bench[f"triage_rate_{variant}"] <= 0.40
 
 
 def test_corrections_become_weighted_rows_and_the_last_label_wins():

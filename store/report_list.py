@@ -222,9 +222,36 @@ async def _has_fts(session: AsyncSession) -> bool:
     return present
 
 
+# PostgreSQL's planner settings for a word search's statements (see _word_search), set for the
+# transaction with set_config(…, true) and put back after them.
+PG_SEARCH_SETTINGS = {
+    "enable_seqscan": "off", "max_parallel_workers_per_gather": "0",
+    # A plan for these values, not the generic one PostgreSQL adopts after five runs of a
+    # prepared statement (asyncpg prepares every statement): it estimates a LIKE on a parameter
+    # at a few rows, takes the index's matches and sorts them, 92 ms where the walk takes 9.
+    "plan_cache_mode": "force_custom_plan"}
+
+
 async def _word_search(session: AsyncSession, flt: QueueFilter, scope: QueueScope, now: datetime,
                        overdue_statuses: Sequence[str], sort: str, offset: int, limit: int,
                        counts: dict[str, int]) -> tuple[list[Report], int]:
+    if session.bind.dialect.name != "postgresql":
+        return await _search(session, flt, scope, now, overdue_statuses, sort, offset, limit, counts)
+    names = list(PG_SEARCH_SETTINGS)
+    previous = (await session.execute(sa_text("SELECT " + ", ".join(
+        [*(f"current_setting('{n}')" for n in names),
+         *(f"set_config('{n}', '{v}', true)" for n, v in PG_SEARCH_SETTINGS.items())])))).one()[:len(names)]
+    try:
+        return await _search(session, flt, scope, now, overdue_statuses, sort, offset, limit, counts)
+    finally:
+        await session.execute(sa_text("SELECT " + ", ".join(
+            f"set_config('{n}', :v{i}, true)" for i, n in enumerate(names))),
+            {f"v{i}": v for i, v in enumerate(previous)})
+
+
+async def _search(session: AsyncSession, flt: QueueFilter, scope: QueueScope, now: datetime,
+                  overdue_statuses: Sequence[str], sort: str, offset: int, limit: int,
+                  counts: dict[str, int]) -> tuple[list[Report], int]:
     """A page of the reports matching every word of ``flt.q`` (folded), or changed since the
     search job's last run and holding the text as typed, with the filters; and the number of
     matches up to ``max(offset + limit, COUNT_CAP + 1)``.
@@ -234,8 +261,8 @@ async def _word_search(session: AsyncSession, flt: QueueFilter, scope: QueueScop
     sort them (a row lookup each), or walk the order's index and keep the rows among the
     matches until there are enough. SQLite walks when that reads fewer rows (the matches'
     share of the reports known from the index); PostgreSQL's planner makes the same choice from
-    its statistics, given a join, with two plans ruled out for it: a hash join against a scan of
-    every report (it underestimates how often a report holds several of the words, as "lê" and
+    its statistics, given a join, with two plans ruled out (PG_SEARCH_SETTINGS): a hash join
+    against a scan of every report (it underestimates how often a report holds several of the words, as "lê" and
     "lợi" do: 150 ms instead of 55) and a parallel walk (each worker walks its share of the
     order: 37,000 rows read instead of 940 for a page, 205 ms instead of 9).
 
@@ -268,17 +295,7 @@ async def _word_search(session: AsyncSession, flt: QueueFilter, scope: QueueScop
     if dialect == "postgresql":
         query = select(Report.id, *keys).join(ConsoleSearch, ConsoleSearch.report_id == Report.id).where(
             *_conditions(flt, scope, now, overdue_statuses), *_folded_conditions(words, dialect))
-        # For this statement only (set_config's "local": the transaction, undone just after).
-        seqscan, parallel = (await session.execute(sa_text(
-            "SELECT current_setting('enable_seqscan'), current_setting('max_parallel_workers_per_gather'), "
-            "set_config('enable_seqscan', 'off', true), "
-            "set_config('max_parallel_workers_per_gather', '0', true)"))).one()[:2]
-        try:
-            rows = (await session.execute(_ordered(query, sort).limit(need))).all()
-        finally:
-            await session.execute(sa_text("SELECT set_config('enable_seqscan', :s, true), "
-                                          "set_config('max_parallel_workers_per_gather', :p, true)"),
-                                  {"s": seqscan, "p": parallel})
+        rows = (await session.execute(_ordered(query, sort).limit(need))).all()
     else:
         walk = sort in ("new", "old")
         if fts:

@@ -4,18 +4,22 @@ Seeds N reports (bulk insert: a year of history, every status, five agencies, wa
 coordinates, SLA due dates, a few events each for the sampled report), a center and an agency
 account, then logs in through the console's form and times requests through the real app on
 loopback (workers off): the center's first page (triage first), each filter, a tracking code,
-words with and without diacritics, a deep page, the agency officer's first page, the report page
+words with and without diacritics, a common word, a rare pair, words with a filter, a deep page
+of words in the other order, a deep page, the agency officer's first page, the report page
 (timeline, possible duplicates, actions) and the call form's live suggestions.
 
     .venv/bin/python bench/console.py [--reports 100000] [--requests 40] [--db URL]
 
 With ``--db postgresql+asyncpg://…/NAME`` the database NAME is dropped and created first (give a
-name of your own). Prints one JSON line: p50/p95 in milliseconds per page, and the worst p95.
+name of your own). Prints one JSON line: p50/p95 in milliseconds per page, the median CPU time,
+a digest of what the page lists (codes in order and the count line: compare two runs to check
+that a change kept the results), and the worst p95.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import json
 import random
 import re
@@ -143,7 +147,12 @@ async def _login(client: Any, username: str) -> None:
 async def _time(client: Any, path: str, n: int) -> dict[str, float]:
     """Wall-clock p50/p95 of n requests, and the median CPU time this process spent on one
     (server, SQLite and client all run here: less sensitive to other load on the machine)."""
-    await (await client.get(path)).read()  # warm-up (templates compiled)
+    html = await (await client.get(path)).text()  # warm-up (templates compiled)
+    # What the page lists, in order, and its count line: equal digests across two runs (two
+    # versions of the code) mean the same results. A report page has neither.
+    listed = re.findall(r'<a href="/console/reports/(PA-[0-9-]+)">', html)
+    summary = re.search(r'<p class="summary"[^>]*>(.*?)</p>', html, re.S)
+    digest = hashlib.sha256(repr((listed, summary and " ".join(summary.group(1).split()))).encode()).hexdigest()
     times, cpu = [], []
     for _ in range(n):
         started, cpu_started = time.perf_counter(), time.process_time()
@@ -155,7 +164,7 @@ async def _time(client: Any, path: str, n: int) -> dict[str, float]:
     times.sort()
     return {"p50": round(statistics.median(times), 1),
             "p95": round(times[min(len(times) - 1, int(len(times) * 0.95))], 1),
-            "cpu_p50": round(statistics.median(cpu), 1)}
+            "cpu_p50": round(statistics.median(cpu), 1), "results": digest[:12]}
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -180,6 +189,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "center_ward_category": "/console/?ward=Phường Phú Xuân&category=environment",
         "center_overdue": "/console/?overdue=1", "center_code": f"/console/?q={_sample(args.reports)}",
         "center_words": "/console/?q=ổ gà lê lợi", "center_words_plain": "/console/?q=o ga le loi",
+        # Other searches: a word in half the reports, a rare pair, words with a filter, a deep
+        # page in the other order.
+        "center_word_common": "/console/?q=đường", "center_words_rare": "/console/?q=kiệt 199",
+        "center_words_status": "/console/?q=rác&status=closed",
+        "center_words_old_page5": "/console/?q=lê lợi&sort=old&page=5",
         "center_page_100": "/console/?page=100&status=closed",
         "report_page": f"/console/reports/{_sample(args.reports)}",
     }

@@ -19,6 +19,7 @@ from hub.dispatch import ChannelPace, dispatch_rows
 from hub.inbound import apply_event, parse_event
 from hub.inbound.contacts import ensure_contacts
 from normalizer.schema import InboundMessage
+from store.ids import write_new_rows
 from store.models import Attachment, InboxEvent, OutboxMessage, utcnow
 from store.queue import backoff_seconds, claim, extend_claims, lapse_foreign_claims
 
@@ -166,20 +167,19 @@ class Workers:
             in_txn: list[int] = []
             batch_done: list[tuple[str, str]] = []
             failure: tuple[int, Exception] | None = None
-            chunk = remaining[:self.TXN_MAX]
+            chunk = remaining[:self._txn_events]
             async with hub.sessions() as session:
                 events = {e.id: e for e in (await session.execute(select(InboxEvent).where(
                     InboxEvent.id.in_(chunk)))).scalars()}
                 try:
                     await ensure_contacts(session, [m for i in chunk for m in parsed[i]])
-                    while remaining and time.perf_counter() - started < budget:
-                        event_id = remaining.pop(0)
+                    for event_id in chunk:
+                        if len(in_txn) >= self.TXN_MIN and time.perf_counter() - started >= budget:
+                            break
+                        remaining.remove(event_id)
                         in_txn.append(event_id)
                         event = events.get(event_id)
-                        if event is None:  # beyond this transaction's slice: next transaction
-                            remaining.insert(0, in_txn.pop())
-                            break
-                        if event.state != "claimed" or event.claimed_by != hub.worker_id:
+                        if event is None or event.state != "claimed" or event.claimed_by != hub.worker_id:
                             continue
                         try:
                             await apply_event(hub, session, event, parsed[event_id])
@@ -188,6 +188,7 @@ class Workers:
                             break
                         batch_done.append((event.channel, event.state))
                     if failure is None:
+                        await write_new_rows(session)
                         await session.commit()
                         done.extend(batch_done)
                     else:
@@ -197,6 +198,12 @@ class Workers:
                     failure = (in_txn[-1], exc) if in_txn else (chunk[0], exc)
                     if not in_txn:
                         remaining.remove(chunk[0])
+            elapsed = time.perf_counter() - started
+            if failure is None and in_txn:
+                # Next transaction: as many events as fit the budget at this one's pace.
+                per_event = elapsed / len(in_txn)
+                self._txn_events = max(self.TXN_MIN, min(self.TXN_MAX,
+                                                         int(budget / max(per_event, 1e-6))))
             if failure is not None:
                 failed_id, exc = failure
                 # the others of this transaction go round again (their parsed messages are
@@ -212,6 +219,10 @@ class Workers:
 
     # At most this many events per transaction (the prefetch of one transaction).
     TXN_MAX = 500
+    # ... and at least this many: a transaction's fixed costs (contacts, ids, the commit's fsync)
+    # must not be paid per event when the machine is slow.
+    TXN_MIN = 16
+    _txn_events = TXN_MAX  # adapted to the transaction budget as batches go
 
     async def _inbox_failed(self, event_id: int, exc: Exception) -> None:
         hub, cfg = self.hub, self.hub.settings.workers

@@ -30,7 +30,7 @@ from router import templates
 from router.notify import outbound_row, template_fields
 from router.views import agency_report_dict
 from store.models import Attachment, OutboxMessage, Report, utcnow
-from store.reports import report_by_code
+from store.reports import created_here, download_pending_here, report_by_code
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -103,6 +103,8 @@ async def enqueue_agency_delivery(ctx: RouterContext, session: AsyncSession, rep
 
 
 async def _downloads_pending(session: AsyncSession, report: Report) -> bool:
+    if created_here(session, report.id):  # nothing of it in the database yet: no query
+        return download_pending_here(session, report.id)
     pending = (await session.execute(select(Attachment.id).where(
         Attachment.report_id == report.id, Attachment.state.in_(("pending", "fetching")))
         .limit(1))).scalar()

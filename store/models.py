@@ -96,6 +96,10 @@ class InboxEvent(Base):
     error: Mapped[str | None] = mapped_column(Text)
     report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id"), index=True)
 
+    # Only so the unit of work writes the report before rows that name it (report ids are
+    # handed out before the INSERT, store/ids.py, and a batch is flushed at once); never loaded.
+    report: Mapped[Report | None] = relationship(lazy="raise")
+
 
 class Agency(Base):
     __tablename__ = "agencies"
@@ -235,6 +239,10 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
 
+    # Only so the unit of work writes the report before rows that name it (report ids are
+    # handed out before the INSERT, store/ids.py, and a batch is flushed at once); never loaded.
+    report: Mapped[Report | None] = relationship(lazy="raise")
+
 
 class Suppression(Base):
     """An address we must not send to (bounced mailbox, blocked bot, unfollowed OA)."""
@@ -263,6 +271,10 @@ class Callback(Base):
     done_at: Mapped[datetime | None]
     done_by: Mapped[str | None] = mapped_column(String(64))
     outcome: Mapped[str | None] = mapped_column(Text)
+
+    # Only so the unit of work writes the report before rows that name it (report ids are
+    # handed out before the INSERT, store/ids.py, and a batch is flushed at once); never loaded.
+    report: Mapped[Report | None] = relationship(lazy="raise")
 
 
 class ChannelState(Base):
@@ -391,6 +403,10 @@ class RatingToken(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
+
+    # Only so the unit of work writes the report before rows that name it (report ids are
+    # handed out before the INSERT, store/ids.py, and a batch is flushed at once); never loaded.
+    report: Mapped[Report | None] = relationship(lazy="raise")
 
 
 # Merged duplicates point at the surviving report: its news goes to their reporters too.

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.models import Attachment, Contact, Report, ReportEvent, utcnow
 from store.serialize import report_dict
+from store.txn import peek_scoped
 
 
 async def report_by_code(session: AsyncSession, code: str) -> Report | None:
@@ -51,3 +52,26 @@ def record_event(session: AsyncSession, report: Report, *, actor: str, kind: str
                         status_from=status_from, status_to=status_to, public=public)
     session.add(event)
     return event
+
+
+# The reports this transaction created, and those of them with downloads pending. A report made
+# in this transaction has no rows in the database yet to query (they are written together at
+# commit), and nobody else can have added to it: these sets are the whole truth about it.
+NEW_REPORTS = "new_reports"
+PENDING_DOWNLOADS = "pending_downloads"
+
+
+def created_here(session: AsyncSession, report_id: int | None) -> bool:
+    return report_id is not None and report_id in peek_scoped(session, NEW_REPORTS, set)
+
+
+def note_created(session: AsyncSession, report_id: int) -> None:
+    peek_scoped(session, NEW_REPORTS, set).add(report_id)
+
+
+def note_download_pending(session: AsyncSession, report_id: int) -> None:
+    peek_scoped(session, PENDING_DOWNLOADS, set).add(report_id)
+
+
+def download_pending_here(session: AsyncSession, report_id: int) -> bool:
+    return report_id in peek_scoped(session, PENDING_DOWNLOADS, set)

@@ -16,7 +16,9 @@ from router import commands, lifecycle, notify, templates
 from router.assign import analyze_report, route_new_report
 from router.delivery import enqueue_agency_delivery
 from router.rating import apply_rating
+from store.ids import next_id
 from store.models import Attachment, Contact, OutboxMessage, Report, utcnow
+from store.reports import note_created, note_download_pending
 
 if TYPE_CHECKING:
     from hub.context import Hub
@@ -122,9 +124,11 @@ async def create_report(hub: Hub, session: AsyncSession, contact: Contact,
         report.lat, report.lon = msg.location.lat, msg.location.lon
         report.address, report.ward = msg.location.address, msg.location.ward
     _remember_message_key(report, msg)
-    session.add(report)
-    await session.flush()
+    # The id (so the code) without a flush: the batch's reports are written together at commit.
+    report.id = await next_id(session, Report)
     report.code = f"PA-{created.year}-{report.id:06d}"
+    session.add(report)
+    note_created(session, report.id)
     lifecycle.record(session, report, actor="citizen", kind="status", status_to="received",
                      note=f"tiếp nhận qua {msg.channel}")
     await add_attachments(hub, session, report, msg)
@@ -235,7 +239,7 @@ async def add_attachments(hub: Hub, session: AsyncSession, report: Report,
     for ref in msg.attachments:
         att = Attachment(report_id=report.id, channel=msg.channel, kind=ref.kind,
                          source_url=ref.url, name=ref.name, content_type=ref.content_type,
-                         size=ref.size)
+                         size=ref.size, state="pending")
         if ref.data is not None:
             if len(ref.data) > cap:
                 att.state, att.error = "refused", f"file exceeds {cap} bytes"
@@ -248,4 +252,5 @@ async def add_attachments(hub: Hub, session: AsyncSession, report: Report,
             att.state = "linked"
         session.add(att)
         if att.state == "pending":
+            note_download_pending(session, report.id)
             hub.media_wakeup.set()

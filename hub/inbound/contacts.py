@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from normalizer.schema import OPEN_STATUSES, InboundMessage
 from router import lifecycle
 from store.models import Contact, Report, utcnow
+from store.txn import txn_scoped
 
 if TYPE_CHECKING:
     from hub.context import Hub
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("hub.inbox")
 
 
-READY = "contacts_ready"  # session.info key: (channel, sender) rows ensure_contacts inserted
+LOADED = "contacts_loaded"  # {(channel, sender): Contact} read (and locked) by this transaction
 
 
 def needs_contact(msg: InboundMessage) -> bool:
@@ -27,37 +28,43 @@ def needs_contact(msg: InboundMessage) -> bool:
 
 
 async def ensure_contacts(session: AsyncSession, messages: list[InboundMessage]) -> None:
-    """Batch: every sender of these messages has a contact row, in ONE statement; the
-    per-message upsert then only reads (and locks, on PostgreSQL) its row."""
-    # sorted: replicas inserting overlapping senders take the unique index's locks in one order
+    """Batch: every sender of these messages has a contact row — inserted in ONE executemany
+    statement, read back in one query per channel (locked, on PostgreSQL: the messages of one
+    citizen are applied by one worker at a time, so assembly sees its own writes). The
+    per-message upsert then finds its row here, without a query."""
+    # sorted: replicas inserting and locking overlapping senders take the locks in one order
     keys = sorted({(m.channel, m.sender_id) for m in messages if needs_contact(m)})
+    loaded: dict[tuple[str, str], Contact] = await txn_scoped(session, LOADED, dict)
+    keys = [k for k in keys if k not in loaded]
     if not keys:
         return
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    postgres = session.bind.dialect.name == "postgresql"
+    insert = pg_insert if postgres else sqlite_insert
     now = utcnow()
-    for start in range(0, len(keys), 500):  # bound the statement's parameters
-        await session.execute(insert(Contact).values([
-            {"channel": c, "channel_user_id": s, "state": "active", "extra": {}, "created_at": now,
-             "updated_at": now} for c, s in keys[start:start + 500]])
-            .on_conflict_do_nothing(index_elements=["channel", "channel_user_id"]))
-    session.info.setdefault(READY, set()).update(keys)
+    await session.execute(
+        insert(Contact).on_conflict_do_nothing(index_elements=["channel", "channel_user_id"]),
+        [{"channel": c, "channel_user_id": s, "state": "active", "extra": {}, "created_at": now,
+          "updated_at": now} for c, s in keys])
+    by_channel: dict[str, list[str]] = {}
+    for channel, sender in keys:
+        by_channel.setdefault(channel, []).append(sender)
+    for channel, senders in by_channel.items():
+        for start in range(0, len(senders), 500):  # bound the statement's parameters
+            query = (select(Contact).where(Contact.channel == channel,
+                                           Contact.channel_user_id.in_(senders[start:start + 500]))
+                     .order_by(Contact.channel_user_id))
+            if postgres:
+                query = query.with_for_update()
+            for contact in (await session.execute(query)).scalars():
+                loaded[(contact.channel, contact.channel_user_id)] = contact
 
 
 async def upsert_contact(session: AsyncSession, msg: InboundMessage) -> Contact:
-    dialect = session.bind.dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
     now = utcnow()
-    if (msg.channel, msg.sender_id) not in session.info.get(READY, ()):
-        await session.execute(
-            insert(Contact).values(channel=msg.channel, channel_user_id=msg.sender_id, state="active",
-                                   extra={}, created_at=now, updated_at=now)
-            .on_conflict_do_nothing(index_elements=["channel", "channel_user_id"]))
-    query = select(Contact).where(Contact.channel == msg.channel,
-                                  Contact.channel_user_id == msg.sender_id)
-    if dialect == "postgresql":
-        # Serializes the messages of one citizen across workers, so assembly sees its own writes.
-        query = query.with_for_update()
-    contact = (await session.execute(query)).scalar_one()
+    loaded = await txn_scoped(session, LOADED, dict)
+    if (msg.channel, msg.sender_id) not in loaded:
+        await ensure_contacts(session, [msg])
+    contact = loaded[(msg.channel, msg.sender_id)]
     info = msg.contact
     if info is not None:
         contact.name = info.name or contact.name

@@ -141,3 +141,51 @@ async def test_a_crash_between_batches_loses_and_duplicates_nothing(sqlite_url: 
     finally:
         await workers.stop()
         await close_hub(second)
+
+
+async def test_a_batch_is_written_with_one_statement_per_table(db_url: str, tmp_path: Path) -> None:
+    """Set-based: however many events a transaction applies, its new reports, report events and
+    outbox rows go in with one INSERT (executemany) per table, with ids handed out beforehand —
+    and every report still has its own code, events and acknowledgement."""
+    from sqlalchemy import event
+
+    hub = await open_hub(settings(tmp_path, db_url, inbox_batch=200,
+                                  inbox_transaction_budget_ms=60_000))
+    n = 60
+    inserts: dict[str, int] = {}
+    commits = 0
+
+    def count(conn, cursor, statement, params, context, executemany):  # noqa: ANN001
+        words = statement.split()
+        if words[:2] == ["INSERT", "INTO"]:
+            inserts[words[2]] = inserts.get(words[2], 0) + 1
+
+    def committed(conn) -> None:  # noqa: ANN001
+        nonlocal commits
+        commits += 1
+    try:
+        await hub.intake.submit_many("hotline", [
+            (f"HL-{i}", call(f"HL-{i}", f"Rác thải tồn đọng ở kiệt {i} Lê Lợi",
+                             phone=f"+849351{i:05d}")) for i in range(n)])
+        event.listen(hub.engine.sync_engine, "before_cursor_execute", count)
+        event.listen(hub.engine.sync_engine, "commit", committed)
+        workers = Workers(hub)
+        assert await workers.run_inbox_once() == n
+        event.remove(hub.engine.sync_engine, "before_cursor_execute", count)
+        event.remove(hub.engine.sync_engine, "commit", committed)
+        # the claim's commit, then the batch's: one transaction applied all 60 events
+        assert commits == 2
+        assert inserts["reports"] == inserts["report_events"] == inserts["outbox"] == 1
+        assert inserts["contacts"] == 1
+        async with hub.sessions() as session:
+            reports = list((await session.execute(select(Report).order_by(Report.id))).scalars())
+            assert len(reports) == n
+            assert len({r.code for r in reports}) == n and all(
+                r.code == f"PA-2026-{r.id:06d}" for r in reports)
+            done = (await session.execute(select(func.count()).select_from(InboxEvent).where(
+                InboxEvent.state == "done", InboxEvent.report_id.is_not(None)))).scalar_one()
+            assert done == n
+        for report in reports[:3] + reports[-3:]:
+            assert await acks(hub, report.id) == 1
+    finally:
+        await close_hub(hub)

@@ -1,0 +1,26 @@
+"""Bookkeeping that lives exactly as long as the session's current transaction (session.info
+outlives it: a session may commit and go on)."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+T = TypeVar("T")
+
+
+async def txn_scoped(session: AsyncSession, key: str, factory: Callable[[], T]) -> T:
+    """``session.info[key]`` for the current transaction (begun here if none is): a new
+    transaction starts from ``factory()``."""
+    await session.connection()  # begins the transaction if none is open
+    return peek_scoped(session, key, factory)
+
+
+def peek_scoped(session: AsyncSession, key: str, factory: Callable[[], T]) -> T:
+    transaction = session.sync_session.get_transaction()
+    held = session.info.get(key)
+    if held is None or held[0] is not transaction:
+        held = (transaction, factory())
+        session.info[key] = held
+    return held[1]

@@ -113,9 +113,11 @@ def written_rows(db: Path) -> dict[str, list[tuple]]:
 def raw_insert(db: Path, fresh: Path, batch: int) -> tuple[int, float]:
     """The same rows inserted bare into an empty copy of the schema: (rows, seconds)."""
     with sqlite3.connect(db) as src:
+        # the tables written, with their indexes (not the search index's virtual tables)
         schema = [r[0] for r in src.execute(
             "SELECT sql FROM sqlite_master WHERE type IN ('table', 'index') AND sql IS NOT NULL "
-            "AND name NOT LIKE 'sqlite_%'")]
+            f"AND name NOT LIKE 'sqlite_%' AND tbl_name IN ({', '.join('?' * len(TABLES))}) "
+            "ORDER BY type DESC", TABLES)]
     rows = written_rows(db)
     conn = sqlite3.connect(fresh, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")

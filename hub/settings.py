@@ -91,7 +91,9 @@ class IntakeSettings(_Section):
 
 class WorkerSettings(_Section):
     enabled: bool = True
-    inbox_batch: int = Field(50, gt=0)
+    # Events claimed at once (a tenth of it while webhooks are bursting); applied in transactions
+    # sized to the budget below, each writing its rows with one statement per table.
+    inbox_batch: int = Field(500, gt=0)
     inbox_max_attempts: int = Field(6, gt=0)
     outbox_batch: int = Field(20, gt=0)
     outbox_max_attempts: int = Field(8, gt=0)

@@ -257,6 +257,8 @@ def _from_text(text: str) -> PlaceResult:
     words = list(_WORD.finditer(clean))
     orig = [w.group(0) for w in words]
     folded = [_fold_word(w) for w in orig]
+    if g.firsts.isdisjoint(folded):  # no name can start anywhere: nothing to find
+        return NO_PLACE
     if not _mentions_hue(folded) and _mentions_other_province(folded):
         return NO_PLACE
     accented = any(not w.isascii() for w in orig)

@@ -50,15 +50,14 @@ async def test_sends_run_concurrently_within_the_channels_limit(tmp_path: Path, 
         workers = Workers(hub)
         while await workers.run_inbox_once():
             pass
-        started = time.monotonic()
         while await workers.run_outbox_once():
             pass
-        elapsed = time.monotonic() - started
         async with hub.sessions() as session:
             rows = list((await session.execute(select(OutboxMessage))).scalars())
         assert len(rows) >= 8 and {r.state for r in rows} == {"sent"}
-        assert peak == 3  # concurrent, never above the channel's limit
-        assert elapsed < 0.3 * len(rows) / 2  # far from one at a time
+        # concurrent, never above the channel's limit (how long it took is a benchmark's
+        # business: a timed bound fails on a loaded machine)
+        assert peak == 3
     finally:
         await close_hub(hub)
 

@@ -16,15 +16,16 @@ from normalizer.phones import extract_emails, extract_phones
 from normalizer.places import resolve_place
 from normalizer.text import nfc
 
-_DIGIT = re.compile(r"\d")
-# Fewest digits of any valid mobile or landline number in phonenumbers' metadata (Austria:
-# country code 43 and 4 digits; a Vietnamese one has 9 or more): a text with fewer holds no
-# number, and the phone matcher, the slowest step of analyze(), is not run.
-_MIN_PHONE_DIGITS = 6
+# A valid mobile or landline number has at least 6 digits (the fewest in phonenumbers'
+# metadata: Austria, country code 43 and 4 digits; a Vietnamese one has 9 or more), and the
+# phone matcher only reads digits separated by at most 4 of its punctuation characters (dashes,
+# spaces, dots, slashes, brackets, "x"). A text without such a run holds no number, and the
+# matcher, the slowest step of analyze(), is not run.
+_PHONE_SHAPE = re.compile(r"\d(?:[\W_xX]{0,4}\d){5}")
 
 
 def _may_hold_phone(text: str) -> bool:
-    return len(_DIGIT.findall(text)) >= _MIN_PHONE_DIGITS
+    return _PHONE_SHAPE.search(text) is not None
 
 
 @dataclass(frozen=True, slots=True)

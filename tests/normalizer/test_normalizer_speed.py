@@ -135,3 +135,21 @@ def test_analyze_speed_bench_prints_one_line():
     for key in ("analyze_us", "classify_us"):
         figs = line["seed"][key]
         assert 0 < figs["p50"] <= figs["p95"]
+
+
+def test_phone_precheck_never_hides_a_number_the_matcher_finds():
+    import random
+
+    from normalizer.analyze import _may_hold_phone
+
+    rng = random.Random(14)
+    alphabet = "0123456789 +-.()/xX~ab\u00a0\u200b\u3000０１２"
+    found = 0
+    for _ in range(20000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(4, 24)))
+        if rng.random() < 0.5:
+            text = "lh 0" + rng.choice("39785") + text
+        if extract_phones(text):
+            found += 1
+            assert _may_hold_phone(text), text
+    assert found >= 50  # the fuzz reaches numbers

@@ -289,10 +289,10 @@ async def _search(session: AsyncSession, flt: QueueFilter, scope: QueueScope, no
     matches = enough = reports = 0
     if fts:
         # Counted only as far as it matters: past COUNT_CAP for the page's count, and past the
-        # point where walking the order is surely cheaper than sorting the matches ("đường",
-        # in half the reports: 1 ms instead of 50 for an exact count).
+        # point where probing the rows of the order's walk is surely the cheapest plan
+        # ("đường", in half the reports: 2 ms instead of 50 for an exact count).
         reports = int((await session.execute(select(func.max(Report.id)))).scalar() or 0)  # ids count reports
-        enough = max(COUNT_CAP + 1, isqrt(need * reports // max(LOOKUP_PER_STEP, 1)) + 1)
+        enough = max(COUNT_CAP + 1, isqrt(COST["probe"] * need * reports) + 1)
         matches = await _count_of(session, folded.limit(enough))
     elif unfiltered:
         matches = await _count_of(session, folded.limit(COUNT_CAP + 1))
@@ -308,16 +308,19 @@ async def _search(session: AsyncSession, flt: QueueFilter, scope: QueueScope, no
             *_conditions(flt, scope, now, overdue_statuses), *_folded_conditions(words, dialect))
         rows = (await session.execute(_ordered(query, sort).limit(need))).all()
     else:
-        walk = sort in ("new", "old")
+        plan = "walk" if sort in ("new", "old") else "sort"  # without FTS5: a scan either way
         if fts:
             if not matches and not recent:
                 return [], 0
-            walk = walk and (matches >= enough or await _walk_is_cheaper(
-                session, flt, scope, now, overdue_statuses, counts, max(matches, 1), need, reports))
-        # "+ 0": SQLite may not read the matches through the primary key, so it walks the order.
-        match = (Report.id.op("+")(0) if walk else Report.id).in_(folded)
+            plan = await _sqlite_plan(session, flt, scope, now, overdue_statuses, counts, sort=sort,
+                                      matches=matches, at_least=matches >= enough, need=need, reports=reports)
+        if plan == "probe":  # each row of the walk looks its folded text up (primary key)
+            match = select(literal_column("1")).where(
+                ConsoleSearch.report_id == Report.id, *_folded_conditions(words, dialect)).scalar_subquery().is_not(None)
+        else:  # "+ 0": the matches are not read through the primary key, the order is walked
+            match = (Report.id.op("+")(0) if plan == "walk" else Report.id).in_(folded)
         query = select(Report.id, *keys).where(
-            *_conditions(flt, scope, now, overdue_statuses, walk_created=walk), match)
+            *_conditions(flt, scope, now, overdue_statuses, walk_created=plan != "sort"), match)
         rows = (await session.execute(_ordered(query, sort).limit(need))).all()
     if recent:  # the few reports changed since the job's last run, merged in the same order
         extra = select(Report.id, *keys).where(*_conditions(flt, scope, now, overdue_statuses),
@@ -348,33 +351,37 @@ async def _page_of(session: AsyncSession, rows: Sequence[Any], offset: int,
     return [found[i] for i in page_ids if i in found], len(rows)
 
 
-# Reading one match through the primary key (and sorting it) costs about what stepping over
-# three index entries of the order does (bench/console.py on SQLite).
-LOOKUP_PER_STEP = 3
+# What SQLite's three plans cost per row (bench/console.py's data, relative): "sort" reads each
+# of the index's matches through the primary key and sorts them; "walk" steps through the
+# order's index and keeps the rows among the index's matches (listed once: "materialize" per
+# match); "probe" steps through the order's index and looks each row's folded text up.
+COST = {"sort": 10, "materialize": 2, "step": 1, "probe": 8}
 
 
 async def _count_of(session: AsyncSession, query: Select[Any]) -> int:
     return int((await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one())
 
 
-async def _walk_is_cheaper(session: AsyncSession, flt: QueueFilter, scope: QueueScope, now: datetime,
-                           overdue_statuses: Sequence[str], counts: dict[str, int], matches: int,
-                           need: int, reports: int) -> bool:
-    """Walking the order's index (within the filters' index range) until ``need`` matches reads
-    about need / share rows, share = matches / reports, and never more than the range; taking
-    the matches costs LOOKUP_PER_STEP steps each."""
-    budget = LOOKUP_PER_STEP * matches
+async def _sqlite_plan(session: AsyncSession, flt: QueueFilter, scope: QueueScope, now: datetime,
+                       overdue_statuses: Sequence[str], counts: dict[str, int], sort: str, matches: int,
+                       at_least: bool, need: int, reports: int) -> str:
+    """The cheapest of "sort", "walk" and "probe" for ``need`` rows of ``matches`` (a lower
+    bound when ``at_least``: the count stopped where probing is surely cheapest). A walk reads
+    about need / share rows, share = matches / reports, never more than the filters' range."""
+    if sort not in ("new", "old"):
+        return "sort"  # no index walks the due order
+    if at_least:
+        return "probe"
+    matches = max(matches, 1)
     walked = need * reports / matches
-    if walked < budget:
-        return True
-    unfiltered = replace(flt, q=None, status=None) == QueueFilter(sort=flt.sort)
-    if unfiltered:
-        in_range = counts.get(flt.status, 0) if flt.status else sum(counts.values())
-    else:  # the range's size, counted as far as it matters
-        capped = select(Report.id).where(*_conditions(replace(flt, q=None), scope, now, overdue_statuses))
-        in_range = int((await session.execute(
-            select(func.count()).select_from(capped.limit(budget).subquery()))).scalar_one())
-    return in_range < budget
+    if replace(flt, q=None, status=None) == QueueFilter(sort=flt.sort):
+        walked = min(walked, counts.get(flt.status, 0) if flt.status else sum(counts.values()))
+    elif walked > matches:  # the range's size, counted as far as it matters
+        in_range = select(Report.id).where(*_conditions(replace(flt, q=None), scope, now, overdue_statuses))
+        walked = min(walked, await _count_of(session, in_range.limit(int(walked) + 1)))
+    costs = {"sort": COST["sort"] * matches, "walk": COST["materialize"] * matches + COST["step"] * walked,
+             "probe": COST["probe"] * walked}
+    return min(costs, key=costs.__getitem__)
 
 
 def _ordered(query: Select[Any], sort: str) -> Select[Any]:

@@ -169,8 +169,13 @@ class Workers:
             failure: tuple[int, Exception] | None = None
             chunk = remaining[:self._txn_events]
             async with hub.sessions() as session:
-                events = {e.id: e for e in (await session.execute(select(InboxEvent).where(
-                    InboxEvent.id.in_(chunk)))).scalars()}
+                query = select(InboxEvent).where(InboxEvent.id.in_(chunk)).order_by(InboxEvent.id)
+                if hub.engine.dialect.name == "postgresql":
+                    # Held until this transaction ends: a replica that found our claims lapsed
+                    # (a stalled process) cannot claim them meanwhile (its claim skips locked
+                    # rows), and a row it claimed first is seen here as no longer ours.
+                    query = query.with_for_update()
+                events = {e.id: e for e in (await session.execute(query)).scalars()}
                 try:
                     await ensure_contacts(session, [m for i in chunk for m in parsed[i]])
                     for event_id in chunk:

@@ -9,11 +9,11 @@ Word search reads ``console_search``: each report's description, address and war
 case, no diacritics, đ→d), so "o ga le loi" finds "Ổ gà … Lê Lợi" on every backend, every word
 anywhere in the text (migration 0006). A periodic job (``refresh_search_text``) keeps it current
 from a cursor over ``reports.updated_at``; reports newer than the last run are matched on their
-raw text. Migration 0008 indexes it, so a search reads no text: words of three characters or
+raw text. Migration 0008 indexes it, so no search scans the text: words of three characters or
 more through trigrams (SQLite FTS5's trigram tokenizer, PostgreSQL pg_trgm), shorter ones through
 ``grams`` (every character and pair of adjacent characters within the text's words, which is
 exact for a word of one or two characters). One query then lists the matches in the chosen
-order up to what the page and the bounded count need (see ``_search_ids``).
+order up to what the page and the bounded count need (see ``_search``).
 """
 from __future__ import annotations
 

@@ -146,9 +146,9 @@ def test_real_held_out_figures(bench):
     assert real["n"] == len(_rows(REAL / "test.jsonl"))
     assert bench["threshold"] == classify_module.DEFAULT_TRIAGE_THRESHOLD
     for variant in ("diacritics", "folded"):
-        # measured (137 reports): accuracy 0.85, auto precision 0.96 at 31% triage (the threshold
-        # is calibrated on the real training rows for 95% precision); the issue's target (0.95
-        # at <= 15% triage) is not met. These bounds catch a regression.
+        # measured (137 reports): accuracy 0.87, auto precision 0.95 at 25.5% triage (the
+        # threshold is calibrated on the real training rows for 95% precision); the issue's
+        # target (0.95 at <= 15% triage) is not met. These bounds catch a regression.
         assert real[f"accuracy_{variant}"] >= 0.82
         assert real[f"auto_precision_{variant}"] >= 0.94
         assert real[f"triage_rate_{variant}"] <= 0.35
@@ -160,8 +160,8 @@ def test_real_held_out_figures(bench):
 
 
 def test_written_split_still_meets_its_targets(bench):
-    # measured 0.99 at 37% triage: the threshold is set for real citizens' texts, stricter than
-    # this split (written by us, short, in the training set's voice) needs
+    # measured: accuracy 0.93, 0.975 at 30% triage: the threshold is set for real citizens'
+    # texts, stricter than this split (written by us, short, in the training set's voice) needs
     for variant in ("diacritics", "folded"):
         assert bench[f"accuracy_{variant}"] >= 0.92
         assert bench[f"auto_precision_{variant}"] >= 0.97

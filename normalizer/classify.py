@@ -1,18 +1,20 @@
 """Category of a citizen's report: one of normalizer.schema.CATEGORIES with a confidence.
 
 A multinomial logistic regression over folded text (no diacritics, abbreviations expanded):
-word unigrams and bigrams, character n-grams inside words (typos, teencode, glued words), and
-one hit-count feature per category from a hand-written domain lexicon (so words missing from
-the labeled set still count). Pure Python;
-the weights ship as JSON in normalizer/data and load in a few tens of milliseconds. Because
-every feature is computed on folded text, a report gets the same category with or without
-diacritics.
+word unigrams and bigrams, optionally character n-grams inside words (``char_ngrams``; the
+shipped model has none: docs/classification.md), and one hit-count feature per category from a hand-written domain lexicon (so words missing from
+the labeled set still count). The weights ship as JSON in normalizer/data; a loaded model
+compiles them into a numpy matrix and scores a report with one product over the rows of its
+features, each word's features cached on first sight (Model.text_scores: the numbers of
+features() + Model.scores, several times faster). Because every feature is computed on folded
+text, a report gets the same category with or without diacritics.
 
 The model file names the feature settings it was trained with (``features``), so a retrained
 model with other settings needs no code change.
 
 The confidence is the calibrated probability of the category (the scores are divided by the
-model's ``temperature``, fitted on cross-validated predictions by tools/train_classifier.py).
+model's ``temperature``, fitted on cross-validated predictions of real citizens' reports by
+tools/train_classifier.py).
 Below the triage threshold the report goes to the center's triage queue; the threshold that
 the evaluation supports ships with the model (``DEFAULT_TRIAGE_THRESHOLD``).
 """
@@ -110,8 +112,9 @@ def lexicon_hits(ws: list[str]) -> list[tuple[str, int]]:
 
 
 def features(text: str, config: dict[str, Any] | None = None) -> dict[str, float]:
-    """Sparse feature vector of a report (shared by training and prediction). ``config`` is the
-    model's feature settings; by default those of the shipped model."""
+    """Sparse feature vector of a report: what training fits on, and the reference that
+    prediction (Model.text_scores) reproduces without building it. ``config`` is the model's
+    feature settings; by default those of the shipped model."""
     cfg = model_features() if config is None else config
     ws = words(text)
     feats: dict[str, float] = {}

@@ -20,9 +20,11 @@ the evaluation supports ships with the model (``DEFAULT_TRIAGE_THRESHOLD``).
 """
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -152,11 +154,13 @@ class Model:
     temperature: float
     threshold: float
     # Compiled by __post_init__ for text_scores(): the weight matrix (one row per feature), the
-    # row of each word/character feature and of each bigram (a word pair), the ids of features
-    # the model does not know (they count in the vector's norm), and per word the ids of its
-    # word and character features.
+    # row of each word/character feature and of each bigram (a word pair), ids for features the
+    # model does not know (past the rows, never reused: they count in the vector's norm), and per
+    # word the rows and ids of its word and character features.
     _matrix: np.ndarray = field(init=False, repr=False, compare=False)
-    _ids: dict[str, int] = field(init=False, repr=False, compare=False)
+    _rows: dict[str, int] = field(init=False, repr=False, compare=False)
+    _unknown: dict[str, int] = field(init=False, repr=False, compare=False)
+    _next_unknown: Iterator[int] = field(init=False, repr=False, compare=False)
     _bigrams: dict[tuple[str, str], int] = field(init=False, repr=False, compare=False)
     _words: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = field(init=False, repr=False, compare=False)
     _ones: np.ndarray = field(init=False, repr=False, compare=False)
@@ -171,7 +175,9 @@ class Model:
                 a, _, b = f[2:].partition("_")
                 bigrams[a, b] = i
         object.__setattr__(self, "_matrix", matrix)
-        object.__setattr__(self, "_ids", index)
+        object.__setattr__(self, "_rows", index)
+        object.__setattr__(self, "_unknown", {})
+        object.__setattr__(self, "_next_unknown", itertools.count(len(names)))
         object.__setattr__(self, "_bigrams", bigrams)
         object.__setattr__(self, "_words", {})
         object.__setattr__(self, "_ones", np.ones(len(names)))
@@ -206,13 +212,13 @@ class Model:
         for n in self.features["char_ngrams"]:
             for i in range(len(padded) - n + 1):
                 names.add("c:" + padded[i:i + n])
-        ids = self._ids
+        rows, unknown = self._rows, self._unknown
+        other = []
         for f in names:
-            if f not in ids:
-                ids[f] = len(ids)
-        rows_count = len(self._matrix)
-        entry = (tuple(ids[f] for f in names if ids[f] < rows_count),
-                 tuple(ids[f] for f in names if ids[f] >= rows_count))
+            if f not in rows:
+                i = unknown.get(f)
+                other.append(unknown.setdefault(f, next(self._next_unknown)) if i is None else i)
+        entry = tuple(rows[f] for f in names if f in rows), tuple(other)
         self._words[w] = entry
         return entry
 
@@ -220,10 +226,9 @@ class Model:
         """Raw scores of a report's words (words()): the same numbers as
         scores(features(text)), from the weight matrix and the features cached per word."""
         matrix = self._matrix
-        if len(self._words) >= _WORD_CACHE_MAX:  # forget the words and the unknown features' ids
+        if len(self._words) >= _WORD_CACHE_MAX:  # forget the words and the unknown features
             self._words.clear()
-            for f in list(self._ids)[len(matrix):]:
-                del self._ids[f]
+            self._unknown.clear()
         content = [w for w in ws if not w.isdigit()]
         cache = self._words
         rows: set[int] = set()

@@ -1,6 +1,7 @@
 """The fast paths of analyze() (issue 14, for the pipeline of issue 17) give the answers of the
 reference steps they replace: fold() per character, the classifier's weight matrix and word
 cache, the lexicon index, the place finder's shortcuts and the phone pre-check."""
+import functools
 import json
 import math
 import sys
@@ -75,12 +76,24 @@ def test_lexicon_index_counts_what_the_substring_search_counts():
         assert lexicon_hits(ws) == _lexicon_reference(ws), text
 
 
-def _fresh_model() -> Model:
-    return Model.from_dict(json.loads(MODEL_FILE.read_text(encoding="utf-8")))
+def _fresh_model(kind: str = "shipped") -> Model:
+    if kind == "shipped":
+        return Model.from_dict(json.loads(MODEL_FILE.read_text(encoding="utf-8")))
+    # a model with character 3-4-grams (the shipped one has none), fitted on part of the corpus
+    return Model.from_dict(_ngram_model_dict())
 
 
-def test_fast_scoring_gives_the_reference_probabilities():
-    model = _fresh_model()
+@functools.lru_cache(maxsize=1)
+def _ngram_model_dict() -> dict:
+    rows = ct.corpus_rows(ROOT)[::2]
+    model, _ = ct.build_model(rows, {"char_ngrams": [3, 4], "lex_scale": 0.3}, calibrate=False)
+    assert any(f.startswith("c:") for f in model["weights"])
+    return model
+
+
+@pytest.mark.parametrize("kind", ["shipped", "char_ngrams"])
+def test_fast_scoring_gives_the_reference_probabilities(kind):
+    model = _fresh_model(kind)
     worst = 0.0
     for text in TEXTS:
         ref = _reference_probabilities(model, text)
@@ -94,18 +107,20 @@ def test_fast_scoring_gives_the_reference_probabilities():
     assert worst < 1e-9
 
 
-def test_word_cache_is_bounded_and_forgetting_changes_nothing(monkeypatch):
+@pytest.mark.parametrize("kind", ["shipped", "char_ngrams"])
+def test_word_cache_is_bounded_and_forgetting_changes_nothing(monkeypatch, kind):
     monkeypatch.setattr(classify_module, "_WORD_CACHE_MAX", 50)
-    model = _fresh_model()
+    model = _fresh_model(kind)
     rows = len(model._matrix)
     for text in TEXTS[:400]:
         fast = list(model.probabilities(text).values())
         ref = _reference_probabilities(model, text)
         assert max(abs(a - b) for a, b in zip(ref, fast, strict=True)) < 1e-9
         assert len(model._words) <= 50 + len(set(words(text)))
-    # the unknown features' ids are forgotten with the words; the model's own stay
-    assert all(model._ids[f] == i for i, f in enumerate(model.weights))
-    assert len(model._ids) - rows < 50 * 40
+    # the unknown features are forgotten with the words (their ids are never reused); the
+    # model's own rows stay
+    assert all(model._rows[f] == i for i, f in enumerate(model.weights)) and len(model._rows) == rows
+    assert len(model._unknown) < 50 * 40
 
 
 @pytest.mark.parametrize("text", [

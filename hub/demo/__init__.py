@@ -42,7 +42,7 @@ Số điện thoại liên hệ: 0905 123 456.
 CHATS = {
     "messenger": "Rác thải tồn đọng lâu ngày ở kiệt 12 Nguyễn Trãi, phường Phú Xuân, bốc mùi hôi",
     "zalo": "Đèn chiếu sáng đường Lê Duẩn đoạn trước chợ Tây Lộc, phường Phú Xuân tắt cả tuần nay",
-    "telegram": "Cho hỏi thủ tục này nộp ở đâu, chờ mãi không ai trả lời",
+    "telegram": "Cho hỏi giấy này nộp ở đâu, chờ mãi không ai trả lời",
 }
 WEB = "Bãi đất trống cạnh trường học bị đổ xà bần và rác sinh hoạt, ruồi muỗi nhiều"
 HOTLINE_CSV = (

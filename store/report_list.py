@@ -283,8 +283,8 @@ async def _search(session: AsyncSession, flt: QueueFilter, scope: QueueScope, no
     total = None
     unfiltered = scope.agency_id is None and replace(flt, q=None, sort="new") == QueueFilter()
     if unfiltered:
-        # No filter: the count is the index's (SQLite: FTS5 alone; PostgreSQL: up to the cap),
-        # so the ordered query stops at the page instead of at the cap.
+        # No filter: the count is the index's (SQLite: FTS5 alone; PostgreSQL: up to the cap,
+        # when the page is full), so the ordered query stops at the page instead of at the cap.
         need = offset + limit
     matches = enough = reports = 0
     if fts:
@@ -294,13 +294,10 @@ async def _search(session: AsyncSession, flt: QueueFilter, scope: QueueScope, no
         reports = int((await session.execute(select(func.max(Report.id)))).scalar() or 0)  # ids count reports
         enough = max(COUNT_CAP + 1, isqrt(COST["probe"] * need * reports) + 1)
         matches = await _count_of(session, folded.limit(enough))
-    elif unfiltered:
-        matches = await _count_of(session, folded.limit(COUNT_CAP + 1))
-    if unfiltered:
+    if unfiltered and fts:
         total = matches
         if recent:  # plus those changed since the job's last run that the index does not hold
-            held = folded.where((literal_column("rowid") if fts else ConsoleSearch.report_id).in_(recent))
-            total += len(recent) - await _count_of(session, held)
+            total += len(recent) - await _count_of(session, folded.where(literal_column("rowid").in_(recent)))
         if not total:
             return [], 0
     if dialect == "postgresql":
@@ -327,6 +324,11 @@ async def _search(session: AsyncSession, flt: QueueFilter, scope: QueueScope, no
                                                Report.id.in_(recent))
         merged = {row[0]: row for row in [*rows, *(await session.execute(extra)).all()]}
         rows = sorted(merged.values(), key=_sort_key(sort), reverse=sort == "new")[:need]
+    if unfiltered and total is None and len(rows) == need:  # more than the page: count them
+        # (fewer: the list is every match, its length the count; a rare word needs no count)
+        total = await _count_of(session, folded.limit(COUNT_CAP + 1))
+        if recent:
+            total += len(recent) - await _count_of(session, folded.where(ConsoleSearch.report_id.in_(recent)))
     page, found = await _page_of(session, rows, offset, limit)
     return page, found if total is None else total
 

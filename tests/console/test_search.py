@@ -196,3 +196,6 @@ async def test_recent_reports_merge_into_the_order(console_db: ConsoleDB) -> Non
     async with console_db.sessions() as session:
         page2 = await list_reports(session, QueueFilter(q="rác"), QueueScope(), now=utcnow(), page=2, page_size=3)
     assert [r.code for r in page2.reports] == [oldest.code] and page2.total == 4
+    async with console_db.sessions() as session:  # a full page: counted, each report once
+        page1 = await list_reports(session, QueueFilter(q="rác"), QueueScope(), now=utcnow(), page=1, page_size=2)
+    assert [r.code for r in page1.reports] == expected[:2] and page1.total == 4 and page1.pages == 2

@@ -458,6 +458,7 @@ def main() -> int:
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432")
     parser.add_argument("--drain-timeout", type=float, default=300)
     parser.add_argument("--skip-throughput", action="store_true")
+    parser.add_argument("--keep", action="store_true", help="keep the work folder (replica logs)")
     args = parser.parse_args()
     mods = load_modules(list(ROUTES))
     work = Path(tempfile.mkdtemp(prefix="replicas-bench-"))
@@ -504,7 +505,10 @@ def main() -> int:
                 "cpus": os.cpu_count(), "load_average_1min": round(os.getloadavg()[0], 2)})
             print(json.dumps(out, ensure_ascii=False))
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if args.keep:
+            print(f"replica logs kept in {work}", file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
     return 0
 
 

@@ -12,7 +12,7 @@ import traceback
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from channels.media import MediaRefused
 from hub.dispatch import ChannelPace, dispatch_rows
@@ -128,8 +128,29 @@ class Workers:
                           lease_seconds=cfg.claim_lease_seconds, ready_states=("pending",),
                           claimed_state="claimed")
         if ids and not self._stopping.is_set():
-            await self._process_batch(ids)
+            try:
+                await self._process_batch(ids)
+            except Exception:
+                # Whatever this pass did not finish goes back to the queue now: left claimed,
+                # the heartbeat would keep the rows this live worker abandoned forever.
+                await self._release_inbox(ids)
+                raise
         return len(ids)
+
+    async def _release_inbox(self, ids: list[int]) -> None:
+        hub, cfg = self.hub, self.hub.settings.workers
+        try:
+            async with hub.sessions() as session, session.begin():
+                await session.execute(
+                    update(InboxEvent).where(InboxEvent.id.in_(ids), InboxEvent.state == "claimed",
+                                             InboxEvent.claimed_by == hub.worker_id)
+                    .values(state="pending", claimed_by=None, next_attempt_at=utcnow() + timedelta(
+                        seconds=cfg.retry_base_seconds))
+                    .execution_options(synchronize_session=False))
+        except Exception:
+            log.exception("releasing %d inbox rows failed (their claims lapse instead)", len(ids))
+            return
+        hub.inbox_wakeup.set()
 
     async def _process_batch(self, ids: list[int]) -> None:
         """Claimed events in as few transactions as a time budget allows.

@@ -64,7 +64,15 @@ async def extend_claims(engine: AsyncEngine, model: Any, *, worker_id: str, clai
                         lease_seconds: float) -> int:
     """Heartbeat: push the lease of every row this worker holds ``lease_seconds`` ahead. A live
     worker keeps its rows however long one takes; a dead one's lapse within one short lease."""
-    stmt = (update(model).where(model.state == claimed_state, model.claimed_by == worker_id)
+    mine = and_(model.state == claimed_state, model.claimed_by == worker_id)
+    if engine.dialect.name == "postgresql":
+        # Rows a transaction of this worker holds right now (it is applying them) are skipped,
+        # never waited for: waiting, the heartbeat and that transaction could each hold rows
+        # the other wants next (a deadlock). They are done, or renewed next beat, well within
+        # the lease.
+        mine = model.id.in_(select(model.id).where(mine).order_by(model.id)
+                            .with_for_update(skip_locked=True).scalar_subquery())
+    stmt = (update(model).where(mine)
             .values(claimed_until=utcnow() + timedelta(seconds=lease_seconds))
             .execution_options(synchronize_session=False))
     async with engine.begin() as conn:

@@ -395,6 +395,26 @@ async def failover_phase(work: Path, pg: str, fakes: Fakes, mods: dict, n: int, 
                     lb.down.add(leader.port)
                     killed_leader.set()
 
+            async def watch_leader() -> None:
+                """From the leader's kill until a survivor holds the leader lock (polled on the
+                lock itself: the gauge is only refreshed when /metrics is scraped)."""
+                import asyncpg
+
+                await killed_leader.wait()
+                watch = await asyncpg.connect(db)
+                try:
+                    while time.monotonic() - failover["at"] < 120:
+                        if await watch.fetchval(
+                                "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = "
+                                "l.database WHERE l.locktype = 'advisory' AND l.granted AND "
+                                "d.datname = $1", DB_NAME):
+                            failover["s"] = time.monotonic() - failover["at"]
+                            return
+                        await asyncio.sleep(0.05)
+                finally:
+                    await watch.close()
+
+            watcher = asyncio.create_task(watch_leader())
             started = time.monotonic()
             acked = await send_all(session, lb.port, requests_mix(mods, n, 10_000), conc, progress)
             send_s = time.monotonic() - started
@@ -406,26 +426,18 @@ async def failover_phase(work: Path, pg: str, fakes: Fakes, mods: dict, n: int, 
             first.start()
             await wait_ready(session, [first])
             lb.down.discard(first.port)
-            import asyncpg
-
-            # the leader lock itself (the gauge is only refreshed when /metrics is scraped)
-            watch = await asyncpg.connect(db)
-            try:
-                while "at" in failover and "s" not in failover and time.monotonic() - failover["at"] < 120:
-                    if await watch.fetchval(
-                            "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database "
-                            "WHERE l.locktype = 'advisory' AND l.granted AND d.datname = $1", DB_NAME):
-                        failover["s"] = time.monotonic() - failover["at"]
-                        break
-                    await asyncio.sleep(0.05)
-            finally:
-                await watch.close()
+            if killed_leader.is_set():
+                await watcher
+            else:
+                watcher.cancel()
             result["new_leader"] = [r.name for r in survivors if await is_leader(session, r.port)]
             survivors.append(first)
             drain = await drained(db, timeout)
             await quiet_outbox(db, 60)
             photo_404 = 0
             photo_checked = 0
+            import asyncpg
+
             conn = await asyncpg.connect(db)
             try:
                 codes = {r["sha256"]: r["code"] for r in await conn.fetch(

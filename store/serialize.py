@@ -14,30 +14,174 @@ def iso(value: datetime | None) -> str | None:
 
 _WORD = re.compile(r"[^\W\d_]+")
 MASK = "***"
+# A name right after these is a street, lane, bridge, market, school or unit named after
+# someone ("đường Lê Lợi", "kiệt 5 Trần Hưng Đạo", "chợ Đông Ba"): a place, not the citizen.
+_PLACE_WORDS = frozenset({
+    "đường", "đ", "phố", "kiệt", "hẻm", "ngõ", "ngách", "số", "cầu", "chợ", "trường", "phường",
+    "xã", "quận", "huyện", "thôn", "xóm", "tổ", "khu", "khóm", "ấp", "làng", "trấn", "tỉnh",
+    "lộ", "bến", "ngã", "ba", "tư", "năm", "công", "viên", "viện", "lăng", "đình", "chùa",
+    "đền", "cửa", "cống", "kênh", "sông", "hói", "đập", "hồ", "trạm", "dốc", "đèo", "núi",
+    "kp", "tdp", "ql", "tl", "k", "p", "q"})
+# The same typed without diacritics, where that is not an everyday word too ("cho" is
+# "for" as well as "chợ", "xa" "far", "quan" in "cơ quan", "truong" also "trưởng").
+_PLACE_WORDS_ASCII = frozenset({
+    "duong", "d", "pho", "kiet", "hem", "ngo", "ngach", "so", "phuong", "huyen", "thon",
+    "xom", "khom", "ap", "lang", "kp", "tdp", "ql", "tl", "k", "p", "q"})
+# Capitalised, these are also family or middle names ("Hồ Thị Lan", "Nguyễn Đình Lợi").
+_PLACE_LOWER_ONLY = frozenset({"hồ", "đình", "năm", "ba", "tư", "viên", "công"})
+_HOUSE_NUMBER = re.compile(r"[Kk]?\d{1,4}[A-Za-z]?(?:/\d{1,4}[A-Za-z]?)*[,.]?")
+# Words right before a name that say it is a person: "tôi là", "tên", "chị", "ông"...
+_PERSON_WORDS = frozenset({
+    "tên", "anh", "chị", "em", "ông", "bà", "cô", "chú", "bác", "cháu", "cụ", "dì", "o", "mệ",
+    "mụ", "thím", "mợ", "cậu", "bạn", "gọi", "gặp", "hỏi", "nhờ", "hệ", "của", "với"})
+_PERSON_WORDS_ASCII = frozenset({
+    "ten", "anh", "chi", "em", "ong", "ba", "co", "chu", "bac", "chau", "cu", "di", "o", "me",
+    "thim", "cau", "ban", "goi", "gap", "hoi", "nho", "he", "cua", "voi"})
+_I_AM = frozenset({"tôi", "toi", "em", "mình", "minh", "tên", "ten", "cháu", "chau", "con", "tớ",
+                   "to"})
+_SENTENCE_END = tuple(".!?:;\"'(“”-–•\n")
+
+
+def _is_word(word: str, diacritic: frozenset[str], ascii_: frozenset[str]) -> bool:
+    lower = word.lower().rstrip(":,")
+    return lower in diacritic or (lower.isascii() and lower in ascii_)
+
+
+def _context(before: str) -> str | None:
+    """"person", "place" or None from the words right before a name (same clause)."""
+    if not before or not before[-1].isspace():
+        return None
+    words = before[-80:].split()
+    if not words:
+        return None
+    last = words[-1]
+    if last.endswith(":"):
+        last = last[:-1]
+    elif last.endswith((",", ".", ";", "!", "?", ")")):
+        return None
+    if _is_word(last, _PERSON_WORDS, _PERSON_WORDS_ASCII) and last.lower() not in ("ba", "năm", "tư"):
+        return "person"
+    if last.lower() in ("là", "la") and len(words) > 1 and words[-2].lower() in _I_AM:
+        return "person"
+    if _HOUSE_NUMBER.fullmatch(last) and not last.endswith((",", ".")):
+        # "12 Lê Lợi", "kiệt 5/3 Lê Lợi", "số 5 Trần Hưng Đạo"; never a run of digit groups
+        # (what is left of a phone number) or digits glued to a mask.
+        if len(words) > 1 and (words[-2][-1:].isdigit() or "*" in words[-2]):
+            return None
+        return "place"
+    lower = last.lower()
+    if lower in _PLACE_LOWER_ONLY and last != lower:
+        return None
+    if lower in ("ba", "tư", "năm"):  # "ngã ba", "ngã tư", "ngã năm"
+        return "place" if len(words) > 1 and words[-2].lower() in ("ngã", "nga") else None
+    if _is_word(last, _PLACE_WORDS, _PLACE_WORDS_ASCII):
+        return "place"
+    return None
+
+
+def _sentence_start(text: str, start: int) -> bool:
+    before = text[:start].rstrip()
+    return not before or before.endswith(_SENTENCE_END)
 
 
 def mask_name_tokens(text: str, name: str | None) -> str:
-    """Every word of the citizen's name masked wherever it stands, written with or without
-    diacritics ("Nguyễn Thị Lan" masks "Lan", "lan", "NGUYEN", "Thi"...). A word typed with
-    diacritics must match them exactly ("lân" is not "Lan"); a bare-ASCII word matches the
-    folded name word ("lan"). One- and two-letter words ("An", "Lê") are masked only when
-    capitalised, as names are written, so "an ninh" and "lề đường" survive a name with them."""
+    """The citizen's name masked in public text, word by word, with or without diacritics
+    ("Nguyễn Thị Lan" masks "Nguyễn Thị Lan", "nguyen thi lan", "NGUYEN", "chị Lan", "Thị
+    Lan", in any order), while streets and places named like them are kept.
+
+    Name words are read in runs of adjacent words (name words and capitalised words):
+    - after a person cue ("tôi là", "tên", "chị", "ông", "gọi"...) the run is the citizen:
+      masked;
+    - after a place word ("đường", "kiệt", "số 5", "chợ", "phường"... or a house number:
+      "12 Lê Lợi") it is a place: kept;
+    - a run that goes on with other capitalised words ("Trần Hưng" in "Trần Hưng Đạo", "Lợi"
+      in "Lê Lợi" for a citizen called Nguyễn Văn Lợi) is someone else's name or a street:
+      kept, unless it holds the citizen's whole name of three words or more;
+    - any other run of two name words or more, or a capitalised name word, is masked (a
+      partial name, "Lê Lợi" for Lê Văn Lợi, is still the citizen): privacy first;
+    - a lone lower-case name word without a person cue is an everyday word ("đô thị", "văn
+      bản", "lợi ích", "lan can"): kept.
+    A word typed with diacritics must match them exactly ("lân" is not "Lan"); a bare-ASCII word
+    matches the folded name word ("lan"). One- and two-letter words ("An", "Lê") count only
+    when capitalised or next to another name word ("le van loi"), so "an ninh" and "lề đường"
+    survive a name with them."""
     from normalizer.text import fold, nfc
 
-    tokens = {nfc(t).lower() for t in _WORD.findall(nfc(name or ""))}
+    name_words = [nfc(t).lower() for t in _WORD.findall(nfc(name or ""))]
+    tokens = set(name_words)
     if not tokens:
         return text
     folded = {fold(t) for t in tokens}
+    words = list(_WORD.finditer(text))
 
-    def replace(match: re.Match[str]) -> str:
-        word = match.group(0)
+    def is_name(word: str) -> bool:
         lower = word.lower()
-        hit = lower in tokens or (word.isascii() and lower in folded)
-        if hit and len(word) <= 2 and not word[:1].isupper():
-            hit = False
-        return MASK if hit else word
+        return lower in tokens or (word.isascii() and lower in folded)
 
-    return _WORD.sub(replace, text)
+    def key(word: str) -> str:
+        return word.lower() if not word.isascii() else next(
+            (t for t in tokens if fold(t) == word.lower()), word.lower())
+
+    def spaced(a: int, b: int) -> bool:  # words a < b next to each other, only spaces between
+        gap = text[words[a].end():words[b].start()]
+        return bool(gap) and gap.strip(" \t\u00a0") == ""
+
+    named = [is_name(m.group(0)) for m in words]
+    # one- and two-letter name words count when capitalised or next to another name word
+    hits = [n and (len(m.group(0)) > 2 or m.group(0)[:1].isupper())
+            for n, m in zip(named, words, strict=True)]
+    for j in range(len(words)):
+        if named[j] and not hits[j]:
+            hits[j] = ((j > 0 and hits[j - 1] and spaced(j - 1, j))
+                       or (j + 1 < len(words) and hits[j + 1] and spaced(j, j + 1)))
+    masked: set[int] = set()
+    i = 0
+    while i < len(words):
+        if not hits[i]:
+            i += 1
+            continue
+        # the run: adjacent (space-separated) name words and capitalised words around i
+        lo = i
+        while lo > 0 and spaced(lo - 1, lo) and (hits[lo - 1] or words[lo - 1].group(0)[:1].isupper()):
+            lo -= 1
+        hi = i
+        while (hi + 1 < len(words) and spaced(hi, hi + 1)
+               and (hits[hi + 1] or words[hi + 1].group(0)[:1].isupper())):
+            hi += 1
+        # leading capitalised words that are cues ("Chị Lan", "Đường Lê Lợi") or just start the
+        # sentence ("Gửi Lan") are not part of a name
+        while lo < i and not hits[lo]:
+            word = words[lo].group(0)
+            if (_sentence_start(text, words[lo].start())
+                    or _is_word(word, _PERSON_WORDS, _PERSON_WORDS_ASCII)
+                    or _is_word(word, _PLACE_WORDS, _PLACE_WORDS_ASCII)):
+                lo += 1
+            else:
+                break
+        run = range(lo, hi + 1)
+        context = _context(text[:words[lo].start()])
+        run_hits = [j for j in run if hits[j]]
+        whole = len(tokens) >= 3 and tokens <= {key(words[j].group(0)) for j in run_hits}
+        if context == "person":
+            masked.update(run_hits)
+        elif context == "place":
+            pass
+        elif len(run_hits) < len(run) and not whole:
+            pass  # a longer proper name: a street ("Trần Hưng Đạo") or someone else
+        elif len(run_hits) == 1 and words[run_hits[0]].group(0).islower():
+            pass  # an everyday word
+        else:
+            masked.update(run_hits)
+        i = hi + 1
+    if not masked:
+        return text
+    pieces, last = [], 0
+    for j in sorted(masked):
+        pieces.append(text[last:words[j].start()])
+        pieces.append(MASK)
+        last = words[j].end()
+    pieces.append(text[last:])
+    return "".join(pieces)
 
 
 def public_text_for(text: str | None, name: str | None) -> str:
@@ -49,11 +193,9 @@ def public_text_for(text: str | None, name: str | None) -> str:
     if not text:
         return ""
     clean = nfc(text)
+    clean = mask_personal(clean)
     if name and name.strip():
-        clean = mask_personal(clean, names=(nfc(name),))
-        clean = mask_name_tokens(clean, name)
-    else:
-        clean = mask_personal(clean)
+        clean = mask_name_tokens(clean, name)  # by word: streets named like the citizen are kept
     return clean
 
 

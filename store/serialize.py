@@ -80,8 +80,8 @@ def _context(before: str) -> str | None:
 
 
 def _sentence_start(text: str, start: int) -> bool:
-    before = text[:start].rstrip()
-    return not before or before.endswith(_SENTENCE_END)
+    before = text[max(0, start - 40):start].rstrip()
+    return (not before and start <= 40) or before.endswith(_SENTENCE_END)
 
 
 def mask_name_tokens(text: str, name: str | None) -> str:
@@ -159,7 +159,7 @@ def mask_name_tokens(text: str, name: str | None) -> str:
             else:
                 break
         run = range(lo, hi + 1)
-        context = _context(text[:words[lo].start()])
+        context = _context(text[max(0, words[lo].start() - 80):words[lo].start()])
         run_hits = [j for j in run if hits[j]]
         whole = len(tokens) >= 3 and tokens <= {key(words[j].group(0)) for j in run_hits}
         if context == "person":

@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import json
 import os
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -95,20 +94,6 @@ async def center_labels(settings: Any) -> list[dict[str, Any]]:
     return await with_database(settings.database_url, read)
 
 
-def recent(labels: list[dict[str, Any]], days: int, now: datetime | None = None) -> list[dict[str, Any]]:
-    """The labels given in the last ``days`` days (a label without a time is not recent)."""
-    since = (now or datetime.now(UTC)) - timedelta(days=days)
-    out = []
-    for label in labels:
-        when = label.get("time")
-        if not when:
-            continue
-        t = datetime.fromisoformat(when.replace("Z", "+00:00"))
-        if (t if t.tzinfo else t.replace(tzinfo=UTC)) >= since:
-            out.append(label)
-    return out
-
-
 def retrain(labels: list[dict[str, Any]], model_path: Path, *, recent_days: int = 30,
             dry_run: bool = False) -> dict[str, Any]:
     """Fit, compare and (unless dry_run or worse) install; the report as a dict."""
@@ -118,7 +103,7 @@ def retrain(labels: list[dict[str, Any]], model_path: Path, *, recent_days: int 
     current = Model.from_dict(json.loads(model_path.read_text(encoding="utf-8")))
     corpus = ct.corpus_rows(ROOT)
     usable = [label for label in labels if (label.get("text") or "").strip()]
-    latest = recent(usable, recent_days)
+    latest = ct.recent_labels(usable, recent_days)
     held_out = {name: ct.held_out_rows(ROOT, name) for name in ct.HELD_OUT}
     result = ct.retrain(corpus, usable, current, held_out, recent=latest,
                         trained_on=[*ct.CORPUS.values(), f"center labels ({len(usable)})"])

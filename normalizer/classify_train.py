@@ -20,6 +20,7 @@ import math
 import random
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -336,3 +337,18 @@ def retrain(corpus: Sequence[dict[str, Any]], corrections: Iterable[dict[str, An
         reasons.append("not worse on the held-out splits (with and without diacritics)"
                        + (" and better or equal on the recent corrections" if recent else ""))
     return RetrainResult(model_dict, install, reasons, figs)
+
+
+def recent_labels(labels: list[dict[str, Any]], days: int,
+                  now: datetime | None = None) -> list[dict[str, Any]]:
+    """The labels given in the last ``days`` days (a label without a time is not recent)."""
+    since = (now or datetime.now(UTC)) - timedelta(days=days)
+    out = []
+    for label in labels:
+        when = label.get("time")
+        if not when:
+            continue
+        t = datetime.fromisoformat(when.replace("Z", "+00:00"))
+        if (t if t.tzinfo else t.replace(tzinfo=UTC)) >= since:
+            out.append(label)
+    return out

@@ -22,27 +22,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from normalizer import classify as classify_module  # noqa: E402
 from normalizer import classify_train as ct  # noqa: E402
-
-
-def _recent(corrections: list[dict], days: int) -> list[dict]:
-    since = datetime.now(UTC) - timedelta(days=days)
-    out = []
-    for c in corrections:
-        when = c.get("time")
-        if not when:
-            continue
-        t = datetime.fromisoformat(when.replace("Z", "+00:00"))
-        if (t if t.tzinfo else t.replace(tzinfo=UTC)) >= since:
-            out.append(c)
-    return out
-
 
 # --select: the settings compared by 5-fold cross-validation on the training corpus (never on
 # the held-out splits). The best on the real rows (coverage at the target precision plus
@@ -101,7 +86,7 @@ def main() -> None:
         current = classify_module.Model.from_dict(json.loads(args.model.read_text(encoding="utf-8")))
         held_out = {name: ct.held_out_rows(ROOT, name) for name in ct.HELD_OUT}
         result = ct.retrain(rows, corrections, current, held_out,
-                            recent=_recent(corrections, args.recent_days),
+                            recent=ct.recent_labels(corrections, args.recent_days),
                             trained_on=[*trained_on, str(args.corrections)])
         installed = result.install and not args.dry_run
         if installed:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import io
 import os
 import tempfile
+import threading
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -83,14 +83,23 @@ def check_photo(data: bytes, max_bytes: int) -> CheckedPhoto:
     return CheckedPhoto(data, ACCEPTED_FORMATS[fmt], gps)
 
 
-@lru_cache(maxsize=1)
-def _cascades() -> tuple[Any, ...]:
-    import cv2
+_PER_THREAD = threading.local()
 
-    base = Path(cv2.data.haarcascades)
-    names = ("haarcascade_frontalface_default.xml", "haarcascade_profileface.xml",
-             "haarcascade_russian_plate_number.xml")
-    return tuple(cv2.CascadeClassifier(str(base / n)) for n in names)
+
+def _cascades() -> tuple[Any, ...]:
+    """The cascades of this thread. A CascadeClassifier is not thread-safe: public copies are
+    made in the executor's threads, and two photos of one page blurred at once through shared
+    classifiers failed inside OpenCV (vector::_M_range_check)."""
+    cascades = getattr(_PER_THREAD, "cascades", None)
+    if cascades is None:
+        import cv2
+
+        base = Path(cv2.data.haarcascades)
+        names = ("haarcascade_frontalface_default.xml", "haarcascade_profileface.xml",
+                 "haarcascade_russian_plate_number.xml")
+        cascades = _PER_THREAD.cascades = tuple(cv2.CascadeClassifier(str(base / n))
+                                                for n in names)
+    return cascades
 
 
 # (cascade index, minNeighbors, smallest side in px). Measured on public-domain portraits

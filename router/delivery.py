@@ -23,14 +23,14 @@ from email.utils import formatdate, make_msgid
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 
 from normalizer.schema import CATEGORIES, DeliveryResult, OutboundMessage
 from router import templates
 from router.notify import outbound_row, template_fields
 from router.views import agency_report_dict
 from store.models import Attachment, OutboxMessage, Report, utcnow
-from store.reports import created_here, download_pending_here, report_by_code
+from store.reports import download_pending_here, report_by_code
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -103,7 +103,7 @@ async def enqueue_agency_delivery(ctx: RouterContext, session: AsyncSession, rep
 
 
 async def _downloads_pending(session: AsyncSession, report: Report) -> bool:
-    if created_here(session, report.id):  # nothing of it in the database yet: no query
+    if inspect(report).pending:  # made in this transaction, not written yet: no query
         return download_pending_here(session, report.id)
     pending = (await session.execute(select(Attachment.id).where(
         Attachment.report_id == report.id, Attachment.state.in_(("pending", "fetching")))

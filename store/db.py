@@ -66,8 +66,6 @@ def is_postgres(engine: AsyncEngine) -> bool:
 
 
 def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    import store.ids  # noqa: F401  (its flush hook gives batch-written rows their ids)
-
     return async_sessionmaker(engine, expire_on_commit=False)
 
 

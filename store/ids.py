@@ -1,7 +1,7 @@
 """Primary keys handed out before the INSERT, so that the inbox worker writes a whole batch of
-reports, their events and their outbox rows with one executemany statement per table at commit
-(an ORM object without its id is inserted alone, with RETURNING), and so that a new report has
-its id — and its public code — without a round trip per report.
+reports, their events and their outbox rows with one executemany statement per table
+(``write_new_rows``; an ORM object without its id is inserted alone, with RETURNING), and so
+that a new report has its id — and its public code — without a round trip per report.
 
 - PostgreSQL: ids come from the table's own sequence, a block at a time (``nextval`` over
   ``generate_series``); an unused rest is a gap, as a rolled-back INSERT leaves one.
@@ -9,24 +9,29 @@ its id — and its public code — without a round trip per report.
   is deferred), so ``max(id) + 1`` onward cannot be taken by anyone else before it commits.
 
 A block belongs to the transaction that reserved it; the next transaction starts over. Rows of
-these tables must not be inserted without an id (Core inserts) in a transaction that holds a
-block.
+a table must not be inserted without an id in a transaction while it holds a block of that
+table: only ``create_report`` (reports) and ``write_new_rows`` (right before the commit) take
+ids.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Table, event, func, inspect, select, text
+from sqlalchemy import Table, func, inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from store.models import Attachment, OutboxMessage, Report, ReportEvent
+from store.txn import peek_scoped
 
-_KEY = "reserved_ids"
 BLOCK = 64  # ids per nextval round trip on PostgreSQL, per max(id) read on SQLite
 
-# Rows written many per transaction by the inbox worker: their ids are assigned at flush.
-ASSIGNED_AT_FLUSH = (ReportEvent, OutboxMessage)
+
+@dataclass
+class _Block:
+    ids: list[int] = field(default_factory=list)
+    high: int = 0  # the highest id reserved (SQLite: the next block starts above it)
 
 
 async def next_id(session: AsyncSession, model: type) -> int:
@@ -35,19 +40,17 @@ async def next_id(session: AsyncSession, model: type) -> int:
 
 
 def take(session: Session, table: Table, n: int) -> list[int]:
-    transaction = session.get_transaction()
-    held = session.info.get(_KEY)
-    if held is None or held[0] is not transaction:
-        held = (transaction, {})
-        session.info[_KEY] = held
-    pool: list[int] = held[1].setdefault(table.name, [])
-    while len(pool) < n:
-        pool.extend(_reserve(session, table, max(BLOCK, n - len(pool)), pool))
-    taken, pool[:] = pool[:n], pool[n:]
+    blocks: dict[str, _Block] = peek_scoped(session, "reserved_ids", dict)
+    block = blocks.setdefault(table.name, _Block())
+    while len(block.ids) < n:
+        fresh = _reserve(session, table, max(BLOCK, n - len(block.ids)), block.high)
+        block.ids.extend(fresh)
+        block.high = fresh[-1]
+    taken, block.ids[:] = block.ids[:n], block.ids[n:]
     return taken
 
 
-def _reserve(session: Session, table: Table, n: int, pool: list[int]) -> list[int]:
+def _reserve(session: Session, table: Table, n: int, high: int) -> list[int]:
     if session.get_bind().dialect.name == "postgresql":
         rows = session.execute(text(
             f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) "
@@ -56,24 +59,9 @@ def _reserve(session: Session, table: Table, n: int, pool: list[int]) -> list[in
     with session.no_autoflush:
         session.execute(text(f"UPDATE {table.name} SET id = id WHERE 0"))  # the write lock
         top = session.execute(select(func.max(table.c.id))).scalar() or 0
-    # ids this transaction already handed out but has not written yet
-    top = max([top, *pool, *_unwritten_ids(session, table)])
+    # above ids this transaction handed out earlier and may not have written yet
+    top = max(top, high)
     return list(range(top + 1, top + 1 + n))
-
-
-def _unwritten_ids(session: Session, table: Table) -> list[int]:
-    return [o.id for o in session.new if getattr(o, "__table__", None) is table and o.id]
-
-
-@event.listens_for(Session, "before_flush")
-def _assign_ids(session: Session, _flush_context: Any, _instances: Any) -> None:
-    for model in ASSIGNED_AT_FLUSH:
-        new = sorted((o for o in session.new if type(o) is model and o.id is None),
-                     key=lambda o: inspect(o).insert_order)  # ids in the order rows were made
-        if new:
-            for obj, id_ in zip(new, take(session, model.__table__, len(new)), strict=True):
-                obj.id = id_
-
 
 
 # --- Writing a batch's new rows -------------------------------------------------------------

@@ -96,8 +96,8 @@ class InboxEvent(Base):
     error: Mapped[str | None] = mapped_column(Text)
     report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id"), index=True)
 
-    # Only so the unit of work writes the report before rows that name it (report ids are
-    # handed out before the INSERT, store/ids.py, and a batch is flushed at once); never loaded.
+    # Only so the unit of work writes the report before rows that name it (a new report has
+    # its id before it is flushed, store/ids.py); never loaded.
     report: Mapped[Report | None] = relationship(lazy="raise")
 
 
@@ -239,8 +239,8 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
 
-    # Only so the unit of work writes the report before rows that name it (report ids are
-    # handed out before the INSERT, store/ids.py, and a batch is flushed at once); never loaded.
+    # Only so the unit of work writes the report before rows that name it (a new report has
+    # its id before it is flushed, store/ids.py); never loaded.
     report: Mapped[Report | None] = relationship(lazy="raise")
 
 
@@ -272,8 +272,8 @@ class Callback(Base):
     done_by: Mapped[str | None] = mapped_column(String(64))
     outcome: Mapped[str | None] = mapped_column(Text)
 
-    # Only so the unit of work writes the report before rows that name it (report ids are
-    # handed out before the INSERT, store/ids.py, and a batch is flushed at once); never loaded.
+    # Only so the unit of work writes the report before rows that name it (a new report has
+    # its id before it is flushed, store/ids.py); never loaded.
     report: Mapped[Report | None] = relationship(lazy="raise")
 
 
@@ -404,8 +404,8 @@ class RatingToken(Base):
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
 
-    # Only so the unit of work writes the report before rows that name it (report ids are
-    # handed out before the INSERT, store/ids.py, and a batch is flushed at once); never loaded.
+    # Only so the unit of work writes the report before rows that name it (a new report has
+    # its id before it is flushed, store/ids.py); never loaded.
     report: Mapped[Report | None] = relationship(lazy="raise")
 
 

@@ -54,19 +54,10 @@ def record_event(session: AsyncSession, report: Report, *, actor: str, kind: str
     return event
 
 
-# The reports this transaction created, and those of them with downloads pending. A report made
-# in this transaction has no rows in the database yet to query (they are written together at
-# commit), and nobody else can have added to it: these sets are the whole truth about it.
-NEW_REPORTS = "new_reports"
+# The reports made in this transaction that have attachments still to download. Such a report
+# is not written yet (its rows go in together at commit), so there is nothing to query: this set,
+# filled by the inbox as it adds the attachments, is the whole truth about it.
 PENDING_DOWNLOADS = "pending_downloads"
-
-
-def created_here(session: AsyncSession, report_id: int | None) -> bool:
-    return report_id is not None and report_id in peek_scoped(session, NEW_REPORTS, set)
-
-
-def note_created(session: AsyncSession, report_id: int) -> None:
-    peek_scoped(session, NEW_REPORTS, set).add(report_id)
 
 
 def note_download_pending(session: AsyncSession, report_id: int) -> None:

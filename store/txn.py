@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 T = TypeVar("T")
 
@@ -17,8 +18,9 @@ async def txn_scoped(session: AsyncSession, key: str, factory: Callable[[], T]) 
     return peek_scoped(session, key, factory)
 
 
-def peek_scoped(session: AsyncSession, key: str, factory: Callable[[], T]) -> T:
-    transaction = session.sync_session.get_transaction()
+def peek_scoped(session: AsyncSession | Session, key: str, factory: Callable[[], T]) -> T:
+    """The same, without beginning a transaction (a sync ``Session`` too)."""
+    transaction = getattr(session, "sync_session", session).get_transaction()
     held = session.info.get(key)
     if held is None or held[0] is not transaction:
         held = (transaction, factory())

@@ -18,7 +18,7 @@ from router.delivery import enqueue_agency_delivery
 from router.rating import apply_rating
 from store.ids import next_id
 from store.models import Attachment, Contact, OutboxMessage, Report, utcnow
-from store.reports import note_created, note_download_pending
+from store.reports import note_download_pending
 
 if TYPE_CHECKING:
     from hub.context import Hub
@@ -128,7 +128,6 @@ async def create_report(hub: Hub, session: AsyncSession, contact: Contact,
     report.id = await next_id(session, Report)
     report.code = f"PA-{created.year}-{report.id:06d}"
     session.add(report)
-    note_created(session, report.id)
     lifecycle.record(session, report, actor="citizen", kind="status", status_to="received",
                      note=f"tiếp nhận qua {msg.channel}")
     await add_attachments(hub, session, report, msg)

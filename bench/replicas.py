@@ -307,21 +307,28 @@ async def quiet_outbox(db: str, timeout: float) -> None:
         await conn.close()
 
 
+async def start_cluster(session: Any, replicas: list[Replica]) -> Balancer:
+    """The first replica alone (it migrates the database), then the others; the balancer in
+    front of them all."""
+    replicas[0].start()
+    await wait_ready(session, replicas[:1])
+    for r in replicas[1:]:
+        r.start()
+    await wait_ready(session, replicas)
+    lb = Balancer([r.port for r in replicas])
+    await lb.start()
+    return lb
+
+
 async def throughput_phase(work: Path, pg: str, api: str, mods: dict, n: int, replicas_n: int,
                            conc: int, timeout: float) -> dict:
     import aiohttp
 
     db = await reset_database(pg)
     replicas = [Replica(work / f"t{replicas_n}", f"r{i}", db, api, mods) for i in range(replicas_n)]
-    replicas[0].start()  # the first one migrates alone
     async with aiohttp.ClientSession() as session:
         try:
-            await wait_ready(session, replicas[:1])
-            for r in replicas[1:]:
-                r.start()
-            await wait_ready(session, replicas)
-            lb = Balancer([r.port for r in replicas])
-            await lb.start()
+            lb = await start_cluster(session, replicas)
             started = time.monotonic()
             acked = await send_all(session, lb.port, requests_mix(mods, n, 0), conc)
             drain = await drained(db, timeout)
@@ -337,21 +344,16 @@ async def throughput_phase(work: Path, pg: str, api: str, mods: dict, n: int, re
 async def failover_phase(work: Path, pg: str, fakes: Fakes, mods: dict, n: int, conc: int,
                          timeout: float) -> dict:
     import aiohttp
+    import asyncpg
 
     from tests.portal.conftest import jpeg
 
     db = await reset_database(pg)
     replicas = [Replica(work / "f", f"r{i}", db, fakes.api.url, mods) for i in range(3)]
-    replicas[0].start()
     result: dict[str, Any] = {"killed": [], "kill_marks": []}
     async with aiohttp.ClientSession() as session:
         try:
-            await wait_ready(session, replicas[:1])
-            for r in replicas[1:]:
-                r.start()
-            await wait_ready(session, replicas)
-            lb = Balancer([r.port for r in replicas])
-            await lb.start()
+            lb = await start_cluster(session, replicas)
             # photos: one portal form with a photo per replica, straight to that replica
             photos: list[str] = []
             for k, r in enumerate(replicas):
@@ -398,8 +400,6 @@ async def failover_phase(work: Path, pg: str, fakes: Fakes, mods: dict, n: int, 
             async def watch_leader() -> None:
                 """From the leader's kill until a survivor holds the leader lock (polled on the
                 lock itself: the gauge is only refreshed when /metrics is scraped)."""
-                import asyncpg
-
                 await killed_leader.wait()
                 watch = await asyncpg.connect(db)
                 try:
@@ -436,8 +436,6 @@ async def failover_phase(work: Path, pg: str, fakes: Fakes, mods: dict, n: int, 
             await quiet_outbox(db, 60)
             photo_404 = 0
             photo_checked = 0
-            import asyncpg
-
             conn = await asyncpg.connect(db)
             try:
                 codes = {r["sha256"]: r["code"] for r in await conn.fetch(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -15,6 +17,18 @@ from hub.settings import Settings
 from tests.fakes import FakeAPI
 
 PG_URL = os.environ.get("HUB_TEST_PG_URL", "")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_main(*args: str, cfg: Path | None = None, timeout: float = 120,
+             check: bool = False) -> subprocess.CompletedProcess:
+    """``python main.py ARGS [--config CFG]`` as a user runs it, from the repository."""
+    command = [sys.executable, "main.py", *args, *(("--config", str(cfg)) if cfg else ())]
+    proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{args} failed: {proc.stderr}")
+    return proc
 PG_TEST_DB = f"hub_test_{os.getpid()}"
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 

@@ -1,22 +1,17 @@
 """CLI commands of the contract, run as a user runs them (subprocess, own settings file)."""
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import run_main
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(*args: str, cfg: Path, check: bool = True) -> subprocess.CompletedProcess:
-    proc = subprocess.run([sys.executable, "main.py", *args, "--config", str(cfg)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
-    if check and proc.returncode != 0:
-        raise AssertionError(f"{args} failed: {proc.stderr}")
-    return proc
+    return run_main(*args, cfg=cfg, check=check)
 
 
 @pytest.fixture

@@ -3,24 +3,21 @@ uncheckpointed WAL writes included), PostgreSQL through pg_dump/pg_restore."""
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from store.models import Report
+from tests.conftest import run_main
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def hub(*args: str, cfg: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "main.py", *args, "--config", str(cfg)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    return run_main(*args, cfg=cfg)
 
 
 async def _submit(hub_obj, key: str, text: str) -> None:

@@ -13,12 +13,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import run_main
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def hub(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "main.py", *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=timeout, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    return run_main(*args, timeout=timeout)
 
 
 def config(tmp: Path, port: int, db: str | None = None) -> Path:

@@ -5,27 +5,22 @@ the API do), and the command runs as a user runs it, on a copy of the model: the
 file is never written."""
 import hashlib
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from normalizer import classify_train as ct
 from normalizer.classify import MODEL_FILE, Model, classify
+from tests.conftest import run_main
 
 ROOT = Path(__file__).resolve().parents[2]
 RETRAIN = ROOT / "tests" / "fixtures" / "classify" / "retrain"
 
 
 def run(*args: str, cfg: Path) -> subprocess.CompletedProcess:
-    proc = subprocess.run([sys.executable, "main.py", *args, "--config", str(cfg)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=600,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
-    assert proc.returncode == 0, proc.stderr
-    return proc
+    return run_main(*args, cfg=cfg, timeout=600, check=True)
 
 
 @pytest.fixture

@@ -38,20 +38,12 @@ def fold(s: str | None) -> str:
         return " ".join(s.lower().split())
     # Per character: invisible → "", _FOLD_EXTRA, NFD, combining marks dropped (_BARE); then, on
     # the whole string as before, lower case (Σ's lower case depends on its neighbours) and
-    # _FOLD_EXTRA again. Same key as fold_reference(), several times faster.
+    # _FOLD_EXTRA again. Same key as the step-by-step fold (its reference in
+    # tests/normalizer/test_normalizer_speed.py), several times faster.
     bare = s.translate(_BARE).lower()
     if not bare.isascii():  # every key of _FOLD_EXTRA is non-ASCII
         bare = bare.translate(_FOLD_EXTRA)
     return " ".join(bare.split())  # str.split() and the \s of _WS agree on every character
-
-
-def fold_reference(s: str | None) -> str:
-    """fold() step by step, as first written (tests compare the two)."""
-    if not s:
-        return ""
-    decomposed = unicodedata.normalize("NFD", s.translate(_INVISIBLE).translate(_FOLD_EXTRA))
-    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return _WS.sub(" ", bare.lower().translate(_FOLD_EXTRA)).strip()
 
 
 def _bare_char(ch: str) -> str:

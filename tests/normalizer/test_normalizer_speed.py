@@ -15,7 +15,7 @@ from normalizer import classify_train as ct
 from normalizer.analyze import analyze
 from normalizer.classify import MODEL_FILE, Model, features, lexicon_hits, words
 from normalizer.phones import extract_emails, extract_phones
-from normalizer.text import fold, fold_reference
+from normalizer.text import _FOLD_EXTRA, _INVISIBLE, _WS, fold
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "classify"
@@ -27,6 +27,15 @@ def _corpus_texts() -> list[str]:
 
 
 TEXTS = _corpus_texts()
+
+
+def fold_reference(s: str | None) -> str:
+    """fold() step by step, as first written: the oracle for the per-character table."""
+    if not s:
+        return ""
+    decomposed = unicodedata.normalize("NFD", s.translate(_INVISIBLE).translate(_FOLD_EXTRA))
+    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return _WS.sub(" ", bare.lower().translate(_FOLD_EXTRA)).strip()
 
 
 def test_fold_matches_the_reference_on_every_character():

@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from channels.email.smtp import SmtpSender
 from channels.registry import enabled_channels
+from hub.analysis import AnalysisPool, default_processes
 from hub.context import Hub
 from hub.inbound import conversation
 from hub.keys import HUB_KEY, WORKERS_KEY
@@ -78,6 +79,10 @@ def build_hub(settings: Settings) -> Hub:
     hub = Hub(settings=settings, engine=engine, sessions=sessionmaker(engine), intake=intake,
               metrics=metrics, inbox_wakeup=wakeup)
     hub.channels = enabled_channels(hub, settings.channels)
+    workers = settings.workers
+    hub.analysis = AnalysisPool(
+        default_processes() if workers.analysis_processes is None else workers.analysis_processes,
+        workers.analysis_min_batch)
     email = settings.channels.email
     if email.smtp_host:
         # One SMTP sender class for every mail: the email channel's replies and agency mail.
@@ -127,6 +132,7 @@ async def close_hub(hub: Hub) -> None:
     if hub.http is not None:
         await hub.http.close()
     await hub.engine.dispose()
+    await asyncio.to_thread(hub.analysis.close)
 
 
 def _scheduler(hub: Hub) -> AsyncIOScheduler:

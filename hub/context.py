@@ -22,6 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from channels.registry import chat_channels, dialogue_channels
+from hub.analysis import AnalysisPool
 from hub.metrics import Metrics
 from hub.settings import Settings
 from store.db import write_probe
@@ -70,6 +71,9 @@ class Hub:
     # (monotonic time, ready, reason) of the last write probe: /readyz probes at most once a second.
     _readiness: tuple[float, bool, str] = (float("-inf"), False, "")
     _media: MediaStore | None = None
+    # Text analysis of a batch's new reports in worker processes (hub.analysis); built by
+    # build_hub from [workers], inline (no processes) otherwise.
+    analysis: AnalysisPool = field(default_factory=lambda: AnalysisPool(0, 1))
 
     # --- what every layer uses -------------------------------------------------------------
     def add_job(self, job_id: str, every_seconds: float, func: Callable[[], Awaitable[None]],

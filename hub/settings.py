@@ -118,6 +118,11 @@ class WorkerSettings(_Section):
     # intake's group commit waits for it): short while webhooks are busy, longer when quiet.
     inbox_transaction_budget_ms: float = Field(50.0, gt=0)
     inbox_busy_transaction_budget_ms: float = Field(5.0, gt=0)
+    # Processes that analyse (classify, place) a claimed batch's texts ahead of the worker
+    # (hub.analysis): unset = one where there is a second CPU, none on one; 0 = inline always.
+    analysis_processes: int | None = Field(None, ge=0)
+    # ... for batches of at least this many new texts (a pool round trip costs more for fewer).
+    analysis_min_batch: int = Field(64, gt=0)
 
 
 class Settings(_Section):

@@ -13,8 +13,10 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import defer
 
 from channels.media import MediaRefused
+from hub.analysis import Key, message_key
 from hub.dispatch import ChannelPace, dispatch_rows
 from hub.inbound import apply_event, parse_event
 from hub.inbound.contacts import ensure_contacts
@@ -162,6 +164,8 @@ class Workers:
            the events in arrival (id) order, so a citizen's messages assemble in order whether
            they fall in one batch or two (the next batch sees this one's commit).
         3. The acknowledgement is queued and the inbox row marked in the report's transaction.
+        4. Meanwhile the texts of the reports the events may make are analysed (classification,
+           place) by another process (hub.analysis), ahead of the events' turn.
         The budget bounds how long a transaction holds SQLite's single write lock, which intake's
         group commit waits for. Optimistic: no savepoint per event; when one event fails to
         apply, the transaction rolls back, that event is marked for retry alone and the others
@@ -181,6 +185,20 @@ class Workers:
                 parsed[event.id] = parse_event(hub, event)
             except Exception as exc:
                 await self._inbox_failed(event.id, exc)
+        # The texts of the reports these events may make, analysed by the pool meanwhile.
+        province = hub.routing.province
+        keys = {event_id: [message_key(m.text, m.location, province) for m in messages
+                           if m.kind == "message" and m.text.strip()]
+                for event_id, messages in parsed.items()}
+        hub.analysis.submit(k for event_id in sorted(keys) for k in keys[event_id])
+        try:
+            await self._apply_parsed(parsed, keys, budget)
+        finally:
+            hub.analysis.forget()
+
+    async def _apply_parsed(self, parsed: dict[int, list[InboundMessage]],
+                            keys: dict[int, list[Key]], budget: float) -> None:
+        hub = self.hub
         done: list[tuple[str, str]] = []
         remaining = sorted(parsed)
         while remaining and not self._stopping.is_set():
@@ -190,7 +208,9 @@ class Workers:
             failure: tuple[int, Exception] | None = None
             chunk = remaining[:self._txn_events]
             async with hub.sessions() as session:
-                query = select(InboxEvent).where(InboxEvent.id.in_(chunk)).order_by(InboxEvent.id)
+                # (the payloads were read and parsed above)
+                query = (select(InboxEvent).options(defer(InboxEvent.payload))
+                         .where(InboxEvent.id.in_(chunk)).order_by(InboxEvent.id))
                 if hub.engine.dialect.name == "postgresql":
                     # Held until this transaction ends: a replica that found our claims lapsed
                     # (a stalled process) cannot claim them meanwhile (its claim skips locked
@@ -208,6 +228,7 @@ class Workers:
                         if event is None or event.state != "claimed" or event.claimed_by != hub.worker_id:
                             continue
                         try:
+                            await hub.analysis.wait_for(keys[event_id])
                             await apply_event(hub, session, event, parsed[event_id])
                         except Exception as exc:
                             failure = (event_id, exc)

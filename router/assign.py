@@ -13,6 +13,7 @@ from router.sla import add_working_days, sla_days_for
 from store.models import Report, utcnow
 
 if TYPE_CHECKING:
+    from normalizer.analyze import Analysis
     from router.context import RouterContext
 
 log = logging.getLogger("hub.router")
@@ -24,12 +25,15 @@ class RouteRefused(Exception):
         self.status, self.allowed = status, allowed
 
 
-def analyze_report(ctx: RouterContext, report: Report, category_hint: str | None = None) -> None:
-    """Store classification, place and contacts found in the text on the report."""
+def analyze_report(ctx: RouterContext, report: Report, category_hint: str | None = None,
+                   precomputed: Analysis | None = None) -> None:
+    """Store classification, place and contacts found in the text on the report.
+    ``precomputed``: the analysis of exactly this report's text, coordinates and address, made
+    ahead (hub.analysis)."""
     from normalizer.analyze import analyze
 
-    result = analyze(report.description or "", lat=report.lat, lon=report.lon,
-                     address=report.address, province=ctx.routing.province)
+    result = precomputed or analyze(report.description or "", lat=report.lat, lon=report.lon,
+                                    address=report.address, province=ctx.routing.province)
     if category_hint:
         report.category, report.category_confidence = category_hint, 1.0
     else:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.analysis import message_key
 from hub.inbound import conversation
 from normalizer import dialogue
 from normalizer.schema import OPEN_STATUSES, InboundMessage
@@ -131,7 +132,8 @@ async def create_report(hub: Hub, session: AsyncSession, contact: Contact,
     lifecycle.record(session, report, actor="citizen", kind="status", status_to="received",
                      note=f"tiếp nhận qua {msg.channel}")
     await add_attachments(hub, session, report, msg)
-    analyze_report(hub, report, msg.meta.get("category_hint"))
+    analyze_report(hub, report, msg.meta.get("category_hint"), precomputed=hub.analysis.take(
+        message_key(msg.text, msg.location, hub.routing.province)))
     hub.metrics.reports_created.labels(msg.channel).inc()
     if conversation.converses(hub, msg):
         # Ask for what is missing; a chat report is routed when the dialogue ends (or its

@@ -78,7 +78,7 @@ async def test_a_pool_whose_process_dies_falls_back_to_inline_then_restarts() ->
     pool = AnalysisPool(1, 1)
     keys = [message_key(f"ổ gà số {i} đường Lê Lợi", None, "Huế") for i in range(3)]
     try:
-        for attempt in range(MAX_BREAKS):
+        for _attempt in range(MAX_BREAKS):
             assert pool.submit(keys) == 3
             await pool.wait_for(keys)
             assert pool.take(keys[0]) is not None  # a working (or restarted) pool

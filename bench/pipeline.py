@@ -51,9 +51,10 @@ def call(i: int, tag: str) -> tuple[str, dict]:
     return ext, payload
 
 
-def write_settings(folder: Path, db: Path, batch: int | None) -> Path:
+def write_settings(folder: Path, db: Path, batch: int | None, analysis: int | None = None) -> Path:
     path = folder / "settings.toml"
-    workers = f"[workers]\ninbox_batch = {batch}\n" if batch else ""
+    workers = "[workers]\n" + (f"inbox_batch = {batch}\n" if batch else "") + (
+        f"analysis_processes = {analysis}\n" if analysis is not None else "")
     path.write_text(f'log_level = "WARNING"\n[database]\nurl = "sqlite+aiosqlite:///{db}"\n'
                     f'[storage]\nmedia_dir = "{folder / "media"}"\n'
                     f"[channels.hotline]\nenabled = true\n"
@@ -208,6 +209,8 @@ def main() -> int:
     parser.add_argument("--drain-timeout", type=float, default=600.0)
     parser.add_argument("--submitters", type=int, default=64)
     parser.add_argument("--batch", type=int, default=None, help="[workers] inbox_batch")
+    parser.add_argument("--analysis-processes", type=int, default=None,
+                        help="[workers] analysis_processes (default: the hub's own default)")
     parser.add_argument("--dir")
     args = parser.parse_args()
     work = Path(args.dir or tempfile.mkdtemp(prefix="pipeline-bench-"))
@@ -216,10 +219,14 @@ def main() -> int:
         tdir = work / "throughput"
         tdir.mkdir()
         tdb = tdir / "hub.db"
-        tset = write_settings(tdir, tdb, args.batch)
+        tset = write_settings(tdir, tdb, args.batch, args.analysis_processes)
         t = asyncio.run(throughput(tset, args.events))
         from hub.settings import load_settings
-        batch = load_settings(tset, environ={}).workers.inbox_batch
+        loaded = load_settings(tset, environ={}).workers
+        batch = loaded.inbox_batch
+        from hub.analysis import default_processes
+        analysis = (default_processes() if loaded.analysis_processes is None
+                    else loaded.analysis_processes)
         raw_rows, raw_s = raw_insert(tdb, tdir / "raw.db", batch)
         t_acked, t_lost = lost_events(tdb, "T")
         with sqlite3.connect(tdb) as conn:
@@ -231,7 +238,7 @@ def main() -> int:
         bdir = work / "burst"
         bdir.mkdir()
         bdb = bdir / "hub.db"
-        b = asyncio.run(burst(write_settings(bdir, bdb, args.batch), args.burst,
+        b = asyncio.run(burst(write_settings(bdir, bdb, args.batch, args.analysis_processes), args.burst,
                               args.drain_timeout, args.submitters))
         b_acked, b_lost = lost_events(bdb, "B") if b["left"] == 0 else (b["acked"], None)
         print(json.dumps({
@@ -247,7 +254,7 @@ def main() -> int:
             "lag_drain_s": None if b["drain_s"] is None else round(b["drain_s"], 1),
             "left_after_drain_timeout": b["left"],
             "lost": t_lost + (b_lost or 0), "lost_checked_burst": b_lost is not None,
-            "inbox_batch": batch, "cpus": os.cpu_count(),
+            "inbox_batch": batch, "analysis_processes": analysis, "cpus": os.cpu_count(),
             "load_average_1min": round(os.getloadavg()[0], 2),
         }, ensure_ascii=False))
     finally:

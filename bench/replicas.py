@@ -269,10 +269,14 @@ async def db_counts(db: str) -> dict[str, Any]:
         acked = {r["external_id"] for r in await conn.fetch("SELECT external_id FROM inbox")}
         reports = await conn.fetchval("SELECT count(*) FROM reports")
         outbox = dict(await conn.fetch("SELECT state, count(*) FROM outbox GROUP BY state"))
+        # what is still to send, by channel (a rate limit, a retry's backoff, a paused channel)
+        unsent = {f"{r['channel']}/{r['state']}": r["n"] for r in await conn.fetch(
+            "SELECT channel, state, count(*) AS n FROM outbox "
+            "WHERE state IN ('pending', 'sending', 'retry') GROUP BY channel, state")}
     finally:
         await conn.close()
     in_reports = {r["ext"] for r in ext}
-    return {"states": states, "reports": reports, "outbox": outbox,
+    return {"states": states, "reports": reports, "outbox": outbox, "outbox_unsent": unsent,
             "inbox": len(acked), "done": len(done),
             "lost": len(acked - in_reports), "duplicate_reports": sum(1 for r in ext if r["n"] > 1)}
 
@@ -512,6 +516,7 @@ def main() -> int:
                 "leader_lease_s": 6, "killed": f["killed"], "new_leader": f.get("new_leader"), "photo_404": f["photo_404"],
                 "photo_checked": f["photo_checked"], "drained": f["drained"],
                 "inbox_states": f["states"], "outbox_states": f["outbox"],
+                "outbox_unsent": f["outbox_unsent"],
                 "cpus": os.cpu_count(), "load_average_1min": round(os.getloadavg()[0], 2)})
             print(json.dumps(out, ensure_ascii=False))
     finally:

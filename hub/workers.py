@@ -167,7 +167,9 @@ class Workers:
         4. Meanwhile the texts of the reports the events may make are analysed (classification,
            place) by another process (hub.analysis), ahead of the events' turn.
         The budget bounds how long a transaction holds SQLite's single write lock, which intake's
-        group commit waits for. Optimistic: no savepoint per event; when one event fails to
+        group commit waits for: long when quiet (fewer commits, each an fsync), but the worker
+        lets webhooks in every busy budget and, on SQLite, commits as soon as intake waits to
+        write. Optimistic: no savepoint per event; when one event fails to
         apply, the transaction rolls back, that event is marked for retry alone and the others
         are redone. A crash before a commit leaves the claimed rows to be reclaimed."""
         hub = self.hub
@@ -201,6 +203,8 @@ class Workers:
         hub = self.hub
         done: list[tuple[str, str]] = []
         remaining = sorted(parsed)
+        short = hub.settings.workers.inbox_busy_transaction_budget_ms / 1000
+        lock_shared = hub.engine.dialect.name == "sqlite"  # one writer: intake waits for us
         while remaining and not self._stopping.is_set():
             started = time.perf_counter()
             in_txn: list[int] = []
@@ -219,9 +223,17 @@ class Workers:
                 events = {e.id: e for e in (await session.execute(query)).scalars()}
                 try:
                     await ensure_contacts(session, [m for i in chunk for m in parsed[i]])
+                    yielded = 0.0
                     for event_id in chunk:
-                        if len(in_txn) >= self.TXN_MIN and time.perf_counter() - started >= budget:
+                        elapsed = time.perf_counter() - started
+                        if len(in_txn) >= self.TXN_MIN and (elapsed >= budget or (
+                                elapsed >= short and lock_shared and hub.intake.waiting())):
                             break
+                        if elapsed - yielded >= short:
+                            # Webhooks are answered meanwhile; on SQLite, one that waits for the
+                            # write lock ends this transaction (above).
+                            await asyncio.sleep(0)
+                            yielded = elapsed
                         remaining.remove(event_id)
                         in_txn.append(event_id)
                         event = events.get(event_id)

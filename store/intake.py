@@ -60,6 +60,7 @@ class Intake:
         self._sql_cache: dict[int, str] = {}
         # (monotonic time, events) of recent batches: how busy the webhooks are right now.
         self._recent: deque[tuple[float, int]] = deque(maxlen=256)
+        self._writing = 0  # batches being written (perhaps waiting for SQLite's write lock)
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._writer(), name="intake-writer")
@@ -80,6 +81,11 @@ class Intake:
     def closed(self) -> bool:
         """Not taking events (closing, closed or never started)."""
         return self._closing or self._task is None
+
+    def waiting(self) -> bool:
+        """Events submitted and not yet committed: a webhook is waiting for its acknowledgement
+        (on SQLite, perhaps for the write lock a worker transaction holds)."""
+        return self._writing > 0 or not self._queue.empty()
 
     def events_per_second(self, window: float = 0.25) -> float:
         """Intake rate over the last ``window`` seconds (workers yield to intake when high)."""
@@ -113,6 +119,7 @@ class Intake:
             batch = [first]
             while len(batch) < self._batch_max and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
+            self._writing += 1
             try:
                 await self._write(batch)
             except Exception as exc:  # the batch is not durable: fail every waiter
@@ -121,6 +128,7 @@ class Intake:
                     if not item.future.done():
                         item.future.set_exception(exc)
             finally:
+                self._writing -= 1
                 for _ in batch:
                     self._queue.task_done()
 

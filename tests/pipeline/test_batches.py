@@ -189,3 +189,40 @@ async def test_a_batch_is_written_with_one_statement_per_table(db_url: str, tmp_
             assert await acks(hub, report.id) == 1
     finally:
         await close_hub(hub)
+
+
+async def test_a_webhook_does_not_wait_for_a_long_worker_transaction(sqlite_url: str,
+                                                                     tmp_path: Path) -> None:
+    """SQLite has one writer. A quiet worker's transactions are long (fewer commits), but it lets
+    webhooks in meanwhile, and one waiting to be stored ends the transaction at once: the
+    webhook is acknowledged while the worker's batch is still being applied."""
+    import asyncio
+
+    from sqlalchemy import event
+
+    hub = await open_hub(settings(tmp_path, sqlite_url, inbox_batch=500, analysis_processes=0,
+                                  inbox_transaction_budget_ms=60_000))
+    n = 400
+    try:
+        await hub.intake.submit_many("hotline", [
+            (f"HL-{i}", call(f"HL-{i}", f"Rác thải tồn đọng ở kiệt {i} Lê Lợi",
+                             phone=f"+849351{i:05d}")) for i in range(n)])
+        locked = asyncio.Event()
+
+        def seen(conn, cursor, statement, params, context, executemany):  # noqa: ANN001
+            if statement.startswith("UPDATE reports SET id = id WHERE 0"):  # store.ids: the lock
+                locked.set()
+        event.listen(hub.engine.sync_engine, "before_cursor_execute", seen)
+        workers = Workers(hub)
+        batch = asyncio.create_task(workers.run_inbox_once())
+        await asyncio.wait_for(locked.wait(), 30)  # the worker's transaction holds the lock
+        result = await hub.intake.submit("hotline", "LATE", call("LATE", "Đèn đường hỏng ở kiệt 5"))
+        assert result.stored
+        assert not batch.done(), "the webhook waited for the whole batch"
+        assert await batch == n
+        assert await workers.run_inbox_once() == 1  # the late one, in its turn
+        found = await states(hub)
+        assert all(state == "done" for state, _ in found.values()) and len(found) == n + 1
+    finally:
+        await close_hub(hub)
+

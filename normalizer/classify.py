@@ -1,9 +1,12 @@
 """Category of a citizen's report: one of normalizer.schema.CATEGORIES with a confidence.
 
 A multinomial logistic regression over folded text (no diacritics, abbreviations expanded):
-word unigrams and bigrams, optionally character n-grams inside words (``char_ngrams``; the
-shipped model has none: docs/classification.md), and one hit-count feature per category from a hand-written domain lexicon (so words missing from
-the labeled set still count). The weights ship as JSON in normalizer/data; a loaded model
+word unigrams and bigrams, counted once (``tf`` "binary") or sublinearly, 1 + log(count)
+(``tf`` "log", the shipped model), optionally weighed more in the lead sentence
+(``lead_boost``) and optionally with character n-grams inside words (``char_ngrams``; the
+shipped model uses neither: docs/classification.md), L2-normalised; and one hit-count feature
+per category from a hand-written domain lexicon (so words missing from the labeled set still
+count). The weights ship as JSON in normalizer/data; a loaded model
 compiles them into a numpy matrix and scores a report with one product over the rows of its
 features, each word's features cached on first sight (Model.text_scores: the numbers of
 features() + Model.scores, several times faster). Because every feature is computed on folded
@@ -24,6 +27,7 @@ import itertools
 import json
 import math
 import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -47,6 +51,12 @@ LEGACY_FEATURES: dict[str, Any] = {"char_ngrams": [3, 4], "lex_scale": 0.3}
 
 _WORD = re.compile(r"[a-z0-9]+")
 _NOISE = re.compile(r"\S+@\S+|https?://\S+|www\.\S+")  # contacts and links say nothing of the category
+# The end of a sentence in folded text: . ! ? ; followed by a space or the end ("P.17", "1.200"
+# and "TP.HCM" do not end one).
+_SENTENCE_END = re.compile(r"[.!?;]+(?=\s|$)")
+# Sentences that open a letter and say nothing of the category; not the lead.
+_SALUTATION_WORDS = frozenset({"chao", "gui", "thua"})
+_SALUTATIONS = frozenset({("kinh", "gui"), ("kinh", "thua"), ("kinh", "chao"), ("xin", "chao")})
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,9 +68,35 @@ class Classification:
 
 def words(text: str) -> list[str]:
     """Folded, abbreviation-expanded words of a report."""
+    return split_words(text)[0]
+
+
+def split_words(text: str) -> tuple[list[str], tuple[int, int]]:
+    """The report's words (words()) and where its lead sentence is among them (start, end): the
+    first sentence that is not a salutation ("Kính gửi …", "Kính thưa …", "Xin chào …"), or the
+    first sentence if every one is. A report's main category is the one it leads with; the
+    model weighs the lead's words more (``lead_boost``). A text without sentence punctuation
+    (a title, a chat line) is all lead."""
     if "@" in text or "://" in text or "www." in text:
         text = _NOISE.sub(" ", text)
-    return _WORD.findall(expand_abbreviations(fold(text)))
+    folded = expand_abbreviations(fold(text))
+    if not _SENTENCE_END.search(folded):
+        ws = _WORD.findall(folded)
+        return ws, (0, len(ws))
+    ws = []
+    lead = None
+    first = None
+    for sentence in _SENTENCE_END.split(folded):
+        sw = _WORD.findall(sentence)
+        if not sw:
+            continue
+        span = (len(ws), len(ws) + len(sw))
+        ws += sw
+        if first is None:
+            first = span
+        if lead is None and not (sw[0] in _SALUTATION_WORDS or tuple(sw[:2]) in _SALUTATIONS):
+            lead = span
+    return ws, lead or first or (0, 0)
 
 
 @lru_cache(maxsize=1)
@@ -118,19 +154,30 @@ def features(text: str, config: dict[str, Any] | None = None) -> dict[str, float
     prediction (Model.text_scores) reproduces without building it. ``config`` is the model's
     feature settings; by default those of the shipped model."""
     cfg = model_features() if config is None else config
-    ws = words(text)
-    feats: dict[str, float] = {}
-    for w in ws:
-        if not w.isdigit():
-            feats["w:" + w] = 1.0
-            padded = f"<{w}>"
-            for n in cfg["char_ngrams"]:
-                for i in range(len(padded) - n + 1):
-                    feats["c:" + padded[i:i + n]] = 1.0
+    ws, (start, end) = split_words(text)
     content = [w for w in ws if not w.isdigit()]
+    sublinear = cfg.get("tf", "binary") == "log"
+    boost = 1.0 + cfg.get("lead_boost", 0.0)
+    lead = [w for w in ws[start:end] if not w.isdigit()]
+    lead_words = set(lead) if boost != 1.0 else set()
+    lead_pairs = set(zip(lead, lead[1:], strict=False)) if boost != 1.0 else set()
+    feats: dict[str, float] = {}
+    for w in content:
+        feats["w:" + w] = feats.get("w:" + w, 0.0) + 1.0
+        padded = f"<{w}>"
+        for n in cfg["char_ngrams"]:
+            for i in range(len(padded) - n + 1):
+                feats["c:" + padded[i:i + n]] = 1.0
     for a, b in zip(content, content[1:], strict=False):
-        feats[f"b:{a}_{b}"] = 1.0
-    norm = math.sqrt(len(feats)) or 1.0
+        feats[f"b:{a}_{b}"] = feats.get(f"b:{a}_{b}", 0.0) + 1.0
+    # a word or a word pair counts once ("binary"), or 1 + log(times it occurs) ("log"), times
+    # 1 + lead_boost if it is in the lead sentence; character n-grams count once
+    feats = {k: (_tf(v) if sublinear and k[0] != "c" else 1.0) for k, v in feats.items()}
+    for w in lead_words:
+        feats["w:" + w] *= boost
+    for a, b in lead_pairs:
+        feats[f"b:{a}_{b}"] *= boost
+    norm = math.sqrt(sum(v * v for v in feats.values())) or 1.0
     feats = {k: v / norm for k, v in feats.items()}
     joined = " " + " ".join(ws) + " "
     for cat, phrases in _lexicon():
@@ -139,6 +186,11 @@ def features(text: str, config: dict[str, Any] | None = None) -> dict[str, float
             feats["lex:" + cat] = cfg["lex_scale"] * math.log1p(hits)
     feats["bias"] = 1.0
     return feats
+
+
+def _tf(count: float) -> float:
+    """Sublinear term frequency: 1 for a word seen once, 1 + log(n) for one seen n times."""
+    return 1.0 + math.log(count)
 
 
 # Distinct words remembered per model (Vietnamese has a few thousand syllables; typos add more).
@@ -156,14 +208,13 @@ class Model:
     # Compiled by __post_init__ for text_scores(): the weight matrix (one row per feature), the
     # row of each word/character feature and of each bigram (a word pair), ids for features the
     # model does not know (past the rows, never reused: they count in the vector's norm), and per
-    # word the rows and ids of its word and character features.
+    # word the row of its own feature and the rows and ids of its character n-grams.
     _matrix: np.ndarray = field(init=False, repr=False, compare=False)
     _rows: dict[str, int] = field(init=False, repr=False, compare=False)
     _unknown: dict[str, int] = field(init=False, repr=False, compare=False)
     _next_unknown: Iterator[int] = field(init=False, repr=False, compare=False)
     _bigrams: dict[tuple[str, str], int] = field(init=False, repr=False, compare=False)
-    _words: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = field(init=False, repr=False, compare=False)
-    _ones: np.ndarray = field(init=False, repr=False, compare=False)
+    _words: dict[str, tuple[int, tuple[int, ...], tuple[int, ...]]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         names = list(self.weights)
@@ -180,7 +231,6 @@ class Model:
         object.__setattr__(self, "_next_unknown", itertools.count(len(names)))
         object.__setattr__(self, "_bigrams", bigrams)
         object.__setattr__(self, "_words", {})
-        object.__setattr__(self, "_ones", np.ones(len(names)))
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> Model:
@@ -203,11 +253,11 @@ class Model:
                     scores[k] += wk * v
         return scores
 
-    def _word(self, w: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
-        """The word's own feature and its character n-grams: the rows of those the model knows,
-        and ids (past the matrix's rows) for those it does not, which weigh nothing but count in
-        the vector's norm."""
-        names = {"w:" + w}
+    def _word(self, w: str) -> tuple[int, tuple[int, ...], tuple[int, ...]]:
+        """The row of the word's own feature (-1 when the model does not know it), and its
+        character n-grams: the rows of those the model knows, and ids (past the matrix's rows)
+        for those it does not, which weigh nothing but count in the vector's norm."""
+        names = set()
         padded = f"<{w}>"
         for n in self.features["char_ngrams"]:
             for i in range(len(padded) - n + 1):
@@ -218,35 +268,56 @@ class Model:
             if f not in rows:
                 i = unknown.get(f)
                 other.append(unknown.setdefault(f, next(self._next_unknown)) if i is None else i)
-        entry = tuple(rows[f] for f in names if f in rows), tuple(other)
+        entry = rows.get("w:" + w, -1), tuple(rows[f] for f in names if f in rows), tuple(other)
         self._words[w] = entry
         return entry
 
-    def text_scores(self, ws: list[str]) -> list[float]:
-        """Raw scores of a report's words (words()): the same numbers as
-        scores(features(text)), from the weight matrix and the features cached per word."""
+    def text_scores(self, ws: list[str], lead: tuple[int, int] = (0, 0)) -> list[float]:
+        """Raw scores of a report's words and its lead sentence (split_words()): the same
+        numbers as scores(features(text)), from the weight matrix and the features cached per
+        word."""
         matrix = self._matrix
         if len(self._words) >= _WORD_CACHE_MAX:  # forget the words and the unknown features
             self._words.clear()
             self._unknown.clear()
         content = [w for w in ws if not w.isdigit()]
+        sublinear = self.features.get("tf", "binary") == "log"
         cache = self._words
-        rows: set[int] = set()
+        boost = 1.0 + self.features.get("lead_boost", 0.0)
+        lead_words: set[str] = set()
+        lead_pairs: set[tuple[str, str]] = set()
+        if boost != 1.0:
+            head = [w for w in ws[lead[0]:lead[1]] if not w.isdigit()]
+            lead_words = set(head)
+            lead_pairs = set(zip(head, head[1:], strict=False))
+        values: dict[int, float] = {}  # row -> feature value
+        chars: set[int] = set()
         unknown: set[int] = set()
-        for w in set(content):
-            known, other = cache.get(w) or self._word(w)
-            rows.update(known)
+        square = 0.0  # squared norm of the vector, unknown features included
+        for w, n in (Counter(content) if sublinear else dict.fromkeys(content, 1)).items():
+            own, known_chars, other = cache.get(w) or self._word(w)
+            v = _tf(n) * boost if w in lead_words else _tf(n)
+            square += v * v
+            if own >= 0:
+                values[own] = v
+            chars.update(known_chars)
             unknown.update(other)
-        count = len(rows) + len(unknown)
+        square += len(chars) + len(unknown)
+        values.update(dict.fromkeys(chars, 1.0))
         if len(content) > 1:
-            pairs = set(zip(content, content[1:], strict=False))
-            count += len(pairs)  # "b:a_b" names one pair: words have no "_"
-            bigrams = self._bigrams
-            rows.update([j for p in pairs if (j := bigrams.get(p)) is not None])
-        if rows:
-            taken = matrix.take(np.fromiter(rows, np.intp, len(rows)), axis=0)
-            norm = math.sqrt(count)
-            out = [v / norm for v in (self._ones[:len(rows)] @ taken).tolist()]
+            pairs = zip(content, content[1:], strict=False)
+            bigrams = self._bigrams  # "b:a_b" names one pair: words have no "_"
+            for pair, n in (Counter(pairs) if sublinear else dict.fromkeys(pairs, 1)).items():
+                v = _tf(n) * boost if pair in lead_pairs else _tf(n)
+                square += v * v
+                j = bigrams.get(pair)
+                if j is not None:
+                    values[j] = v
+        if values:
+            taken = matrix.take(np.fromiter(values, np.intp, len(values)), axis=0)
+            vector = np.fromiter(values.values(), np.float64, len(values))
+            norm = math.sqrt(square)
+            out = [v / norm for v in (vector @ taken).tolist()]
         else:
             out = [0.0] * len(self.labels)
         weights = self.weights
@@ -261,22 +332,22 @@ class Model:
             out = [o + wk for o, wk in zip(out, w, strict=True)]
         return out
 
-    def _probs(self, ws: list[str]) -> list[float]:
+    def _probs(self, ws: list[str], lead: tuple[int, int]) -> list[float]:
         temperature = self.temperature
-        scaled = [s / temperature for s in self.text_scores(ws)]
+        scaled = [s / temperature for s in self.text_scores(ws, lead)]
         top = max(scaled)
         exps = [math.exp(s - top) for s in scaled]
         total = sum(exps)
         return [e / total for e in exps]
 
     def probabilities(self, text: str) -> dict[str, float]:
-        return dict(zip(self.labels, self._probs(words(text)), strict=True))
+        return dict(zip(self.labels, self._probs(*split_words(text)), strict=True))
 
     def classify(self, text: str | None) -> Classification:
-        ws = words(text) if text else []
+        ws, lead = split_words(text) if text else ([], (0, 0))
         if not ws:
             return Classification("other", 0.0, self.version)
-        probs = self._probs(ws)
+        probs = self._probs(ws, lead)
         best = max(range(len(probs)), key=probs.__getitem__)
         return Classification(self.labels[best], round(probs[best], 4), self.version)
 

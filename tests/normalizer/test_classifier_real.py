@@ -1,6 +1,7 @@
 """Classifier on real citizens' reports (issue 14): the corpus, the field definitions, the
 held-out figures, calibration, and learning from the center's corrections."""
 import json
+import math
 import re
 import shutil
 import subprocess
@@ -119,6 +120,45 @@ def test_boundary_cases_are_right_or_left_to_the_center():
     assert right >= 0.8 * 2 * len(BOUNDARY)
 
 
+def test_lead_sentence_is_the_first_after_the_salutation():
+    ws, (start, end) = classify_module.split_words(
+        "Kính gửi Trung tâm IOC. Kính thưa quý cơ quan! Đèn đường kiệt 5 tắt. Đề nghị sửa.")
+    assert ws[start:end] == ["den", "duong", "kiet", "5", "tat"]
+    ws, lead = classify_module.split_words("kien nghi sua den duong kiet 5 P.Phu Hoi")  # a title: all lead
+    assert lead == (0, len(ws)) and ws == classify_module.words("kien nghi sua den duong kiet 5 P.Phu Hoi")
+    ws, (start, end) = classify_module.split_words("Kính gửi UBND phường.")  # nothing but a salutation
+    assert ws[start:end] == ws
+    assert classify_module.split_words("") == ([], (0, 0))
+
+
+@pytest.mark.parametrize("config", [
+    {"char_ngrams": [], "lex_scale": 0.3, "tf": "log", "lead_boost": 2.0},
+    {"char_ngrams": [3, 5], "lex_scale": 0.3, "tf": "log", "lead_boost": 1.0},
+])
+def test_fast_scoring_matches_the_features_with_counts_and_lead(config):
+    # Model.text_scores (the weight matrix, counts and the lead sentence from split_words) gives
+    # the numbers of the reference: scores(features(text)) (the shipped model covers tf "log"
+    # without lead; tests/normalizer/test_normalizer_speed.py covers binary features)
+    model = Model.from_dict(ct.build_model(ct.corpus_rows(ROOT)[1::3], config, calibrate=False)[0])
+    texts = [r["text"] for r in _rows(REAL / "train.jsonl")[:150]] + [r["text"] for r in _rows(FIXTURES / "train.jsonl")[:50]]
+    texts += ["Kính gửi IOC. Rác rác rác đầy kiệt, rác bốc mùi. Đề nghị dọn rác."]
+    for text in texts + [fold(t) for t in texts]:
+        raw = [v / model.temperature for v in model.scores(classify_module.features(text, config))]
+        ref = [math.exp(v - max(raw)) for v in raw]
+        ref = [v / sum(ref) for v in ref]
+        fast = list(model.probabilities(text).values())
+        assert max(abs(a - b) for a, b in zip(ref, fast, strict=True)) < 1e-9, text
+
+
+def test_training_rebuilds_the_shipped_model_byte_for_byte(tmp_path):
+    # fixed seeds and fold orders: tools/train_classifier.py on the shipped corpus writes the
+    # shipped file again (a corpus or setting changed without retraining fails here)
+    out = tmp_path / "classifier.json"
+    subprocess.run([sys.executable, str(ROOT / "tools" / "train_classifier.py"), "--model", str(out)],
+                   capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.read_bytes() == MODEL_FILE.read_bytes()
+
+
 def test_confidence_is_calibrated_and_the_threshold_ships_with_the_model():
     raw = json.loads(MODEL_FILE.read_text(encoding="utf-8"))
     assert 0 < raw["temperature"] and 0 < raw["threshold"] < 1
@@ -146,12 +186,12 @@ def test_real_held_out_figures(bench):
     assert real["n"] == len(_rows(REAL / "test.jsonl"))
     assert bench["threshold"] == classify_module.DEFAULT_TRIAGE_THRESHOLD
     for variant in ("diacritics", "folded"):
-        # measured (137 reports): accuracy 0.87, auto precision 0.95 at 25.5% triage (the
+        # measured (231 reports): accuracy 0.90, auto precision 0.958 at 27.3% triage (the
         # threshold is calibrated on the real training rows for 95% precision); the issue's
         # target (0.95 at <= 15% triage) is not met. These bounds catch a regression.
-        assert real[f"accuracy_{variant}"] >= 0.82
+        assert real[f"accuracy_{variant}"] >= 0.87
         assert real[f"auto_precision_{variant}"] >= 0.94
-        assert real[f"triage_rate_{variant}"] <= 0.35
+        assert real[f"triage_rate_{variant}"] <= 0.32
         curve = real[f"curve_{variant}"]
         assert [p["threshold"] for p in curve] == sorted(p["threshold"] for p in curve)
         assert all(a["coverage"] >= b["coverage"] for a, b in zip(curve, curve[1:], strict=False))
@@ -160,12 +200,15 @@ def test_real_held_out_figures(bench):
 
 
 def test_written_split_still_meets_its_targets(bench):
-    # measured: accuracy 0.93, 0.975 at 30% triage: the threshold is set for real citizens'
-    # texts, stricter than this split (written by us, short, in the training set's voice) needs
+    # measured: accuracy 0.89, 0.985 at 25% triage: the threshold is set for real citizens'
+    # texts, stricter than this split (written by us, short, in the training set's voice) needs.
+    # Accuracy was 0.93 before the real corpus grew to 474 training reports, whose labels part
+    # from this split's on a few boundaries (land compensation, hospitals: `other` there):
+    # docs/classification.md.
     for variant in ("diacritics", "folded"):
-        assert bench[f"accuracy_{variant}"] >= 0.92
+        assert bench[f"accuracy_{variant}"] >= 0.88
         assert bench[f"auto_precision_{variant}"] >= 0.97
-        assert bench[f"triage_rate_{variant}"] <= 0.40
+        assert bench[f"triage_rate_{variant}"] <= 0.30
 
 
 def test_corrections_become_weighted_rows_and_the_last_label_wins():

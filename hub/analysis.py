@@ -22,6 +22,8 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import threading
+import time
 from collections.abc import Iterable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -55,7 +57,18 @@ def _analyze_chunk(keys: list[Key]) -> list[Analysis]:
             for text, lat, lon, address, province in keys]
 
 
-def _warm() -> None:
+def _watch_parent(parent: int) -> None:
+    """A pool process outlives a parent killed with SIGKILL (it would wait on its queue
+    forever): it leaves when it is re-parented."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(0)
+
+
+def _start(parent: int) -> None:
+    """In a new pool process: watch the parent, load the model and the gazetteer."""
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True,
+                     name="parent-watch").start()
     _analyze_chunk([("ổ gà đường Lê Lợi", None, None, None, "Huế")])
 
 
@@ -86,7 +99,7 @@ class AnalysisPool:
             # in whatever state they are.
             self._executor = ProcessPoolExecutor(
                 max_workers=self.processes, mp_context=multiprocessing.get_context("spawn"),
-                initializer=_warm)
+                initializer=_start, initargs=(os.getpid(),))
         return self._executor
 
     def submit(self, keys: Iterable[Key]) -> int:

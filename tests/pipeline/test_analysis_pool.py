@@ -119,3 +119,46 @@ def test_the_pool_process_reads_a_replaced_model(tmp_path: Path,
     finally:
         monkeypatch.undo()
         classify.reload_model()
+
+
+def test_the_pool_process_leaves_when_its_hub_is_killed(tmp_path: Path) -> None:
+    """A hub killed with SIGKILL (no shutdown) leaves no analysis process behind."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "hub_like.py"
+    script.write_text(
+        "import asyncio, sys, time\n"
+        f"sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r})\n"
+        "from hub.analysis import AnalysisPool, message_key\n"
+        "async def main():\n"
+        "    pool = AnalysisPool(1, 1)\n"
+        "    keys = [message_key('ổ gà đường Lê Lợi', None, 'Huế')]\n"
+        "    pool.submit(keys)\n"
+        "    await pool.wait_for(keys)\n"
+        "    print(*pool._executor._processes, flush=True)\n"
+        "    time.sleep(120)\n"
+        "if __name__ == '__main__':\n"
+        "    asyncio.run(main())\n", encoding="utf-8")
+    hub = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    try:
+        child = int(hub.stdout.readline().split()[0])
+        os.kill(child, 0)  # alive while its hub is
+        hub.send_signal(signal.SIGKILL)
+        hub.wait(10)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            try:
+                os.kill(child, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.2)
+        os.kill(child, signal.SIGKILL)
+        raise AssertionError("the analysis process outlived its killed hub")
+    finally:
+        if hub.poll() is None:
+            hub.kill()
+            hub.wait(10)
+        hub.stdout.close()

@@ -75,9 +75,13 @@ def build_hub(settings: Settings) -> Hub:
                 channel, "stored" if stored else "duplicate")
         child.inc()
 
-    intake = Intake(engine, settings.intake.batch_max, on_commit=committed, observe=observe)
+    # SQLite has one writer: intake and the inbox worker take turns in this process by a lock
+    # (store.intake), so a webhook waits for the worker's current transaction only.
+    write_lock = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+    intake = Intake(engine, settings.intake.batch_max, on_commit=committed, observe=observe,
+                    write_lock=write_lock)
     hub = Hub(settings=settings, engine=engine, sessions=sessionmaker(engine), intake=intake,
-              metrics=metrics, inbox_wakeup=wakeup)
+              metrics=metrics, inbox_wakeup=wakeup, write_lock=write_lock)
     hub.channels = enabled_channels(hub, settings.channels)
     workers = settings.workers
     hub.analysis = AnalysisPool(

@@ -74,6 +74,8 @@ class Hub:
     # Text analysis of a batch's new reports in worker processes (hub.analysis); built by
     # build_hub from [workers], inline (no processes) otherwise.
     analysis: AnalysisPool = field(default_factory=lambda: AnalysisPool(0, 1))
+    # SQLite: the turn of intake and the inbox worker at the single writer (store.intake).
+    write_lock: asyncio.Lock | None = None
 
     # --- what every layer uses -------------------------------------------------------------
     def add_job(self, job_id: str, every_seconds: float, func: Callable[[], Awaitable[None]],

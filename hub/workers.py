@@ -6,6 +6,7 @@ Each loop claims a batch (see store.queue.claim), works it, and sleeps until wok
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import traceback
@@ -206,57 +207,60 @@ class Workers:
         short = hub.settings.workers.inbox_busy_transaction_budget_ms / 1000
         lock_shared = hub.engine.dialect.name == "sqlite"  # one writer: intake waits for us
         while remaining and not self._stopping.is_set():
-            started = time.perf_counter()
             in_txn: list[int] = []
             batch_done: list[tuple[str, str]] = []
             failure: tuple[int, Exception] | None = None
             chunk = remaining[:self._txn_events]
-            async with hub.sessions() as session:
-                # (the payloads were read and parsed above)
-                query = (select(InboxEvent).options(defer(InboxEvent.payload))
-                         .where(InboxEvent.id.in_(chunk)).order_by(InboxEvent.id))
-                if hub.engine.dialect.name == "postgresql":
-                    # Held until this transaction ends: a replica that found our claims lapsed
-                    # (a stalled process) cannot claim them meanwhile (its claim skips locked
-                    # rows), and a row it claimed first is seen here as no longer ours.
-                    query = query.with_for_update()
-                events = {e.id: e for e in (await session.execute(query)).scalars()}
-                try:
-                    await ensure_contacts(session, [m for i in chunk for m in parsed[i]])
-                    yielded = 0.0
-                    for event_id in chunk:
-                        elapsed = time.perf_counter() - started
-                        if len(in_txn) >= self.TXN_MIN and (elapsed >= budget or (
-                                elapsed >= short and lock_shared and hub.intake.waiting())):
-                            break
-                        if elapsed - yielded >= short:
-                            # Webhooks are answered meanwhile; on SQLite, one that waits for the
-                            # write lock ends this transaction (above).
-                            await asyncio.sleep(0)
-                            yielded = elapsed
-                        remaining.remove(event_id)
-                        in_txn.append(event_id)
-                        event = events.get(event_id)
-                        if event is None or event.state != "claimed" or event.claimed_by != hub.worker_id:
-                            continue
-                        try:
-                            await hub.analysis.wait_for(keys[event_id])
-                            await apply_event(hub, session, event, parsed[event_id])
-                        except Exception as exc:
-                            failure = (event_id, exc)
-                            break
-                        batch_done.append((event.channel, event.state))
-                    if failure is None:
-                        await write_new_rows(session)
-                        await session.commit()
-                        done.extend(batch_done)
-                    else:
+            # SQLite: intake and this worker take turns (store.intake); a waiting webhook
+            # ends this transaction early and writes before the next one begins.
+            async with hub.write_lock or contextlib.nullcontext():
+                started = time.perf_counter()
+                async with hub.sessions() as session:
+                    # (the payloads were read and parsed above)
+                    query = (select(InboxEvent).options(defer(InboxEvent.payload))
+                             .where(InboxEvent.id.in_(chunk)).order_by(InboxEvent.id))
+                    if hub.engine.dialect.name == "postgresql":
+                        # Held until this transaction ends: a replica that found our claims lapsed
+                        # (a stalled process) cannot claim them meanwhile (its claim skips locked
+                        # rows), and a row it claimed first is seen here as no longer ours.
+                        query = query.with_for_update()
+                    events = {e.id: e for e in (await session.execute(query)).scalars()}
+                    try:
+                        await ensure_contacts(session, [m for i in chunk for m in parsed[i]])
+                        yielded = 0.0
+                        for event_id in chunk:
+                            elapsed = time.perf_counter() - started
+                            if len(in_txn) >= self.TXN_MIN and (elapsed >= budget or (
+                                    elapsed >= short and lock_shared and hub.intake.waiting())):
+                                break
+                            if elapsed - yielded >= short:
+                                # Webhooks are answered meanwhile; on SQLite, one that waits for the
+                                # write lock ends this transaction (above).
+                                await asyncio.sleep(0)
+                                yielded = elapsed
+                            remaining.remove(event_id)
+                            in_txn.append(event_id)
+                            event = events.get(event_id)
+                            if event is None or event.state != "claimed" or event.claimed_by != hub.worker_id:
+                                continue
+                            try:
+                                await hub.analysis.wait_for(keys[event_id])
+                                await apply_event(hub, session, event, parsed[event_id])
+                            except Exception as exc:
+                                failure = (event_id, exc)
+                                break
+                            batch_done.append((event.channel, event.state))
+                        if failure is None:
+                            await write_new_rows(session)
+                            await session.commit()
+                            done.extend(batch_done)
+                        else:
+                            await session.rollback()
+                    except Exception as exc:  # the commit itself failed: retry them all later
                         await session.rollback()
-                except Exception as exc:  # the commit itself failed: retry them all later
-                    await session.rollback()
-                    failure = (in_txn[-1], exc) if in_txn else (chunk[0], exc)
-                    if not in_txn:
-                        remaining.remove(chunk[0])
+                        failure = (in_txn[-1], exc) if in_txn else (chunk[0], exc)
+                        if not in_txn:
+                            remaining.remove(chunk[0])
             elapsed = time.perf_counter() - started
             if failure is None and in_txn:
                 # Next transaction: as many events as fit the budget at this one's pace.

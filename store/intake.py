@@ -49,8 +49,13 @@ class _Pending:
 class Intake:
     def __init__(self, engine: AsyncEngine, batch_max: int = 512,
                  on_commit: Callable[[int, float], None] | None = None,
-                 observe: Callable[[str, bool, float], None] | None = None) -> None:
+                 observe: Callable[[str, bool, float], None] | None = None,
+                 write_lock: asyncio.Lock | None = None) -> None:
         self._engine = engine
+        # SQLite: the process's writers (intake, the inbox worker) take turns through this lock
+        # (first come, first served) instead of SQLite's busy handler, which polls — up to
+        # 100 ms apart — and loses the race to a worker that takes the lock again at once.
+        self._write_lock = write_lock
         self._batch_max = batch_max
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
@@ -121,7 +126,11 @@ class Intake:
                 batch.append(self._queue.get_nowait())
             self._writing += 1
             try:
-                await self._write(batch)
+                if self._write_lock is None:
+                    await self._write(batch)
+                else:
+                    async with self._write_lock:
+                        await self._write(batch)
             except Exception as exc:  # the batch is not durable: fail every waiter
                 log.exception("intake batch of %d failed", len(batch))
                 for item in batch:

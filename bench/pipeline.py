@@ -56,7 +56,7 @@ def write_settings(folder: Path, db: Path, batch: int | None, analysis: int | No
     path = folder / "settings.toml"
     workers = "[workers]\n" + (f"inbox_batch = {batch}\n" if batch else "") + (
         f"analysis_processes = {analysis}\n" if analysis is not None else "") + (
-        f"inbox_transaction_budget_ms = {budget_ms}\n" if budget_ms is not None else "")
+        f"inbox_idle_transaction_budget_ms = {budget_ms}\n" if budget_ms is not None else "")
     path.write_text(f'log_level = "WARNING"\n[database]\nurl = "sqlite+aiosqlite:///{db}"\n'
                     f'[storage]\nmedia_dir = "{folder / "media"}"\n'
                     f"[channels.hotline]\nenabled = true\n"
@@ -237,7 +237,7 @@ def main() -> int:
     parser.add_argument("--submitters", type=int, default=64)
     parser.add_argument("--batch", type=int, default=None, help="[workers] inbox_batch")
     parser.add_argument("--budget-ms", type=float, default=None,
-                        help="[workers] inbox_transaction_budget_ms (default: the hub's own)")
+                        help="[workers] inbox_idle_transaction_budget_ms (default: the hub's own)")
     parser.add_argument("--analysis-processes", type=int, default=None,
                         help="[workers] analysis_processes (default: the hub's own default)")
     parser.add_argument("--dir")

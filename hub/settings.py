@@ -115,11 +115,15 @@ class WorkerSettings(_Section):
     inbox_defer_above_events_per_s: float = Field(300.0, ge=0)
     inbox_defer_max_seconds: float = Field(2.0, ge=0)
     # A worker transaction stops taking new events after this long: the busy budget while
-    # webhooks arrive fast, the longer one when quiet — and on SQLite (one writer, which
-    # intake's group commit waits for) as soon as intake has events waiting, once the busy
-    # budget is spent. It lets webhooks be answered every busy budget meanwhile.
-    inbox_transaction_budget_ms: float = Field(250.0, gt=0)
+    # webhooks arrive fast (above inbox_defer_above_events_per_s), the idle one when none came
+    # for inbox_idle_after_seconds (a backfill, a quiet night: fewer commits, each an fsync),
+    # the middle one otherwise — and on SQLite (one writer, which intake's group commit waits
+    # for) as soon as intake has events waiting, once the busy budget is spent. It lets
+    # webhooks be answered every busy budget meanwhile.
+    inbox_transaction_budget_ms: float = Field(50.0, gt=0)
     inbox_busy_transaction_budget_ms: float = Field(5.0, gt=0)
+    inbox_idle_transaction_budget_ms: float = Field(250.0, gt=0)
+    inbox_idle_after_seconds: float = Field(2.0, gt=0)
     # Processes that analyse (classify, place) a claimed batch's texts ahead of the worker
     # (hub.analysis): unset = one where there is a second CPU, none on one; 0 = inline always.
     analysis_processes: int | None = Field(None, ge=0)

@@ -175,8 +175,12 @@ class Workers:
         are redone. A crash before a commit leaves the claimed rows to be reclaimed."""
         hub = self.hub
         cfg = hub.settings.workers
-        budget = (cfg.inbox_busy_transaction_budget_ms if self._intake_busy()
-                  else cfg.inbox_transaction_budget_ms) / 1000
+        if self._intake_busy():
+            budget = cfg.inbox_busy_transaction_budget_ms / 1000
+        elif hub.intake.events_per_second(cfg.inbox_idle_after_seconds) > 0:
+            budget = cfg.inbox_transaction_budget_ms / 1000  # webhooks come now and then
+        else:  # none for a while: long transactions, fewer commits
+            budget = cfg.inbox_idle_transaction_budget_ms / 1000
         async with hub.sessions() as session:
             claimed = list((await session.execute(select(InboxEvent).where(
                 InboxEvent.id.in_(ids)).order_by(InboxEvent.id))).scalars())

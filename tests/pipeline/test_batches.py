@@ -150,7 +150,8 @@ async def test_a_batch_is_written_with_one_statement_per_table(db_url: str, tmp_
     from sqlalchemy import event
 
     hub = await open_hub(settings(tmp_path, db_url, inbox_batch=200,
-                                  inbox_transaction_budget_ms=60_000))
+                                  inbox_transaction_budget_ms=60_000,
+                                  inbox_idle_transaction_budget_ms=60_000))
     n = 60
     inserts: dict[str, int] = {}
     commits = 0
@@ -201,7 +202,8 @@ async def test_a_webhook_does_not_wait_for_a_long_worker_transaction(sqlite_url:
     from sqlalchemy import event
 
     hub = await open_hub(settings(tmp_path, sqlite_url, inbox_batch=500, analysis_processes=0,
-                                  inbox_transaction_budget_ms=60_000))
+                                  inbox_transaction_budget_ms=60_000,
+                                  inbox_idle_transaction_budget_ms=60_000))
     n = 400
     try:
         await hub.intake.submit_many("hotline", [

@@ -236,7 +236,7 @@ def main() -> int:
     parser.add_argument("--drain-timeout", type=float, default=600.0)
     parser.add_argument("--submitters", type=int, default=64)
     parser.add_argument("--batch", type=int, default=None, help="[workers] inbox_batch")
-    parser.add_argument("--budget-ms", type=float, default=None,
+    parser.add_argument("--idle-budget-ms", type=float, default=None,
                         help="[workers] inbox_idle_transaction_budget_ms (default: the hub's own)")
     parser.add_argument("--analysis-processes", type=int, default=None,
                         help="[workers] analysis_processes (default: the hub's own default)")
@@ -248,7 +248,7 @@ def main() -> int:
         tdir = work / "throughput"
         tdir.mkdir()
         tdb = tdir / "hub.db"
-        tset = write_settings(tdir, tdb, args.batch, args.analysis_processes, args.budget_ms)
+        tset = write_settings(tdir, tdb, args.batch, args.analysis_processes, args.idle_budget_ms)
         t = asyncio.run(throughput(tset, args.events))
         from hub.settings import load_settings
         loaded = load_settings(tset, environ={}).workers
@@ -268,7 +268,7 @@ def main() -> int:
         bdir.mkdir()
         bdb = bdir / "hub.db"
         b = asyncio.run(burst(write_settings(bdir, bdb, args.batch, args.analysis_processes,
-                                             args.budget_ms), args.burst,
+                                             args.idle_budget_ms), args.burst,
                               args.drain_timeout, args.submitters))
         b_acked, b_lost = lost_events(bdb, "B") if b["left"] == 0 else (b["acked"], None)
         print(json.dumps({

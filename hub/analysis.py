@@ -38,21 +38,11 @@ Key = tuple[str, float | None, float | None, str | None, str]
 CHUNK = 32  # messages per round trip to the pool
 MAX_BREAKS = 3  # a pool whose process died this often is given up: inline from then on
 
-_model_stamp: float | None = None
-
-
 def _analyze_chunk(keys: list[Key]) -> list[Analysis]:
     """In a pool process: the analyses of ``keys``, with the model file as installed now."""
-    global _model_stamp
     from normalizer import classify
 
-    try:
-        stamp = classify.MODEL_FILE.stat().st_mtime
-    except OSError:
-        stamp = 0.0
-    if _model_stamp is not None and stamp != _model_stamp:
-        classify.reload_model()
-    _model_stamp = stamp
+    classify.reload_if_changed()
     return [analyze(text, lat, lon, address, province)
             for text, lat, lon, address, province in keys]
 
@@ -84,8 +74,8 @@ class AnalysisPool:
         self._executor: Executor | None = None
         self._broken = False
         self._breaks = 0
-        self._pending: dict[Key, asyncio.Future[list[Analysis]]] = {}
-        self._chunks: dict[int, list[Key]] = {}
+        # key → the future of its chunk, and the chunk's keys (in the order of its results)
+        self._pending: dict[Key, tuple[asyncio.Future[list[Analysis]], list[Key]]] = {}
         self._ready: dict[Key, Analysis] = {}
         self.used = 0  # precomputed analyses taken (for tests and the bench)
 
@@ -115,8 +105,7 @@ class AnalysisPool:
                 chunk = todo[start:start + CHUNK]
                 future = asyncio.wrap_future(pool.submit(_analyze_chunk, chunk), loop=loop)
                 for key in chunk:
-                    self._pending[key] = future
-                self._chunks[id(future)] = chunk
+                    self._pending[key] = (future, chunk)
         except BrokenProcessPool:  # its process died meanwhile: this batch inline, a new pool next
             log.warning("the analysis process died; analysing inline")
             self._restart()
@@ -131,10 +120,9 @@ class AnalysisPool:
         """Until the analyses of ``keys`` that were submitted are done (or failed: those are then
         analysed inline)."""
         for key in keys:
-            future = self._pending.get(key)
-            if future is None:
+            if key not in self._pending:  # not submitted, or its chunk is done already
                 continue
-            chunk = self._chunks.pop(id(future), None)
+            future, chunk = self._pending[key]
             try:
                 results = await future
             except BrokenProcessPool:
@@ -145,11 +133,10 @@ class AnalysisPool:
             except Exception:
                 log.exception("analysis in the pool failed; analysing inline")
                 results = None
-            if chunk is not None:
-                for k, result in zip(chunk, results or (), strict=False):
-                    self._ready[k] = result
-                for k in chunk:
-                    self._pending.pop(k, None)
+            for k, result in zip(chunk, results or (), strict=False):
+                self._ready[k] = result
+            for k in chunk:
+                self._pending.pop(k, None)
 
     def take(self, key: Key) -> Analysis | None:
         """The precomputed analysis of exactly these inputs, if there is one."""
@@ -161,19 +148,17 @@ class AnalysisPool:
     def forget(self) -> None:
         """Drop what a batch did not use (its events extended reports, or failed)."""
         self._ready.clear()
-        for future in set(self._pending.values()):
+        for future, _chunk in self._pending.values():
             future.cancel()
         self._pending.clear()
-        self._chunks.clear()
 
     def _restart(self) -> None:
         if self._executor is None:  # this pool's other chunks failing with it: counted once
             return
         self._breaks += 1
         self._broken = self._breaks >= MAX_BREAKS
-        if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
-            self._executor = None
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        self._executor = None
 
     def close(self) -> None:
         self.forget()

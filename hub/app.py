@@ -206,20 +206,8 @@ def _watch_classifier(hub: Hub) -> None:
     picked up by every replica within a minute, without a restart."""
     from normalizer import classify
 
-    def stamp() -> float:
-        try:
-            return classify.MODEL_FILE.stat().st_mtime
-        except OSError:
-            return 0.0
-
-    seen = stamp()
-
     async def check() -> None:
-        nonlocal seen
-        now = stamp()
-        if now != seen:
-            seen = now
-            classify.reload_model()
+        if classify.reload_if_changed():
             log.info("classifier model reloaded (%s)", classify.MODEL_FILE.name)
 
     hub.add_job("classifier-reload", 60, check, leader_only=False)

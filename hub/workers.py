@@ -209,7 +209,6 @@ class Workers:
         done: list[tuple[str, str]] = []
         remaining = sorted(parsed)
         short = hub.settings.workers.inbox_busy_transaction_budget_ms / 1000
-        lock_shared = hub.engine.dialect.name == "sqlite"  # one writer: intake waits for us
         while remaining and not self._stopping.is_set():
             in_txn: list[int] = []
             batch_done: list[tuple[str, str]] = []
@@ -235,7 +234,8 @@ class Workers:
                         for event_id in chunk:
                             elapsed = time.perf_counter() - started
                             if len(in_txn) >= self.TXN_MIN and (elapsed >= budget or (
-                                    elapsed >= short and lock_shared and hub.intake.waiting())):
+                                    elapsed >= short and hub.write_lock is not None
+                                    and hub.intake.waiting())):
                                 break
                             if elapsed - yielded >= short:
                                 # Webhooks are answered meanwhile; on SQLite, one that waits for the
@@ -278,7 +278,7 @@ class Workers:
                 remaining[:0] = [i for i in in_txn if i != failed_id]
                 await self._inbox_failed(failed_id, exc)
             if remaining:
-                await asyncio.sleep(0)  # let intake's writer take the lock between transactions
+                await asyncio.sleep(0)  # webhooks are answered between transactions too
         for channel, state in done:
             hub.metrics.inbox_processed.labels(channel, state).inc()
         if done:

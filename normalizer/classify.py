@@ -352,8 +352,21 @@ class Model:
         return Classification(self.labels[best], round(probs[best], 4), self.version)
 
 
+# Modification time of MODEL_FILE when the loaded model was read (None: not loaded).
+_loaded_stamp: float | None = None
+
+
+def _stamp() -> float:
+    try:
+        return MODEL_FILE.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
 @lru_cache(maxsize=1)
 def _model() -> Model:
+    global _loaded_stamp
+    _loaded_stamp = _stamp()
     return Model.from_dict(json.loads(MODEL_FILE.read_text(encoding="utf-8")))
 
 
@@ -374,7 +387,18 @@ def classify(text: str | None) -> Classification:
 
 def reload_model() -> None:
     """Forget the loaded model (after a retrained one was installed in MODEL_FILE)."""
+    global _loaded_stamp
     _model.cache_clear()
+    _loaded_stamp = None
+
+
+def reload_if_changed() -> bool:
+    """Forget the loaded model when MODEL_FILE changed since it was read (``retrain`` installed
+    another): the next classification reads the new one. Returns whether it did."""
+    if _loaded_stamp is None or _stamp() == _loaded_stamp:
+        return False
+    reload_model()
+    return True
 
 
 def __getattr__(name: str) -> Any:

@@ -3,8 +3,9 @@
 A multinomial logistic regression over folded text (no diacritics, abbreviations expanded):
 word unigrams and bigrams, counted once (``tf`` "binary") or sublinearly, 1 + log(count)
 (``tf`` "log", the shipped model), optionally weighed more in the lead sentence
-(``lead_boost``) and optionally with character n-grams inside words (``char_ngrams``; the
-shipped model uses neither: docs/classification.md), L2-normalised; and one hit-count feature
+(``lead_boost``; the shipped model counts the lead's words twice) and optionally with character
+n-grams inside words (``char_ngrams``; not shipped: docs/classification.md), L2-normalised; and
+one hit-count feature
 per category from a hand-written domain lexicon (so words missing from the labeled set still
 count). The weights ship as JSON in normalizer/data; a loaded model
 compiles them into a numpy matrix and scores a report with one product over the rows of its

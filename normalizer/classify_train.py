@@ -36,7 +36,7 @@ SEED = 20260701
 
 # The feature settings and fit parameters chosen by cross-validation on the training rows
 # (docs/classification.md has the comparison).
-FEATURES: dict[str, Any] = {"char_ngrams": [], "lex_scale": 0.3, "tf": "log", "lead_boost": 0.0}
+FEATURES: dict[str, Any] = {"char_ngrams": [], "lex_scale": 0.2, "tf": "log", "lead_boost": 1.0}
 FIT: dict[str, Any] = {"epochs": 30, "lr0": 0.5, "l2": 1e-2}
 # A real citizen's report counts this many times a written one in training (there are few).
 REAL_WEIGHT = 3.0

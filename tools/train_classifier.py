@@ -35,10 +35,16 @@ from normalizer import classify_train as ct  # noqa: E402
 # plus accuracy, averaged over SELECT_REPEATS deals of the folds) goes into classify_train's
 # REAL_WEIGHT, FEATURES and FIT.
 SELECTION_GRID = [
-    (real_weight, {"char_ngrams": ngrams, "lex_scale": 0.3, "tf": tf, "lead_boost": lead_boost},
+    (real_weight, {"char_ngrams": [], "lex_scale": lex_scale, "tf": "log", "lead_boost": lead_boost},
      {"epochs": 30, "lr0": 0.5, "l2": l2})
-    for real_weight in (3.0, 5.0) for tf in ("binary", "log") for lead_boost in (0.0, 2.0)
-    for ngrams in ([], [3, 4, 5]) for l2 in (3e-3, 1e-2)
+    for real_weight in (3.0, 5.0) for lead_boost in (0.0, 0.5, 1.0, 1.5) for lex_scale in (0.15, 0.2, 0.3)
+    for l2 in (5e-3, 1e-2, 2e-2)
+] + [
+    # character n-grams inside words, binary counts, class-balanced weights: compared in issue 14's
+    # sixth round (docs/classification.md), none better
+    (3.0, {"char_ngrams": [4, 5], "lex_scale": 0.2, "tf": "log", "lead_boost": 1.0}, {"epochs": 30, "lr0": 0.5, "l2": 1e-2}),
+    (3.0, {"char_ngrams": [3, 4, 5], "lex_scale": 0.3, "tf": "log", "lead_boost": 0.0}, {"epochs": 30, "lr0": 0.5, "l2": 1e-2}),
+    (3.0, {"char_ngrams": [], "lex_scale": 0.2, "tf": "binary", "lead_boost": 1.0}, {"epochs": 30, "lr0": 0.5, "l2": 1e-2}),
 ]
 SELECT_REPEATS = 3
 

@@ -12,7 +12,8 @@ accuracy and macro_f1 count every report; triage_rate is the share whose confide
 the threshold (sent to the center's triage queue); auto_precision is the accuracy of the rest
 (the reports routed automatically). The threshold is the shipped model's
 (DEFAULT_TRIAGE_THRESHOLD) unless --threshold is given. curve_* is the precision–coverage curve
-(coverage = 1 − triage share) at thresholds 0.3…0.9. --split FILE evaluates that file alone,
+(coverage = 1 − triage share) at thresholds 0.3…0.9; confusions_* counts the errors per
+"gold>predicted" pair, as [errors, of which auto-routed]. --split FILE evaluates that file alone,
 under the top-level keys.
 """
 from __future__ import annotations
@@ -21,6 +22,7 @@ import argparse
 import json
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,6 +42,10 @@ def evaluate(rows: list[dict], threshold: float) -> tuple[dict[str, object], int
         for key, value in figures(pairs, threshold).items():
             out[f"{key}_{name}"] = value
         out[f"curve_{name}"] = curve(pairs)
+        # the errors as "gold>predicted" pairs, most frequent first, and how many were auto-routed
+        errors = Counter(f"{g}>{p}" for g, p, _ in pairs if g != p)
+        routed = Counter(f"{g}>{p}" for g, p, c in pairs if g != p and c >= threshold)
+        out[f"confusions_{name}"] = {k: [n, routed[k]] for k, n in errors.most_common()}
     out["n"] = len(rows)
     return out, 2 * len(rows)
 

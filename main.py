@@ -49,19 +49,10 @@ def new_event_loop() -> asyncio.AbstractEventLoop:
     return uvloop.new_event_loop()
 
 
-async def settle_heap(app: object) -> None:
-    """Once started: load the classifier and gazetteer, then move everything alive to the
-    garbage collector's permanent generation and collect less often. Full collections rescanning
-    that large, long-lived heap were the webhook acknowledgements' latency tail (measured:
-    Messenger p99 64 ms → 13 ms)."""
-    import gc
+async def settle_heap(_app: object) -> None:
+    from hub.app import settle_heap as settle
 
-    from normalizer.analyze import analyze
-
-    analyze("khởi động: rác thải phường Thuận Hóa")
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(50_000, 50, 100)
+    settle()
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

@@ -114,13 +114,14 @@ async def worker_rate(settings_path: Path) -> dict:
     """Process every pending hotline row with the real inbox worker; time it."""
     from sqlalchemy import func, select
 
-    from hub.app import close_hub, open_hub
+    from hub.app import close_hub, open_hub, settle_heap
     from hub.settings import load_settings
     from hub.workers import Workers
     from store.models import InboxEvent, Report
 
     settings = load_settings(settings_path, environ={})
     hub = await open_hub(settings)
+    settle_heap()  # as serve does once started
     try:
         workers = Workers(hub)
         started = time.perf_counter()

@@ -81,11 +81,12 @@ async def pending(hub) -> int:  # noqa: ANN001
 
 
 async def throughput(settings_path: Path, n: int) -> dict:
-    from hub.app import close_hub, open_hub
+    from hub.app import close_hub, open_hub, settle_heap
     from hub.settings import load_settings
     from hub.workers import Workers
 
     hub = await open_hub(load_settings(settings_path, environ={}))
+    settle_heap()  # as serve does once started
     try:
         started = time.perf_counter()
         await submit_all(hub, n, "T")
@@ -151,11 +152,12 @@ def raw_insert(db: Path, fresh: Path, batch: int) -> tuple[int, float]:
 
 async def burst(settings_path: Path, seconds: float, drain_timeout: float,
                 submitters: int) -> dict:
-    from hub.app import close_hub, open_hub
+    from hub.app import close_hub, open_hub, settle_heap
     from hub.settings import load_settings
     from hub.workers import Workers
 
     hub = await open_hub(load_settings(settings_path, environ={}))
+    settle_heap()  # as serve does once started
     workers = Workers(hub)
     workers.start()
     counter = iter(range(10**9))

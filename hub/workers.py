@@ -22,7 +22,7 @@ from hub.dispatch import ChannelPace, dispatch_rows
 from hub.inbound import apply_event, parse_event
 from hub.inbound.contacts import ensure_contacts
 from normalizer.schema import InboundMessage
-from store.ids import write_new_rows
+from store.ids import stage_new_rows, write_new_rows
 from store.models import Attachment, InboxEvent, OutboxMessage, utcnow
 from store.queue import backoff_seconds, claim, extend_claims, lapse_foreign_claims
 
@@ -228,6 +228,9 @@ class Workers:
                         # rows), and a row it claimed first is seen here as no longer ours.
                         query = query.with_for_update()
                     events = {e.id: e for e in (await session.execute(query)).scalars()}
+                    # this transaction's new report events and outbox rows skip the session's
+                    # bookkeeping: write_new_rows writes them with the reports (store.ids)
+                    stage_new_rows(session)
                     try:
                         await ensure_contacts(session, [m for i in chunk for m in parsed[i]])
                         yielded = 0.0

@@ -89,8 +89,8 @@ async def answer_command(session: AsyncSession, ctx: RouterContext, msg: Inbound
 def _reply(session: AsyncSession, msg: InboundMessage, template: str, text: str,
            code: str | None) -> None:
     subject = templates.subject(template, code=code or "")
-    session.add(outbound_row(channel=msg.channel, address=msg.meta.get("reply_address", msg.sender_id),
-                             report=None, template=template if template.startswith("command:")
-                             else f"command:{template}",
-                             message=OutboundMessage(text=text, subject=subject, report_code=code,
-                                                     reply_context=msg.reply_context)))
+    outbound_row(session, channel=msg.channel, address=msg.meta.get("reply_address", msg.sender_id),
+                 report=None, template=template if template.startswith("command:")
+                 else f"command:{template}",
+                 message=OutboundMessage(text=text, subject=subject, report_code=code,
+                                         reply_context=msg.reply_context))

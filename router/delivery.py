@@ -92,10 +92,9 @@ async def enqueue_agency_delivery(ctx: RouterContext, session: AsyncSession, rep
             continue
         if not address:
             continue
-        row = outbound_row(channel=purpose, address=address, report=report, template=template,
-                           message=message, purpose=purpose)
+        row = outbound_row(session, channel=purpose, address=address, report=report,
+                           template=template, message=message, purpose=purpose)
         row.next_attempt_at = max(not_before, utcnow())
-        session.add(row)
         rows.append(row)
     if rows:
         ctx.wake_outbox()

@@ -102,9 +102,8 @@ async def route_elsewhere(ctx: RouterContext, session: AsyncSession, report: Rep
         message = (citizen_message(template, channel, values, report_code=report.code)
                    if template and not template.startswith("command:")
                    else citizen_message_text(text, report.code))
-        new = outbound_row(channel=channel, address=address, report=report, template=template,
-                           message=message, fallback_of=root_id)
-        session.add(new)
+        new = outbound_row(session, channel=channel, address=address, report=report,
+                           template=template, message=message, fallback_of=root_id)
         ctx.wake_outbox()
         record_event(session, report, actor="system", kind="notification", public=False,
                          note=f"chuyển thông báo sang {channel} ({reason})")

@@ -135,9 +135,9 @@ async def _escalate_to_director(ctx: RouterContext, session, report: Report,  # 
                                   report_code=report.code, template="director_escalation",
                                   template_data={"event": "report.overdue_director",
                                                  "agency": "center"})
-        session.add(outbound_row(channel="agency_email", address=ctx.routing.director_email,
-                                 report=report, template="director_escalation", message=message,
-                                 purpose="agency_email"))
+        outbound_row(session, channel="agency_email", address=ctx.routing.director_email,
+                     report=report, template="director_escalation", message=message,
+                     purpose="agency_email")
         ctx.wake_outbox()
 
 
@@ -156,9 +156,8 @@ async def _escalate(ctx: RouterContext, session, report: Report, due_local: str)
                                   subject=subject("center_escalation", **fields),
                                   report_code=report.code, template="center_escalation",
                                   template_data={"event": "report.overdue", "agency": "center"})
-        session.add(outbound_row(channel="agency_email", address=center, report=report,
-                                 template="center_escalation", message=message,
-                                 purpose="agency_email"))
+        outbound_row(session, channel="agency_email", address=center, report=report,
+                     template="center_escalation", message=message, purpose="agency_email")
         ctx.wake_outbox()
     if agency_settings(ctx, report.agency_id) is not None:
         await enqueue_agency_delivery(ctx, session, report, event="report.overdue",

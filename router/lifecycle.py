@@ -174,7 +174,6 @@ async def alert_center_of_return(ctx: RouterContext, session: AsyncSession, repo
             subject=templates.subject("center_returned", **fields), report_code=report.code,
             template="center_returned",
             template_data={"event": "report.returned", "agency": "center"})
-        session.add(outbound_row(channel="agency_email", address=center, report=report,
-                                 template="center_returned", message=message,
-                                 purpose="agency_email"))
+        outbound_row(session, channel="agency_email", address=center, report=report,
+                     template="center_returned", message=message, purpose="agency_email")
         ctx.wake_outbox()

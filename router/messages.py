@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from normalizer.schema import OutboundMessage
 from router import templates
+from store.ids import add_row
 from store.models import Agency, OutboxMessage, Report
 
 if TYPE_CHECKING:
@@ -54,16 +55,16 @@ def _plain_copy(value: Any) -> Any:
     return value
 
 
-def outbound_row(*, channel: str, address: str, report: Report | None, template: str | None,
-                 message: OutboundMessage, purpose: str = "citizen",
+def outbound_row(session: AsyncSession, *, channel: str, address: str, report: Report | None,
+                 template: str | None, message: OutboundMessage, purpose: str = "citizen",
                  fallback_of: int | None = None) -> OutboxMessage:
-    """The one place outbox rows are made: every text is final here (channels only transmit)."""
+    """The one place outbox rows are made, and added to the transaction (``store.ids.add_row``):
+    every text is final here (channels only transmit)."""
     if purpose == "citizen":
         message = templates.for_channel(message, channel)
-    return OutboxMessage(purpose=purpose, channel=channel, address=address,
-                         report_id=report.id if report else None, template=template,
-                         payload=message_payload(message), state="pending",
-                         fallback_of=fallback_of)
+    return add_row(session, OutboxMessage, purpose=purpose, channel=channel, address=address,
+                   report_id=report.id if report else None, template=template,
+                   payload=message_payload(message), state="pending", fallback_of=fallback_of)
 
 
 # Messages a person wrote (an agency's reply), not the system: Messenger may deliver them with

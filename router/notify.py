@@ -85,9 +85,8 @@ async def _deliver(session: AsyncSession, ctx: RouterContext, report: Report, te
             quick_replies=buttons, template=message.template or QUESTION_TEMPLATES[ask])
     if prefix:
         message = dataclasses.replace(message, text=prefix + message.text)
-    row = outbound_row(channel=report.channel, address=report.reply_address, report=report,
+    row = outbound_row(session, channel=report.channel, address=report.reply_address, report=report,
                        template=template or QUESTION_TEMPLATES.get(ask or "", None), message=message)
-    session.add(row)
     ctx.wake_outbox()
     if template is not None and template not in _NOT_MIRRORED:
         await _mirror_by_email(session, ctx, report, template, values, prefix)
@@ -106,8 +105,8 @@ async def _mirror_by_email(session: AsyncSession, ctx: RouterContext, report: Re
     message = citizen_message(template, "email", values, report_code=report.code)
     if prefix:
         message = dataclasses.replace(message, text=prefix + message.text)
-    session.add(outbound_row(channel="email", address=emails[0], report=report,
-                             template=template, message=message))
+    outbound_row(session, channel="email", address=emails[0], report=report, template=template,
+                 message=message)
     record_event(session, report, actor="system", kind="notification", public=False,
                  note=f"gửi kèm qua email ({template})")
 
@@ -149,8 +148,7 @@ async def request_phone(session: AsyncSession, ctx: RouterContext, report: Repor
                                 "zalo_request_info_subtitle_nocode", code=code)
     message = OutboundMessage(text=subtitle, report_code=code or None, template=REQUEST_PHONE,
                               template_data={"title": title, "subtitle": subtitle})
-    row = outbound_row(channel=report.channel, address=address, report=report,
+    row = outbound_row(session, channel=report.channel, address=address, report=report,
                        template=REQUEST_PHONE, message=message)
-    session.add(row)
     ctx.wake_outbox()
     return row

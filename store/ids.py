@@ -12,18 +12,29 @@ A block belongs to the transaction that reserved it; the next transaction starts
 a table must not be inserted without an id in a transaction while it holds a block of that
 table: only ``create_report`` (reports) and ``write_new_rows`` (right before the commit) take
 ids.
+
+Staging (``stage_new_rows``): in the inbox worker's transactions, new report events and outbox
+rows — two to four per report, never changed again by the ORM once made — are not added to the
+session at all. ``add_row`` builds them without the ORM's per-attribute instrumentation and keeps
+them in a list of the transaction; ``write_new_rows`` writes them with the rest. Any ORM
+statement of the transaction that reads or changes those tables first writes what is staged
+(``_write_staged_before``), so the transaction still reads its own writes.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Table, func, inspect, select, text
+from sqlalchemy import Table, event, func, inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.orm.attributes import manager_of_class
+from sqlalchemy.sql.util import find_tables
 
 from store.models import Attachment, OutboxMessage, Report, ReportEvent
 from store.txn import peek_scoped
+
+T = TypeVar("T")
 
 BLOCK = 64  # ids per nextval round trip on PostgreSQL, per max(id) read on SQLite
 
@@ -85,24 +96,84 @@ def _write_new_rows(session: Session) -> int:
 
 def _write_pending(session: Session) -> int:
     pending = [o for o in session.new if type(o) in BULK_MODELS]
-    if not pending:
+    stage = _staged(session)
+    staged = list(stage or ())
+    if stage:
+        stage.clear()  # (taken out first: nothing here may write them a second time)
+    if not pending and not staged:
         return 0
     pending.sort(key=lambda o: inspect(o).insert_order)
     written = 0
     for model in BULK_MODELS:
-        objs = [o for o in pending if type(o) is model]
-        if not objs:
-            continue
-        missing = [o for o in objs if o.id is None]
-        for obj, id_ in zip(missing, take(session, model.__table__, len(missing)), strict=True):
-            obj.id = id_
-        columns = [c for c in model.__table__.columns]
-        rows = [{c.key: _value(obj, c) for c in columns} for obj in objs]
-        session.execute(model.__table__.insert(), rows)
-        written += len(rows)
+        # the session's own first (in the order they were added), then the staged ones
+        written += _insert(session, model, [o for o in (*pending, *staged) if type(o) is model])
     for obj in pending:
         session.expunge(obj)
     return written
+
+
+def _insert(session: Session, model: type, objs: list[Any]) -> int:
+    if not objs:
+        return 0
+    missing = [o for o in objs if o.id is None]
+    for obj, id_ in zip(missing, take(session, model.__table__, len(missing)), strict=True):
+        obj.__dict__["id"] = id_
+    columns = list(model.__table__.columns)
+    rows = [{c.key: _value(obj, c) for c in columns} for obj in objs]
+    session.execute(model.__table__.insert(), rows)
+    return len(rows)
+
+
+# --- Staged rows ------------------------------------------------------------------------------
+STAGED = "staged_rows"
+STAGED_MODELS = (ReportEvent, OutboxMessage)
+_STAGED_TABLES = frozenset(m.__table__.name for m in STAGED_MODELS)
+
+
+def stage_new_rows(session: AsyncSession | Session) -> None:
+    """From now until this transaction ends, ``add_row`` stages report events and outbox rows
+    instead of adding them to the session (the transaction must have begun)."""
+    peek_scoped(session, STAGED, list)
+
+
+def _staged(session: AsyncSession | Session) -> list[Any] | None:
+    sync = getattr(session, "sync_session", session)
+    held = sync.info.get(STAGED)
+    if held is None or held[0] is not sync.get_transaction():
+        return None
+    return held[1]
+
+
+def add_row(session: AsyncSession | Session, model: type[T], **values: Any) -> T:
+    """A new ``model`` row (a report event, an outbox row) in this transaction: staged when
+    the transaction stages (``stage_new_rows``), else added to the session as usual."""
+    staged = _staged(session) if model in STAGED_MODELS else None
+    if staged is None:
+        obj = model(**values)
+        session.add(obj)
+        return obj
+    obj = manager_of_class(model).new_instance()
+    obj.__dict__.update(values)  # the columns' values as given; defaults are added when written
+    staged.append(obj)
+    return obj
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _write_staged_before(state: ORMExecuteState) -> None:
+    """A statement of a staging transaction that reads or changes report events or outbox rows
+    sees the staged ones: they are written first (after the session's own pending rows, which
+    the staged rows may refer to)."""
+    staged = _staged(state.session)
+    if not staged or state.is_insert:
+        return
+    if not any(getattr(t, "name", None) in _STAGED_TABLES for t in find_tables(
+            state.statement, check_columns=True, include_joins=True, include_crud=True)):
+        return
+    session = state.session
+    rows, staged[:] = list(staged), []
+    session.flush()
+    for model in STAGED_MODELS:
+        _insert(session, model, [o for o in rows if type(o) is model])
 
 
 def _value(obj: Any, column: Any) -> Any:

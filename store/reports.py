@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from store.ids import add_row
 from store.models import Attachment, Contact, Report, ReportEvent, utcnow
 from store.serialize import report_dict
 from store.txn import peek_scoped
@@ -48,10 +49,8 @@ async def iter_reports(session: AsyncSession, base_url: str, since: datetime | N
 def record_event(session: AsyncSession, report: Report, *, actor: str, kind: str, note: str | None = None,
            status_from: str | None = None, status_to: str | None = None,
            public: bool = True) -> ReportEvent:
-    event = ReportEvent(report_id=report.id, at=utcnow(), actor=actor, kind=kind, note=note,
-                        status_from=status_from, status_to=status_to, public=public)
-    session.add(event)
-    return event
+    return add_row(session, ReportEvent, report_id=report.id, at=utcnow(), actor=actor, kind=kind,
+                   note=note, status_from=status_from, status_to=status_to, public=public)
 
 
 # The reports made in this transaction that have attachments still to download. Such a report

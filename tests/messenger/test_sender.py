@@ -147,9 +147,8 @@ async def test_long_text_is_split_and_a_retry_resumes_after_the_parts_sent(messe
 
 async def _queue(m, text: str = "Mã phản ánh: PA-2026-000001") -> int:
     async with m.hub.sessions() as session, session.begin():
-        row = outbound_row(channel="messenger", address=PSID, report=None, template="ack",
+        row = outbound_row(session, channel="messenger", address=PSID, report=None, template="ack",
                            message=OutboundMessage(text=text))
-        session.add(row)
         await session.flush()
         row_id = row.id
     m.hub.outbox_wakeup.set()

@@ -49,8 +49,18 @@ def analyze_report(ctx: RouterContext, report: Report, category_hint: str | None
         report.extra = {**(report.extra or {}), "found_contacts": found}
 
 
+# The rules of the agencies list they were made from: settings do not change while they are
+# loaded, and a reload brings a new list.
+_rules: tuple[object, list[AgencyRule]] = (None, [])
+
+
 def agency_rules(ctx: RouterContext) -> list[AgencyRule]:
-    return [AgencyRule(a.id, tuple(a.categories), tuple(a.areas)) for a in ctx.agencies]
+    global _rules
+    agencies = ctx.agencies
+    if _rules[0] is not agencies:
+        _rules = (agencies, [AgencyRule(a.id, tuple(a.categories), tuple(a.areas))
+                             for a in agencies])
+    return _rules[1]
 
 
 async def route_new_report(ctx: RouterContext, session: AsyncSession, report: Report,

@@ -7,8 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
-from normalizer.places import ward_key as _area_key
+from normalizer.places import ward_key
+
+# (a ward name's key is folded text: the same few names are keyed for every report)
+_area_key = lru_cache(maxsize=4096)(ward_key)
 
 
 @dataclass(frozen=True, slots=True)

@@ -189,7 +189,13 @@ def main() -> int:
                 "rate_5000_per_s": args.rows / first["seconds"] >= 5000,
                 "peak_rss_under_200mb": max(first["peak_rss_mb"], second["peak_rss_mb"]) < 200,
                 "reimport_adds_0": rows_after_second == rows_after_first and second["imported"] == 0,
+                # imported and routed (the worker's rows are the same size as the import's):
+                # under 10 minutes for a million rows
+                **({"routed_under_10_min": first["seconds"] + worker["seconds"] < 600}
+                   if args.worker_rows >= args.rows else {}),
             },
+            **({"import_then_routed_s": round(first["seconds"] + worker["seconds"], 1)}
+               if args.worker_rows >= args.rows else {}),
             "cpus": os.cpu_count(),
         }
         print(json.dumps(figures, ensure_ascii=False))

@@ -10,6 +10,28 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+# What the migrations create with raw SQL and no model declares: SQLite's FTS5 index of the
+# console search (a virtual table and its shadow tables, kept by triggers) and the trigram
+# indexes over console_search. Autogenerate must neither drop nor re-create them.
+RAW_SQL_TABLES = ("console_search_fts",)
+RAW_SQL_INDEXES = ("ix_console_search_trgm", "ix_console_search_grams")
+
+
+def schema_metadata() -> Any:
+    """Every table the models declare (some modules register theirs on import)."""
+    import store.public_models  # noqa: F401
+    import store.report_list  # noqa: F401
+    from store.models import Base
+
+    return Base.metadata
+
+
+def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+    """Alembic's autogenerate filter: leave alone what the migrations make with raw SQL."""
+    if type_ == "table" and name and name.startswith(RAW_SQL_TABLES):
+        return False
+    return not (type_ == "index" and name in RAW_SQL_INDEXES)
 T = TypeVar("T")
 
 

@@ -3,14 +3,15 @@
 from alembic import context
 from sqlalchemy import create_engine
 
-from store.models import Base
+from store.db import include_object, schema_metadata
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = schema_metadata()
 
 
 def run(connection) -> None:  # noqa: ANN001
     context.configure(connection=connection, target_metadata=target_metadata,
+                      include_object=include_object,
                       render_as_batch=connection.dialect.name == "sqlite")
     with context.begin_transaction():
         context.run_migrations()

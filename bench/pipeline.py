@@ -284,6 +284,8 @@ def main() -> int:
             "burst_intake_events_per_s": round(b["acked"] / b["burst_s"]),
             "backlog_at_burst_end": b["backlog_at_end"],
             "lag_drain_s": None if b["drain_s"] is None else round(b["drain_s"], 1),
+            # the worker's pace while the backlog drained (webhooks trickling meanwhile)
+            "drain_events_per_s": round(b["backlog_at_end"] / b["drain_s"]) if b["drain_s"] else None,
             "left_after_drain_timeout": b["left"],
             # webhooks at 20/s while the backlog drains: acknowledgement wait, ms
             "ack_while_draining": {"n": b["trickled"], "p50_ms": b["ack_ms_p50"],

@@ -3,7 +3,7 @@
 A multinomial logistic regression over folded text (no diacritics, abbreviations expanded):
 word unigrams and bigrams, counted once (``tf`` "binary") or sublinearly, 1 + log(count)
 (``tf`` "log", the shipped model), optionally weighed more in the lead sentence
-(``lead_boost``; the shipped model counts the lead's words twice) and optionally with character
+(``lead_boost``; the shipped model counts the lead's words 1.5 times) and optionally with character
 n-grams inside words (``char_ngrams``; not shipped: docs/classification.md), L2-normalised; and
 one hit-count feature
 per category from a hand-written domain lexicon (so words missing from the labeled set still

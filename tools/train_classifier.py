@@ -40,8 +40,8 @@ SELECTION_GRID = [
     for real_weight in (3.0, 5.0) for lead_boost in (0.0, 0.5, 1.0, 1.5) for lex_scale in (0.15, 0.2, 0.3)
     for l2 in (5e-3, 1e-2, 2e-2)
 ] + [
-    # character n-grams inside words, binary counts, class-balanced weights: compared in issue 14's
-    # sixth round (docs/classification.md), none better
+    # character n-grams inside words and binary counts, compared on the fifth- and sixth-round
+    # corpora (docs/classification.md): neither better
     (3.0, {"char_ngrams": [4, 5], "lex_scale": 0.2, "tf": "log", "lead_boost": 1.0}, {"epochs": 30, "lr0": 0.5, "l2": 1e-2}),
     (3.0, {"char_ngrams": [3, 4, 5], "lex_scale": 0.3, "tf": "log", "lead_boost": 0.0}, {"epochs": 30, "lr0": 0.5, "l2": 1e-2}),
     (3.0, {"char_ngrams": [], "lex_scale": 0.2, "tf": "binary", "lead_boost": 1.0}, {"epochs": 30, "lr0": 0.5, "l2": 1e-2}),

@@ -32,7 +32,7 @@ from sqlalchemy.orm.attributes import manager_of_class
 from sqlalchemy.sql.util import find_tables
 
 from store.models import Attachment, OutboxMessage, Report, ReportEvent
-from store.txn import peek_scoped
+from store.txn import held_scoped, peek_scoped
 
 T = TypeVar("T")
 
@@ -45,16 +45,19 @@ class _Block:
     high: int = 0  # the highest id reserved (SQLite: the next block starts above it)
 
 
+RESERVED = "reserved_ids"  # session.info: this transaction's blocks, by table name
+
+
 async def next_id(session: AsyncSession, model: type) -> int:
     """An id for a new ``model`` row, now (before it is added or flushed)."""
-    block = peek_scoped(session, "reserved_ids", dict).get(model.__table__.name)
+    block = peek_scoped(session, RESERVED, dict).get(model.__table__.name)
     if block is not None and block.ids:  # reserved already: no round trip
         return block.ids.pop(0)
     return await session.run_sync(lambda sync: take(sync, model.__table__, 1)[0])
 
 
 def take(session: Session, table: Table, n: int) -> list[int]:
-    blocks: dict[str, _Block] = peek_scoped(session, "reserved_ids", dict)
+    blocks: dict[str, _Block] = peek_scoped(session, RESERVED, dict)
     block = blocks.setdefault(table.name, _Block())
     while len(block.ids) < n:
         fresh = _reserve(session, table, max(BLOCK, n - len(block.ids)), block.high)
@@ -98,33 +101,29 @@ def _write_new_rows(session: Session) -> int:
 
 
 def _write_pending(session: Session) -> int:
-    pending = [o for o in session.new if type(o) in BULK_MODELS]
-    stage = _staged(session)
-    staged = list(stage or ())
-    if stage:
-        stage.clear()  # (taken out first: nothing here may write them a second time)
-    if not pending and not staged:
-        return 0
-    pending.sort(key=lambda o: inspect(o).insert_order)
-    written = 0
-    for model in BULK_MODELS:
-        # the session's own first (in the order they were added), then the staged ones
-        written += _insert(session, model, [o for o in (*pending, *staged) if type(o) is model])
+    pending = sorted((o for o in session.new if type(o) in BULK_MODELS),
+                     key=lambda o: inspect(o).insert_order)
+    # the session's own first (in the order they were added), then the staged ones
+    written = _insert(session, [*pending, *_take_staged(session)])
     for obj in pending:
         session.expunge(obj)
     return written
 
 
-def _insert(session: Session, model: type, objs: list[Any]) -> int:
-    if not objs:
-        return 0
-    missing = [o for o in objs if o.id is None]
-    for obj, id_ in zip(missing, take(session, model.__table__, len(missing)), strict=True):
-        obj.__dict__["id"] = id_
-    columns = list(model.__table__.columns)
-    rows = [{c.key: _value(obj, c) for c in columns} for obj in objs]
-    session.execute(model.__table__.insert(), rows)
-    return len(rows)
+def _insert(session: Session, objs: list[Any]) -> int:
+    """``objs`` with one executemany INSERT per table, parents first; ids taken for those
+    without one."""
+    for model in BULK_MODELS:
+        rows = [o for o in objs if type(o) is model]
+        if not rows:
+            continue
+        missing = [o for o in rows if o.id is None]
+        for obj, id_ in zip(missing, take(session, model.__table__, len(missing)), strict=True):
+            obj.__dict__["id"] = id_
+        columns = list(model.__table__.columns)
+        session.execute(model.__table__.insert(),
+                        [{c.key: _value(obj, c) for c in columns} for obj in rows])
+    return len(objs)
 
 
 # --- Staged rows ------------------------------------------------------------------------------
@@ -139,18 +138,20 @@ def stage_new_rows(session: AsyncSession | Session) -> None:
     peek_scoped(session, STAGED, list)
 
 
-def _staged(session: AsyncSession | Session) -> list[Any] | None:
-    sync = getattr(session, "sync_session", session)
-    held = sync.info.get(STAGED)
-    if held is None or held[0] is not sync.get_transaction():
-        return None
-    return held[1]
+def _take_staged(session: Session) -> list[Any]:
+    """What is staged, taken out of the stage (so that it is written once)."""
+    stage = held_scoped(session, STAGED)
+    if not stage:
+        return []
+    rows = list(stage)
+    stage.clear()
+    return rows
 
 
 def add_row(session: AsyncSession | Session, model: type[T], **values: Any) -> T:
     """A new ``model`` row (a report event, an outbox row) in this transaction: staged when
     the transaction stages (``stage_new_rows``), else added to the session as usual."""
-    staged = _staged(session) if model in STAGED_MODELS else None
+    staged = held_scoped(session, STAGED) if model in STAGED_MODELS else None
     if staged is None:
         obj = model(**values)
         session.add(obj)
@@ -166,17 +167,15 @@ def _write_staged_before(state: ORMExecuteState) -> None:
     """A statement of a staging transaction that reads or changes report events or outbox rows
     sees the staged ones: they are written first (after the session's own pending rows, which
     the staged rows may refer to)."""
-    staged = _staged(state.session)
-    if not staged or state.is_insert:
+    session = state.session
+    if not held_scoped(session, STAGED) or state.is_insert:
         return
     if not any(getattr(t, "name", None) in _STAGED_TABLES for t in find_tables(
             state.statement, check_columns=True, include_joins=True, include_crud=True)):
         return
-    session = state.session
-    rows, staged[:] = list(staged), []
-    session.flush()
-    for model in STAGED_MODELS:
-        _insert(session, model, [o for o in rows if type(o) is model])
+    rows = _take_staged(session)
+    session.flush()  # the reports they refer to
+    _insert(session, rows)
 
 
 def _value(obj: Any, column: Any) -> Any:

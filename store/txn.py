@@ -3,7 +3,7 @@ outlives it: a session may commit and go on)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
@@ -20,9 +20,16 @@ async def txn_scoped(session: AsyncSession, key: str, factory: Callable[[], T]) 
 
 def peek_scoped(session: AsyncSession | Session, key: str, factory: Callable[[], T]) -> T:
     """The same, without beginning a transaction (a sync ``Session`` too)."""
-    transaction = getattr(session, "sync_session", session).get_transaction()
+    held = held_scoped(session, key)
+    if held is None:
+        held = factory()
+        session.info[key] = (getattr(session, "sync_session", session).get_transaction(), held)
+    return held
+
+
+def held_scoped(session: AsyncSession | Session, key: str) -> Any:
+    """``session.info[key]`` if the current transaction set it, else None (nothing is made)."""
     held = session.info.get(key)
-    if held is None or held[0] is not transaction:
-        held = (transaction, factory())
-        session.info[key] = held
+    if held is None or held[0] is not getattr(session, "sync_session", session).get_transaction():
+        return None
     return held[1]

@@ -85,28 +85,19 @@ def add_working_days(start: datetime, days: int, holidays: Calendar = (),
     """The moment ``days`` working days after ``start`` (same local time of day); negative
     ``days`` counts backwards. ``holidays``: a WorkCalendar, or ISO dates off (weekends are
     always off then). The result has ``start``'s time zone (UTC if it had none)."""
+    calendar = _calendar(holidays)
     zone = ZoneInfo(tz)
     aware = start if start.tzinfo is not None else start.replace(tzinfo=UTC)
     local = aware.astimezone(zone)
-    if isinstance(holidays, WorkCalendar):  # the settings' own, kept by work_calendar
-        current = _working_day_after(holidays, local.date(), days)
-    else:
-        current = _working_day_after.__wrapped__(_calendar(holidays), local.date(), days)
-    result = datetime.combine(current, local.timetz().replace(tzinfo=None), tzinfo=zone)
-    return result.astimezone(aware.tzinfo)
-
-
-@lru_cache(maxsize=1024)
-def _working_day_after(calendar: WorkCalendar, day: date, days: int) -> date:
-    # (routing asks this for every report, from the same few days: one walk per day and figure;
-    # a WorkCalendar is never changed once made, and work_calendar keeps one per settings)
     step = timedelta(days=1 if days >= 0 else -1)
     remaining = abs(days)
+    current = local.date()
     while remaining > 0:
-        day += step
-        if calendar.is_working_day(day):
+        current += step
+        if calendar.is_working_day(current):
             remaining -= 1
-    return day
+    result = datetime.combine(current, local.timetz().replace(tzinfo=None), tzinfo=zone)
+    return result.astimezone(aware.tzinfo)
 
 
 def reminder_at(due_at: datetime, days_before: int, holidays: Calendar = (),

@@ -32,6 +32,8 @@ def include_object(obj: Any, name: str | None, type_: str, reflected: bool, comp
     if type_ == "table" and name and name.startswith(RAW_SQL_TABLES):
         return False
     return not (type_ == "index" and name in RAW_SQL_INDEXES)
+
+
 T = TypeVar("T")
 
 

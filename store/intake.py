@@ -8,6 +8,7 @@ or repeated inside the same batch — are reported as such and stored once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -126,11 +127,8 @@ class Intake:
                 batch.append(self._queue.get_nowait())
             self._writing += 1
             try:
-                if self._write_lock is None:
+                async with self._write_lock or contextlib.nullcontext():
                     await self._write(batch)
-                else:
-                    async with self._write_lock:
-                        await self._write(batch)
             except Exception as exc:  # the batch is not durable: fail every waiter
                 log.exception("intake batch of %d failed", len(batch))
                 for item in batch:

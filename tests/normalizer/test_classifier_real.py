@@ -45,6 +45,30 @@ def test_real_corpus_records_are_sourced_and_labelled():
                 assert " ".join(slug).startswith(" ".join(fold(r["text"]).split())), r["url"]
 
 
+def test_second_blind_labels_cover_training_rows_only_and_are_measured():
+    """The second labelling (tools/label_agreement.py) names training rows only — the held-out
+    file is never read by it — with valid categories, and its figures follow from the files."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    import label_agreement
+
+    train = {r["id"]: r["category"] for r in _rows(REAL / "train.jsonl")}
+    held_out = {r["id"] for r in _rows(REAL / "test.jsonl")}
+    second = _rows(REAL / "second_labels.jsonl")
+    assert len(second) >= 100 and len({s["id"] for s in second}) == len(second)
+    for s in second:
+        assert s["id"] in train and s["id"] not in held_out
+        assert s["category"] in CATEGORIES and isinstance(s["sure"], bool)
+        assert s["sure"] or s["alt"] in CATEGORIES
+    figures = label_agreement.agreement(train, second)
+    assert figures["n"] == len(second)
+    assert figures["agreement"] == round(sum(train[s["id"]] == s["category"] for s in second) / len(second), 4)
+    assert 0 < figures["kappa"] <= figures["agreement"]
+    # against a labelling that shifts every category by one, the agreement collapses
+    shifted = [dict(s, category=list(CATEGORIES)[(list(CATEGORIES).index(s["category"]) + 1) % len(CATEGORIES)])
+               for s in second]
+    assert label_agreement.agreement(train, shifted)["agreement"] < 0.3
+
+
 def test_real_held_out_split_is_separate_and_stratified():
     train, test = _rows(REAL / "train.jsonl"), _rows(REAL / "test.jsonl")
     assert not {fold(r["text"]) for r in train} & {fold(r["text"]) for r in test}

@@ -120,10 +120,38 @@ def _insert(session: Session, objs: list[Any]) -> int:
         missing = [o for o in rows if o.id is None]
         for obj, id_ in zip(missing, take(session, model.__table__, len(missing)), strict=True):
             obj.__dict__["id"] = id_
-        columns = list(model.__table__.columns)
-        session.execute(model.__table__.insert(),
-                        [{c.key: _value(obj, c) for c in columns} for obj in rows])
+        table = model.__table__
+        dialect = session.get_bind().dialect
+        if dialect.name == "sqlite":
+            sql, plan = _driver_insert(table, dialect)
+            session.connection().exec_driver_sql(sql, [
+                tuple(_value(obj, c) if process is None else process(_value(obj, c)) for c, process in plan)
+                for obj in rows])
+        else:
+            columns = list(table.columns)
+            session.execute(table.insert(), [{c.key: _value(obj, c) for c in columns} for obj in rows])
     return len(objs)
+
+
+_DRIVER_INSERTS: dict[tuple[str, str], tuple[str, list[tuple[Any, Any]]]] = {}
+
+
+def _driver_insert(table: Table, dialect: Any) -> tuple[str, list[tuple[Any, Any]]]:
+    """The table's INSERT of every column as the driver's own SQL, and per parameter, in its
+    order, the column and its bind processor (the type's conversion to what the driver stores,
+    as SQLAlchemy would apply it). Executed with the driver's executemany, this skips
+    SQLAlchemy's per-row parameter bookkeeping; the stored values are the same."""
+    key = (dialect.name, table.name)
+    cached = _DRIVER_INSERTS.get(key)
+    if cached is None:
+        compiled = table.insert().compile(dialect=dialect)
+        by_key = {c.key: c for c in table.columns}
+        plan = [(by_key[name], by_key[name].type.dialect_impl(dialect).bind_processor(dialect))
+                for name in compiled.positiontup or ()]
+        if len(plan) != len(by_key):
+            raise RuntimeError(f"{table.name}: the compiled INSERT does not name every column")
+        cached = _DRIVER_INSERTS[key] = (str(compiled), plan)
+    return cached
 
 
 # --- Staged rows ------------------------------------------------------------------------------

@@ -96,3 +96,49 @@ async def test_staged_rows_are_read_back_in_their_transaction_and_written_once(
         assert await _counts(hub, kept.id) == (2, 0)
     finally:
         await close_hub(hub)
+
+
+async def test_batch_insert_stores_what_sqlalchemy_would(db_url: str, tmp_path: Path) -> None:
+    """write_new_rows hands SQLite the driver's own executemany (store.ids._driver_insert):
+    every column of a report, a report event and an outbox row — datetimes, JSON, booleans,
+    defaults, NULLs — is stored exactly as SQLAlchemy's own INSERT of the same values stores it."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import text
+
+    hub = await open_hub(make_settings(tmp_path, db_url))
+    try:
+        async with hub.sessions() as session:
+            await session.execute(select(Report.id).limit(1))
+            stage_new_rows(session)
+            report = await _new_report(session, 7)
+            report.extra = {"ghi_chú": "Đường Lê Lợi", "n": [1, 2.5, None]}
+            report.due_at = datetime(2026, 12, 1, 9, 30, 0, 125, tzinfo=UTC)
+            record_event(session, report, actor="citizen", kind="status", status_to="received")
+            outbound_row(session, channel="sms", address="+84935111222", report=report,
+                         template="ack", message=OutboundMessage(text="Đã tiếp nhận phản ánh"))
+            await write_new_rows(session)
+            await session.commit()
+
+        async with hub.sessions() as session:
+            for table, where in (("reports", "id = :id"), ("report_events", "report_id = :id"),
+                                 ("outbox", "report_id = :id")):
+                model = {"reports": Report, "report_events": ReportEvent, "outbox": OutboxMessage}[table]
+                written = (await session.execute(text(f"SELECT * FROM {table} WHERE {where}"),
+                                                 {"id": report.id})).mappings().one()
+                # the same values, read through the ORM, inserted again by SQLAlchemy itself
+                obj = (await session.execute(select(model).where(model.id == written["id"]))).scalar_one()
+                values = {c.key: getattr(obj, c.key) for c in model.__table__.columns}
+                values["id"] = written["id"] + 1000
+                if table == "reports":
+                    values["code"] = values["code"] + "-B"
+                    values["public_token"] = None if values.get("public_token") is None else "b"
+                await session.execute(model.__table__.insert(), [values])
+                again = (await session.execute(text(f"SELECT * FROM {table} WHERE id = :id"),
+                                               {"id": written["id"] + 1000})).mappings().one()
+                differs = {k: (written[k], again[k]) for k in written
+                           if k not in ("id", "code", "public_token") and written[k] != again[k]}
+                assert differs == {}, (table, differs)
+            await session.rollback()
+    finally:
+        await close_hub(hub)

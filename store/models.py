@@ -47,6 +47,16 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
+    @staticmethod
+    def sqlite_text(value: datetime | None) -> str | None:
+        """What this type stores on SQLite (process_bind_param, then SQLite's DATETIME text,
+        "YYYY-MM-DD HH:MM:SS.ffffff" in UTC), in one step: store.ids writes batches with it."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store")
+        return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
 
 class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}

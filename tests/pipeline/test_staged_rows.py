@@ -142,3 +142,24 @@ async def test_batch_insert_stores_what_sqlalchemy_would(db_url: str, tmp_path: 
             await session.rollback()
     finally:
         await close_hub(hub)
+
+
+def test_utc_datetime_sqlite_text_is_what_the_type_binds() -> None:
+    """UTCDateTime.sqlite_text (the batch writer's one-step conversion) gives SQLite exactly
+    what the type's own bind processing gives: UTC, six fractional digits, naive refused."""
+    from datetime import UTC, datetime, timedelta, timezone
+
+    import pytest
+    from sqlalchemy.dialects import sqlite
+
+    from store.models import UTCDateTime
+
+    dialect = sqlite.dialect()
+    process = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
+    for value in (None, datetime(2026, 12, 1, 9, 30, 0, 125, tzinfo=UTC),
+                  datetime(2026, 1, 1, 7, 0, tzinfo=timezone(timedelta(hours=7))),
+                  datetime(2026, 5, 5, 23, 59, 59, 999999, tzinfo=timezone(timedelta(hours=-5))),
+                  datetime(999, 1, 2, tzinfo=UTC)):
+        assert UTCDateTime.sqlite_text(value) == process(value)
+    with pytest.raises(ValueError):
+        UTCDateTime.sqlite_text(datetime(2026, 1, 1))

@@ -47,6 +47,19 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
+    # On SQLite, both directions in one step each (C-level isoformat / fromisoformat) instead
+    # of process_*_param plus the DATETIME type's own Python formatting and regex parsing: the
+    # same stored text and the same values back (tests/core/test_utc_datetime.py).
+    def bind_processor(self, dialect: Any) -> Any:
+        if dialect.name == "sqlite":
+            return self.sqlite_text
+        return super().bind_processor(dialect)
+
+    def result_processor(self, dialect: Any, coltype: Any) -> Any:
+        if dialect.name == "sqlite":
+            return _sqlite_utc_value
+        return super().result_processor(dialect, coltype)
+
     @staticmethod
     def sqlite_text(value: datetime | None) -> str | None:
         """What this type stores on SQLite (process_bind_param, then SQLite's DATETIME text,
@@ -56,6 +69,14 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             raise ValueError("naive datetime given to the store")
         return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _sqlite_utc_value(value: str | None) -> datetime | None:
+    """A UTC datetime from SQLite's stored text ("YYYY-MM-DD HH:MM:SS[.ffffff]")."""
+    if value is None:
+        return None
+    parsed = datetime.fromisoformat(value)
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 class Base(DeclarativeBase):

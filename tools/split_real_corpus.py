@@ -33,8 +33,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 REAL = ROOT / "tests" / "fixtures" / "classify" / "real"
 REL = "tests/fixtures/classify/real"
-# Fifth round (862 records in all) closed here (bbc3cda); the sixth round is the staging file.
-BASE_REF = "bbc3cda"
+# Sixth round (1,150 records in all) closed here (45090ad); the seventh round is the staging file.
+BASE_REF = "45090ad"
 FIELDS = ("id", "category", "source", "kind", "url", "agency", "text")
 CATEGORIES = {"construction_order", "environment", "traffic_infrastructure", "urban_infrastructure",
               "public_order", "tourism", "public_service", "other"}

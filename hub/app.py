@@ -17,6 +17,7 @@ from sqlalchemy import select
 from channels.email.smtp import SmtpSender
 from channels.registry import enabled_channels
 from hub.analysis import AnalysisPool, default_processes
+from hub.classifier_sync import sync_model_file
 from hub.context import Hub
 from hub.inbound import conversation
 from hub.keys import HUB_KEY, WORKERS_KEY
@@ -109,6 +110,10 @@ async def start_hub(hub: Hub) -> None:
     try:
         await migrate(hub.engine)
         await sync_agencies(hub)
+        from normalizer import classify
+
+        if await sync_model_file(hub.sessions, classify.MODEL_FILE):  # retrained on another host
+            classify.reload_model()
         hub.http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
         await hub.intake.start()
         for adapter in hub.channels.values():
@@ -218,11 +223,13 @@ async def _bounded(step: Any, seconds: float, what: str) -> None:
 
 
 def _watch_classifier(hub: Hub) -> None:
-    """A retrained model installed while serving (tools/train_classifier.py --corrections) is
-    picked up by every replica within a minute, without a restart."""
+    """A retrained model installed while serving (``hub retrain``, recorded in the database;
+    tools/train_classifier.py --corrections on this host's file) is picked up by every replica
+    within a minute, without a restart (hub/classifier_sync.py)."""
     from normalizer import classify
 
     async def check() -> None:
+        await sync_model_file(hub.sessions, classify.MODEL_FILE)
         if classify.reload_if_changed():
             log.info("classifier model reloaded (%s)", classify.MODEL_FILE.name)
 

@@ -8,7 +8,9 @@ diacritics) and on the labels of the last ``--recent-days`` days, and installs i
 is not worse (classify_train.retrain says what "worse" means). The report says why either way.
 
 The model file is written atomically (a temporary file renamed over it), so `serve`, which
-checks the file every minute (hub/app.py), reloads it whole; every report keeps the version of
+checks the file every minute (hub/app.py), reloads it whole. When it is the hub's own model file
+(the default), the installed model is also recorded in the database, and every replica writes it
+over its own file within a minute (hub/classifier_sync.py); every report keeps the version of
 the model that classified it, and `reclassify --only-older --triage-only --route` re-runs the
 waiting reports with the new one.
 """
@@ -17,10 +19,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 from pathlib import Path
 from typing import Any
 
+from hub.classifier_sync import write_model_file
 from hub.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[1]  # the shipped corpus is read relative to it
@@ -40,6 +42,8 @@ def register(sub: Any, add: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from normalizer.classify import MODEL_FILE
+
     settings = load_settings(args.config)
     missing = [str(ROOT / f) for f in (*_corpus_files(), *_held_out_files()) if not (ROOT / f).is_file()]
     if missing:
@@ -49,8 +53,19 @@ def run(args: argparse.Namespace) -> int:
     if not args.model.is_file():
         print(f"retrain: no model file at {args.model}")
         return 2
-    labels = asyncio.run(center_labels(settings))
+    # The hub's own model file is what every replica runs: bring it to the model installed last
+    # (maybe on another host) before comparing with it, and record what this run installs.
+    serving = args.model.resolve() == MODEL_FILE.resolve()
+    labels = asyncio.run(center_labels(settings, sync=args.model if serving else None))
     report = retrain(labels, args.model, recent_days=args.recent_days, dry_run=args.dry_run)
+    if report["installed"] and serving:
+        from hub.classifier_sync import record_install
+        from store.db import with_database
+
+        model = json.loads(args.model.read_text(encoding="utf-8"))
+        asyncio.run(with_database(settings.database_url, lambda sessions: record_install(
+            sessions, model, report["current"], report["reasons"])))
+        report["reasons"].append("recorded in the database: every replica installs it within a minute")
     print(json.dumps(report, ensure_ascii=False) if args.json else format_report(report))
     return 0
 
@@ -67,10 +82,11 @@ def _held_out_files() -> list[str]:
     return list(HELD_OUT.values())
 
 
-async def center_labels(settings: Any) -> list[dict[str, Any]]:
+async def center_labels(settings: Any, sync: Path | None = None) -> list[dict[str, Any]]:
     """The center's labels, oldest report first: {"code", "text", "category", "time"} for every
     report whose category the center set or confirmed, with the time of its latest
-    classification event (the report's last update when there is none)."""
+    classification event (the report's last update when there is none). ``sync``: a model file
+    to bring to the model installed last (hub.classifier_sync) first."""
     from sqlalchemy import select
 
     from router.assign import CENTER_LABEL
@@ -78,6 +94,10 @@ async def center_labels(settings: Any) -> list[dict[str, Any]]:
     from store.models import Report, ReportEvent
 
     async def read(sessions: Any) -> list[dict[str, Any]]:
+        if sync is not None:
+            from hub.classifier_sync import sync_model_file
+
+            await sync_model_file(sessions, sync)
         out = []
         async with sessions() as session:
             labelled = select(Report).where(Report.classifier_version == CENTER_LABEL,
@@ -115,17 +135,11 @@ def retrain(labels: list[dict[str, Any]], model_path: Path, *, recent_days: int 
     elif result.install and dry_run:
         reasons.append("dry run: not installed")
     if install:
-        _write_atomically(model_path, result.model)
+        write_model_file(model_path, result.model)
     return {"installed": install, "accepted": result.install, "model": str(model_path),
             "version": candidate, "current": current.version, "labels": len(usable),
             "recent_labels": len(latest), "corpus_rows": len(corpus), "reasons": reasons,
             "figures": result.figures}
-
-
-def _write_atomically(path: Path, model: dict[str, Any]) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(model, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def format_report(report: dict[str, Any]) -> str:

@@ -457,3 +457,18 @@ class MediaBlob(Base):
     size: Mapped[int] = mapped_column(BigInteger)
     data: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ClassifierModel(Base):
+    """A classifier model that ``retrain`` installed, so that every replica runs it (each
+    writes it over its own model file: hub/classifier_sync.py). The newest row is the installed
+    model; ``base_version`` is the one it replaced."""
+
+    __tablename__ = "classifier_models"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    version: Mapped[str] = mapped_column(String(64))  # again when a version is reinstalled
+    base_version: Mapped[str] = mapped_column(String(64))
+    body: Mapped[str] = mapped_column(Text)  # the model file's JSON
+    reasons: Mapped[list[Any]] = mapped_column(default=list)
+    installed_at: Mapped[datetime] = mapped_column(default=utcnow)

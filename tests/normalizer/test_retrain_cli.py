@@ -113,3 +113,43 @@ async def test_retrain_refuses_a_worse_candidate(cfg: Path, model_copy: Path):
     assert proc.stdout.splitlines()[-1].startswith("NOT INSTALLED: ")
     assert "accuracy" in proc.stdout.splitlines()[-1]
     assert model_copy.read_bytes() == installed
+
+
+def test_retrain_of_the_serving_model_is_recorded_for_every_replica(cfg: Path, model_copy: Path,
+                                                                     monkeypatch, capsys):
+    """`hub retrain` on the hub's own model file (the default --model) also records what it
+    installs in the database, so every replica writes it over its own file within a minute
+    (tests/normalizer/test_classifier_sync.py follows it there). Run in process, with the hub's
+    model file pointed at a copy."""
+    import argparse
+    import asyncio
+
+    from sqlalchemy import select
+
+    import normalizer.classify as classify_module
+    from hub import retrain as retrain_cli
+    from hub.settings import load_settings
+    from store.db import with_database
+    from store.models import ClassifierModel
+
+    corrections = ct.read_rows(RETRAIN / "corrections.jsonl")
+    asyncio.run(_label(cfg, [r["text"] for r in corrections], "construction_order"))
+    before = json.loads(model_copy.read_text(encoding="utf-8"))["version"]
+    monkeypatch.setattr(classify_module, "MODEL_FILE", model_copy)
+    try:
+        code = retrain_cli.run(argparse.Namespace(config=cfg, model=model_copy, recent_days=30,
+                                                  dry_run=False, json=True))
+    finally:
+        monkeypatch.setattr(classify_module, "MODEL_FILE", MODEL_FILE)
+        classify_module.reload_model()
+    report = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert code == 0 and report["installed"], report["reasons"]
+    assert any("every replica" in r for r in report["reasons"])
+
+    async def recorded(sessions):  # noqa: ANN001, ANN202
+        async with sessions() as session:
+            return (await session.execute(select(ClassifierModel))).scalars().all()
+
+    rows = asyncio.run(with_database(load_settings(cfg, environ={}).database_url, recorded))
+    assert [(r.version, r.base_version) for r in rows] == [(report["version"], before)]
+    assert json.loads(rows[0].body) == json.loads(model_copy.read_text(encoding="utf-8"))

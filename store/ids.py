@@ -31,7 +31,7 @@ from sqlalchemy.orm import ORMExecuteState, Session
 from sqlalchemy.orm.attributes import manager_of_class
 from sqlalchemy.sql.util import find_tables
 
-from store.models import Attachment, OutboxMessage, Report, ReportEvent, UTCDateTime
+from store.models import Attachment, OutboxMessage, Report, ReportEvent
 from store.txn import held_scoped, peek_scoped
 
 T = TypeVar("T")
@@ -139,7 +139,7 @@ _DRIVER_INSERTS: dict[tuple[str, str], tuple[str, list[tuple[Any, Any]]]] = {}
 def _driver_insert(table: Table, dialect: Any) -> tuple[str, list[tuple[Any, Any]]]:
     """The table's INSERT of every column as the driver's own SQL, and per parameter, in its
     order, the column and its bind processor (the type's conversion to what the driver stores,
-    as SQLAlchemy would apply it; UTC datetimes on SQLite in one step, UTCDateTime.sqlite_text).
+    as SQLAlchemy would apply it).
     Executed with the driver's executemany, this skips SQLAlchemy's per-row parameter
     bookkeeping; the stored values are the same."""
     key = (dialect.name, table.name)
@@ -147,8 +147,7 @@ def _driver_insert(table: Table, dialect: Any) -> tuple[str, list[tuple[Any, Any
     if cached is None:
         compiled = table.insert().compile(dialect=dialect)
         by_key = {c.key: c for c in table.columns}
-        plan = [(by_key[name], UTCDateTime.sqlite_text if isinstance(by_key[name].type, UTCDateTime)
-                 and dialect.name == "sqlite" else by_key[name].type.dialect_impl(dialect).bind_processor(dialect))
+        plan = [(by_key[name], by_key[name].type.dialect_impl(dialect).bind_processor(dialect))
                 for name in compiled.positiontup or ()]
         if len(plan) != len(by_key):
             raise RuntimeError(f"{table.name}: the compiled INSERT does not name every column")

@@ -49,12 +49,13 @@ async def reclassify(settings: Any, *, since: str | None = None, only_older: boo
     """The center's own labels (classifier_version "center") are kept: only the place is found
     again for those reports."""
     from hub.app import close_hub, open_hub
-    from normalizer.classify import CLASSIFIER_VERSION
     from router import lifecycle
     from router.assign import analyze_report, route_new_report
     from store.models import Report
 
-    hub = await open_hub(settings)
+    hub = await open_hub(settings)  # (it brings this host's model file to the installed model)
+    from normalizer.classify import CLASSIFIER_VERSION
+
     seen = changed = routed = 0
     try:
         last_id = 0

@@ -33,8 +33,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 REAL = ROOT / "tests" / "fixtures" / "classify" / "real"
 REL = "tests/fixtures/classify/real"
-# Sixth round (1,150 records in all) closed here (45090ad); the seventh round is the staging file.
-BASE_REF = "45090ad"
+# Seventh round (1,425 records in all) closed here (8726630); the eighth round is the staging file.
+BASE_REF = "8726630"
 FIELDS = ("id", "category", "source", "kind", "url", "agency", "text")
 CATEGORIES = {"construction_order", "environment", "traffic_infrastructure", "urban_infrastructure",
               "public_order", "tourism", "public_service", "other"}

@@ -31,6 +31,8 @@ NAMED = {
     # held out from the fifth and sixth rounds of the real corpus
     "real-1d8f10029d": "Phường Phú Xuân",    # "phường Phú Xuân" (current name)
     "real-f7e30f4247": "Xã Quảng Điền",      # "xã Quảng Thọ" (merged into Quảng Điền)
+    # held out from the eighth round
+    "real-db0fd66088": "Phường Thuận Hóa",   # "phường Trường An" (merged into Thuận Hóa)
 }
 # Without diacritics "phuong thuan hoa" is both the old Thuận Hòa (now in Phú Xuân) and the
 # current Thuận Hóa; the resolver gives a current unit's own name precedence over old

@@ -16,15 +16,15 @@ newest.
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
-import os
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from normalizer.classify import write_model_file
 from store.models import ClassifierModel
 
 log = logging.getLogger(__name__)
@@ -33,14 +33,6 @@ log = logging.getLogger(__name__)
 _file_versions: dict[Path, tuple[float, str | None]] = {}
 # (file version, newest recorded) pairs already warned about, so a check a minute does not repeat it.
 _warned: set[tuple[str | None, str]] = set()
-
-
-def write_model_file(path: Path, model: dict[str, Any]) -> None:
-    """The model as the model file, written atomically (a temporary file renamed over it): a
-    process reloading it reads the old file or the new one, never half of one."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(model, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def file_version(path: Path) -> str | None:
@@ -60,13 +52,12 @@ def file_version(path: Path) -> str | None:
     return version
 
 
-async def record_install(sessions: async_sessionmaker[AsyncSession], model: dict[str, Any],
+async def record_install(sessions: async_sessionmaker[AsyncSession], version: str, text: str,
                          base_version: str, reasons: list[str]) -> None:
-    """Record an installed model: the newest row is the installed one (a version installed
-    again, a rollback, is recorded again)."""
+    """Record an installed model (``text``: its model file, as written): the newest row is the
+    installed one (a version installed again, a rollback, is recorded again)."""
     async with sessions() as session, session.begin():
-        session.add(ClassifierModel(version=model["version"], base_version=base_version,
-                                    body=json.dumps(model, ensure_ascii=False, separators=(",", ":")),
+        session.add(ClassifierModel(version=version, base_version=base_version, body=text,
                                     reasons=list(reasons)))
 
 
@@ -79,7 +70,7 @@ async def sync_model_file(sessions: async_sessionmaker[AsyncSession], path: Path
                                         .order_by(ClassifierModel.id.desc()).limit(1))).first()
         if newest is None:
             return None
-        current = file_version(path)
+        current = await asyncio.to_thread(file_version, path)  # (a 2 MB file, off the loop)
         if current == newest.version:
             return None
         chain = {v for row in (await session.execute(select(
@@ -94,6 +85,6 @@ async def sync_model_file(sessions: async_sessionmaker[AsyncSession], path: Path
             return None
         body = (await session.execute(select(ClassifierModel.body).where(
             ClassifierModel.id == newest.id))).scalar_one()
-    write_model_file(path, json.loads(body))
+    await asyncio.to_thread(write_model_file, path, body)  # the file as retrain wrote it
     log.info("classifier: installed %s from the database (this host had %s)", newest.version, current)
     return newest.version

@@ -22,7 +22,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-from hub.classifier_sync import write_model_file
 from hub.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[1]  # the shipped corpus is read relative to it
@@ -62,9 +61,9 @@ def run(args: argparse.Namespace) -> int:
         from hub.classifier_sync import record_install
         from store.db import with_database
 
-        model = json.loads(args.model.read_text(encoding="utf-8"))
+        text = args.model.read_text(encoding="utf-8")  # the file as written, byte for byte
         asyncio.run(with_database(settings.database_url, lambda sessions: record_install(
-            sessions, model, report["current"], report["reasons"])))
+            sessions, report["version"], text, report["current"], report["reasons"])))
         report["reasons"].append("recorded in the database: every replica installs it within a minute")
     print(json.dumps(report, ensure_ascii=False) if args.json else format_report(report))
     return 0
@@ -118,7 +117,7 @@ def retrain(labels: list[dict[str, Any]], model_path: Path, *, recent_days: int 
             dry_run: bool = False) -> dict[str, Any]:
     """Fit, compare and (unless dry_run or worse) install; the report as a dict."""
     from normalizer import classify_train as ct
-    from normalizer.classify import Model
+    from normalizer.classify import Model, model_text, write_model_file
 
     current = Model.from_dict(json.loads(model_path.read_text(encoding="utf-8")))
     corpus = ct.corpus_rows(ROOT)
@@ -135,7 +134,7 @@ def retrain(labels: list[dict[str, Any]], model_path: Path, *, recent_days: int 
     elif result.install and dry_run:
         reasons.append("dry run: not installed")
     if install:
-        write_model_file(model_path, result.model)
+        write_model_file(model_path, model_text(result.model))
     return {"installed": install, "accepted": result.install, "model": str(model_path),
             "version": candidate, "current": current.version, "labels": len(usable),
             "recent_labels": len(latest), "corpus_rows": len(corpus), "reasons": reasons,

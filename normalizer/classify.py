@@ -27,6 +27,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import os
 import re
 from collections import Counter
 from collections.abc import Iterator
@@ -384,6 +385,20 @@ def probabilities(text: str) -> dict[str, float]:
 def classify(text: str | None) -> Classification:
     """The most likely category and its probability. Empty text → ("other", 0.0)."""
     return _model().classify(text)
+
+
+def model_text(model: dict[str, Any]) -> str:
+    """A model dict as the model file's text (what tools/train_classifier.py and ``retrain``
+    write, and what the database keeps for the replicas: hub/classifier_sync.py)."""
+    return json.dumps(model, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+def write_model_file(path: Path, text: str) -> None:
+    """The model file, written atomically (a temporary file renamed over it): a process that
+    reloads it reads the old file or the new one, never half of one."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
 
 
 def reload_model() -> None:

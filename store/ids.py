@@ -113,15 +113,15 @@ def _write_pending(session: Session) -> int:
 def _insert(session: Session, objs: list[Any]) -> int:
     """``objs`` with one executemany INSERT per table, parents first; ids taken for those
     without one."""
+    dialect = session.get_bind().dialect
     for model in BULK_MODELS:
         rows = [o for o in objs if type(o) is model]
         if not rows:
             continue
-        missing = [o for o in rows if o.id is None]
-        for obj, id_ in zip(missing, take(session, model.__table__, len(missing)), strict=True):
-            obj.__dict__["id"] = id_
         table = model.__table__
-        dialect = session.get_bind().dialect
+        missing = [o for o in rows if o.id is None]
+        for obj, id_ in zip(missing, take(session, table, len(missing)), strict=True):
+            obj.__dict__["id"] = id_
         if dialect.name == "sqlite":
             sql, plan = _driver_insert(table, dialect)
             session.connection().exec_driver_sql(sql, [

@@ -63,7 +63,7 @@ class UTCDateTime(TypeDecorator[datetime]):
     @staticmethod
     def sqlite_text(value: datetime | None) -> str | None:
         """What this type stores on SQLite (process_bind_param, then SQLite's DATETIME text,
-        "YYYY-MM-DD HH:MM:SS.ffffff" in UTC), in one step: store.ids writes batches with it."""
+        "YYYY-MM-DD HH:MM:SS.ffffff" in UTC), in one step: its bind processor there."""
         if value is None:
             return None
         if value.tzinfo is None:

@@ -18,11 +18,10 @@ from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from normalizer.classify_train import read_rows as read  # noqa: E402
+
 REAL = ROOT / "tests" / "fixtures" / "classify" / "real"
-
-
-def read(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def agreement(first: dict[str, str], second: list[dict]) -> dict:

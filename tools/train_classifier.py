@@ -83,7 +83,7 @@ def _cv_line(rows: list[dict], real_weight: float, config: dict, fit_kw: dict, r
 
 
 def _write(model: dict, path: Path) -> None:
-    path.write_text(json.dumps(model, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8")
+    classify_module.write_model_file(path, classify_module.model_text(model))
 
 
 def main() -> None:

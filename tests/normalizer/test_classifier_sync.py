@@ -16,6 +16,7 @@ import pytest
 from hub.app import close_hub, open_hub
 from hub.classifier_sync import file_version, record_install, sync_model_file
 from normalizer import classify
+from normalizer.classify import model_text
 from tests.conftest import make_settings
 
 SHIPPED = classify.MODEL_FILE
@@ -55,18 +56,18 @@ async def test_a_model_installed_on_one_host_reaches_the_others(db_url: str, tmp
         # host A's retrain installs v1 over v0 (its file, then the record)
         v1 = _variant(shipped, "lr-test-v1", 0.77)
         host_a.write_text(json.dumps(v1), encoding="utf-8")
-        await record_install(hub.sessions, v1, v0, ["not worse on the held-out splits"])
+        await record_install(hub.sessions, v1["version"], model_text(v1), v0, ["not worse on the held-out splits"])
         # host B, on v0, writes v1 over its file; a second check changes nothing
         assert await sync_model_file(hub.sessions, host_b) == "lr-test-v1"
-        assert json.loads(host_b.read_text(encoding="utf-8")) == v1
+        assert host_b.read_text(encoding="utf-8") == model_text(v1)  # the recorded file, as is
         assert await sync_model_file(hub.sessions, host_b) is None
 
         # v2 over v1: a host still on v0 (it missed v1) is brought to v2 as well
         v2 = _variant(shipped, "lr-test-v2", 0.79)
-        await record_install(hub.sessions, v2, "lr-test-v1", [])
+        await record_install(hub.sessions, v2["version"], model_text(v2), "lr-test-v1", [])
         assert await sync_model_file(hub.sessions, host_c) == "lr-test-v2"
         # a rollback to v1 is recorded again and wins
-        await record_install(hub.sessions, v1, "lr-test-v2", ["rollback"])
+        await record_install(hub.sessions, v1["version"], model_text(v1), "lr-test-v2", ["rollback"])
         assert await sync_model_file(hub.sessions, host_c) == "lr-test-v1"
 
         # an upgrade shipped a model the records never mention: kept, with one warning

@@ -100,8 +100,10 @@ async def test_staged_rows_are_read_back_in_their_transaction_and_written_once(
 
 async def test_batch_insert_stores_what_sqlalchemy_would(db_url: str, tmp_path: Path) -> None:
     """write_new_rows hands SQLite the driver's own executemany (store.ids._driver_insert):
-    every column of a report, a report event and an outbox row — datetimes, JSON, booleans,
-    defaults, NULLs — is stored exactly as SQLAlchemy's own INSERT of the same values stores it."""
+    every column of a report, a report event and an outbox row — JSON, booleans, defaults,
+    NULLs, datetimes — is stored exactly as SQLAlchemy's own INSERT of the same values stores
+    it. (Both bind datetimes with UTCDateTime's processor; tests/core/test_utc_datetime.py
+    checks that one against SQLAlchemy's standard DATETIME processing.)"""
     from datetime import UTC, datetime
 
     from sqlalchemy import text
@@ -143,23 +145,3 @@ async def test_batch_insert_stores_what_sqlalchemy_would(db_url: str, tmp_path: 
     finally:
         await close_hub(hub)
 
-
-def test_utc_datetime_sqlite_text_is_what_the_type_binds() -> None:
-    """UTCDateTime.sqlite_text (the batch writer's one-step conversion) gives SQLite exactly
-    what the type's own bind processing gives: UTC, six fractional digits, naive refused."""
-    from datetime import UTC, datetime, timedelta, timezone
-
-    import pytest
-    from sqlalchemy.dialects import sqlite
-
-    from store.models import UTCDateTime
-
-    dialect = sqlite.dialect()
-    process = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
-    for value in (None, datetime(2026, 12, 1, 9, 30, 0, 125, tzinfo=UTC),
-                  datetime(2026, 1, 1, 7, 0, tzinfo=timezone(timedelta(hours=7))),
-                  datetime(2026, 5, 5, 23, 59, 59, 999999, tzinfo=timezone(timedelta(hours=-5))),
-                  datetime(999, 1, 2, tzinfo=UTC)):
-        assert UTCDateTime.sqlite_text(value) == process(value)
-    with pytest.raises(ValueError):
-        UTCDateTime.sqlite_text(datetime(2026, 1, 1))

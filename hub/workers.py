@@ -10,11 +10,10 @@ import contextlib
 import logging
 import time
 import traceback
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import defer
+from sqlalchemy import bindparam, func, select, update
 
 from channels.media import MediaRefused
 from hub.analysis import Key, message_key
@@ -30,6 +29,35 @@ if TYPE_CHECKING:
     from hub.context import Hub
 
 log = logging.getLogger("hub.workers")
+
+
+class ClaimedEvent:
+    """An inbox row this worker claimed, as ``apply_event`` sees it: it reads the channel and
+    external id and sets the outcome (state, report, time), which the worker then writes for the
+    whole transaction with one statement (no unit-of-work bookkeeping per row)."""
+
+    __slots__ = ("id", "channel", "external_id", "state", "claimed_by", "report_id",
+                 "processed_at", "error")
+    COLUMNS = (InboxEvent.id, InboxEvent.channel, InboxEvent.external_id, InboxEvent.state,
+               InboxEvent.claimed_by)
+
+    def __init__(self, id: int, channel: str, external_id: str, state: str,  # noqa: A002
+                 claimed_by: str | None) -> None:
+        self.id, self.channel, self.external_id = id, channel, external_id
+        self.state, self.claimed_by = state, claimed_by
+        self.report_id: int | None = None
+        self.processed_at: datetime | None = None
+        self.error: str | None = None
+
+    def outcome(self) -> dict[str, object]:
+        return {"row_id": self.id, "state": self.state, "report_id": self.report_id,
+                "processed_at": self.processed_at, "error": self.error}
+
+
+_inbox = InboxEvent.__table__
+_MARK_APPLIED = (update(_inbox).where(_inbox.c.id == bindparam("row_id"))
+                 .values(state=bindparam("state"), report_id=bindparam("report_id"),
+                         processed_at=bindparam("processed_at"), error=bindparam("error")))
 
 
 class Workers:
@@ -219,15 +247,17 @@ class Workers:
             async with hub.write_lock or contextlib.nullcontext():
                 started = time.perf_counter()
                 async with hub.sessions() as session:
-                    # (the payloads were read and parsed above)
-                    query = (select(InboxEvent).options(defer(InboxEvent.payload))
+                    # (the payloads were read and parsed above) Plain rows, not ORM objects:
+                    # their outcome is written with one statement at the end (_MARK_APPLIED).
+                    query = (select(*ClaimedEvent.COLUMNS)
                              .where(InboxEvent.id.in_(chunk)).order_by(InboxEvent.id))
                     if hub.engine.dialect.name == "postgresql":
                         # Held until this transaction ends: a replica that found our claims lapsed
                         # (a stalled process) cannot claim them meanwhile (its claim skips locked
                         # rows), and a row it claimed first is seen here as no longer ours.
                         query = query.with_for_update()
-                    events = {e.id: e for e in (await session.execute(query)).scalars()}
+                    events = {r.id: ClaimedEvent(*r) for r in await session.execute(query)}
+                    applied: list[ClaimedEvent] = []
                     # this transaction's new report events and outbox rows skip the session's
                     # bookkeeping: write_new_rows writes them with the reports (store.ids)
                     stage_new_rows(session)
@@ -256,9 +286,12 @@ class Workers:
                             except Exception as exc:
                                 failure = (event_id, exc)
                                 break
+                            applied.append(event)
                             batch_done.append((event.channel, event.state))
                         if failure is None:
-                            await write_new_rows(session)
+                            await write_new_rows(session)  # the reports the rows name first
+                            if applied:
+                                await session.execute(_MARK_APPLIED, [e.outcome() for e in applied])
                             await session.commit()
                             done.extend(batch_done)
                         else:

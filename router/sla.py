@@ -40,6 +40,7 @@ class WorkCalendar:
         self.days_off = _dates(days_off)
         self.workdays = _dates(workdays)
         self.country = country
+        self._shifted: dict[tuple[date, int], date] = {}
 
     def public_holidays(self, year: int) -> frozenset[date]:
         return _library_year(self.country, year) if self.country else frozenset()
@@ -50,6 +51,23 @@ class WorkCalendar:
         if day.weekday() >= 5 or day in self.days_off:
             return False
         return day not in self.public_holidays(day.year)
+
+    def shift(self, day: date, days: int) -> date:
+        """The day ``days`` working days after ``day`` (before it when negative). Remembered:
+        the router asks this for every report, mostly for today and the same few counts."""
+        key = (day, days)
+        found = self._shifted.get(key)
+        if found is None:
+            step = timedelta(days=1 if days >= 0 else -1)
+            remaining, found = abs(days), day
+            while remaining > 0:
+                found += step
+                if self.is_working_day(found):
+                    remaining -= 1
+            if len(self._shifted) >= 4096:
+                self._shifted.clear()
+            self._shifted[key] = found
+        return found
 
     def days_off_in(self, first: date, last: date) -> list[date]:
         """Weekdays that are not working days, and worked weekend days are left out: what a
@@ -89,13 +107,7 @@ def add_working_days(start: datetime, days: int, holidays: Calendar = (),
     zone = ZoneInfo(tz)
     aware = start if start.tzinfo is not None else start.replace(tzinfo=UTC)
     local = aware.astimezone(zone)
-    step = timedelta(days=1 if days >= 0 else -1)
-    remaining = abs(days)
-    current = local.date()
-    while remaining > 0:
-        current += step
-        if calendar.is_working_day(current):
-            remaining -= 1
+    current = calendar.shift(local.date(), days)
     result = datetime.combine(current, local.timetz().replace(tzinfo=None), tzinfo=zone)
     return result.astimezone(aware.tzinfo)
 

@@ -66,6 +66,8 @@ class UTCDateTime(TypeDecorator[datetime]):
         "YYYY-MM-DD HH:MM:SS.ffffff" in UTC), in one step: its bind processor there."""
         if value is None:
             return None
+        if value.tzinfo is UTC:  # the usual case (utcnow, values read back): no conversion
+            return value.isoformat(" ", "microseconds")[:26]  # without "+00:00"
         if value.tzinfo is None:
             raise ValueError("naive datetime given to the store")
         return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import timedelta
-from typing import TYPE_CHECKING
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -54,7 +54,19 @@ def parse_event(hub: Hub, event: InboxEvent) -> list[InboundMessage]:
     return messages
 
 
-async def apply_event(hub: Hub, session: AsyncSession, event: InboxEvent,
+class EventOutcome(Protocol):
+    """What ``apply_event`` reads and sets of an inbox row: an ``InboxEvent``, or the inbox
+    worker's plain row (hub.workers.ClaimedEvent), whose outcome it writes itself."""
+
+    channel: str
+    external_id: str
+    state: str
+    report_id: int | None
+    processed_at: datetime | None
+    error: str | None
+
+
+async def apply_event(hub: Hub, session: AsyncSession, event: EventOutcome,
                       messages: list[InboundMessage]) -> Report | None:
     report: Report | None = None
     for msg in messages:

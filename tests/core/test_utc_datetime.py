@@ -15,7 +15,8 @@ from store.models import InboxEvent, UTCDateTime
 VALUES = (datetime(2026, 12, 1, 9, 30, 0, 125, tzinfo=UTC),
           datetime(2026, 1, 1, 7, 0, tzinfo=timezone(timedelta(hours=7))),
           datetime(2026, 5, 5, 23, 59, 59, 999999, tzinfo=timezone(timedelta(hours=-5))),
-          datetime(999, 1, 2, tzinfo=UTC))
+          datetime(999, 1, 2, tzinfo=UTC),
+          datetime(2026, 3, 1, tzinfo=timezone(timedelta(0))))  # UTC, but not the UTC object
 
 
 def _standard():

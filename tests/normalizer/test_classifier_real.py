@@ -20,7 +20,7 @@ from normalizer.text import fold
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "classify"
 REAL = FIXTURES / "real"
-SOURCES = {"hue-s", "1022-hcm", "paht-phuly", "press", "forum"}
+SOURCES = {"hue-s", "1022-hcm", "paht-phuly", "portal", "press", "forum"}
 
 
 def _rows(path):

@@ -42,12 +42,19 @@ class Metrics:
                             "SLA and other periodic jobs run there)", registry=r)
 
         self._ack: dict[str, Histogram] = {}
+        self._created: dict[str, Counter] = {}
 
     def ack_seconds(self, channel: str) -> Histogram:
         child = self._ack.get(channel)
         if child is None:
             child = self._ack[channel] = self.request_seconds.labels(channel)
         return child
+
+    def report_created(self, channel: str) -> None:
+        child = self._created.get(channel)
+        if child is None:
+            child = self._created[channel] = self.reports_created.labels(channel)
+        child.inc()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

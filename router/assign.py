@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from router import lifecycle
-from router.delivery import enqueue_agency_delivery
+from router.delivery import agency_settings, enqueue_agency_delivery
 from router.rules import AgencyRule, choose_agency
 from router.sla import add_working_days, sla_days_for
 from store.models import Report, utcnow
@@ -85,7 +85,7 @@ async def forward(ctx: RouterContext, session: AsyncSession, report: Report, age
     report.agency_id = agency_id
     lifecycle.set_status(session, report, "forwarded", actor=actor, note=note)
     routing = ctx.routing
-    agency = next((a for a in ctx.agencies if a.id == agency_id), None)
+    agency = agency_settings(ctx, agency_id)
     days = sla_days_for(report.category, routing.sla_days, agency.sla_days if agency else None)
     report.due_at = add_working_days(utcnow(), days, routing.calendar, routing.timezone)
     report.reminded_at = report.escalated_at = None

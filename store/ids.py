@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Table, event, func, inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.orm import ORMExecuteState, Session, configure_mappers
 from sqlalchemy.orm.attributes import manager_of_class
 from sqlalchemy.sql.util import find_tables
 
@@ -182,6 +182,22 @@ def _default_expr(column: Any, names: dict[str, Any], i: int) -> str:
         return "None"
     names[f"d{i}"] = default.arg
     return f"d{i}(None)" if default.is_callable else f"d{i}"
+
+
+def new_object(model: type[T], **values: Any) -> T:
+    """A new ``model`` object with these column values set as they are, without the ORM's
+    per-attribute events (a third of the cost of ``model(**values)`` on a 30-column report);
+    add it to the session as usual, and change it through its attributes afterwards. Column
+    values only (no relationships). The inbox worker makes a report per event this way."""
+    if not _mappers_configured(model):
+        configure_mappers()  # what the first constructor call would have done
+    obj = manager_of_class(model).new_instance()
+    obj.__dict__.update(values)
+    return obj
+
+
+def _mappers_configured(model: type) -> bool:
+    return bool(inspect(model).configured)
 
 
 # --- Staged rows ------------------------------------------------------------------------------

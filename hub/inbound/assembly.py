@@ -17,7 +17,7 @@ from router import commands, lifecycle, notify, templates
 from router.assign import analyze_report, route_new_report
 from router.delivery import enqueue_agency_delivery
 from router.rating import apply_rating
-from store.ids import next_id
+from store.ids import new_object, next_id
 from store.models import Attachment, Contact, OutboxMessage, Report, utcnow
 from store.reports import note_download_pending
 
@@ -114,27 +114,27 @@ async def create_report(hub: Hub, session: AsyncSession, contact: Contact,
                         msg: InboundMessage) -> Report:
     now = utcnow()
     created = msg.meta.get("created_at") or now
-    report = Report(channel=msg.channel, status="received", description=msg.text.strip(),
-                    contact_id=contact.id, reply_address=msg.meta.get("reply_address", msg.sender_id),
-                    reply_context=msg.reply_context, external_ids=[msg.external_id],
-                    created_at=created, updated_at=now, last_message_at=msg.sent_at or now,
-                    extra={k: v for k, v in msg.meta.items() if k in ("service_code", "operator",
-                                                                       "category_hint",
-                                                                       "caller_unverified", "open311")})
+    # The id (so the code) without a flush: the batch's reports are written together at commit.
+    report_id = await next_id(session, Report)
+    report = new_object(
+        Report, id=report_id, code=f"PA-{created.year}-{report_id:06d}", channel=msg.channel,
+        status="received", description=msg.text.strip(), contact_id=contact.id,
+        reply_address=msg.meta.get("reply_address", msg.sender_id),
+        reply_context=msg.reply_context, external_ids=[msg.external_id],
+        created_at=created, updated_at=now, last_message_at=msg.sent_at or now,
+        extra={k: v for k, v in msg.meta.items() if k in ("service_code", "operator", "category_hint",
+                                                           "caller_unverified", "open311")})
     if msg.location:
         report.lat, report.lon = msg.location.lat, msg.location.lon
         report.address, report.ward = msg.location.address, msg.location.ward
     _remember_message_key(report, msg)
-    # The id (so the code) without a flush: the batch's reports are written together at commit.
-    report.id = await next_id(session, Report)
-    report.code = f"PA-{created.year}-{report.id:06d}"
     session.add(report)
     lifecycle.record(session, report, actor="citizen", kind="status", status_to="received",
                      note=f"tiếp nhận qua {msg.channel}")
     await add_attachments(hub, session, report, msg)
     analyze_report(hub, report, msg.meta.get("category_hint"), precomputed=hub.analysis.take(
         message_key(msg.text, msg.location, hub.routing.province)))
-    hub.metrics.reports_created.labels(msg.channel).inc()
+    hub.metrics.report_created(msg.channel)
     if conversation.converses(hub, msg):
         # Ask for what is missing; a chat report is routed when the dialogue ends (or its
         # window does), a mail at once.

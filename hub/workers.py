@@ -14,6 +14,9 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import event as orm_events
+from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.sql.util import find_tables
 
 from channels.media import MediaRefused
 from hub.analysis import Key, message_key
@@ -24,6 +27,7 @@ from normalizer.schema import InboundMessage
 from store.ids import stage_new_rows, write_new_rows
 from store.models import Attachment, InboxEvent, OutboxMessage, utcnow
 from store.queue import backoff_seconds, claim, extend_claims, lapse_foreign_claims
+from store.txn import held_scoped, peek_scoped
 
 if TYPE_CHECKING:
     from hub.context import Hub
@@ -58,6 +62,29 @@ _inbox = InboxEvent.__table__
 _MARK_APPLIED = (update(_inbox).where(_inbox.c.id == bindparam("row_id"))
                  .values(state=bindparam("state"), report_id=bindparam("report_id"),
                          processed_at=bindparam("processed_at"), error=bindparam("error")))
+OUTCOMES = "inbox_outcomes"  # session.info: this transaction's applied events not yet marked
+
+
+def _mark_applied(session: Session) -> None:
+    """Write the outcome of this transaction's applied events (after the reports they name)."""
+    pending = held_scoped(session, OUTCOMES)
+    if not pending:
+        return
+    rows = [e.outcome() for e in pending]
+    pending.clear()  # before executing: the statement below touches the inbox too
+    session.flush()
+    session.execute(_MARK_APPLIED, rows)
+
+
+@orm_events.listens_for(Session, "do_orm_execute")
+def _mark_applied_before_inbox_statements(state: ORMExecuteState) -> None:
+    """A statement of the transaction that reads or changes inbox rows sees the outcome of the
+    events applied before it, as it did when they were ORM objects (an edit applied after the
+    message it edits, in the same transaction, finds that message's report: hub.inbound.edits)."""
+    if held_scoped(state.session, OUTCOMES) and any(
+            getattr(t, "name", None) == _inbox.name for t in find_tables(
+                state.statement, check_columns=True, include_joins=True, include_crud=True)):
+        _mark_applied(state.session)
 
 
 class Workers:
@@ -257,7 +284,7 @@ class Workers:
                         # rows), and a row it claimed first is seen here as no longer ours.
                         query = query.with_for_update()
                     events = {r.id: ClaimedEvent(*r) for r in await session.execute(query)}
-                    applied: list[ClaimedEvent] = []
+                    applied: list[ClaimedEvent] = peek_scoped(session, OUTCOMES, list)
                     # this transaction's new report events and outbox rows skip the session's
                     # bookkeeping: write_new_rows writes them with the reports (store.ids)
                     stage_new_rows(session)
@@ -290,8 +317,7 @@ class Workers:
                             batch_done.append((event.channel, event.state))
                         if failure is None:
                             await write_new_rows(session)  # the reports the rows name first
-                            if applied:
-                                await session.execute(_MARK_APPLIED, [e.outcome() for e in applied])
+                            await session.run_sync(_mark_applied)
                             await session.commit()
                             done.extend(batch_done)
                         else:

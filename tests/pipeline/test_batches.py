@@ -15,7 +15,7 @@ from hub.workers import Workers
 from store.models import InboxEvent, OutboxMessage, Report
 from store.queue import claim
 from tests.conftest import make_settings, wait_for
-from tests.messenger.conftest import batch, message, messenger_section
+from tests.messenger.conftest import PAGE_ID, batch, message, messenger_section, now_ms
 
 HUE = timezone(timedelta(hours=7))
 
@@ -104,6 +104,30 @@ async def test_a_citizens_messages_split_across_two_batches_assemble_in_order(
         description = reports["m.1"].description
         assert description.index("Rác thải") < description.index("ba ngày") < description.index("sớm")
         assert {s for s, _ in (await states(hub)).values()} == {"done"}
+    finally:
+        await close_hub(hub)
+
+
+async def test_an_edit_in_the_same_transaction_as_its_message_changes_the_report(
+        db_url: str, tmp_path: Path) -> None:
+    """The worker writes its inbox rows' outcome with one statement per transaction
+    (hub.workers._MARK_APPLIED); a statement of that transaction that reads the inbox — the
+    edit looking up the report of the message it edits — still sees the outcome of the events
+    applied before it (a typo fixed seconds later, while the worker is behind)."""
+    hub = await open_hub(settings(tmp_path, db_url))
+    try:
+        await chat(hub, "psid-e", "m.e1", "Cột đèn số 12 đường Lê Lợi bị đổ")
+        edited = {"sender": {"id": "psid-e"}, "recipient": {"id": PAGE_ID}, "timestamp": now_ms(),
+                  "message_edit": {"mid": "m.e1", "text": "Cột đèn số 14 đường Lê Lợi bị đổ",
+                                   "num_edit": 1}}
+        [raw] = hub.channels["messenger"].split(batch([edited]))
+        await hub.intake.submit("messenger", raw.external_id, raw.payload)
+        assert await Workers(hub).run_inbox_once() == 2  # one batch, one transaction
+        async with hub.sessions() as session:
+            [report] = (await session.execute(select(Report))).scalars()
+        assert report.description == "Cột đèn số 14 đường Lê Lợi bị đổ"
+        assert sorted(await states(hub)) == sorted(["m.e1", raw.external_id])
+        assert set((await states(hub)).values()) == {("done", report.id)}
     finally:
         await close_hub(hub)
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
@@ -32,19 +33,24 @@ async def ensure_contacts(session: AsyncSession, messages: list[InboundMessage])
     statement, read back in one query per channel (locked, on PostgreSQL: the messages of one
     citizen are applied by one worker at a time, so assembly sees its own writes). The
     per-message upsert then finds its row here, without a query."""
-    # sorted: replicas inserting and locking overlapping senders take the locks in one order
-    keys = sorted({(m.channel, m.sender_id) for m in messages if needs_contact(m)})
+    first: dict[tuple[str, str], InboundMessage] = {}
+    for m in messages:
+        if needs_contact(m):
+            first.setdefault((m.channel, m.sender_id), m)
     loaded: dict[tuple[str, str], Contact] = await txn_scoped(session, LOADED, dict)
-    keys = [k for k in keys if k not in loaded]
+    # sorted: replicas inserting and locking overlapping senders take the locks in one order
+    keys = sorted(k for k in first if k not in loaded)
     if not keys:
         return
     postgres = session.bind.dialect.name == "postgresql"
     insert = pg_insert if postgres else sqlite_insert
     now = utcnow()
+    # A new row starts as its first message's upsert would leave it (so that upsert changes
+    # nothing and the row needs no UPDATE); an existing row is left to the upserts.
     await session.execute(
         insert(Contact).on_conflict_do_nothing(index_elements=["channel", "channel_user_id"]),
         [{"channel": c, "channel_user_id": s, "state": "active", "extra": {}, "created_at": now,
-          "updated_at": now} for c, s in keys])
+          "updated_at": now, **_first_values(first[(c, s)], now)} for c, s in keys])
     by_channel: dict[str, list[str]] = {}
     for channel, sender in keys:
         by_channel.setdefault(channel, []).append(sender)
@@ -59,25 +65,42 @@ async def ensure_contacts(session: AsyncSession, messages: list[InboundMessage])
                 loaded[(contact.channel, contact.channel_user_id)] = contact
 
 
+def _inbound_at(msg: InboundMessage, now: datetime) -> datetime | None:
+    """When the citizen last wrote, as this message tells (None: it is not their own message)."""
+    if msg.kind in ("message", "edit", "command", "contact") and msg.meta.get("citizen_initiated", True):
+        return msg.sent_at or now
+    return None
+
+
+def _first_values(msg: InboundMessage, now: datetime) -> dict[str, object]:
+    info = msg.contact
+    return {"name": info.name if info else None, "phone": info.phone if info else None,
+            "email": info.email if info else None, "last_inbound_at": _inbound_at(msg, now)}
+
+
 async def upsert_contact(session: AsyncSession, msg: InboundMessage) -> Contact:
     now = utcnow()
     loaded = await txn_scoped(session, LOADED, dict)
     if (msg.channel, msg.sender_id) not in loaded:
         await ensure_contacts(session, [msg])
     contact = loaded[(msg.channel, msg.sender_id)]
+    # Only what changes is set: an unchanged contact stays out of the flush.
     info = msg.contact
     if info is not None:
-        contact.name = info.name or contact.name
-        contact.phone = info.phone or contact.phone
-        contact.email = info.email or contact.email
-    if msg.meta.get("contact_state"):
-        contact.state = msg.meta["contact_state"]
-    if msg.meta.get("contact_address"):
-        contact.address = msg.meta["contact_address"]
-    if msg.kind in ("message", "edit", "command", "contact") and msg.meta.get("citizen_initiated", True):
-        at = msg.sent_at or now
-        if contact.last_inbound_at is None or at > contact.last_inbound_at:
-            contact.last_inbound_at = at
+        if info.name and info.name != contact.name:
+            contact.name = info.name
+        if info.phone and info.phone != contact.phone:
+            contact.phone = info.phone
+        if info.email and info.email != contact.email:
+            contact.email = info.email
+    state, address = msg.meta.get("contact_state"), msg.meta.get("contact_address")
+    if state and state != contact.state:
+        contact.state = state
+    if address and address != contact.address:
+        contact.address = address
+    at = _inbound_at(msg, now)
+    if at is not None and (contact.last_inbound_at is None or at > contact.last_inbound_at):
+        contact.last_inbound_at = at
     return contact
 
 

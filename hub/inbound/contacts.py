@@ -33,24 +33,22 @@ async def ensure_contacts(session: AsyncSession, messages: list[InboundMessage])
     statement, read back in one query per channel (locked, on PostgreSQL: the messages of one
     citizen are applied by one worker at a time, so assembly sees its own writes). The
     per-message upsert then finds its row here, without a query."""
-    first: dict[tuple[str, str], InboundMessage] = {}
-    for m in messages:
-        if needs_contact(m):
-            first.setdefault((m.channel, m.sender_id), m)
-    loaded: dict[tuple[str, str], Contact] = await txn_scoped(session, LOADED, dict)
     # sorted: replicas inserting and locking overlapping senders take the locks in one order
-    keys = sorted(k for k in first if k not in loaded)
+    keys = sorted({(m.channel, m.sender_id) for m in messages if needs_contact(m)})
+    loaded: dict[tuple[str, str], Contact] = await txn_scoped(session, LOADED, dict)
+    keys = [k for k in keys if k not in loaded]
     if not keys:
         return
     postgres = session.bind.dialect.name == "postgresql"
     insert = pg_insert if postgres else sqlite_insert
     now = utcnow()
-    # A new row starts as its first message's upsert would leave it (so that upsert changes
-    # nothing and the row needs no UPDATE); an existing row is left to the upserts.
+    # Empty rows: what a citizen's messages say is set by their upserts as each is applied (the
+    # worker's transaction may end before some of these messages, which then go to the next one,
+    # or fail: a row filled here from them would be committed without them).
     await session.execute(
         insert(Contact).on_conflict_do_nothing(index_elements=["channel", "channel_user_id"]),
         [{"channel": c, "channel_user_id": s, "state": "active", "extra": {}, "created_at": now,
-          "updated_at": now, **_first_values(first[(c, s)], now)} for c, s in keys])
+          "updated_at": now} for c, s in keys])
     by_channel: dict[str, list[str]] = {}
     for channel, sender in keys:
         by_channel.setdefault(channel, []).append(sender)
@@ -70,12 +68,6 @@ def _inbound_at(msg: InboundMessage, now: datetime) -> datetime | None:
     if msg.kind in ("message", "edit", "command", "contact") and msg.meta.get("citizen_initiated", True):
         return msg.sent_at or now
     return None
-
-
-def _first_values(msg: InboundMessage, now: datetime) -> dict[str, object]:
-    info = msg.contact
-    return {"name": info.name if info else None, "phone": info.phone if info else None,
-            "email": info.email if info else None, "last_inbound_at": _inbound_at(msg, now)}
 
 
 async def upsert_contact(session: AsyncSession, msg: InboundMessage) -> Contact:

@@ -1,6 +1,8 @@
 """Prometheus metrics, one registry per hub instance (tests build several)."""
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 
@@ -41,20 +43,22 @@ class Metrics:
         self.leader = Gauge("hub_leader", "1 when this process holds the leader lease (pollers, "
                             "SLA and other periodic jobs run there)", registry=r)
 
-        self._ack: dict[str, Histogram] = {}
-        self._created: dict[str, Counter] = {}
+        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
 
-    def ack_seconds(self, channel: str) -> Histogram:
-        child = self._ack.get(channel)
+    def _child(self, metric: Any, *labels: str) -> Any:
+        """``metric.labels(*labels)``, kept: the lookup is paid on hot paths (every webhook
+        answer, every report made)."""
+        key = (id(metric), labels)
+        child = self._children.get(key)
         if child is None:
-            child = self._ack[channel] = self.request_seconds.labels(channel)
+            child = self._children[key] = metric.labels(*labels)
         return child
 
+    def ack_seconds(self, channel: str) -> Histogram:
+        return self._child(self.request_seconds, channel)
+
     def report_created(self, channel: str) -> None:
-        child = self._created.get(channel)
-        if child is None:
-            child = self._created[channel] = self.reports_created.labels(channel)
-        child.inc()
+        self._child(self.reports_created, channel).inc()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -14,9 +14,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import bindparam, func, select, update
-from sqlalchemy import event as orm_events
-from sqlalchemy.orm import ORMExecuteState, Session
-from sqlalchemy.sql.util import find_tables
+from sqlalchemy.orm import Session
 
 from channels.media import MediaRefused
 from hub.analysis import Key, message_key
@@ -24,7 +22,7 @@ from hub.dispatch import ChannelPace, dispatch_rows
 from hub.inbound import apply_event, parse_event
 from hub.inbound.contacts import ensure_contacts
 from normalizer.schema import InboundMessage
-from store.ids import stage_new_rows, write_new_rows
+from store.ids import defer_writes, stage_new_rows, write_new_rows
 from store.models import Attachment, InboxEvent, OutboxMessage, utcnow
 from store.queue import backoff_seconds, claim, extend_claims, lapse_foreign_claims
 from store.txn import held_scoped, peek_scoped
@@ -66,7 +64,11 @@ OUTCOMES = "inbox_outcomes"  # session.info: this transaction's applied events n
 
 
 def _mark_applied(session: Session) -> None:
-    """Write the outcome of this transaction's applied events (after the reports they name)."""
+    """Write the outcome of this transaction's applied events (after the reports they name).
+    Deferred (store.ids.defer_writes): also run before any statement of the transaction that
+    reads the inbox, which so sees the events applied before it, as it did when they were ORM
+    objects (an edit applied after the message it edits, in the same transaction, finds that
+    message's report: hub.inbound.edits)."""
     pending = held_scoped(session, OUTCOMES)
     if not pending:
         return
@@ -74,17 +76,6 @@ def _mark_applied(session: Session) -> None:
     pending.clear()  # before executing: the statement below touches the inbox too
     session.flush()
     session.execute(_MARK_APPLIED, rows)
-
-
-@orm_events.listens_for(Session, "do_orm_execute")
-def _mark_applied_before_inbox_statements(state: ORMExecuteState) -> None:
-    """A statement of the transaction that reads or changes inbox rows sees the outcome of the
-    events applied before it, as it did when they were ORM objects (an edit applied after the
-    message it edits, in the same transaction, finds that message's report: hub.inbound.edits)."""
-    if held_scoped(state.session, OUTCOMES) and any(
-            getattr(t, "name", None) == _inbox.name for t in find_tables(
-                state.statement, check_columns=True, include_joins=True, include_crud=True)):
-        _mark_applied(state.session)
 
 
 class Workers:
@@ -285,6 +276,7 @@ class Workers:
                         query = query.with_for_update()
                     events = {r.id: ClaimedEvent(*r) for r in await session.execute(query)}
                     applied: list[ClaimedEvent] = peek_scoped(session, OUTCOMES, list)
+                    defer_writes(session, _inbox.name, _mark_applied)
                     # this transaction's new report events and outbox rows skip the session's
                     # bookkeeping: write_new_rows writes them with the reports (store.ids)
                     stage_new_rows(session)

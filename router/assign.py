@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from router import lifecycle
 from router.delivery import agency_settings, enqueue_agency_delivery
-from router.rules import AgencyRule, choose_agency
+from router.rules import AgencyRule, agency_index, choose_agency
 from router.sla import add_working_days, sla_days_for
 from store.models import Report, utcnow
 
@@ -49,18 +49,8 @@ def analyze_report(ctx: RouterContext, report: Report, category_hint: str | None
         report.extra = {**(report.extra or {}), "found_contacts": found}
 
 
-# The rules of the agencies list they were made from: settings do not change while they are
-# loaded, and a reload brings a new list.
-_rules: tuple[object, list[AgencyRule]] = (None, [])
-
-
 def agency_rules(ctx: RouterContext) -> list[AgencyRule]:
-    global _rules
-    agencies = ctx.agencies
-    if _rules[0] is not agencies:
-        _rules = (agencies, [AgencyRule(a.id, tuple(a.categories), tuple(a.areas))
-                             for a in agencies])
-    return _rules[1]
+    return agency_index(ctx.agencies).rules
 
 
 async def route_new_report(ctx: RouterContext, session: AsyncSession, report: Report,

@@ -28,6 +28,7 @@ from sqlalchemy import inspect, select
 from normalizer.schema import CATEGORIES, DeliveryResult, OutboundMessage
 from router import templates
 from router.notify import outbound_row, template_fields
+from router.rules import agency_index
 from router.views import agency_report_dict
 from store.models import Attachment, OutboxMessage, Report, utcnow
 from store.reports import download_pending_here, report_by_code
@@ -46,20 +47,8 @@ SIGNATURE_HEADER = "X-Hub-Signature-256"
 TIMESTAMP_HEADER = "X-Hub-Timestamp"
 
 
-# The agencies by id, for the list they were made from (settings do not change while they are
-# loaded; a reload brings a new list): asked for every report routed.
-_by_id: tuple[object, dict[str, AgencySettings]] = (None, {})
-
-
 def agency_settings(ctx: RouterContext, agency_id: str | None) -> AgencySettings | None:
-    global _by_id
-    agencies = ctx.agencies
-    if _by_id[0] is not agencies:
-        found: dict[str, AgencySettings] = {}
-        for agency in agencies:
-            found.setdefault(agency.id, agency)  # the first of a repeated id, as a scan finds it
-        _by_id = (agencies, found)
-    return _by_id[1].get(agency_id) if agency_id else None
+    return agency_index(ctx.agencies).by_id.get(agency_id) if agency_id else None
 
 
 def place_text(report: Report) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from normalizer.places import ward_key
 
@@ -20,6 +21,29 @@ class AgencyRule:
     id: str
     categories: tuple[str, ...]
     areas: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AgencyIndex:
+    rules: list[AgencyRule]
+    by_id: dict[str, Any]  # the first agency of a repeated id, as a scan of the list finds it
+
+
+# The index of the agencies list it was made from: settings do not change while they are loaded,
+# and a reload brings a new list. Asked for every report routed.
+_index: tuple[object, AgencyIndex] = (None, AgencyIndex([], {}))
+
+
+def agency_index(agencies: Sequence[Any]) -> AgencyIndex:
+    """The routing rules of the configured agencies (``AgencySettings``), and the agencies by id."""
+    global _index
+    if _index[0] is not agencies:
+        by_id: dict[str, Any] = {}
+        for agency in agencies:
+            by_id.setdefault(agency.id, agency)
+        _index = (agencies, AgencyIndex(
+            [AgencyRule(a.id, tuple(a.categories), tuple(a.areas)) for a in agencies], by_id))
+    return _index[1]
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,8 @@ rows — two to four per report, never changed again by the ORM once made — ar
 session at all. ``add_row`` builds them without the ORM's per-attribute instrumentation and keeps
 them in a list of the transaction; ``write_new_rows`` writes them with the rest. Any ORM
 statement of the transaction that reads or changes those tables first writes what is staged
-(``_write_staged_before``), so the transaction still reads its own writes.
+(``_write_held_back_before``), so the transaction still reads its own writes. The same hook
+runs the writes a transaction defers (``defer_writes``: the inbox worker's inbox marks).
 """
 from __future__ import annotations
 
@@ -189,15 +190,11 @@ def new_object(model: type[T], **values: Any) -> T:
     per-attribute events (a third of the cost of ``model(**values)`` on a 30-column report);
     add it to the session as usual, and change it through its attributes afterwards. Column
     values only (no relationships). The inbox worker makes a report per event this way."""
-    if not _mappers_configured(model):
+    if not inspect(model).configured:
         configure_mappers()  # what the first constructor call would have done
     obj = manager_of_class(model).new_instance()
-    obj.__dict__.update(values)
+    obj.__dict__.update(values)  # the columns' values as given; defaults are added when written
     return obj
-
-
-def _mappers_configured(model: type) -> bool:
-    return bool(inspect(model).configured)
 
 
 # --- Staged rows ------------------------------------------------------------------------------
@@ -230,26 +227,42 @@ def add_row(session: AsyncSession | Session, model: type[T], **values: Any) -> T
         obj = model(**values)
         session.add(obj)
         return obj
-    obj = manager_of_class(model).new_instance()
-    obj.__dict__.update(values)  # the columns' values as given; defaults are added when written
+    obj = new_object(model, **values)
     staged.append(obj)
     return obj
 
 
+# --- Deferred writes --------------------------------------------------------------------------
+DEFERRED = "deferred_writes"
+
+
+def defer_writes(session: AsyncSession | Session, table: str, write: Callable[[Session], None]) -> None:
+    """For the rest of this transaction, ``write`` (a function of the sync session that writes
+    what this transaction holds back for ``table``, and nothing when it holds nothing) runs
+    before every statement that reads or changes ``table``, so the transaction still reads its
+    own writes; the caller also runs it before the commit. The inbox worker marks its inbox
+    rows this way (hub.workers)."""
+    peek_scoped(session, DEFERRED, dict)[table] = write
+
+
 @event.listens_for(Session, "do_orm_execute")
-def _write_staged_before(state: ORMExecuteState) -> None:
-    """A statement of a staging transaction that reads or changes report events or outbox rows
-    sees the staged ones: they are written first (after the session's own pending rows, which
-    the staged rows may refer to)."""
+def _write_held_back_before(state: ORMExecuteState) -> None:
+    """A statement of a transaction that holds rows back — staged report events and outbox
+    rows, deferred writes — sees them if it reads or changes their tables: they are written
+    first (the staged ones after the session's own pending rows, which they may refer to)."""
     session = state.session
-    if not held_scoped(session, STAGED) or state.is_insert:
+    staged, deferred = held_scoped(session, STAGED), held_scoped(session, DEFERRED)
+    if not (staged or deferred) or state.is_insert:
         return
-    if not any(getattr(t, "name", None) in _STAGED_TABLES for t in find_tables(
-            state.statement, check_columns=True, include_joins=True, include_crud=True)):
-        return
-    rows = _take_staged(session)
-    session.flush()  # the reports they refer to
-    _insert(session, rows)
+    touched = {getattr(t, "name", None) for t in find_tables(
+        state.statement, check_columns=True, include_joins=True, include_crud=True)}
+    if staged and not touched.isdisjoint(_STAGED_TABLES):
+        rows = _take_staged(session)
+        session.flush()  # the reports they refer to
+        _insert(session, rows)
+    for table, write in (deferred or {}).items():
+        if table in touched:
+            write(session)
 
 
 def _value(obj: Any, column: Any) -> Any:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
@@ -63,36 +62,25 @@ async def ensure_contacts(session: AsyncSession, messages: list[InboundMessage])
                 loaded[(contact.channel, contact.channel_user_id)] = contact
 
 
-def _inbound_at(msg: InboundMessage, now: datetime) -> datetime | None:
-    """When the citizen last wrote, as this message tells (None: it is not their own message)."""
-    if msg.kind in ("message", "edit", "command", "contact") and msg.meta.get("citizen_initiated", True):
-        return msg.sent_at or now
-    return None
-
-
 async def upsert_contact(session: AsyncSession, msg: InboundMessage) -> Contact:
     now = utcnow()
     loaded = await txn_scoped(session, LOADED, dict)
     if (msg.channel, msg.sender_id) not in loaded:
         await ensure_contacts(session, [msg])
     contact = loaded[(msg.channel, msg.sender_id)]
-    # Only what changes is set: an unchanged contact stays out of the flush.
     info = msg.contact
     if info is not None:
-        if info.name and info.name != contact.name:
-            contact.name = info.name
-        if info.phone and info.phone != contact.phone:
-            contact.phone = info.phone
-        if info.email and info.email != contact.email:
-            contact.email = info.email
-    state, address = msg.meta.get("contact_state"), msg.meta.get("contact_address")
-    if state and state != contact.state:
-        contact.state = state
-    if address and address != contact.address:
-        contact.address = address
-    at = _inbound_at(msg, now)
-    if at is not None and (contact.last_inbound_at is None or at > contact.last_inbound_at):
-        contact.last_inbound_at = at
+        contact.name = info.name or contact.name
+        contact.phone = info.phone or contact.phone
+        contact.email = info.email or contact.email
+    if msg.meta.get("contact_state"):
+        contact.state = msg.meta["contact_state"]
+    if msg.meta.get("contact_address"):
+        contact.address = msg.meta["contact_address"]
+    if msg.kind in ("message", "edit", "command", "contact") and msg.meta.get("citizen_initiated", True):
+        at = msg.sent_at or now
+        if contact.last_inbound_at is None or at > contact.last_inbound_at:
+            contact.last_inbound_at = at
     return contact
 
 

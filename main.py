@@ -61,7 +61,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from aiohttp import web
 
     from hub.app import create_app
-    from hub.cli_serve import PreflightError, bind_listener, check_database
+    from hub.cli_serve import PreflightError, bind_listener, check_database, hold_signals_while_stopping
     from hub.logs import setup_logging
 
     settings = _settings(args)
@@ -89,6 +89,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             settings.server.public_base_url)
 
     app.on_startup.append(announce)
+    app.on_shutdown.insert(0, hold_signals_while_stopping)
     web.run_app(app, sock=sock, print=None, access_log=None,
                 shutdown_timeout=settings.server.shutdown_grace_seconds, loop=new_event_loop())
     return 0

@@ -51,6 +51,8 @@ class ChannelContext(Protocol):
     max_body_bytes: int
     max_attachment_bytes: int
     download_timeout_seconds: float
+    # Public answers (Open311 GET) round coordinates to this many decimals, as the portal does.
+    public_coordinate_decimals: int
 
     @property
     def dialect(self) -> str: ...  # "sqlite" | "postgresql"

@@ -3,8 +3,12 @@ failure is one line naming the setting to change (the CLI prints it and exits 2)
 traceback after "hub started"."""
 from __future__ import annotations
 
+import asyncio
 import errno
+import logging
+import signal
 import socket
+from typing import Any
 
 from sqlalchemy import text
 
@@ -75,3 +79,19 @@ async def check_database(url: str) -> None:
         raise PreflightError(f"cannot open the database: {reason}; set {where}") from None
     finally:
         await engine.dispose()
+
+
+async def hold_signals_while_stopping(_app: Any) -> None:
+    """Once a stop has begun, a second SIGTERM or SIGINT (``make`` and ``serve`` signalled as
+    one process group, an impatient Ctrl-C) must not abort the drain halfway — aiohttp would
+    cancel every task, the database among them, and the stop would end with a traceback and
+    nothing said. The drain is bounded (``[server] shutdown_grace_seconds`` per step); SIGKILL
+    still ends the process at once."""
+    loop = asyncio.get_running_loop()
+    log = logging.getLogger("hub.serve")
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, lambda s=sig: log.warning(
+                "%s while stopping: ignored, the drain goes on (SIGKILL ends it)", s.name))
+        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread
+            pass

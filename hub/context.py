@@ -102,6 +102,10 @@ class Hub:
         return self.settings.server.max_body_bytes
 
     @property
+    def public_coordinate_decimals(self) -> int:
+        return self.settings.portal.coordinate_decimals
+
+    @property
     def max_attachment_bytes(self) -> int:
         return self.settings.storage.max_attachment_bytes
 

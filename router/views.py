@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.models import Report
 from store.reports import full_report_dict
+from store.serialize import note_is_public
 
 
 async def agency_report_dict(session: AsyncSession, report: Report, base_url: str) -> dict[str, Any]:
@@ -60,8 +61,7 @@ def public_timeline(report: Any, events: list[Any], names: dict[str, str],
             continue
         agency = _agency_of(event.actor, current, names)
         note = None
-        if event.note and key in PUBLIC_NOTE_LABELS and not (
-                key == "in_progress" and event.actor in ("system", "center")):
+        if event.note and note_is_public(event.kind, event.status_to, event.actor):
             note = mask(event.note)
         text = step.format(agency=agency)
         out.append({"at": event.at, "status": event.status_to, "text": text[:1].upper() + text[1:],

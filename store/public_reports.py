@@ -242,6 +242,20 @@ async def public_report(session: AsyncSession, code: str) -> PublicReport | None
     return PublicReport(report, name, photos, events)
 
 
+async def pending_status(session: AsyncSession, code: str) -> str | None:
+    """The status of a report that ``public_report`` does not give (still in triage, never
+    forwarded): a citizen holding its code may see where it stands, nothing more. None for a
+    missing code or a report the center hid."""
+    row = (await session.execute(select(Report.id, Report.status, Report.forwarded_at).where(
+        Report.code == code))).first()
+    if row is None:
+        return None
+    moderation = await session.get(ReportModeration, row.id)
+    if moderation is not None and moderation.hidden:
+        return None
+    return row.status
+
+
 async def public_photo(session: AsyncSession, code: str, sha256: str) -> Attachment | None:
     found = await public_report(session, code)
     if found is None:

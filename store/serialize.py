@@ -227,6 +227,27 @@ def attachment_dict(att: Attachment, base_url: str, code: str,
     }
 
 
+# Notes a citizen may read: an agency's reply, the result, the reason for refusing, a progress
+# note written by the agency (not the center's or the system's routing words). A note sent back
+# to the center ("returned"), or written on any other step, is internal.
+PUBLIC_NOTE_STATUSES = ("resolved", "rejected", "in_progress")
+# Who acted, as public answers may name them: the system, the citizen, the center or an
+# agency's id; a person's account ("user:<login>") is the center's or an agency's staff.
+PUBLIC_ACTORS = ("system", "citizen", "center")
+STAFF = "staff"
+
+
+def note_is_public(kind: str, status_to: str | None, actor: str) -> bool:
+    if kind == "reply":
+        return True
+    return kind == "status" and status_to in PUBLIC_NOTE_STATUSES and not (
+        status_to == "in_progress" and actor in ("system", "center"))
+
+
+def public_actor(actor: str) -> str:
+    return STAFF if ":" in actor else actor
+
+
 def report_dict(report: Report, *, contact: Contact | None, attachments: list[Attachment],
                 events: list[ReportEvent], base_url: str, public: bool = False) -> dict[str, Any]:
     location = None
@@ -254,9 +275,10 @@ def report_dict(report: Report, *, contact: Contact | None, attachments: list[At
                    if report.rating_score is not None else None),
         "duplicate_of": report.duplicate_of,
         "events": [
-            {"time": iso(e.at), "actor": e.actor,
+            {"time": iso(e.at), "actor": public_actor(e.actor) if public else e.actor,
              "kind": e.kind, "status_from": e.status_from, "status": e.status_to,
-             "note": public_text(e.note, contact) if public and e.note else e.note}
+             "note": (public_text(e.note, contact) if e.note and note_is_public(
+                 e.kind, e.status_to, e.actor) else None) if public else e.note}
             for e in events if not public or (e.public and e.kind in ("status", "reply"))
         ],
     }

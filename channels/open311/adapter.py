@@ -31,7 +31,9 @@ from channels.base import ChannelAdapter, constant_time_equal
 from channels.open311.render import FORMATS, MIME, error, format_of, respond
 from channels.open311.requests import (
     QueryError,
+    asked_ids,
     find_requests,
+    pending_request,
     public_requests,
     request_filters,
 )
@@ -48,6 +50,7 @@ from normalizer.schema import (
     RawEvent,
 )
 from store.models import InboxEvent, Report, utcnow
+from store.public_reports import pending_status, public_conditions
 
 log = logging.getLogger("hub.channels.open311")
 
@@ -261,13 +264,19 @@ class WebChannel(ChannelAdapter):
         return respond(fmt, "service_requests", [{"service_request_id": code, "token": token}])
 
     async def get_request(self, request: web.Request, fmt: str) -> web.Response:
+        """A public report in full (masked, rounded); one still in triage as its code and
+        status only (the client that sent it may follow it); a hidden or missing one is 404."""
+        code = request.match_info["code"]
         async with self.ctx.sessions() as session:
             report = (await session.execute(select(Report).where(
-                Report.code == request.match_info["code"]))).scalar_one_or_none()
+                Report.code == code, *public_conditions()))).scalar_one_or_none()
             if report is None:
-                return error(fmt, 404, "service_request_id not found")
-            return respond(fmt, "service_requests",
-                           await public_requests(session, [report], self.zone))
+                status = await pending_status(session, code)
+                if status is None:
+                    return error(fmt, 404, "service_request_id not found")
+                return respond(fmt, "service_requests", [pending_request(code, status)])
+            return respond(fmt, "service_requests", await public_requests(
+                session, [report], self.zone, self.ctx.public_coordinate_decimals))
 
     async def list_requests(self, request: web.Request, fmt: str) -> web.Response:
         try:
@@ -276,8 +285,14 @@ class WebChannel(ChannelAdapter):
             return error(fmt, 400, str(exc))
         async with self.ctx.sessions() as session:
             reports = await find_requests(session, conds, limit)
-            return respond(fmt, "service_requests",
-                           await public_requests(session, reports, self.zone))
+            found = await public_requests(session, reports, self.zone,
+                                          self.ctx.public_coordinate_decimals)
+            # asked by id (a client following what it sent): those still in triage by status
+            public = {r.code for r in reports}
+            for code in asked_ids(request.query):
+                if code not in public and (status := await pending_status(session, code)):
+                    found.append(pending_request(code, status))
+            return respond(fmt, "service_requests", found)
 
     # --- sending -----------------------------------------------------------------------------
     async def send(self, address: str, message: OutboundMessage) -> DeliveryResult:

@@ -23,6 +23,7 @@ from channels.open311.render import w3c
 from normalizer.schema import CATEGORIES, OPEN_STATUSES
 from store.models import Attachment, Contact, Report, ReportEvent
 from store.params import query_int
+from store.public_reports import public_conditions
 from store.serialize import public_text, report_dict
 
 DEFAULT_WINDOW = timedelta(days=90)  # "the range defaults to most recent 90 days"
@@ -47,12 +48,18 @@ def _when(raw: str, key: str) -> datetime:
     return value
 
 
+def asked_ids(query: Any) -> list[str]:
+    """The codes of ``service_request_id`` (comma separated), at most ``MAX_REQUESTS``."""
+    return [c.strip() for c in (query.get("service_request_id") or "").split(",")
+            if c.strip()][:MAX_REQUESTS]
+
+
 def request_filters(query: Any, now: datetime) -> tuple[list[Any], int]:
     """The WHERE conditions and limit of GET requests. ``service_request_id`` overrides every
     other argument, as the spec says; otherwise the window defaults to the last 90 days."""
-    ids = [c.strip() for c in (query.get("service_request_id") or "").split(",") if c.strip()]
+    ids = asked_ids(query)
     if ids:
-        return [Report.code.in_(ids[:MAX_REQUESTS])], MAX_REQUESTS
+        return [Report.code.in_(ids)], MAX_REQUESTS
     conds: list[Any] = []
     codes = [c.strip() for c in (query.get("service_code") or "").split(",") if c.strip()]
     if codes:
@@ -83,7 +90,9 @@ def request_filters(query: Any, now: datetime) -> tuple[list[Any], int]:
 
 
 async def find_requests(session: AsyncSession, conds: list[Any], limit: int) -> list[Report]:
-    query = select(Report).where(Report.code.is_not(None), and_(*conds))
+    """Public reports only, as on the portal: forwarded at least once and not hidden (a report
+    still in triage is in no list; ``pending_request`` answers for its code alone)."""
+    query = select(Report).where(Report.code.is_not(None), and_(*conds), *public_conditions())
     return list((await session.execute(
         query.order_by(Report.created_at.desc(), Report.id.desc()).limit(limit))).scalars())
 
@@ -96,8 +105,15 @@ def _ward_centres() -> dict[str, tuple[float, float]]:
     return {u["name"]: (u["lat"], u["lon"]) for u in units}
 
 
+def pending_request(code: str, status: str) -> dict[str, Any]:
+    """A report not public yet (still in triage): its code and whether it is open, every other
+    field null — the citizen's text and place become public only once the center forwards it."""
+    return {key: None for key in REQUEST_FIELDS} | {
+        "service_request_id": code, "status": "open" if status in OPEN_STATUSES else "closed"}
+
+
 async def public_requests(session: AsyncSession, reports: list[Report],
-                          zone: ZoneInfo) -> list[dict[str, Any]]:
+                          zone: ZoneInfo, decimals: int) -> list[dict[str, Any]]:
     if not reports:
         return []
     ids = [r.id for r in reports]
@@ -117,12 +133,12 @@ async def public_requests(session: AsyncSession, reports: list[Report],
         contact = contacts.get(report.contact_id) if report.contact_id else None
         public = report_dict(report, contact=contact, attachments=attachments[report.id],
                              events=events[report.id], base_url="", public=True)
-        out.append(as_request(report, public, contact, zone))
+        out.append(as_request(report, public, contact, zone, decimals))
     return out
 
 
 def as_request(report: Report, public: dict[str, Any], contact: Contact | None,
-               zone: ZoneInfo) -> dict[str, Any]:
+               zone: ZoneInfo, decimals: int) -> dict[str, Any]:
     """One GeoReport v2 ``request``, every field of the spec present (null when unknown)."""
     notes = [e["note"] for e in public["events"]
              if e.get("note") and e.get("actor") not in NOT_STATUS_NOTES]
@@ -136,6 +152,8 @@ def as_request(report: Report, public: dict[str, Any], contact: Contact | None,
         # An address-only report is shown at its ward's centre (the ward was resolved from
         # the address): clients that draw a map need a point.
         lat, lon = _ward_centres()[report.ward]
+    if lat is not None and lon is not None:  # rounded, as on every public answer
+        lat, lon = round(lat, decimals), round(lon, decimals)
     return {
         "service_request_id": report.code,
         "status": "open" if report.status in OPEN_STATUSES else "closed",
@@ -156,3 +174,9 @@ def as_request(report: Report, public: dict[str, Any], contact: Contact | None,
         "long": lon,
         "media_url": given.get("media_url"),
     }
+
+
+REQUEST_FIELDS = ("service_request_id", "status", "status_notes", "service_name", "service_code",
+                  "description", "agency_responsible", "service_notice", "requested_datetime",
+                  "updated_datetime", "expected_datetime", "address", "address_id", "zipcode",
+                  "lat", "long", "media_url")

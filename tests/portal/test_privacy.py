@@ -140,11 +140,22 @@ async def test_public_only_once_forwarded_and_hidden_reports_are_404_and_in_no_l
     assert (await client.get(f"/api/public/reports/{hidden}")).status == 404
     assert (await client.get("/r/PA-2026-999999")).status == 404
     for path in ("/", "/reports", "/reports?q=nhay cam", "/reports?q=karaoke", "/reports.atom",
-                 "/api/public/reports.json", "/api/public/reports.csv", "/agencies/so-xay-dung"):
+                 "/api/public/reports.json", "/api/public/reports.csv", "/agencies/so-xay-dung",
+                 "/open311/v2/requests.json", "/open311/v2/requests.xml",
+                 f"/open311/v2/requests.json?service_request_id={hidden}"):
         body = await (await client.get(path)).text()
         assert hidden not in body and "nhạy cảm" not in html.unescape(body), path
         assert triage not in body and "đêm khuya" not in html.unescape(body), path
     assert shown in await (await client.get("/reports")).text()
+    assert shown in await (await client.get("/open311/v2/requests.json")).text()
+    # Open311, as the portal: a hidden report is 404; one in triage is its code and status only
+    # (the app that sent it may follow it), in no list
+    assert (await client.get(f"/open311/v2/requests/{hidden}.json")).status == 404
+    for path in (f"/open311/v2/requests/{triage}.json",
+                 f"/open311/v2/requests.json?service_request_id={triage}"):
+        [one] = await (await client.get(path)).json()
+        assert one["service_request_id"] == triage and one["status"] == "open", path
+        assert {k for k, v in one.items() if v is not None} == {"service_request_id", "status"}, path
     # unhiding brings it back
     async with client.app[HUB_KEY].sessions() as session, session.begin():
         await set_report_hidden(session, hidden, False, actor="user:tt.lan")
@@ -190,7 +201,42 @@ async def test_public_coordinates_are_rounded(portal: Any) -> None:
     client = portal
     code = await seed_report(client, lat=16.46371234, lon=107.59091234)
     for path in (f"/r/{code}", f"/api/public/reports/{code}", "/api/public/reports.json",
-                 "/api/public/reports.csv", "/api/public/map.json?zoom=18"):
+                 "/api/public/reports.csv", "/api/public/map.json?zoom=18",
+                 f"/open311/v2/requests/{code}.json", f"/open311/v2/requests/{code}.xml",
+                 "/open311/v2/requests.json"):
         body = await (await client.get(path)).text()
         assert "16.4637" not in body and "107.5909" not in body, path
         assert "16.464" in body and "107.591" in body, path
+
+
+async def test_notes_for_the_center_and_staff_logins_stay_internal(portal: Any) -> None:
+    """A note an agency writes when it sends a report back to the center ("returned"), or the
+    center's note when it takes it back to triage, is internal: on no public page, JSON or Open311
+    answer; a staff member's login (actor ``user:…``) is shown as ``staff``. The agency's
+    progress note is public."""
+    from router import lifecycle
+
+    client = portal
+    code = await seed_report(client, status="forwarded", agency="moi-truong")
+    auth = await token(client, "moi-truong")
+    for status, note in (("in_progress", "Đội môi trường đã đến hiện trường"),
+                         ("returned", "NỘI BỘ: không thuộc thẩm quyền, gọi cán bộ Hưng")):
+        resp = await client.post(f"/api/v1/reports/{code}/status", headers=auth,
+                                 json={"status": status, "note": note})
+        assert resp.status == 200, await resp.text()
+    hub = client.app[HUB_KEY]
+    async with hub.sessions() as session, session.begin():
+        report = (await session.execute(select(Report).where(Report.code == code))).scalar_one()
+        await lifecycle.change_status(hub, session, report, "triage", actor="user:tt.lan",
+                                      center=True, note="NỘI BỘ xem lại theo chỉ đạo lãnh đạo")
+    await run_portal_jobs(client)
+    for path in (f"/r/{code}", f"/api/public/reports/{code}", f"/open311/v2/requests/{code}.json",
+                 f"/open311/v2/requests/{code}.xml", "/open311/v2/requests.json"):
+        body = await body_of(await client.get(path))
+        assert "NỘI BỘ" not in body and "Hưng" not in body and "tt.lan" not in body, path
+    events = (await (await client.get(f"/api/public/reports/{code}")).json())["events"]
+    assert "staff" in {e["actor"] for e in events}
+    assert not any(":" in e["actor"] for e in events)
+    assert "Đội môi trường đã đến hiện trường" in {e["note"] for e in events}
+    [one] = await (await client.get(f"/open311/v2/requests/{code}.json")).json()
+    assert one["status_notes"] == "Đội môi trường đã đến hiện trường"

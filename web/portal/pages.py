@@ -14,7 +14,14 @@ from normalizer.places import list_wards
 from normalizer.schema import CATEGORIES
 from router.views import due_state, public_result, public_timeline
 from store.models import utcnow
-from store.public_reports import STATUS_GROUPS, PublicFilter, count_public, list_public, public_report
+from store.public_reports import (
+    STATUS_GROUPS,
+    PublicFilter,
+    count_public,
+    list_public,
+    pending_status,
+    public_report,
+)
 from store.public_stats import monthly_trend, week_counts
 from store.serialize import public_text_for
 from web.context import WEB_CONTEXT
@@ -166,7 +173,7 @@ async def report_page(request: web.Request, rate_error: str | None = None, statu
     code = request.match_info["code"].strip().upper()
     async with ctx.sessions() as session:
         found = await public_report(session, code)
-        pending = None if found is not None else await _pending_status(session, code)
+        pending = None if found is not None else await pending_status(session, code)
     if found is None:
         if pending is None:
             return not_found(request)
@@ -224,23 +231,6 @@ async def rate(request: web.Request) -> web.Response:
                                  token=token if exc.status == 400 else "")
     request.app[PORTAL_CACHE].pop("agency_stats", None)
     return web.Response(status=303, headers={"Location": f"/r/{code}?rated=1"})
-
-
-async def _pending_status(session: Any, code: str) -> str | None:
-    """A report not public yet (still in triage) shows its status only; a hidden one is None."""
-    from sqlalchemy import select
-
-    from store.models import Report
-    from store.public_models import ReportModeration
-
-    row = (await session.execute(select(Report.id, Report.status, Report.forwarded_at).where(
-        Report.code == code))).first()
-    if row is None:
-        return None
-    moderation = await session.get(ReportModeration, row.id)
-    if moderation is not None and moderation.hidden:
-        return None
-    return row.status
 
 
 async def agency_stats_cached(app: web.Application) -> dict[str, Any]:

@@ -226,6 +226,10 @@ def main(argv: list[str] | None = None) -> int:
     except (SettingsError, ChannelConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `hub export | head`: the reader has what it wanted
+        # Python would complain again when it flushes stdout at exit: point it at nothing
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141 if os.name == "posix" else 1  # 128 + SIGPIPE, as a shell reports it
 
 
 if __name__ == "__main__":

@@ -151,6 +151,10 @@ def cmd_restore(args: argparse.Namespace) -> int:
         print(f"error: {src} is not a file", file=sys.stderr)
         return 2
     if not args.yes:
+        if not sys.stdin.isatty():  # cron, CI, a pipe: nobody to ask
+            print("error: restore replaces the database; without a terminal to confirm on, "
+                  "pass --yes (and stop `hub serve` first)", file=sys.stderr)
+            return 2
         answer = input(f"Replace the database {url.split('@')[-1]} with {src}? "
                        "(stop `hub serve` first) [y/N] ")
         if answer.strip().lower() not in ("y", "yes", "c", "có"):

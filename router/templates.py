@@ -136,6 +136,13 @@ TEMPLATES: dict[str, str] = {
         "Mời bạn đánh giá mức độ hài lòng từ 1 đến 5: trả lời thư này bằng một số (5 là rất hài "
         "lòng){rate_link}"
     ),
+    # The web portal and app have no reply box: the link is the way to rate.
+    "resolved@web": "Phản ánh {code} đã được {agency} xử lý xong.\nKết quả: {note}{rate_link}",
+    # An operator reads it out on a call-back and notes the answer.
+    "resolved@callback": (
+        "Phản ánh {code} đã được {agency} xử lý xong. Kết quả: {note}\n"
+        "Xin ông/bà cho biết mức độ hài lòng từ 1 đến 5 (5 là rất hài lòng)."
+    ),
     "rate_link@email": ", hoặc bấm vào liên kết:\n{rate_url}",
     "rate_link": "\nĐánh giá mức độ hài lòng (1–5): {rate_url}",
     "rate_link@callback": "",  # an operator reads it on the phone: no link

@@ -121,3 +121,24 @@ async def test_center_labels_survive_reclassify_and_export_as_corrections(cfg: P
     assert "1 labels written" in proc.stdout
     [label] = [json.loads(line) for line in target.read_text(encoding="utf-8").splitlines()]
     assert label["category"] == "tourism" and "Đèn đường" in label["text"] and label["time"]
+
+
+async def test_export_into_a_closed_pipe_and_restore_without_a_terminal_end_cleanly(cfg: Path):
+    """`hub export | head -1` and `hub restore FILE` from cron: a plain exit, no traceback."""
+    import os
+    import sys
+
+    await _seed(cfg)
+    command = [sys.executable, "main.py", "export", "--config", str(cfg)]
+    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    proc.stdout.close()  # the reader is gone before the first line
+    err = proc.stderr.read().decode()
+    proc.stderr.close()
+    assert proc.wait(timeout=120) == 141 and "Traceback" not in err, err
+    backup = cfg.parent / "hub.db"
+    restore = subprocess.run([sys.executable, "main.py", "restore", str(backup), "--config", str(cfg)],
+                             cwd=ROOT, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                             timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert restore.returncode == 2 and "pass --yes" in restore.stderr, restore.stderr
+    assert "Traceback" not in restore.stderr

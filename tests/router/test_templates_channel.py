@@ -17,3 +17,18 @@ def test_mail_gets_a_subject_and_the_reply_hint_once() -> None:
 def test_other_channels_get_the_text_as_it_is() -> None:
     plain = OutboundMessage(text="Đã tiếp nhận.", report_code="PA-2026-000001")
     assert templates.for_channel(plain, "zalo") is plain
+
+
+def test_a_resolved_report_is_rated_the_way_each_channel_can() -> None:
+    """Web and app citizens have no reply box: their 'resolved' carries the one-time link, not
+    'reply with a number'; an operator reading it on a call-back asks, with no link."""
+    from router.messages import citizen_message
+
+    values = {"code": "PA-2026-000004", "agency": "Sở Xây dựng", "note": "Đã vá ổ gà",
+              "rate_url": "https://hue.example/r/PA-2026-000004?rate=abc"}
+    web = citizen_message("resolved", "web", values).text
+    assert "https://hue.example/r/PA-2026-000004?rate=abc" in web and "trả lời" not in web
+    chat = citizen_message("resolved", "zalo", values).text
+    assert "trả lời bằng một số" in chat
+    call = citizen_message("resolved", "callback", values).text
+    assert "http" not in call and "trả lời" not in call and "từ 1 đến 5" in call

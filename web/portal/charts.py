@@ -21,9 +21,9 @@ def trend_svg(trend: list[dict[str, Any]], title: str, width: int = 640, height:
     left, right, top, bottom = 36, 8, 28, 34
     plot_w, plot_h = width - left - right, height - top - bottom
     highest = max([1, *(max(m["received"], m["resolved"]) for m in trend)])
-    step = math.ceil(highest / 4)  # whole-number grid lines: 0, step, … 4·step
-    peak = step * 4
-    step = plot_w / max(1, len(trend))
+    grid = math.ceil(highest / 4)  # whole-number grid lines: 0, grid, … 4·grid
+    peak = grid * 4
+    step = plot_w / max(1, len(trend))  # one month's width
     bar = max(2.0, step * 0.36)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {width} {height}" '
@@ -34,7 +34,7 @@ def trend_svg(trend: list[dict[str, Any]], title: str, width: int = 640, height:
             for m in trend)) + "</desc>",
     ]
     for i in range(5):  # horizontal grid with values
-        value = step * i
+        value = grid * i
         y = top + plot_h - plot_h * i / 4
         parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>')
         parts.append(f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end" class="axis">{value}</text>')

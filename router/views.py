@@ -3,6 +3,7 @@ contacts, and attachment URLs pointing at the token-protected agency API; and as
 sees it (the portal): citizen-readable Vietnamese history, the result, the due date kept or not."""
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,26 +41,76 @@ REPLY_STEP = "{agency} phản hồi"
 SOME_AGENCY = "đơn vị xử lý"
 
 
-def _agency_of(actor: str, fallback: str | None, names: dict[str, str]) -> str:
-    if actor in names:
-        return names[actor]
-    return fallback or SOME_AGENCY
+# The note router.assign.reroute writes on a forward from one agency to another
+# ("chuyển moi-truong → qldt-thuan-hoa"): events store no agency, so this note is where a
+# past forward's agency is read from.
+REROUTE_NOTE = re.compile(r"chuyển (\S+) → (\S+)")
+
+
+# Statuses that take a report off its agency (router.lifecycle.change_status).
+BACK_WITH_THE_CENTER = ("returned", "triage", "rejected", "duplicate")
+
+
+def _reroute_ends(note: str | None, names: dict[str, str]) -> tuple[str | None, str | None]:
+    """(from, to) agency ids of a re-route note written by our own code; None where the note
+    is not one or names an agency no longer configured."""
+    match = REROUTE_NOTE.fullmatch((note or "").strip())
+    if match is None:
+        return None, None
+    before, after = match.groups()
+    return (before if before in names else None), (after if after in names else None)
+
+
+def _forward_targets(events: list[Any], names: dict[str, str],
+                     current_id: str | None) -> dict[int, str | None]:
+    """Index of each "forwarded" status event → the agency id the report went to then: its own
+    re-route note ("… → to"); else the next forward's note ("from → …": the agency changes only
+    by forwarding, and a report taken back from its agency has none, so that re-route writes no
+    note); else, for the last forward, the report's agency now; else an agency acting on the
+    report before the next forward; else None (the caller falls back to the agency now)."""
+    forwards = [i for i, e in enumerate(events) if e.kind == "status" and e.status_to == "forwarded"]
+    targets: dict[int, str | None] = {}
+    for n, i in enumerate(forwards):
+        end = forwards[n + 1] if n + 1 < len(forwards) else len(events)
+        target = _reroute_ends(events[i].note, names)[1]
+        if target is None and end < len(events):
+            target = _reroute_ends(events[end].note, names)[0]
+        if target is None and end == len(events) and current_id in names:
+            target = current_id
+        if target is None:
+            target = next((e.actor for e in events[i + 1:end] if e.actor in names), None)
+        targets[i] = target
+    return targets
 
 
 def public_timeline(report: Any, events: list[Any], names: dict[str, str],
                     mask: Any) -> list[dict[str, Any]]:
     """Public events → [{at, status, text, note_label, note}] in Vietnamese. ``names`` maps
-    agency ids to names; ``mask(text)`` masks personal data in notes."""
+    agency ids to names; ``mask(text)`` masks personal data in notes. A "forwarded" step names
+    the agency the report went to then, a step by an agency that agency, any other step the
+    agency the report was with then (the report's agency now where that is not known)."""
     current = names.get(report.agency_id or "", None)
+    targets = _forward_targets(events, names, report.agency_id)
+    at_the_time: str | None = None  # the agency of the latest forward so far, when known
     out = []
-    for event in events:
+    for index, event in enumerate(events):
+        if index in targets:
+            at_the_time = targets[index]
+        elif event.kind == "status" and event.status_to in BACK_WITH_THE_CENTER:
+            at_the_time = None
         if event.kind == "reply":
             step, key = REPLY_STEP, "reply"
         elif event.kind == "status" and event.status_to in PUBLIC_STEPS:
             step, key = PUBLIC_STEPS[event.status_to], event.status_to
         else:
             continue
-        agency = _agency_of(event.actor, current, names)
+        if index in targets:
+            agency_id = at_the_time
+        elif event.actor in names:
+            agency_id = event.actor
+        else:
+            agency_id = at_the_time
+        agency = names.get(agency_id or "") or current or SOME_AGENCY
         note = None
         if event.note and note_is_public(event.kind, event.status_to, event.actor):
             note = mask(event.note)

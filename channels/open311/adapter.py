@@ -27,7 +27,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from sqlalchemy import select
 
-from channels.base import ChannelAdapter, constant_time_equal
+from channels.base import ChannelAdapter, ChannelContext, constant_time_equal
 from channels.open311.render import FORMATS, MIME, error, format_of, respond
 from channels.open311.requests import (
     QueryError,
@@ -51,6 +51,7 @@ from normalizer.schema import (
 )
 from store.models import InboxEvent, Report, utcnow
 from store.public_reports import pending_status, public_conditions
+from store.ratelimit import RateLimiter, client_address
 
 log = logging.getLogger("hub.channels.open311")
 
@@ -96,6 +97,11 @@ def _float(form: Any, key: str) -> float | None:
 class WebChannel(ChannelAdapter):
     name = "web"
     settings_model = Open311Settings
+
+    def __init__(self, ctx: ChannelContext, cfg: Any) -> None:
+        super().__init__(ctx, cfg)
+        # POSTs without an api_key (none configured), per client address; see post_request.
+        self.limiter = RateLimiter(cfg.anonymous_per_hour)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -212,13 +218,27 @@ class WebChannel(ChannelAdapter):
             status, description = problem
             ctx.count_rejected("web", "invalid")
             return error(fmt, status, description)
-        client_token = (request.headers.get("Idempotency-Key") or fields.pop("client_token", "")
-                        or uuid.uuid4().hex)[:128]
+        given_token = (request.headers.get("Idempotency-Key") or fields.pop("client_token", ""))[:128]
+        client_token = given_token or uuid.uuid4().hex
         fields.pop("api_key", None)
         fields.pop("jurisdiction_id", None)
+        # No api_key configured: anyone may POST, so well-formed requests are limited per
+        # client. A retry with an idempotency key already stored is let through and not
+        # counted (it makes nothing new; the answer is its token or code, or a 409).
+        client = None if api_key else client_address(request)
+        if client is not None:
+            wait = self.limiter.allow(client)
+            if wait is not None:
+                if not (given_token and await self._known_token(given_token)):
+                    ctx.count_rejected("web", "rate_limit")
+                    return error(fmt, 429, "too many requests from this client; try again later",
+                                 headers={"Retry-After": str(int(wait) + 1)})
+                client = None  # a replay past the limit: nothing was counted
         fields["_token"] = client_token
         fields["received_at"] = datetime.now().astimezone().isoformat()
         [result] = await store_events(ctx, "web", [RawEvent(client_token, fields)], started)
+        if result.duplicate and client is not None:
+            self.limiter.refund(client)
         if result.duplicate:
             if not await self._same_request(client_token, fields):
                 ctx.count_rejected("web", "idempotency_conflict")
@@ -241,6 +261,11 @@ class WebChannel(ChannelAdapter):
         volatile = ("received_at", "_token")
         before = {k: v for k, v in json.loads(stored).items() if k not in volatile}
         return before == {k: v for k, v in fields.items() if k not in volatile}
+
+    async def _known_token(self, token: str) -> bool:
+        async with self.ctx.sessions() as session:
+            return (await session.execute(select(InboxEvent.id).where(
+                InboxEvent.channel == "web", InboxEvent.external_id == token))).scalar() is not None
 
     async def _code_for_token(self, token: str) -> str | None:
         async with self.ctx.sessions() as session:

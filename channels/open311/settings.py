@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from pydantic import SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
 
 from channels.base import ChannelSettings
 
@@ -11,6 +11,10 @@ from channels.base import ChannelSettings
 class Open311Settings(ChannelSettings):
     enabled: bool = True  # the Open311 endpoint is on unless switched off
     api_key: SecretStr = SecretStr("")  # when set, POST requests.* must carry it (body or query)
+    # With no api_key anyone may POST: well-formed requests per client address per hour
+    # (like the portal form's form_per_hour; more is a 429 with Retry-After). Not applied when
+    # api_key is set: the clients holding it are the center's partner apps.
+    anonymous_per_hour: int = Field(10, ge=1)
     # media_url is downloaded only from these hosts (e.g. the portal's own upload host);
     # anything else is kept as a link, never fetched (no server-side request forgery).
     media_hosts: list[str] = []

@@ -3,15 +3,15 @@ the web channel's durable intake (the hub's ``submit_report_form``), resists abu
 third-party captcha: a per-client rate limit, a honeypot field, size limits."""
 from __future__ import annotations
 
-import time
 import uuid
-from collections import defaultdict, deque
 from typing import Any
 
 from aiohttp import web
 
 from normalizer.places import list_wards
 from normalizer.schema import CATEGORIES
+from store.ratelimit import RateLimiter as RateLimiter  # re-exported: web.portal builds it
+from store.ratelimit import client_address
 from web.context import WEB_CONTEXT
 from web.portal.keys import PORTAL_LIMITER, PORTAL_SETTINGS
 from web.portal.photos import PhotoRefused, check_photo
@@ -22,46 +22,6 @@ TEXT_FIELDS = ("category", "description", "lat", "long", "address", "name", "pho
 HONEYPOT = "website"  # hidden from people (CSS, aria-hidden, tabindex=-1); bots fill it
 MAX_FIELD_CHARS = 4000
 MAX_DESCRIPTION = 4000
-
-
-class RateLimiter:
-    """Submissions per client per hour, in memory (one process; replicas each keep their own)."""
-
-    def __init__(self, per_hour: int) -> None:
-        self.per_hour = per_hour
-        self.seen: dict[str, deque[float]] = defaultdict(deque)
-
-    def allow(self, key: str, now: float | None = None) -> float | None:
-        """None when allowed (and counted), else seconds until the next allowed submission."""
-        now = time.monotonic() if now is None else now
-        window = self.seen[key]
-        while window and window[0] <= now - 3600:
-            window.popleft()
-        if len(window) >= self.per_hour:
-            return 3600 - (now - window[0])
-        window.append(now)
-        if len(self.seen) > 50_000:  # forget idle clients
-            for k in [k for k, v in self.seen.items() if not v][:10_000]:
-                del self.seen[k]
-        return None
-
-
-def client_address(request: web.Request) -> str:
-    """Who is submitting, for the rate limit. Behind the reverse proxy of deploy/ (nginx or
-    Caddy on the same host) every request comes from loopback: the client is then the last
-    X-Forwarded-For entry, the one the proxy itself added. From anywhere else the header is
-    ignored (anyone can send it)."""
-    import ipaddress
-
-    remote = request.remote or "unknown"
-    try:
-        loopback = ipaddress.ip_address(remote).is_loopback
-    except ValueError:
-        loopback = False
-    forwarded = request.headers.get("X-Forwarded-For", "")
-    if loopback and forwarded.strip():
-        return forwarded.split(",")[-1].strip()[:64] or remote
-    return remote
 
 
 class FormProblem(ValueError):

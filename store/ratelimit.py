@@ -1,0 +1,56 @@
+"""Per-client submission limits shared by the web layer (the portal form ``/report``) and the
+channels (an Open311 POST without an api_key): a sliding hour per client address, in memory."""
+from __future__ import annotations
+
+import ipaddress
+import time
+from collections import defaultdict, deque
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+
+class RateLimiter:
+    """Submissions per client per hour, in memory (one process; replicas each keep their own)."""
+
+    def __init__(self, per_hour: int) -> None:
+        self.per_hour = per_hour
+        self.seen: dict[str, deque[float]] = defaultdict(deque)
+
+    def allow(self, key: str, now: float | None = None) -> float | None:
+        """None when allowed (and counted), else seconds until the next allowed submission."""
+        now = time.monotonic() if now is None else now
+        window = self.seen[key]
+        while window and window[0] <= now - 3600:
+            window.popleft()
+        if len(window) >= self.per_hour:
+            return 3600 - (now - window[0])
+        window.append(now)
+        if len(self.seen) > 50_000:  # forget idle clients
+            for k in [k for k, v in self.seen.items() if not v][:10_000]:
+                del self.seen[k]
+        return None
+
+    def refund(self, key: str) -> None:
+        """Take back the latest counted submission of ``key`` (it turned out to make nothing
+        new, e.g. a replayed request with the same idempotency key)."""
+        window = self.seen.get(key)
+        if window:
+            window.pop()
+
+
+def client_address(request: web.Request) -> str:
+    """Who is submitting, for the rate limit. Behind the reverse proxy of deploy/ (nginx or
+    Caddy on the same host) every request comes from loopback: the client is then the last
+    X-Forwarded-For entry, the one the proxy itself added. From anywhere else the header is
+    ignored (anyone can send it)."""
+    remote = request.remote or "unknown"
+    try:
+        loopback = ipaddress.ip_address(remote).is_loopback
+    except ValueError:
+        loopback = False
+    forwarded = request.headers.get("X-Forwarded-For", "")
+    if loopback and forwarded.strip():
+        return forwarded.split(",")[-1].strip()[:64] or remote
+    return remote

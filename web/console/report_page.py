@@ -120,6 +120,10 @@ async def _page(request: web.Request, *, error: str | None = None, status: int =
         return detail.officers.get(name) or ACTORS.get(name) or agencies.get(name, name)
 
     can = permissions(user, report) if request.config_dict.get(WEB_CONTEXT) is not None else {}
+    # A hotline call whose number could not be verified keeps it as typed (docs/channels/
+    # hotline.md): shown here, flagged, when there is no verified phone (staff only).
+    unverified = "" if detail.contact and detail.contact.phone else str(
+        (report.extra or {}).get("caller_unverified") or "").strip()[:40]
     done = request.query.get("done", "")
     return render(request, "console/report.html", {
         "title": f"Phản ánh {code}", "d": detail, "r": report, "sla": sla_state(
@@ -128,7 +132,7 @@ async def _page(request: web.Request, *, error: str | None = None, status: int =
         "attachment_kinds": ATTACHMENT_KINDS, "event_kinds": EVENT_KINDS,
         "delivery_states": DELIVERY_STATES, "actor": actor, "can": can,
         "agencies": agencies, "categories": CATEGORIES, "duplicates": duplicates,
-        "hidden": bool(moderation and moderation.hidden),
+        "hidden": bool(moderation and moderation.hidden), "caller_unverified": unverified,
         "hidden_reason": moderation.reason if moderation else None,
         "error": error, "notice": DONE.get(done), "form": form or {}, "failed": failed,
         "media_url": lambda a: f"/console/reports/{report.code}/media/{a.sha256}",

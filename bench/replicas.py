@@ -140,6 +140,7 @@ def write_settings(work: Path, name: str, port: int, db: str, api: str, mods: di
         "storage": {"backend": "database", "media_dir": str(work / name / "media")},
         "workers": {"leader_lease_seconds": 6, "claim_lease_seconds": 6},
         "portal": {"form_per_hour": 100000},
+        "channels": {"web": {"anonymous_per_hour": 10**9}},  # one load client behind the balancer
     }
     for mod in mods.values():
         settings = _deep_merge(settings, mod.settings(api))

@@ -59,14 +59,16 @@ async def _deliver(session: AsyncSession, ctx: RouterContext, report: Report, te
                    prefix: str = "") -> OutboxMessage | None:
     unreachable = None
     if not report.reply_address:
-        unreachable = f"no reply address on {report.channel}"
+        unreachable = f"{report.channel}: không có địa chỉ để trả lời"
     elif report.channel not in ctx.senders:
-        unreachable = f"{report.channel}: no route to send on"
+        unreachable = f"{report.channel}: không gửi tin đi được trên kênh này"
     elif report.contact_id is not None:
         contact = await session.get(Contact, report.contact_id)
         if contact is not None and contact.channel == report.channel and contact.state in (
                 "blocked", "unfollowed"):
-            unreachable = f"{report.channel}: the citizen {contact.state} us"
+            unreachable = f"{report.channel}: " + (
+                "người dân đã chặn tin của Trung tâm" if contact.state == "blocked"
+                else "người dân đã bỏ theo dõi")
     if unreachable:
         if template is None:
             return None  # a question only makes sense where the citizen can answer

@@ -11,6 +11,7 @@ from functools import lru_cache
 from typing import Any
 
 from normalizer.places import ward_key
+from normalizer.schema import CATEGORIES
 
 # (a ward name's key is folded text: the same few names are keyed for every report)
 _area_key = lru_cache(maxsize=4096)(ward_key)
@@ -55,10 +56,10 @@ class RouteDecision:
 def choose_agency(category: str | None, confidence: float | None, ward: str | None,
                   rules: Sequence[AgencyRule], threshold: float) -> RouteDecision:
     if not category or category == "other":
-        return RouteDecision(None, "no category: center triage")
+        return RouteDecision(None, "chưa rõ lĩnh vực: Trung tâm phân loại")
     if confidence is None or confidence < threshold:
-        return RouteDecision(None, f"classification confidence {confidence or 0:.2f} "
-                                   f"below threshold {threshold:.2f}")
+        return RouteDecision(None, f"độ tin cậy phân loại {confidence or 0:.2f} dưới ngưỡng "
+                                   f"{threshold:.2f}: Trung tâm xem xét")
     wanted = _area_key(ward) if ward else None
     best: tuple[int, str] | None = None
     for rule in rules:
@@ -74,7 +75,8 @@ def choose_agency(category: str | None, confidence: float | None, ward: str | No
         if best is None or score > best[0]:
             best = (score, rule.id)
     if best is None:
-        return RouteDecision(None, f"no agency handles {category}"
-                                   + (f" in {ward}" if ward else " (place unknown)"))
-    return RouteDecision(best[1], "matched category and area" if best[0] == 3
-                         else "matched category" if best[0] == 2 else "matched area")
+        label = CATEGORIES.get(category, category)
+        return RouteDecision(None, f"chưa có đơn vị phụ trách lĩnh vực {label}"
+                                   + (f" tại {ward}" if ward else " (chưa rõ địa bàn)"))
+    return RouteDecision(best[1], "đúng lĩnh vực và địa bàn" if best[0] == 3
+                         else "đúng lĩnh vực" if best[0] == 2 else "đúng địa bàn")

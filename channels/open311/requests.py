@@ -29,7 +29,7 @@ from store.serialize import public_text, report_dict
 DEFAULT_WINDOW = timedelta(days=90)  # "the range defaults to most recent 90 days"
 MAX_WINDOW = timedelta(days=90)      # "may not span more than 90 days"
 MAX_REQUESTS = 1000                  # "or first 1000 requests returned"
-# Events by these actors carry the system's own words ("matched category and area",
+# Events by these actors carry the system's own words ("đúng lĩnh vực và địa bàn",
 # "tiếp nhận qua web"): public on the timeline, but not notes on the request's status.
 NOT_STATUS_NOTES = ("system", "citizen")
 

@@ -57,6 +57,8 @@ media_dir = "{tmp_path / 'media'}"
 [workers]
 poll_seconds = 0.05
 claim_lease_seconds = 1
+[channels.web]
+anonymous_per_hour = 1000000
 """)
     base = f"http://127.0.0.1:{port}"
     log = tmp_path / "server.log"

@@ -175,7 +175,7 @@ async def test_without_a_gateway_the_router_goes_down_its_one_chain(make_hub: An
                                              note="Đã thu gom") is None
     async with hub.sessions() as session:
         [entry] = (await session.execute(select(Callback))).scalars().all()
-        assert entry.phone == PHONE and "no route" in entry.reason and "Đã thu gom" in entry.text
+        assert entry.phone == PHONE and "không gửi tin đi được" in entry.reason and "Đã thu gom" in entry.text
 
 
 async def test_call_back_list_without_any_route(make_hub: Any) -> None:

@@ -190,7 +190,7 @@ async def test_status_notes_are_the_citizen_facing_notes_only(hub):
     client = hub
     code = await post_report(client, FORM, api_key="k-123")
     [req] = await (await client.get(f"{V2}/requests/{code}.json")).json()
-    # the system's routing words ("matched category and area", "tiếp nhận qua web") are not notes
+    # the system's routing words ("đúng lĩnh vực và địa bàn", "tiếp nhận qua web") are not notes
     assert req["status"] == "open" and req["status_notes"] is None
     agency = await token(client, "moi-truong")
     resp = await client.post(f"/api/v1/reports/{code}/status", headers=agency,

@@ -32,7 +32,8 @@ def _kind(method: str, path: str, status: int) -> str:
 
 
 async def test_random_requests_never_fail_unformatted(settings_factory, hub_client):
-    client = await hub_client(settings_factory(workers={"enabled": False}))
+    client = await hub_client(settings_factory(workers={"enabled": False},
+                                               channels={"web": {"anonymous_per_hour": 10**6}}))
     rng = random.Random(20261130)
     statuses: dict[int, int] = {}
     for _ in range(600):

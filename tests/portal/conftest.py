@@ -81,7 +81,7 @@ async def seed_report(client: Any, *, status: str = "forwarded", agency: str | N
             at = at + timedelta(minutes=5)
             session.add(ReportEvent(report_id=report.id, at=at, actor=agency if step in (
                 "in_progress", "resolved") and agency else "system", kind="status", status_from=previous,
-                status_to=step, note=notes.get(step, "matched category and area" if step == "forwarded" else None)))
+                status_to=step, note=notes.get(step, "đúng lĩnh vực và địa bàn" if step == "forwarded" else None)))
         if "reply" in notes:
             session.add(ReportEvent(report_id=report.id, at=at + timedelta(minutes=1), actor=agency or "center",
                                     kind="reply", note=notes["reply"], public=True))

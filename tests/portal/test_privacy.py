@@ -118,7 +118,7 @@ async def test_notes_replies_and_ratings_seeded_with_pii_are_masked_everywhere(p
         assert_clean(await body_of(resp), path)
     text = html.unescape(await (await client.get(f"/r/{code}")).text())
     assert "Phản hồi: Đơn vị đã liên hệ" in text.replace("\n", " ").replace("  ", " ") or "Phản hồi" in text
-    assert "matched category and area" not in text  # internal routing notes stay internal
+    assert "đúng lĩnh vực và địa bàn" not in text  # internal routing notes stay internal
 
 
 async def test_public_only_once_forwarded_and_hidden_reports_are_404_and_in_no_list(portal: Any) -> None:

@@ -25,7 +25,8 @@ def replica(tmp_path: Path, name: str, db_url: str, backend: str) -> Settings:
     folder = tmp_path / name
     folder.mkdir(exist_ok=True)
     return make_settings(folder, db_url, storage={"backend": backend, "media_dir": str(folder / "media")},
-                         portal={"stats_cache_seconds": 0, "form_per_hour": 1000})
+                         portal={"stats_cache_seconds": 0, "form_per_hour": 1000},
+                         channels={"web": {"anonymous_per_hour": 1000}})
 
 
 async def report_with_photo(client: Any, photo: bytes) -> str:

@@ -98,7 +98,9 @@ async def test_illegal_transitions_are_409_with_the_allowed_ones(settings_factor
                             ("center", "resolved", "closed", None)]
     texts = [row.payload["text"] for row in await outbox(client, env, purpose="citizen")]
     assert any("đang được Công ty Môi trường đô thị Huế xử lý" in t for t in texts)
-    assert any("Kết quả: Đã thu gom sạch" in t and "từ 1 đến 5" in t for t in texts)
+    # a web citizen rates by the one-time link (no reply box on the portal)
+    assert any("Kết quả: Đã thu gom sạch" in t and "Đánh giá mức độ hài lòng (1–5): http" in t
+               and "?rate=" in t for t in texts)
     assert (await report(client, env)).resolved_at is not None
 
 

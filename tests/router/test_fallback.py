@@ -96,7 +96,7 @@ async def test_known_block_skips_the_channel_and_sms_reaches_the_phone(settings_
                                       .order_by(OutboxMessage.id))).all()
     assert [tuple(r) for r in rows][-1] == ("sms", "rejected")
     notes = [e.note for e in await events(client, code, "notification")]
-    assert "chuyển thông báo sang sms (telegram: the citizen blocked us)" in notes
+    assert "chuyển thông báo sang sms (telegram: người dân đã chặn tin của Trung tâm)" in notes
 
 
 async def test_no_contact_point_left_is_recorded(settings_factory, hub_client, fake_api):

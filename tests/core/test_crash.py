@@ -21,6 +21,21 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _config(tmp_path: Path, port: int, more: str = "") -> Path:
+    """A settings file for one serve on ``port``, its database and media in ``tmp_path``."""
+    cfg = tmp_path / "hub.toml"
+    cfg.write_text(f"""
+log_format = "text"
+[server]
+port = {port}
+[database]
+url = "sqlite+aiosqlite:///{tmp_path / 'hub.db'}"
+[storage]
+media_dir = "{tmp_path / 'media'}"
+""" + more)
+    return cfg
+
+
 def _start(cfg: Path, log: Path) -> subprocess.Popen:
     with open(log, "ab") as out:  # the child keeps its own descriptor
         return subprocess.Popen([sys.executable, "main.py", "serve", "--config", str(cfg)],
@@ -45,15 +60,7 @@ async def _wait_healthy(session: aiohttp.ClientSession, base: str, proc: subproc
 async def test_sigkill_under_load_loses_nothing_acknowledged(tmp_path: Path):
     port = _free_port()
     db = tmp_path / "hub.db"
-    cfg = tmp_path / "hub.toml"
-    cfg.write_text(f"""
-log_format = "text"
-[server]
-port = {port}
-[database]
-url = "sqlite+aiosqlite:///{db}"
-[storage]
-media_dir = "{tmp_path / 'media'}"
+    cfg = _config(tmp_path, port, """
 [workers]
 poll_seconds = 0.05
 claim_lease_seconds = 1
@@ -132,16 +139,7 @@ async def test_a_second_sigterm_does_not_abort_the_drain(tmp_path: Path):
     """make and serve signalled as one process group (or Ctrl-C twice): the second signal
     arrives while the hub drains. It is logged and ignored; the stop ends cleanly, exit 0."""
     port = _free_port()
-    cfg = tmp_path / "hub.toml"
-    cfg.write_text(f"""
-log_format = "text"
-[server]
-port = {port}
-[database]
-url = "sqlite+aiosqlite:///{tmp_path / 'hub.db'}"
-[storage]
-media_dir = "{tmp_path / 'media'}"
-""")
+    cfg = _config(tmp_path, port)
     log = tmp_path / "serve.log"
     async with aiohttp.ClientSession() as session:
         proc = _start(cfg, log)

@@ -21,9 +21,12 @@ def status_url(ctx: RouterContext, code: str | None) -> str:
     return f"{ctx.public_base_url.rstrip('/')}/r/{code}"
 
 
+CENTER_NAME = "Trung tâm Giám sát, điều hành đô thị thông minh"
+
+
 async def agency_name(session: AsyncSession, agency_id: str | None, ctx: RouterContext | None = None) -> str:
     if not agency_id:
-        return "Trung tâm Giám sát, điều hành đô thị thông minh"
+        return CENTER_NAME
     if ctx is not None:  # agencies are configured in settings: no query on the hot path
         for agency in ctx.agencies:
             if agency.id == agency_id:

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from router.messages import CENTER_NAME
 from store.models import Report
 from store.reports import full_report_dict
 from store.serialize import note_is_public
@@ -84,7 +85,7 @@ def _forward_targets(events: list[Any], names: dict[str, str],
 
 
 def public_timeline(report: Any, events: list[Any], names: dict[str, str],
-                    mask: Any) -> list[dict[str, Any]]:
+                    mask: Any, staff: dict[str, str] | None = None) -> list[dict[str, Any]]:
     """Public events → [{at, status, text, note_label, note}] in Vietnamese. ``names`` maps
     agency ids to names; ``mask(text)`` masks personal data in notes. A "forwarded" step names
     the agency the report went to then, a step by an agency that agency, any other step the
@@ -104,13 +105,16 @@ def public_timeline(report: Any, events: list[Any], names: dict[str, str],
             step, key = PUBLIC_STEPS[event.status_to], event.status_to
         else:
             continue
+        by = (staff or {}).get(event.actor, event.actor)  # a staff login → whom they work for
         if index in targets:
             agency_id = at_the_time
-        elif event.actor in names:
-            agency_id = event.actor
+        elif by in names:
+            agency_id = by
         else:
             agency_id = at_the_time
         agency = names.get(agency_id or "") or current or SOME_AGENCY
+        if event.kind == "reply" and by == "center":  # as the citizen's message says
+            agency = CENTER_NAME
         note = None
         if event.note and note_is_public(event.kind, event.status_to, event.actor):
             note = mask(event.note)

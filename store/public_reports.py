@@ -217,6 +217,9 @@ class PublicReport:
     contact_name: str | None
     photos: list[Attachment]  # stored images the center did not hide
     events: list[ReportEvent]
+    # staff logins among the events' actors ("user:…") → the agency id they work for, or
+    # "center" for the center's own staff (the page credits a reply to the right sender)
+    staff: dict[str, str] = field(default_factory=dict)
 
 
 async def public_report(session: AsyncSession, code: str) -> PublicReport | None:
@@ -239,7 +242,20 @@ async def public_report(session: AsyncSession, code: str) -> PublicReport | None
     if report.contact_id:
         name = (await session.execute(select(Contact.name).where(
             Contact.id == report.contact_id))).scalar_one_or_none()
-    return PublicReport(report, name, photos, events)
+    return PublicReport(report, name, photos, events, await staff_of(session, events))
+
+
+async def staff_of(session: AsyncSession, events: Sequence[ReportEvent]) -> dict[str, str]:
+    """``{"user:<login>": agency id or "center"}`` for the staff logins acting in ``events``."""
+    from store.models import Account
+
+    logins = {e.actor.removeprefix("user:") for e in events if e.actor.startswith("user:")}
+    if not logins:
+        return {}
+    rows = await session.execute(select(Account.username, Account.role, Account.agency_id).where(
+        Account.username.in_(logins)))
+    return {f"user:{username}": (agency_id if role == "agency" and agency_id else "center")
+            for username, role, agency_id in rows}
 
 
 async def pending_status(session: AsyncSession, code: str) -> str | None:

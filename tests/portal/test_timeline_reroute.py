@@ -96,6 +96,30 @@ async def test_console_reroute_after_a_return_names_each_agency(settings_factory
     assert first < second < third and html.count(TO_MT) == 2 and html.count(TO_QL) == 1
 
 
+async def test_a_reply_is_credited_to_whoever_wrote_it(settings_factory, hub_client):
+    """A reply by the center's staff in the console reads "Trung tâm … phản hồi", as the message
+    the citizen got says; an agency's reply names the agency (found by the walkthrough: the
+    center's reply was credited to the agency)."""
+    from router.messages import CENTER_NAME
+
+    client = await _hub(settings_factory, hub_client)
+    code = await post_report(client, ENV_FORM)
+    await _forwarded_to(client, code, MT)
+    assert (await login(client, "tt.lan")).status == 303
+    page = await client.get(f"/console/reports/{code}")
+    resp = await client.post(f"/console/reports/{code}/reply", allow_redirects=False, data={
+        "csrf_token": csrf_of(await page.text()), "text": "Trung tâm đã nhắc đơn vị xử lý sớm"})
+    assert resp.status == 303, await resp.text()
+    resp = await client.post(f"/api/v1/reports/{code}/reply", headers=await token(client, MT),
+                             json={"text": "Đội thu gom sẽ đến trong chiều nay"})
+    assert resp.status in (200, 202), await resp.text()
+    html = await _public_page(client, code)
+    center, agency = f"{CENTER_NAME} phản hồi", f"{MT_NAME} phản hồi"
+    assert html.count(center) == 1 and html.count(agency) == 1
+    assert html.index(center) < html.index("Trung tâm đã nhắc") < html.index(agency)
+    assert "tt.lan" not in html
+
+
 def _event(minutes: int, status: str | None, actor: str = "system", note: str | None = None,
            kind: str = "status") -> Any:
     return SimpleNamespace(at=utcnow() + timedelta(minutes=minutes), kind=kind, status_to=status,

@@ -201,7 +201,7 @@ async def report_page(request: web.Request, rate_error: str | None = None, statu
         "noindex": bool(rate_token),
         "rated": request.query.get("rated") == "1", "rate_error": rate_error,
         "canonical": f"{ctx.public_base_url.rstrip('/')}/r/{report.code}",
-        "r": item, "timeline": public_timeline(report, found.events, names, mask),
+        "r": item, "timeline": public_timeline(report, found.events, names, mask, found.staff),
         "result": public_result(found.events, mask), "due": due_state(report, now),
         "photos": [p.sha256 for p in found.photos], "rating_comment": rating_comment,
         "og_image": (f"{ctx.public_base_url.rstrip('/')}/r/{report.code}/photos/{found.photos[0].sha256}.jpg"

@@ -106,12 +106,7 @@ def public_timeline(report: Any, events: list[Any], names: dict[str, str],
         else:
             continue
         by = (staff or {}).get(event.actor, event.actor)  # a staff login → whom they work for
-        if index in targets:
-            agency_id = at_the_time
-        elif by in names:
-            agency_id = by
-        else:
-            agency_id = at_the_time
+        agency_id = by if index not in targets and by in names else at_the_time
         agency = names.get(agency_id or "") or current or SOME_AGENCY
         if event.kind == "reply" and by == "center":  # as the citizen's message says
             agency = CENTER_NAME

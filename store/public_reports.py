@@ -258,18 +258,19 @@ async def staff_of(session: AsyncSession, events: Sequence[ReportEvent]) -> dict
             for username, role, agency_id in rows}
 
 
+async def pending_statuses(session: AsyncSession, codes: Sequence[str]) -> dict[str, str]:
+    """Code → status of these reports, for those ``public_report`` does not give (still in
+    triage, never forwarded): a citizen holding the code may see where it stands, nothing
+    more. Missing codes and reports the center hid are left out. One query."""
+    if not codes:
+        return {}
+    rows = await session.execute(select(Report.code, Report.status).where(
+        Report.code.in_(list(codes)), _not_hidden()))
+    return {code: status for code, status in rows}
+
+
 async def pending_status(session: AsyncSession, code: str) -> str | None:
-    """The status of a report that ``public_report`` does not give (still in triage, never
-    forwarded): a citizen holding its code may see where it stands, nothing more. None for a
-    missing code or a report the center hid."""
-    row = (await session.execute(select(Report.id, Report.status, Report.forwarded_at).where(
-        Report.code == code))).first()
-    if row is None:
-        return None
-    moderation = await session.get(ReportModeration, row.id)
-    if moderation is not None and moderation.hidden:
-        return None
-    return row.status
+    return (await pending_statuses(session, [code])).get(code)
 
 
 async def public_photo(session: AsyncSession, code: str, sha256: str) -> Attachment | None:

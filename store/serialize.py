@@ -231,9 +231,8 @@ def attachment_dict(att: Attachment, base_url: str, code: str,
 # note written by the agency (not the center's or the system's routing words). A note sent back
 # to the center ("returned"), or written on any other step, is internal.
 PUBLIC_NOTE_STATUSES = ("resolved", "rejected", "in_progress")
-# Who acted, as public answers may name them: the system, the citizen, the center or an
-# agency's id; a person's account ("user:<login>") is the center's or an agency's staff.
-PUBLIC_ACTORS = ("system", "citizen", "center")
+# A person's account ("user:<login>") is shown as the center's or an agency's staff; the
+# system, the citizen, the center and agency ids are shown as they are.
 STAFF = "staff"
 
 

@@ -50,7 +50,7 @@ from normalizer.schema import (
     RawEvent,
 )
 from store.models import InboxEvent, Report, utcnow
-from store.public_reports import pending_status, public_conditions
+from store.public_reports import pending_status, pending_statuses, public_conditions
 from store.ratelimit import RateLimiter, client_address
 
 log = logging.getLogger("hub.channels.open311")
@@ -280,12 +280,8 @@ class WebChannel(ChannelAdapter):
     async def get_token(self, request: web.Request, fmt: str) -> web.Response:
         token = request.match_info["token"]
         code = await self._code_for_token(token)
-        if code is None:
-            async with self.ctx.sessions() as session:
-                known = (await session.execute(select(InboxEvent.id).where(
-                    InboxEvent.channel == "web", InboxEvent.external_id == token))).scalar()
-            if known is None:
-                return error(fmt, 404, "token not found")
+        if code is None and not await self._known_token(token):
+            return error(fmt, 404, "token not found")
         return respond(fmt, "service_requests", [{"service_request_id": code, "token": token}])
 
     async def get_request(self, request: web.Request, fmt: str) -> web.Response:
@@ -314,9 +310,9 @@ class WebChannel(ChannelAdapter):
                                           self.ctx.public_coordinate_decimals)
             # asked by id (a client following what it sent): those still in triage by status
             public = {r.code for r in reports}
-            for code in asked_ids(request.query):
-                if code not in public and (status := await pending_status(session, code)):
-                    found.append(pending_request(code, status))
+            pending = await pending_statuses(
+                session, [c for c in asked_ids(request.query) if c not in public])
+            found.extend(pending_request(code, status) for code, status in pending.items())
             return respond(fmt, "service_requests", found)
 
     # --- sending -----------------------------------------------------------------------------

@@ -29,6 +29,11 @@ from store.serialize import public_text, report_dict
 DEFAULT_WINDOW = timedelta(days=90)  # "the range defaults to most recent 90 days"
 MAX_WINDOW = timedelta(days=90)      # "may not span more than 90 days"
 MAX_REQUESTS = 1000                  # "or first 1000 requests returned"
+# Every field of a GeoReport v2 request, in the spec's order (as_request fills them all).
+REQUEST_FIELDS = ("service_request_id", "status", "status_notes", "service_name", "service_code",
+                  "description", "agency_responsible", "service_notice", "requested_datetime",
+                  "updated_datetime", "expected_datetime", "address", "address_id", "zipcode",
+                  "lat", "long", "media_url")
 # Events by these actors carry the system's own words ("đúng lĩnh vực và địa bàn",
 # "tiếp nhận qua web"): public on the timeline, but not notes on the request's status.
 NOT_STATUS_NOTES = ("system", "citizen")
@@ -175,8 +180,3 @@ def as_request(report: Report, public: dict[str, Any], contact: Contact | None,
         "media_url": given.get("media_url"),
     }
 
-
-REQUEST_FIELDS = ("service_request_id", "status", "status_notes", "service_name", "service_code",
-                  "description", "agency_responsible", "service_notice", "requested_datetime",
-                  "updated_datetime", "expected_datetime", "address", "address_id", "zipcode",
-                  "lat", "long", "media_url")

@@ -156,6 +156,11 @@ async def test_public_only_once_forwarded_and_hidden_reports_are_404_and_in_no_l
         [one] = await (await client.get(path)).json()
         assert one["service_request_id"] == triage and one["status"] == "open", path
         assert {k for k, v in one.items() if v is not None} == {"service_request_id", "status"}, path
+    # asked together: the public one in full, the one in triage by status, the hidden one not
+    asked = await (await client.get(
+        f"/open311/v2/requests.json?service_request_id={shown},{triage},{hidden}")).json()
+    assert {r["service_request_id"]: r["description"] is not None for r in asked} == {
+        shown: True, triage: False}
     # unhiding brings it back
     async with client.app[HUB_KEY].sessions() as session, session.begin():
         await set_report_hidden(session, hidden, False, actor="user:tt.lan")

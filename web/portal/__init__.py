@@ -15,6 +15,7 @@ from aiohttp import web
 from store.models import utcnow
 from store.public_reports import refresh_search_index
 from store.public_stats import ensure_calendar
+from store.ratelimit import RateLimiter
 from store.serialize import public_text_for
 from web.context import WEB_CONTEXT, WebContext
 from web.portal import opendata, pages, report_form
@@ -64,7 +65,7 @@ def setup_portal(app: web.Application) -> None:
     settings = getattr(ctx, "portal_settings", None) or PortalSettings()
     app[PORTAL_SETTINGS] = settings
     app[PORTAL_CACHE] = {}
-    app[PORTAL_LIMITER] = report_form.RateLimiter(settings.form_per_hour)
+    app[PORTAL_LIMITER] = RateLimiter(settings.form_per_hour)
     setup_templates(app)
     app.router.add_routes(report_form.routes())
     app.router.add_routes(opendata.routes())

@@ -10,7 +10,6 @@ from aiohttp import web
 
 from normalizer.places import list_wards
 from normalizer.schema import CATEGORIES
-from store.ratelimit import RateLimiter as RateLimiter  # re-exported: web.portal builds it
 from store.ratelimit import client_address
 from web.context import WEB_CONTEXT
 from web.portal.keys import PORTAL_LIMITER, PORTAL_SETTINGS

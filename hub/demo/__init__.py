@@ -121,7 +121,7 @@ def demo_settings(tmp: Path, api_base: str, smtp_port: int | None) -> Any:
              "categories": ["construction_order", "urban_infrastructure"], "areas": ["Phường Thuận Hóa"]},
             {"id": "so-xay-dung", "name": "Sở Xây dựng thành phố Huế",
              "categories": ["traffic_infrastructure", "urban_infrastructure", "construction_order"]},
-            {"id": "moi-truong", "name": "Công ty Môi trường và Công trình đô thị Huế",
+            {"id": "moi-truong", "name": "Công ty Cổ phần Môi trường và Công trình đô thị Huế",
              "categories": ["environment"]},
             {"id": "cong-an", "name": "Công an thành phố Huế", "categories": ["public_order"]},
             {"id": "so-du-lich", "name": "Sở Du lịch thành phố Huế", "categories": ["tourism"]},

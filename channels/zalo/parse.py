@@ -35,6 +35,8 @@ def external_id(payload: dict[str, Any]) -> str:
     name = str(payload.get("event_name") or "unknown")
     message = payload.get("message") if isinstance(payload.get("message"), dict) else {}
     msg_id = message.get("msg_id")
+    if not _is_id(msg_id):
+        msg_id = None  # a wrongly typed msg_id (a list, an object) never becomes a key
     if msg_id and name.startswith(TEXT_EVENTS_PREFIXES):
         return str(msg_id)
     if msg_id:
@@ -56,8 +58,109 @@ def sent_at(payload: dict[str, Any]) -> datetime | None:
         return None
 
 
+def _is_id(value: Any) -> bool:
+    """An id as Zalo sends it: a non-empty string, or a number (kept as its digits by ``loads``)."""
+    if isinstance(value, bool):
+        return False
+    return (isinstance(value, str) and bool(value.strip())) or isinstance(value, int)
+
+
 def _id(node: Any) -> str:
-    return str(node.get("id") or "") if isinstance(node, dict) else ""
+    if not isinstance(node, dict) or not _is_id(node.get("id")):
+        return ""
+    return str(node["id"])
+
+
+# --- shape check --------------------------------------------------------------------------------
+# A correctly signed event may still carry fields of the wrong type (a list for the text, a
+# string for the sender). Such an event is acknowledged and ignored — never a report made of
+# "['a']" for an unreachable citizen. Problems name the field only, never its value (logged).
+_PARTIES = ("sender", "recipient", "follower")
+_ATTACHMENT_TEXT = ("url", "name", "title", "thumbnail", "checksum", "type")
+
+
+def _optional_str(node: dict[str, Any], key: str) -> bool:
+    return node.get(key) is None or isinstance(node.get(key), str)
+
+
+def _optional_id(node: dict[str, Any], key: str) -> bool:
+    return node.get(key) is None or _is_id(node.get(key))
+
+
+def _attachment_problem(index: int, item: Any) -> str | None:
+    where = f"message.attachments[{index}]"
+    if not isinstance(item, dict):
+        return f"{where} is not an object"
+    if not isinstance(item.get("type"), str):
+        return f"{where}.type is not a string"
+    body = item.get("payload")
+    if body is None:
+        return None
+    if not isinstance(body, dict):
+        return f"{where}.payload is not an object"
+    for key in _ATTACHMENT_TEXT:
+        if not _optional_str(body, key):
+            return f"{where}.payload.{key} is not a string"
+    if not (body.get("description") is None or isinstance(body["description"], str | dict)):
+        return f"{where}.payload.description is neither a string nor an object"
+    if not _optional_id(body, "size"):
+        return f"{where}.payload.size is not a number"
+    if not (body.get("coordinates") is None or isinstance(body["coordinates"], dict)):
+        return f"{where}.payload.coordinates is not an object"
+    return None
+
+
+def _message_problem(message: Any) -> str | None:
+    if not isinstance(message, dict):
+        return "message is not an object"
+    if not _optional_str(message, "text"):
+        return "message.text is not a string"
+    for key in ("msg_id", "conversation_id"):
+        if not _optional_id(message, key):
+            return f"message.{key} is not a string or number"
+    ids = message.get("msg_ids")
+    if ids is not None and not (isinstance(ids, list) and all(_is_id(i) for i in ids)):
+        return "message.msg_ids is not a list of ids"
+    items = message.get("attachments")
+    if items is not None:
+        if not isinstance(items, list):
+            return "message.attachments is not a list"
+        for index, item in enumerate(items):
+            problem = _attachment_problem(index, item)
+            if problem:
+                return problem
+    if not (message.get("location") is None or isinstance(message["location"], dict)):
+        return "message.location is not an object"
+    return None
+
+
+def shape_problem(payload: dict[str, Any]) -> str | None:
+    """What is wrongly typed in a (signed) event, or None when its shape is usable."""
+    name = payload.get("event_name")
+    if not isinstance(name, str):
+        return "event_name is not a string"
+    for party in _PARTIES:
+        node = payload.get(party)
+        if node is not None and not _id(node):
+            return f"{party} is not an object with an id"
+    if payload.get("message") is not None or name.startswith(TEXT_EVENTS_PREFIXES):
+        problem = _message_problem(payload.get("message"))
+        if problem:
+            return problem
+    if name.startswith(TEXT_EVENTS_PREFIXES) or name == "user_submit_info":
+        if not _id(payload.get("sender")):
+            return "sender is missing"
+    if name in ("follow", "unfollow") and not (_id(payload.get("follower"))
+                                               or _id(payload.get("sender"))):
+        return "follower is missing"
+    info = payload.get("info")
+    if info is not None:
+        if not isinstance(info, dict):
+            return "info is not an object"
+        for key, value in info.items():
+            if value is not None and (isinstance(value, bool) or not isinstance(value, str | int)):
+                return f"info.{str(key)[:20]} is not a string"
+    return None
 
 
 def _message(payload: dict[str, Any]) -> dict[str, Any]:
@@ -246,7 +349,17 @@ HANDLERS: dict[str, Handler] = {
 SUPPORTED_EVENTS = frozenset(HANDLERS)
 
 
+def _malformed(payload: dict[str, Any], reason: str) -> list[InboundMessage]:
+    return [InboundMessage(channel=CHANNEL, external_id=external_id(payload),
+                           sender_id=_id(payload.get("sender")) or "unknown", kind="ignore",
+                           sent_at=sent_at(payload), meta={"reason": reason})]
+
+
 def parse_event(payload: dict[str, Any]) -> list[InboundMessage]:
+    problem = shape_problem(payload)
+    if problem:
+        # Deterministic: retrying would fail the same way, so acknowledge it and log why.
+        return _malformed(payload, f"malformed event: {problem}")
     name = str(payload.get("event_name") or "")
     handler = HANDLERS.get(name)
     if handler is None and name.startswith("oa_send_"):
@@ -254,4 +367,7 @@ def parse_event(payload: dict[str, Any]) -> list[InboundMessage]:
     if handler is None:
         return [_base(payload, _id(payload.get("sender")) or "unknown", "ignore",
                       meta={"reason": f"unknown event {name[:40]}"})]
-    return handler(payload)
+    try:
+        return handler(payload)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:  # a field of the wrong type
+        return _malformed(payload, f"malformed {name[:40]} event ({type(exc).__name__})")

@@ -58,9 +58,14 @@ class IllegalTransition(Exception):
 class StatusRefused(Exception):
     """A legal transition the caller may not make, or one missing what it needs (a note...)."""
 
-    def __init__(self, message: str, status: int = 422, allowed: list[str] | None = None) -> None:
+    def __init__(self, message: str, status: int = 422, allowed: list[str] | None = None, *,
+                 reason: str | None = None, original: str | None = None) -> None:
         super().__init__(message)
         self.status, self.allowed = status, allowed
+        # Why, for callers that word it themselves (the console): for a merge, "duplicate_of_self",
+        # "duplicate_of_unknown" or "duplicate_of_duplicate" (``original`` is then the report
+        # the asked-for one is itself a duplicate of).
+        self.reason, self.original = reason, original
 
 
 def allowed_for(current: str, *, center: bool) -> list[str]:
@@ -83,8 +88,41 @@ def set_status(session: AsyncSession, report: Report, status: str, *, actor: str
         report.forwarded_at = now
     if status == "resolved":
         report.resolved_at = now
+    if old == "duplicate":
+        # Reopened: no longer a duplicate of anything (the merge event stays in the timeline).
+        report.duplicate_of = None
     record(session, report, actor=actor, kind="status", note=note, status_from=old, status_to=status)
     return old
+
+
+async def duplicate_target(session: AsyncSession, report: Report, code: str | None) -> Report:
+    """The report ``report`` may be merged into as a duplicate: another report, existing, and not
+    itself a duplicate — so a merge never makes a chain or a cycle (A into B, then B into A would
+    leave the complaint in no queue). Raises StatusRefused otherwise. On PostgreSQL the target's
+    row is locked, so two opposite merges made at once cannot both pass this check."""
+    from sqlalchemy import select
+
+    code = (code or "").strip()
+    if not code:
+        raise StatusRefused("duplicate_of must be the code of another report",
+                            reason="duplicate_of_unknown")
+    if code == report.code:
+        raise StatusRefused("duplicate_of must be the code of another report, not its own",
+                            reason="duplicate_of_self")
+    query = select(Report).where(Report.code == code)
+    if session.bind.dialect.name == "postgresql":
+        query = query.with_for_update()
+    original = (await session.execute(query)).scalar_one_or_none()
+    if original is None:
+        raise StatusRefused(f"no report has the code {code}", reason="duplicate_of_unknown")
+    if original.id == report.id:
+        raise StatusRefused("duplicate_of must be the code of another report, not its own",
+                            reason="duplicate_of_self")
+    if original.status == "duplicate":
+        hint = f"; merge into {original.duplicate_of}" if original.duplicate_of else ""
+        raise StatusRefused(f"{original.code} is itself a duplicate{hint}", 409,
+                            reason="duplicate_of_duplicate", original=original.duplicate_of)
+    return original
 
 
 async def notify_citizen(session: AsyncSession, ctx: RouterContext, report: Report, template: str,
@@ -100,8 +138,6 @@ async def change_status(ctx: RouterContext, session: AsyncSession, report: Repor
                         duplicate_of: str | None = None) -> str:
     """A status change asked for through the API: checked against the lifecycle and the actor's
     rights, recorded, and told to the citizen on the origin channel (same transaction)."""
-    from store.reports import report_by_code
-
     note = (note or "").strip() or None
     allowed = allowed_for(report.status, center=center)
     if status not in TRANSITIONS.get(report.status, ()):
@@ -112,13 +148,12 @@ async def change_status(ctx: RouterContext, session: AsyncSession, report: Repor
         raise StatusRefused(f"only the center can set {status}", 403, allowed)
     if status in NOTE_REQUIRED and not note:
         raise StatusRefused(f"status {status} needs a note (result or reason)")
-    if status == "duplicate":
-        original = await report_by_code(session, duplicate_of or "") if duplicate_of else None
-        if original is None or original.id == report.id:
-            raise StatusRefused("duplicate_of must be the code of another report")
-        report.duplicate_of = original.code
+    original = (await duplicate_target(session, report, duplicate_of)
+                if status == "duplicate" else None)
     agency_before = report.agency_id
     old = set_status(session, report, status, actor=actor, note=note)
+    if original is not None:
+        report.duplicate_of = original.code
     if status == "in_progress" and old == "resolved":
         report.resolved_at = None
     if status in ("returned", "triage", "rejected", "duplicate"):

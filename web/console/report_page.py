@@ -188,12 +188,25 @@ async def _status(ctx: WebContext, session: AsyncSession, report: Report, user: 
         raise ActionError(f"Không thể chuyển từ “{_label(exc.current)}” sang “{_label(exc.wanted)}”.",
                           409) from None
     except lifecycle.StatusRefused as exc:
-        message = {403: "Tài khoản của bạn không được đặt trạng thái này.",
-                   409: "Hãy dùng mục “Chuyển xử lý” để chuyển phản ánh."}.get(exc.status)
+        message = _merge_refusal(exc, duplicate_of) or {
+            403: "Tài khoản của bạn không được đặt trạng thái này.",
+            409: "Hãy dùng mục “Chuyển xử lý” để chuyển phản ánh."}.get(exc.status)
         if message is None:
             message = ("Mã phản ánh gốc phải là mã của một phản ánh khác."
                        if status == "duplicate" else "Trạng thái này cần ghi chú (kết quả hoặc lý do).")
         raise ActionError(message, exc.status) from None
+
+
+def _merge_refusal(exc: lifecycle.StatusRefused, code: str | None) -> str | None:
+    """Why a merge was refused, in the officer's words (None: not a merge refusal)."""
+    if exc.reason == "duplicate_of_self":
+        return "Không thể gộp một phản ánh vào chính nó: mã phản ánh gốc phải là mã của một phản ánh khác."
+    if exc.reason == "duplicate_of_unknown":
+        return f"Không có phản ánh nào mang mã {code}." if code else "Hãy nhập mã phản ánh gốc."
+    if exc.reason == "duplicate_of_duplicate":
+        return (f"Phản ánh {code} đã được gộp vào phản ánh {exc.original}: hãy gộp vào {exc.original}."
+                if exc.original else f"Phản ánh {code} cũng là phản ánh trùng: hãy gộp vào phản ánh gốc.")
+    return None
 
 
 def _label(status: str) -> str:

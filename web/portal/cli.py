@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 import sys
 from typing import Any
 
@@ -17,8 +18,46 @@ def register(sub: Any, add: Any) -> None:
     p.add_argument("--actor", default="cli", help="who decided (kept with the decision)")
 
 
+SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+
+
+class UnknownPhoto(LookupError):
+    """The hash is not one of the report's photos (a typo would otherwise be "hidden" while
+    the real photo stays public)."""
+
+    def __init__(self, known: list[str]) -> None:
+        super().__init__()
+        self.known = known
+
+
+async def _check_photo(session: Any, code: str, sha256: str, hiding: bool) -> None:
+    from sqlalchemy import select
+
+    from store.models import Attachment, Report
+    from store.public_models import ReportModeration
+
+    report_id = (await session.execute(select(Report.id).where(Report.code == code))).scalar()
+    if report_id is None:
+        return  # set_photo_hidden says "no report"
+    known = [s for s in (await session.execute(select(Attachment.sha256).where(
+        Attachment.report_id == report_id, Attachment.sha256.is_not(None))
+        .order_by(Attachment.id))).scalars()]
+    if sha256 in known:
+        return
+    if not hiding:  # --show may also clear a stale entry from the hidden list
+        moderation = await session.get(ReportModeration, report_id)
+        if moderation is not None and sha256 in (moderation.hidden_photos or []):
+            return
+    raise UnknownPhoto(list(dict.fromkeys(known)))
+
+
 def run(args: argparse.Namespace) -> int:
     settings = args.load_settings(args.config)
+    photo = args.photo.strip().lower() if args.photo else None
+    if photo is not None and not SHA256_RE.match(photo):
+        print(f"--photo {args.photo!r} is not a SHA-256 (64 hex digits, as in the report JSON)",
+              file=sys.stderr)
+        return 2
 
     async def apply() -> None:
         from store.db import make_engine, migrate, sessionmaker
@@ -28,8 +67,9 @@ def run(args: argparse.Namespace) -> int:
         try:
             await migrate(engine)
             async with sessionmaker(engine)() as session, session.begin():
-                if args.photo:
-                    await set_photo_hidden(session, args.code.upper(), args.photo.lower(), not args.show,
+                if photo:
+                    await _check_photo(session, args.code.upper(), photo, not args.show)
+                    await set_photo_hidden(session, args.code.upper(), photo, not args.show,
                                            actor=args.actor)
                 else:
                     await set_report_hidden(session, args.code.upper(), not args.show, actor=args.actor,
@@ -43,6 +83,11 @@ def run(args: argparse.Namespace) -> int:
         asyncio.run(apply())
     except UnknownReport:
         print(f"no report {args.code!r}", file=sys.stderr)
+        return 2
+    except UnknownPhoto as exc:
+        listed = ", ".join(exc.known) if exc.known else "none"
+        print(f"report {args.code.upper()} has no photo {photo}; its photos: {listed}",
+              file=sys.stderr)
         return 2
     what = f"photo {args.photo} of {args.code}" if args.photo else args.code
     print(f"{what}: {'public again' if args.show else 'hidden from the public portal'}")

@@ -69,7 +69,8 @@ SERVICE_KEYWORDS: dict[str, str] = {
     "public_service": "thủ tục, cán bộ, chậm trễ, phiền hà",
     "other": "khác",
 }
-# Fields of a POST that the answers give back (address_id, zipcode, media_url).
+# Fields of a POST the report keeps (extra.open311). Answers give back address_id and zipcode
+# only as plain references and media_url only as our own public photo (requests.py).
 ECHOED = ("address_id", "zipcode", "media_url")
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 ACCEPTED_NOTICE = "Đã tiếp nhận, mã phản ánh sẽ có trong giây lát"
@@ -297,7 +298,8 @@ class WebChannel(ChannelAdapter):
                     return error(fmt, 404, "service_request_id not found")
                 return respond(fmt, "service_requests", [pending_request(code, status)])
             return respond(fmt, "service_requests", await public_requests(
-                session, [report], self.zone, self.ctx.public_coordinate_decimals))
+                session, [report], self.zone, self.ctx.public_coordinate_decimals,
+                self.ctx.public_base_url))
 
     async def list_requests(self, request: web.Request, fmt: str) -> web.Response:
         try:
@@ -307,7 +309,8 @@ class WebChannel(ChannelAdapter):
         async with self.ctx.sessions() as session:
             reports = await find_requests(session, conds, limit)
             found = await public_requests(session, reports, self.zone,
-                                          self.ctx.public_coordinate_decimals)
+                                          self.ctx.public_coordinate_decimals,
+                                          self.ctx.public_base_url)
             # asked by id (a client following what it sent): those still in triage by status
             public = {r.code for r in reports}
             pending = await pending_statuses(

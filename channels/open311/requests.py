@@ -10,6 +10,7 @@ loaded in three queries, not three per report.
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -22,9 +23,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from channels.open311.render import w3c
 from normalizer.schema import CATEGORIES, OPEN_STATUSES
 from store.models import Attachment, Contact, Report, ReportEvent
+from store.public_models import ReportModeration
 from store.params import query_int
 from store.public_reports import public_conditions
-from store.serialize import public_text, report_dict
+from store.serialize import public_text, public_text_for, report_dict
 
 DEFAULT_WINDOW = timedelta(days=90)  # "the range defaults to most recent 90 days"
 MAX_WINDOW = timedelta(days=90)      # "may not span more than 90 days"
@@ -37,6 +39,23 @@ REQUEST_FIELDS = ("service_request_id", "status", "status_notes", "service_name"
 # Events by these actors carry the system's own words ("đúng lĩnh vực và địa bàn",
 # "tiếp nhận qua web"): public on the timeline, but not notes on the request's status.
 NOT_STATUS_NOTES = ("system", "citizen")
+# address_id and zipcode are references (an address database's key, a postal code), given back
+# only when they look like one: no spaces, letters, digits and . _ : / -, and nothing masking
+# would change (a phone number, an email); free text someone typed there is not shown.
+_REFERENCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}")
+
+
+def public_reference(value: Any, contact_name: str | None = None) -> str | None:
+    """``value`` if it is a plain reference that carries no personal data, else None."""
+    text = str(value or "").strip()
+    if not text or not _REFERENCE.fullmatch(text):
+        return None
+    return text if public_text_for(text, contact_name) == text else None
+
+
+def photo_url(base_url: str, code: str, sha256: str) -> str:
+    """The public copy of a report's photo (blurred, no EXIF), as the portal serves it."""
+    return f"{base_url.rstrip('/')}/r/{code}/photos/{sha256}.jpg"
 
 
 class QueryError(ValueError):
@@ -118,7 +137,10 @@ def pending_request(code: str, status: str) -> dict[str, Any]:
 
 
 async def public_requests(session: AsyncSession, reports: list[Report],
-                          zone: ZoneInfo, decimals: int) -> list[dict[str, Any]]:
+                          zone: ZoneInfo, decimals: int, base_url: str = "") -> list[dict[str, Any]]:
+    """``media_url`` is the hub's own public copy of the report's first photo the center did
+    not hide (as FixMyStreet serves its copy), never the URL the client sent: that one is the
+    client's, may name the citizen and is not ours to publish."""
     if not reports:
         return []
     ids = [r.id for r in reports]
@@ -133,21 +155,30 @@ async def public_requests(session: AsyncSession, reports: list[Report],
     for event in (await session.execute(select(ReportEvent).where(
             ReportEvent.report_id.in_(ids)).order_by(ReportEvent.id))).scalars():
         events[event.report_id].append(event)
+    hidden = {row.report_id: set(row.hidden_photos or []) for row in (await session.execute(
+        select(ReportModeration).where(ReportModeration.report_id.in_(ids)))).scalars()}
     out = []
     for report in reports:
         contact = contacts.get(report.contact_id) if report.contact_id else None
         public = report_dict(report, contact=contact, attachments=attachments[report.id],
                              events=events[report.id], base_url="", public=True)
-        out.append(as_request(report, public, contact, zone, decimals))
+        photo = next((a.sha256 for a in attachments[report.id]
+                      if a.kind == "image" and a.state == "stored" and a.sha256
+                      and a.sha256 not in hidden.get(report.id, ())), None)
+        media = photo_url(base_url, report.code, photo) if photo and report.code else None
+        out.append(as_request(report, public, contact, zone, decimals, media_url=media))
     return out
 
 
 def as_request(report: Report, public: dict[str, Any], contact: Contact | None,
-               zone: ZoneInfo, decimals: int) -> dict[str, Any]:
-    """One GeoReport v2 ``request``, every field of the spec present (null when unknown)."""
+               zone: ZoneInfo, decimals: int, media_url: str | None = None) -> dict[str, Any]:
+    """One GeoReport v2 ``request``, every field of the spec present (null when unknown).
+    ``media_url`` is the public photo's URL (``public_requests``); ``address_id`` and
+    ``zipcode`` come back only as plain references (``public_reference``)."""
     notes = [e["note"] for e in public["events"]
              if e.get("note") and e.get("actor") not in NOT_STATUS_NOTES]
     given = (report.extra or {}).get("open311") or {}
+    name = contact.name if contact is not None else None
     code = report.category or "other"
     address = public_text(report.address, contact) if report.address else None
     if report.ward and (not address or report.ward not in address):
@@ -173,10 +204,10 @@ def as_request(report: Report, public: dict[str, Any], contact: Contact | None,
         "updated_datetime": w3c(report.updated_at, zone),
         "expected_datetime": w3c(report.due_at, zone),
         "address": address,
-        "address_id": given.get("address_id"),
-        "zipcode": given.get("zipcode"),
+        "address_id": public_reference(given.get("address_id"), name),
+        "zipcode": public_reference(given.get("zipcode"), name),
         "lat": lat,
         "long": lon,
-        "media_url": given.get("media_url"),
+        "media_url": media_url,
     }
 

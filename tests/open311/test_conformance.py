@@ -146,8 +146,10 @@ async def test_details_clients_rely_on(hub):
     other = await post_report(client, ADDRESS_ONLY, api_key="k-123")
 
     [req] = await (await client.get(f"{V2}/requests/{code}.json")).json()
-    # media_url, address_id and zipcode come back as sent; datetimes to the second, +07:00
-    assert req["media_url"] == FORM["media_url"]
+    # address_id and zipcode (plain references) come back as sent; media_url only as our own
+    # public photo (none here: a host not in media_hosts is never fetched); datetimes to the
+    # second, +07:00
+    assert req["media_url"] is None
     assert req["address_id"] == "HUE-000123" and req["zipcode"] == "49000"
     for key in ("requested_datetime", "updated_datetime", "expected_datetime"):
         assert req[key].endswith("+07:00") and "." not in req[key], req[key]

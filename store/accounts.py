@@ -50,8 +50,8 @@ class AccountError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class ThrottlePolicy:
-    """After ``free_failures`` wrong passwords an attempt must wait ``base_delay`` doubling each
-    time (capped); after ``lock_after`` failures the key is locked for ``lock_for``. Failures
+    """After ``free_failures`` wrong passwords the next attempt must wait ``base_delay``, doubling
+    with each further failure (capped); after ``lock_after`` failures the key is locked for ``lock_for``. Failures
     older than ``window`` are forgotten. Keys are the username and the client address (the
     address gets ``ip_factor`` times the allowance, several officers may share one NAT)."""
 
@@ -266,7 +266,9 @@ def _record_failure(session: AsyncSession, rows: dict[str, LoginThrottle], key: 
         row.failures, row.first_failure_at, row.locked_until = 0, now, None
     row.failures += 1
     row.last_failure_at = now
-    over = row.failures - policy.free_failures * factor
+    # The attempt after the last free failure already waits: with 3 free failures, the 3rd
+    # failure asks for base_delay before the 4th attempt, the 4th for twice that...
+    over = row.failures - policy.free_failures * factor + 1
     if over > 0:
         delay = min(policy.base_delay * (2 ** (over - 1)), policy.max_delay)
         row.next_attempt_at = now + delay

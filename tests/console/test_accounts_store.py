@@ -81,18 +81,20 @@ async def test_wrong_passwords_slow_down_then_lock(console_db: ConsoleDB) -> Non
         return result.outcome if result.outcome not in ("throttled", "locked") else \
             f"{result.outcome}:{result.retry_after}"
 
-    # Three free failures.
+    # Three free failures; the attempt after them must wait 2 s, and inside that pause even the
+    # right password is not checked (docs/console.md: "after 3 failures each further attempt
+    # must wait 2 s, 4 s, 8 s…").
     assert [await attempt("sai-1234567", s) for s in (0, 1, 2)] == ["bad_credentials"] * 3
-    # The fourth failure asks for a 2 s pause; inside it even the right password is not checked.
-    assert await attempt("sai-1234567", 3) == "bad_credentials"
-    assert await attempt(PASSWORD, 4) == "throttled:1"
-    # Then 4 s after the fifth failure.
-    assert await attempt("sai-1234567", 5.5) == "bad_credentials"
-    assert await attempt("sai-1234567", 8) == "throttled:2"
+    assert await attempt(PASSWORD, 2.5) == "throttled:2"
+    # After the pause the fourth failure asks for 4 s, the fifth for 8 s.
+    assert await attempt("sai-1234567", 4) == "bad_credentials"
+    assert await attempt(PASSWORD, 6) == "throttled:2"
+    assert await attempt("sai-1234567", 8.5) == "bad_credentials"
+    assert await attempt(PASSWORD, 12.5) == "throttled:4"
     # The sixth failure locks for 15 minutes, from any address.
-    assert await attempt("sai-1234567", 10) == "bad_credentials"
-    assert await attempt(PASSWORD, 20, remote="10.9.9.9") == "locked:890"
-    assert await attempt(PASSWORD, 10 + 15 * 60 + 1, remote="10.9.9.9") == "ok"
+    assert await attempt("sai-1234567", 17) == "bad_credentials"
+    assert await attempt(PASSWORD, 20, remote="10.9.9.9") == "locked:897"
+    assert await attempt(PASSWORD, 17 + 15 * 60 + 1, remote="10.9.9.9") == "ok"
     # Success clears the user's record.
     async with console_db.sessions() as session:
         keys = set((await session.execute(select(LoginThrottle.key))).scalars())

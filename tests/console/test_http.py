@@ -202,12 +202,25 @@ async def test_repeated_wrong_passwords_are_slowed_then_locked(console_db: Conso
 
     await console_db.add_account("tt.lan", "center")
     client = await console_client(console_db, throttle=ThrottlePolicy(
-        free_failures=2, base_delay=timedelta(seconds=30), lock_after=3, lock_for=timedelta(minutes=15)))
+        free_failures=2, base_delay=timedelta(seconds=30), lock_after=2, lock_for=timedelta(minutes=15)))
     assert [(await login(client, "tt.lan", "sai-mat-khau-1")).status for _ in range(2)] == [401, 401]
-    third = await login(client, "tt.lan", "sai-mat-khau-1")
-    assert third.status == 401
     # Locked now: even the right password is refused, with the time to wait.
     resp = await login(client, "tt.lan")
     assert resp.status == 429 and 890 <= int(resp.headers["Retry-After"]) <= 900
     assert "tạm khóa" in await resp.text() and "15 phút" in await resp.text()
     assert "hub_console" not in resp.cookies
+
+
+async def test_the_attempt_after_three_failures_waits_two_seconds(console_db: ConsoleDB,
+                                                                  console_client) -> None:
+    """docs/console.md: "after 3 failures each further attempt must wait 2 s" — the fourth
+    attempt, not the fifth (the default policy)."""
+    from store.accounts import ThrottlePolicy
+
+    await console_db.add_account("tt.lan", "center")
+    client = await console_client(console_db, throttle=ThrottlePolicy())
+    statuses = [(await login(client, "tt.lan", "sai-mat-khau-1")).status for _ in range(3)]
+    assert statuses == [401, 401, 401]
+    fourth = await login(client, "tt.lan")
+    assert fourth.status == 429 and fourth.headers["Retry-After"] == "2"
+    assert "Đăng nhập sai nhiều lần" in await fourth.text() and "hub_console" not in fourth.cookies

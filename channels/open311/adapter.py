@@ -74,6 +74,10 @@ SERVICE_KEYWORDS: dict[str, str] = {
 ECHOED = ("address_id", "zipcode", "media_url")
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 ACCEPTED_NOTICE = "Đã tiếp nhận, mã phản ánh sẽ có trong giây lát"
+# An Idempotency-Key header or client_token field: a UUID or the like, never free text (it is
+# stored and given back as the token).
+MAX_TOKEN = 128
+TOKEN_RE = re.compile(rf"[\x21-\x7e]{{1,{MAX_TOKEN}}}")
 
 Handler = Callable[[web.Request, str], Awaitable[web.Response]]
 # Every Open311 path (format stripped) and the methods it answers: anything else on /open311
@@ -219,7 +223,11 @@ class WebChannel(ChannelAdapter):
             status, description = problem
             ctx.count_rejected("web", "invalid")
             return error(fmt, status, description)
-        given_token = (request.headers.get("Idempotency-Key") or fields.pop("client_token", ""))[:128]
+        given_token = (request.headers.get("Idempotency-Key") or fields.pop("client_token", "")).strip()
+        if given_token and not TOKEN_RE.fullmatch(given_token):
+            ctx.count_rejected("web", "invalid")
+            return error(fmt, 400, f"Idempotency-Key/client_token must be 1 to {MAX_TOKEN} "
+                                   "printable ASCII characters without spaces")
         client_token = given_token or uuid.uuid4().hex
         fields.pop("api_key", None)
         fields.pop("jurisdiction_id", None)

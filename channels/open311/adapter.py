@@ -377,7 +377,10 @@ def parse_request(fields: dict[str, Any]) -> InboundMessage:
 
     phone = normalize_phone(fields["phone"]) if fields.get("phone") else None
     email = (fields.get("email") or "").strip().lower() or None
-    name = " ".join(p for p in (fields.get("first_name"), fields.get("last_name")) if p) or None
+    # Vietnamese order, family name first: last_name "Nguyễn", first_name "Văn A" → "Nguyễn Văn
+    # A" (router.open311_client._given_family splits it back the same way for an agency).
+    name = " ".join(p.strip() for p in (fields.get("last_name"), fields.get("first_name"))
+                    if p and p.strip()) or None
     # Nothing on the web channel proves who the citizen is: a request names only itself, so a
     # stranger posting someone's email cannot rewrite that person's stored name and phone.
     sender = f"web:{fields.get('_token', '')}"

@@ -158,7 +158,14 @@ async def test_next_parameter_stays_inside_the_console(console_db: ConsoleDB, co
     client = await console_client(console_db)
     for target, expected in (("/console/accounts", "/console/accounts"),
                              ("https://evil.example/", "/console/"), ("//evil.example/", "/console/"),
-                             ("/console//evil", "/console/")):
+                             ("/console//evil", "/console/"), ("javascript:alert(1)", "/console/"),
+                             # resolved as the browser will: ".." may not leave the console
+                             ("/console/../../r/PA-2026-000001", "/console/"),
+                             ("/console/%2e%2e/r/PA-2026-000001", "/console/"),
+                             ("/console/.\t./r/PA-2026-000001", "/console/"),
+                             ("/console/../console/login", "/console/"),
+                             ("/console/reports/../accounts?x=1", "/console/accounts?x=1"),
+                             ("/console/?q=ổ gà", "/console/?q=ổ gà")):
         client.session.cookie_jar.clear()
         page = await client.get("/console/login", params={"next": target})
         html = await page.text()

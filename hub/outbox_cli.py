@@ -10,6 +10,8 @@ skipped unless ``--include-fallen-back``: the citizen heard it once already.
                                 [--since ISO] [--until ISO] [--dry-run]
 
 Prints one JSON line: ``{"selected": n, "requeued": n, "skipped_fallen_back": n, "ids": [...]}``.
+A ``--report`` code (any case) that no report has exits 2 with "no report …", like
+``public-hide``: a typo must not read as "nothing to retry".
 """
 from __future__ import annotations
 
@@ -77,18 +79,31 @@ def run(args: argparse.Namespace) -> int:
     settings = args.load_settings(args.config)
     since, until = _when(args.since, "since"), _when(args.until, "until")
 
-    async def go() -> dict[str, Any]:
+    code = args.report.strip().upper() if args.report else None
+
+    async def go() -> dict[str, Any] | None:
         engine = make_engine(settings.database_url, sqlite_synchronous=settings.database.sqlite_synchronous)
         try:
             await migrate(engine)
-            return await retry_dead(engine, channel=args.channel, report_code=args.report,
+            if code and not await report_exists(engine, code):
+                return None
+            return await retry_dead(engine, channel=args.channel, report_code=code,
                                     since=since, until=until, dry_run=args.dry_run,
                                     include_fallen_back=args.include_fallen_back)
         finally:
             await engine.dispose()
 
-    print(json.dumps(asyncio.run(go()), ensure_ascii=False))
+    result = asyncio.run(go())
+    if result is None:  # a mistyped code is not "nothing to retry" (as `public-hide` says)
+        print(f"no report {args.report!r}", file=sys.stderr)
+        return 2
+    print(json.dumps(result, ensure_ascii=False))
     return 0
+
+
+async def report_exists(engine: AsyncEngine, code: str) -> bool:
+    async with engine.connect() as conn:
+        return (await conn.execute(select(Report.id).where(Report.code == code))).first() is not None
 
 
 def register(sub: Any, add: Any) -> None:

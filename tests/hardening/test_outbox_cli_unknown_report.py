@@ -1,0 +1,46 @@
+"""``main.py outbox retry --report CODE`` with a code no report has exits 2 and says so (as
+``public-hide`` does) instead of ``{"selected": 0}``, which reads as "nothing to retry"; a known
+code (any case) still selects its dead rows."""
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+from store.db import make_engine, migrate, sessionmaker
+from store.models import OutboxMessage, Report, utcnow
+from tests.conftest import run_main
+
+
+def seed(tmp_path: Path) -> Path:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}"
+    cfg = tmp_path / "hub.toml"
+    cfg.write_text(f'[database]\nurl = "{url}"\n', encoding="utf-8")
+
+    async def go() -> None:
+        engine = make_engine(url)
+        await migrate(engine)
+        async with sessionmaker(engine)() as session, session.begin():
+            report = Report(code="PA-2026-000077", channel="web", status="forwarded",
+                            forwarded_at=utcnow(), description="Ổ gà")
+            session.add(report)
+            await session.flush()
+            session.add(OutboxMessage(report_id=report.id, channel="zalo", address="u1",
+                                      payload={"text": "x"}, state="dead"))
+        await engine.dispose()
+    asyncio.run(go())
+    return cfg
+
+
+def test_unknown_report_code_exits_2_with_a_message(tmp_path: Path) -> None:
+    cfg = seed(tmp_path)
+    proc = run_main("outbox", "retry", "--report", "PA-9999-000001", "--dry-run", cfg=cfg)
+    assert proc.returncode == 2, proc.stdout
+    assert "no report 'PA-9999-000001'" in proc.stderr and proc.stdout == ""
+
+
+def test_known_report_code_selects_its_dead_rows(tmp_path: Path) -> None:
+    cfg = seed(tmp_path)
+    proc = run_main("outbox", "retry", "--report", "pa-2026-000077", "--dry-run", cfg=cfg)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout.strip().splitlines()[-1])["selected"] == 1

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,87 @@ ACCOUNT_ACTION_LABELS: dict[str, str] = {
     "token_issued": "cấp mã API", "token_revoked": "thu hồi mã API",
 }
 CATEGORY_LABELS: dict[str, str] = {key: label.split(" (")[0] for key, label in CATEGORIES.items()}
+# Outbox channels besides the citizens' (CHANNEL_LABELS), as the timeline names them.
+ROUTE_LABELS: dict[str, str] = {
+    **CHANNEL_LABELS, "sms": "tin nhắn SMS", "zns": "Zalo ZNS", "callback": "gọi lại",
+    "agency_email": "thư điện tử cho đơn vị", "agency_webhook": "hệ thống của đơn vị",
+    "open311": "hệ thống Open311 của đơn vị",
+}
+# The messages the hub sends (router.templates keys), as the timeline describes them.
+TEMPLATE_LABELS: dict[str, str] = {
+    "ack": "tin báo đã tiếp nhận", "ack_forwarded": "tin báo đã tiếp nhận và chuyển đơn vị",
+    "ack_missing_place": "tin báo đã tiếp nhận, xin thêm địa điểm",
+    "forwarded": "tin báo đã chuyển đơn vị xử lý", "rerouted": "tin báo chuyển đơn vị khác",
+    "in_progress": "tin báo đang xử lý", "resolved": "tin báo kết quả xử lý",
+    "rejected": "tin báo không tiếp nhận", "returned": "tin báo Trung tâm xem xét lại",
+    "duplicate": "tin báo phản ánh trùng", "closed": "tin báo kết thúc",
+    "agency_reply": "trả lời của đơn vị", "rating_thanks": "lời cảm ơn đánh giá",
+    "welcome": "lời chào", "status": "tin tra cứu tình trạng", "status_own": "tin tra cứu tình trạng",
+    "status_public": "tin tra cứu tình trạng", "status_unknown": "tin tra cứu không thấy mã",
+    "ask": "câu hỏi bổ sung thông tin", "ask_place": "câu hỏi về địa điểm",
+    "ask_photo": "câu hỏi xin ảnh", "ask_phone": "câu hỏi xin số điện thoại",
+    "dialogue_thanks": "lời cảm ơn bổ sung thông tin", "dialogue_triage": "tin báo chờ phân loại",
+    "agency_new": "phản ánh mới gửi đơn vị", "agency_reminder": "nhắc hạn xử lý",
+    "center_escalation": "báo quá hạn cho Trung tâm", "director_escalation": "báo quá hạn cho Giám đốc",
+    "agency_citizen_message": "thông tin công dân bổ sung",
+    "agency_rerouted_away": "báo phản ánh đã chuyển đơn vị khác",
+    "center_returned": "báo đơn vị trả lại phản ánh",
+}
+_ARROW = re.compile(r"^(\S+) → (\S+)$")
+_RECLASSIFIED = re.compile(r"^phân loại lại: (\S+?)/(.*?) → (\S+?)/(.*?)( \(.*\))?$")
+_ROUTE_NOTES = (  # (stored note, what the timeline says): {channel} and {template} are translated
+    (re.compile(r"^đã gửi qua (?P<channel>\S+) \((?P<template>[\w:.-]+)\)$"),
+     "đã gửi qua {channel}: {template}"),
+    (re.compile(r"^gửi qua (?P<channel>\S+) thất bại: (?P<rest>.*)$", re.S),
+     "gửi qua {channel} thất bại: {rest}"),
+    (re.compile(r"^chuyển thông báo sang (?P<channel>\S+) \((?P<rest>.*)\)$", re.S),
+     "chuyển thông báo sang {channel} ({rest})"),
+    (re.compile(r"^không gọi lại cho thông báo '(?P<template>[\w:.-]+)' \((?P<rest>.*)\)$", re.S),
+     "không gọi lại để đọc {template} ({rest})"),
+    (re.compile(r"^gửi kèm qua email \((?P<template>[\w:.-]+)\)$"), "gửi kèm qua thư điện tử: {template}"),
+)
+
+
+def _category(key: str) -> str:
+    return "—" if key in ("—", "None", "") else CATEGORY_LABELS.get(key, key)
+
+
+def template_label(key: str) -> str:
+    if key.startswith("command:"):
+        return "trả lời lệnh của công dân"
+    return TEMPLATE_LABELS.get(key, "thông báo")
+
+
+def event_note(kind: str, note: str | None, agencies: dict[str, str] | None = None) -> str:
+    """A timeline note as staff read it: the notes the router and the outbox write name
+    categories, channels, message templates and agencies by their internal keys
+    ("urban_infrastructure → environment", "đã gửi qua web (ack_forwarded)"); these become their
+    Vietnamese names. Any other note is shown as written."""
+    if not note:
+        return note or ""
+    agencies = agencies or {}
+    if kind == "classification":
+        if (m := _ARROW.match(note)) and all(k in CATEGORIES or k == "—" for k in m.groups()):
+            return f"Lĩnh vực: {_category(m[1])} → {_category(m[2])}"
+        if note.startswith("xác nhận lĩnh vực ") and note[18:] in CATEGORIES:
+            return f"xác nhận lĩnh vực {_category(note[18:])}"
+        if m := _RECLASSIFIED.match(note):
+            before, after = (m[1], m[2]), (m[3], m[4])
+            ward = lambda w: "—" if w in ("None", "") else w  # noqa: E731
+            return (f"phân loại lại: {_category(before[0])} / {ward(before[1])} → "
+                    f"{_category(after[0])} / {ward(after[1])}")
+    if kind == "status" and (m := re.match(r"^chuyển (\S+) → (\S+)$", note)):
+        return f"chuyển {agencies.get(m[1], m[1])} → {agencies.get(m[2], m[2])}"
+    if kind in ("notification", "delivery"):
+        for pattern, text in _ROUTE_NOTES:
+            if m := pattern.match(note):
+                parts = m.groupdict()
+                if "channel" in parts:
+                    parts["channel"] = ROUTE_LABELS.get(parts["channel"], parts["channel"])
+                if "template" in parts:
+                    parts["template"] = template_label(parts["template"])
+                return text.format(**parts)
+    return note
 
 
 def see_other(location: str) -> web.Response:

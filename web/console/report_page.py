@@ -41,7 +41,7 @@ from store.sessions import SessionUser
 from web.console.auth import require_role
 from web.console.keys import CONFIG_KEY, SESSIONS_KEY, USER_KEY
 from web.console.queue import sla_state
-from web.console.render import render, see_other
+from web.console.render import event_note, render, see_other
 from web.context import WEB_CONTEXT, WebContext
 
 log = logging.getLogger("hub.console")
@@ -131,6 +131,7 @@ async def _page(request: web.Request, *, error: str | None = None, status: int =
         "tile_url": config.tile_url, "tile_attribution": config.tile_attribution,
         "attachment_kinds": ATTACHMENT_KINDS, "event_kinds": EVENT_KINDS,
         "delivery_states": DELIVERY_STATES, "actor": actor, "can": can,
+        "note_text": lambda e: event_note(e.kind, e.note, agencies),
         "agencies": agencies, "categories": CATEGORIES, "duplicates": duplicates,
         "hidden": bool(moderation and moderation.hidden), "caller_unverified": unverified,
         "hidden_reason": moderation.reason if moderation else None,

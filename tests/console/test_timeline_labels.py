@@ -1,0 +1,56 @@
+"""The report page's timeline speaks Vietnamese: categories, channels, message templates and
+agencies by their names, not the internal keys the router and the outbox write in their notes
+(the stored note stays, in the note's title)."""
+from __future__ import annotations
+
+import html as html_lib
+import re
+
+from tests.conftest import wait_for
+from tests.console.test_actions import Officer, hub_with_officers
+from tests.router.helpers import ENV_FORM, events, post_report
+from web.console.render import event_note
+
+
+def _visible(page: str) -> str:
+    """The timeline's text, without attributes (where the raw notes may stay)."""
+    timeline = page[page.index('<ol class="timeline">'):]
+    timeline = timeline[:timeline.index("</ol>")]
+    return html_lib.unescape(re.sub(r"<[^>]*>", " ", timeline))
+
+
+async def test_timeline_shows_labels_not_internal_keys(settings_factory, hub_client) -> None:
+    client = await hub_with_officers(settings_factory, hub_client)
+    code = await post_report(client, ENV_FORM)
+    await wait_for(lambda: events(client, code, "notification"))
+    center = Officer(client, "tt.lan")
+    resp = await center.post(f"/console/reports/{code}/route",
+                             {"agency": "so-xay-dung", "category": "urban_infrastructure"})
+    assert resp.status == 303
+
+    status, page = await center.page(f"/console/reports/{code}")
+    assert status == 200
+    text = _visible(page)
+    assert "Lĩnh vực: Vệ sinh môi trường → Hạ tầng đô thị" in text, text
+    assert "đã gửi qua Cổng thông tin: tin báo đã tiếp nhận và chuyển đơn vị" in text, text
+    assert "chuyển Công ty" in text and "→ Sở Xây dựng" in text, text
+    for raw in ("urban_infrastructure", "environment →", "ack_forwarded", "(web", "so-xay-dung →",
+                "→ so-xay-dung"):
+        assert raw not in text, (raw, text)
+    # The stored note is still there for whoever needs it, in the title.
+    assert 'title="environment → urban_infrastructure"' in page
+
+
+def test_hotline_fallback_and_outbox_notes_are_worded() -> None:
+    # router/fallback.py and hub/dispatch.py write these (kept as stored; worded when shown).
+    assert (event_note("notification", "không gọi lại cho thông báo 'ack_forwarded' (no route)")
+            == "không gọi lại để đọc tin báo đã tiếp nhận và chuyển đơn vị (no route)")
+    assert (event_note("delivery", "gửi qua agency_email thất bại: 550 mailbox full")
+            == "gửi qua thư điện tử cho đơn vị thất bại: 550 mailbox full")
+    assert (event_note("notification", "chuyển thông báo sang sms (blocked)")
+            == "chuyển thông báo sang tin nhắn SMS (blocked)")
+    assert event_note("classification", "xác nhận lĩnh vực environment") == \
+        "xác nhận lĩnh vực Vệ sinh môi trường"
+    # A note an officer wrote is shown as written, arrows and all.
+    assert event_note("note", "environment → urban_infrastructure") == \
+        "environment → urban_infrastructure"

@@ -38,12 +38,15 @@ PAGE_MAX = 200
 
 
 def _error(http_status: int, message: str, /, **extra: Any) -> web.HTTPException:
+    text = json.dumps({"error": message, **extra}, ensure_ascii=False)
+    if http_status == 413:  # its constructor wants the sizes; the text is ours
+        return web.HTTPRequestEntityTooLarge(extra.get("max_bytes", 0), text=text,
+                                             content_type="application/json")
     cls = {400: web.HTTPBadRequest, 401: web.HTTPUnauthorized, 403: web.HTTPForbidden,
            404: web.HTTPNotFound, 409: web.HTTPConflict,
            422: web.HTTPUnprocessableEntity}[http_status]
     headers = {"WWW-Authenticate": 'Bearer realm="agency-api"'} if http_status == 401 else None
-    return cls(text=json.dumps({"error": message, **extra}, ensure_ascii=False),
-               content_type="application/json", headers=headers)
+    return cls(text=text, content_type="application/json", headers=headers)
 
 
 ACTOR_KEY: web.RequestKey[str] = web.RequestKey("agency_api_actor")
@@ -75,6 +78,9 @@ async def _body(request: web.Request) -> dict[str, Any]:
     try:
         # Size is capped by the app's client_max_size; depth is checked before parsing.
         data = loads_bounded(await request.read())
+    except web.HTTPRequestEntityTooLarge:  # aiohttp's own is plain text
+        raise _error(413, f"body larger than {request.client_max_size} bytes",
+                     max_bytes=request.client_max_size) from None
     except JSONRefused as exc:
         raise _error(400, "body must be JSON" if "not valid" in str(exc) else str(exc)) from None
     if not isinstance(data, dict):

@@ -43,8 +43,10 @@ async def test_timeline_shows_labels_not_internal_keys(settings_factory, hub_cli
 
 def test_hotline_fallback_and_outbox_notes_are_worded() -> None:
     # router/fallback.py and hub/dispatch.py write these (kept as stored; worded when shown).
-    assert (event_note("notification", "không gọi lại cho thông báo 'ack_forwarded' (no route)")
-            == "không gọi lại để đọc tin báo đã tiếp nhận và chuyển đơn vị (no route)")
+    assert (event_note("notification", "không gọi lại cho thông báo 'ack_forwarded' "
+                                       "(hotline: không gửi tin đi được trên kênh này)")
+            == "không gọi lại để đọc tin báo đã tiếp nhận và chuyển đơn vị "
+               "(Đường dây nóng: không gửi tin đi được trên kênh này)")
     assert (event_note("delivery", "gửi qua agency_email thất bại: 550 mailbox full")
             == "gửi qua thư điện tử cho đơn vị thất bại: 550 mailbox full")
     assert (event_note("notification", "chuyển thông báo sang sms (blocked)")
@@ -54,3 +56,16 @@ def test_hotline_fallback_and_outbox_notes_are_worded() -> None:
     # A note an officer wrote is shown as written, arrows and all.
     assert event_note("note", "environment → urban_infrastructure") == \
         "environment → urban_infrastructure"
+
+
+async def test_hotline_call_timeline_names_the_message(settings_factory, hub_client) -> None:
+    from tests.console.test_actions import _triage_call
+
+    client = await hub_with_officers(settings_factory, hub_client)
+    code = await _triage_call(client)
+    notes = [e.note for e in await wait_for(lambda: events(client, code, "notification"))]
+    assert any(n.startswith("không gọi lại cho thông báo '") for n in notes), notes
+    status, page = await Officer(client, "tt.lan").page(f"/console/reports/{code}")
+    text = _visible(page)
+    assert status == 200 and "không gọi lại để đọc tin báo" in text, text
+    assert "thông báo '" not in text and "(hotline:" not in text, text

@@ -112,6 +112,9 @@ def event_note(kind: str, note: str | None, agencies: dict[str, str] | None = No
                     parts["channel"] = ROUTE_LABELS.get(parts["channel"], parts["channel"])
                 if "template" in parts:
                     parts["template"] = template_label(parts["template"])
+                if (rest := re.match(r"^(\w+): ", parts.get("rest") or "")) and rest[1] in ROUTE_LABELS:
+                    # the fallback's reason starts with the channel that failed
+                    parts["rest"] = f"{ROUTE_LABELS[rest[1]]}: {parts['rest'][rest.end():]}"
                 return text.format(**parts)
     return note
 

@@ -133,6 +133,21 @@ async def notify_citizen(session: AsyncSession, ctx: RouterContext, report: Repo
     return await enqueue_citizen_message(session, ctx, report, template, **fields)
 
 
+async def _repoint_duplicates(session: AsyncSession, report: Report, original: Report, *,
+                              actor: str) -> None:
+    """``report`` became a duplicate of ``original``: the reports merged into it follow it there
+    (no chain; their citizens hear the original's result, router.notify's "me too")."""
+    from sqlalchemy import select
+
+    merged = (await session.execute(select(Report).where(
+        Report.duplicate_of == report.code, Report.status == "duplicate",
+        Report.id != report.id))).scalars().all()
+    for dup in merged:
+        dup.duplicate_of = original.code
+        record(session, dup, actor=actor, kind="note", public=False,
+               note=f"{report.code} đã được gộp vào {original.code}: phản ánh này theo vào {original.code}")
+
+
 async def change_status(ctx: RouterContext, session: AsyncSession, report: Report, status: str, *, actor: str,
                         center: bool, note: str | None = None,
                         duplicate_of: str | None = None) -> str:
@@ -154,6 +169,7 @@ async def change_status(ctx: RouterContext, session: AsyncSession, report: Repor
     old = set_status(session, report, status, actor=actor, note=note)
     if original is not None:
         report.duplicate_of = original.code
+        await _repoint_duplicates(session, report, original, actor=actor)
     if status == "in_progress" and old == "resolved":
         report.resolved_at = None
     if status in ("returned", "triage", "rejected", "duplicate"):

@@ -59,3 +59,21 @@ async def test_a_reopened_duplicate_forgets_its_original(settings_factory, hub_c
     # Reopened, it may now be the original of the first (no cycle: it is no duplicate any more).
     resp = await _status(client, center, first, status="duplicate", duplicate_of=second)
     assert resp.status == 200 and (await resp.json())["duplicate_of"] == second
+
+
+async def test_duplicates_follow_their_original_when_it_is_merged(settings_factory, hub_client,
+                                                                  db_url):
+    from tests.router.helpers import events
+
+    client = await hub_client(settings_factory(db_url))
+    first = await post_report(client, ENV_FORM)
+    second = await post_report(client, ENV_FORM, description="Rác ùn ứ bốc mùi kiệt 12 Nguyễn Trãi")
+    third = await post_report(client, ENV_FORM, description="Rác đổ trộm kiệt 14 Nguyễn Trãi")
+    center = await token(client, "center")
+    assert (await _status(client, center, third, status="duplicate", duplicate_of=second)).status == 200
+    # The original is itself found to repeat an earlier report: its duplicate follows it (no chain).
+    assert (await _status(client, center, second, status="duplicate", duplicate_of=first)).status == 200
+    r = await report(client, third)
+    assert (r.status, r.duplicate_of) == ("duplicate", first)
+    notes = [e.note for e in await events(client, third, "note")]
+    assert f"{second} đã được gộp vào {first}: phản ánh này theo vào {first}" in notes

@@ -229,5 +229,6 @@ async def test_the_attempt_after_three_failures_waits_two_seconds(console_db: Co
     statuses = [(await login(client, "tt.lan", "sai-mat-khau-1")).status for _ in range(3)]
     assert statuses == [401, 401, 401]
     fourth = await login(client, "tt.lan")
-    assert fourth.status == 429 and fourth.headers["Retry-After"] == "2"
+    # 2 s from the third failure (1 when the machine took over a second to answer the 4th)
+    assert fourth.status == 429 and fourth.headers["Retry-After"] in ("1", "2")
     assert "Đăng nhập sai nhiều lần" in await fourth.text() and "hub_console" not in fourth.cookies

@@ -127,15 +127,17 @@ async def reclassify(settings: Any, *, since: str | None = None, only_older: boo
 def export_corrections(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     count = asyncio.run(write_corrections(settings, args.file))
-    print(f"{count} labels written to {args.file}; retrain with: python main.py retrain "
+    print(f"{count} labels written to {args.file} (phone numbers, e-mail addresses and the "
+          f"citizen's name masked); retrain with: python main.py retrain "
           f"(reads them from the database) or tools/train_classifier.py --corrections {args.file}")
     return 0
 
 
 async def write_corrections(settings: Any, path: str) -> int:
     """The center's labels (hub.retrain.center_labels: every report whose category the center
-    set or confirmed when routing) as JSON lines: the report's text, the category and the time
-    of its latest classification event."""
+    set or confirmed when routing) as JSON lines: the report's text (phones, e-mails and the
+    citizen's own name replaced by placeholders: hub.retrain.mask_for_training), the category and
+    the time of its latest classification event."""
     from hub.retrain import center_labels
 
     labels = await center_labels(settings)

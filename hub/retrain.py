@@ -81,16 +81,58 @@ def _held_out_files() -> list[str]:
     return list(HELD_OUT.values())
 
 
+# What stands in for a citizen's phone number, e-mail address or own name in training text.
+# Nothing of the value is kept (the public pages' "093*****88" / "l***@example.net" keep five
+# digits and the domain: fine for one page, not for a data set that is copied and kept), and the
+# classifier's features drop both exactly as they drop the real values (digit runs and
+# @-tokens are no features: normalizer.classify.features), so masked text trains the same model.
+PHONE_PLACEHOLDER = "***"
+EMAIL_PLACEHOLDER = "***@***"
+NAME_PLACEHOLDER = "***"
+
+
+def mask_for_training(text: str, names: tuple[str, ...] = (), region: str = "VN") -> str:
+    """``text`` with phone numbers, e-mail addresses and the given names (the citizen's own,
+    case-insensitively) replaced by placeholders. The same detection as the public pages'
+    ``normalizer.phones.mask_personal``: any address-shaped e-mail, every valid personal number
+    and any phone-shaped digit run."""
+    import re
+
+    from normalizer.phones import _EMAIL_LOOSE, _PHONE_SHAPED, _phone_matches
+
+    if not text:
+        return text or ""
+    for name in names:
+        if name and len(name.strip()) >= 3:
+            text = re.sub(re.escape(name.strip()), NAME_PLACEHOLDER, text, flags=re.IGNORECASE)
+    text = _EMAIL_LOOSE.sub(EMAIL_PLACEHOLDER, text)
+    spans = sorted([(s, e) for s, e, _ in _phone_matches(text, region)]
+                   + [m.span() for m in _PHONE_SHAPED.finditer(text)])
+    pieces, last = [], 0
+    for start, end in spans:
+        if start < last:  # overlaps the one before (both detectors found it)
+            if end > last:
+                last = end
+            continue
+        pieces += [text[last:start], PHONE_PLACEHOLDER]
+        last = end
+    pieces.append(text[last:])
+    return "".join(pieces)
+
+
 async def center_labels(settings: Any, sync: Path | None = None) -> list[dict[str, Any]]:
     """The center's labels, oldest report first: {"code", "text", "category", "time"} for every
     report whose category the center set or confirmed, with the time of its latest
-    classification event (the report's last update when there is none). ``sync``: a model file
-    to bring to the model installed last (hub.classifier_sync) first."""
+    classification event (the report's last update when there is none). The text is the
+    report's description with the citizen's phone numbers, e-mail addresses and own name
+    masked (``mask_for_training``): labels become training data (``retrain``, the
+    ``corrections`` file). ``sync``: a model file to bring to the model installed last
+    (hub.classifier_sync) first."""
     from sqlalchemy import select
 
     from router.assign import CENTER_LABEL
     from store.db import with_database
-    from store.models import Report, ReportEvent
+    from store.models import Contact, Report, ReportEvent
 
     async def read(sessions: Any) -> list[dict[str, Any]]:
         if sync is not None:
@@ -99,14 +141,17 @@ async def center_labels(settings: Any, sync: Path | None = None) -> list[dict[st
             await sync_model_file(sessions, sync)
         out = []
         async with sessions() as session:
-            labelled = select(Report).where(Report.classifier_version == CENTER_LABEL,
-                                            Report.category.is_not(None)).order_by(Report.id)
-            for report in (await session.execute(labelled)).scalars():
+            labelled = (select(Report, Contact.name)
+                        .outerjoin(Contact, Contact.id == Report.contact_id)
+                        .where(Report.classifier_version == CENTER_LABEL,
+                               Report.category.is_not(None)).order_by(Report.id))
+            for report, name in (await session.execute(labelled)).all():
                 when = (await session.execute(
                     select(ReportEvent.at).where(ReportEvent.report_id == report.id,
                                                  ReportEvent.kind == "classification")
                     .order_by(ReportEvent.id.desc()).limit(1))).scalar() or report.updated_at
-                out.append({"code": report.code, "text": report.description or "",
+                text = mask_for_training(report.description or "", (name,) if name else ())
+                out.append({"code": report.code, "text": text,
                             "category": report.category, "time": when.isoformat() if when else None})
         return out
 

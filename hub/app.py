@@ -37,6 +37,31 @@ from web.context import WEB_CONTEXT
 
 log = logging.getLogger("hub.app")
 
+
+class ClientErrorLog(logging.Filter):
+    """aiohttp logs a request it cannot parse (a request line or header over 8 KB, a broken
+    request line: the client's mistake, answered 400) at ERROR with a traceback quoting the
+    line, so anyone could fill the log and put a URL in it (it may carry a phone or a name).
+    Such a record becomes one WARNING line: the client's address and the error's class, no
+    traceback, nothing of the request."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError) and 400 <= (exc.code or 0) < 500:
+            remote = record.args[0] if isinstance(record.args, tuple) and record.args else None
+            record.msg = "refused a request that is not valid HTTP from %s: %s (%d)"
+            record.args = (remote, type(exc).__name__, exc.code)
+            record.levelno, record.levelname = logging.WARNING, logging.getLevelName(logging.WARNING)
+            record.exc_info = record.exc_text = record.stack_info = None
+        return True
+
+
+def quiet_client_errors() -> None:
+    """Installs ``ClientErrorLog`` on aiohttp's server logger (once per process)."""
+    server = logging.getLogger("aiohttp.server")
+    if not any(isinstance(f, ClientErrorLog) for f in server.filters):
+        server.addFilter(ClientErrorLog())
+
 async def sync_agencies(hub: Hub) -> None:
     """Agencies are configured in settings; the table mirrors them (for joins and history)."""
     async with hub.sessions() as session, session.begin():
@@ -274,6 +299,7 @@ def _mount_console(app: web.Application, hub: Hub) -> None:
 
 
 def create_app(settings: Settings) -> web.Application:
+    quiet_client_errors()
     hub = build_hub(settings)
     app = web.Application(client_max_size=settings.server.max_body_bytes,
                           middlewares=[security_headers])

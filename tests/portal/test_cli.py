@@ -7,7 +7,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from store.db import make_engine, migrate, sessionmaker
-from store.models import Report, utcnow
+from store.models import Attachment, Report, utcnow
 from store.public_models import ReportModeration
 
 
@@ -22,8 +22,12 @@ def test_public_hide_and_show_from_the_command_line(tmp_path: Path, capsys) -> N
         engine = make_engine(url)
         await migrate(engine)
         async with sessionmaker(engine)() as session, session.begin():
-            session.add(Report(code="PA-2026-000042", channel="web", status="forwarded",
-                               forwarded_at=utcnow(), description="Ổ gà"))
+            report = Report(code="PA-2026-000042", channel="web", status="forwarded",
+                            forwarded_at=utcnow(), description="Ổ gà")
+            session.add(report)
+            await session.flush()  # --photo must name one of the report's photos
+            session.add(Attachment(report_id=report.id, channel="web", kind="image",
+                                   sha256="ab" * 32, state="stored"))
         await engine.dispose()
 
     async def moderation() -> tuple[bool, list[str], str | None] | None:

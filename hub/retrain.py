@@ -88,7 +88,6 @@ def _held_out_files() -> list[str]:
 # @-tokens are no features: normalizer.classify.features), so masked text trains the same model.
 PHONE_PLACEHOLDER = "***"
 EMAIL_PLACEHOLDER = "***@***"
-NAME_PLACEHOLDER = "***"
 
 
 def mask_for_training(text: str, names: tuple[str, ...] = (), region: str = "VN") -> str:
@@ -96,28 +95,10 @@ def mask_for_training(text: str, names: tuple[str, ...] = (), region: str = "VN"
     case-insensitively) replaced by placeholders. The same detection as the public pages'
     ``normalizer.phones.mask_personal``: any address-shaped e-mail, every valid personal number
     and any phone-shaped digit run."""
-    import re
+    from normalizer.phones import mask_personal
 
-    from normalizer.phones import _EMAIL_LOOSE, _PHONE_SHAPED, _phone_matches
-
-    if not text:
-        return text or ""
-    for name in names:
-        if name and len(name.strip()) >= 3:
-            text = re.sub(re.escape(name.strip()), NAME_PLACEHOLDER, text, flags=re.IGNORECASE)
-    text = _EMAIL_LOOSE.sub(EMAIL_PLACEHOLDER, text)
-    spans = sorted([(s, e) for s, e, _ in _phone_matches(text, region)]
-                   + [m.span() for m in _PHONE_SHAPED.finditer(text)])
-    pieces, last = [], 0
-    for start, end in spans:
-        if start < last:  # overlaps the one before (both detectors found it)
-            if end > last:
-                last = end
-            continue
-        pieces += [text[last:start], PHONE_PLACEHOLDER]
-        last = end
-    pieces.append(text[last:])
-    return "".join(pieces)
+    return mask_personal(text, region, names, email=lambda _: EMAIL_PLACEHOLDER,
+                         phone=lambda _: PHONE_PLACEHOLDER)
 
 
 async def center_labels(settings: Any, sync: Path | None = None) -> list[dict[str, Any]]:

@@ -5,6 +5,7 @@ Pure functions over ``phonenumbers`` metadata; nothing here touches the network.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import phonenumbers
 from phonenumbers import Leniency, PhoneNumberFormat, PhoneNumberType
@@ -159,15 +160,20 @@ def mask_email(address: str) -> str:
 _EMAIL_LOOSE = re.compile(r"[^\s@<>()\[\],;:\"']+@[^\s@<>()\[\],;:\"']+\.[^\s@<>()\[\],;:\"'.]{2,}")
 
 
-def mask_personal(text: str | None, region: str = "VN", names: tuple[str, ...] = ()) -> str:
+def mask_personal(text: str | None, region: str = "VN", names: tuple[str, ...] = (),
+                  email: Callable[[str], str] | None = None,
+                  phone: Callable[[str], str] | None = None) -> str:
     """Mask phone numbers, e-mail addresses and the given personal names (the citizen's own,
-    case-insensitively) in text meant for public pages."""
+    case-insensitively) in text meant for public pages. ``email`` and ``phone`` replace the
+    partial masks ("n***@gmail.com", "091*****78") where nothing of the value may stay."""
+    email = email or mask_email
+    phone = phone or mask_phone
     if not text:
         return text or ""
     for name in names:
         if name and len(name.strip()) >= 3:
             text = re.sub(re.escape(name.strip()), "***", text, flags=re.IGNORECASE)
-    out = _EMAIL_LOOSE.sub(lambda m: mask_email(m.group(0)), text)
+    out = _EMAIL_LOOSE.sub(lambda m: email(m.group(0)), text)
     spans = [(s, e) for s, e, _ in _phone_matches(out, region)]
     spans += [m.span() for m in _PHONE_SHAPED.finditer(out)]
     spans.sort()
@@ -180,7 +186,7 @@ def mask_personal(text: str | None, region: str = "VN", names: tuple[str, ...] =
     pieces, last = [], 0
     for start, end in merged:
         pieces.append(out[last:start])
-        pieces.append(mask_phone(out[start:end]))
+        pieces.append(phone(out[start:end]))
         last = end
     pieces.append(out[last:])
     return "".join(pieces)

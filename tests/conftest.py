@@ -146,6 +146,32 @@ def unique() -> str:
     return uuid.uuid4().hex[:12]
 
 
+def seed_report_db(tmp_path: Path, code: str, child: Callable[[int], Any]) -> tuple[str, Path]:
+    """A migrated SQLite database in ``tmp_path`` holding one forwarded web report ``code`` and
+    the row ``child(report_id)`` makes; returns its URL and a settings file naming it (for the
+    command-line tests)."""
+    from store.db import make_engine, migrate, sessionmaker
+    from store.models import Report, utcnow
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}"
+    cfg = tmp_path / "hub.toml"
+    cfg.write_text(f'[database]\nurl = "{url}"\n', encoding="utf-8")
+
+    async def go() -> None:
+        engine = make_engine(url)
+        await migrate(engine)
+        async with sessionmaker(engine)() as session, session.begin():
+            report = Report(code=code, channel="web", status="forwarded", forwarded_at=utcnow(),
+                            description="Ổ gà")
+            session.add(report)
+            await session.flush()
+            session.add(child(report.id))
+        await engine.dispose()
+
+    asyncio.run(go())
+    return url, cfg
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _drop_pg_test_database() -> Any:
     """The per-process test database goes away with the run."""

@@ -3,33 +3,16 @@
 code (any case) still selects its dead rows."""
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 
-from store.db import make_engine, migrate, sessionmaker
-from store.models import OutboxMessage, Report, utcnow
-from tests.conftest import run_main
+from store.models import OutboxMessage
+from tests.conftest import run_main, seed_report_db
 
 
 def seed(tmp_path: Path) -> Path:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}"
-    cfg = tmp_path / "hub.toml"
-    cfg.write_text(f'[database]\nurl = "{url}"\n', encoding="utf-8")
-
-    async def go() -> None:
-        engine = make_engine(url)
-        await migrate(engine)
-        async with sessionmaker(engine)() as session, session.begin():
-            report = Report(code="PA-2026-000077", channel="web", status="forwarded",
-                            forwarded_at=utcnow(), description="Ổ gà")
-            session.add(report)
-            await session.flush()
-            session.add(OutboxMessage(report_id=report.id, channel="zalo", address="u1",
-                                      payload={"text": "x"}, state="dead"))
-        await engine.dispose()
-    asyncio.run(go())
-    return cfg
+    return seed_report_db(tmp_path, "PA-2026-000077", lambda report_id: OutboxMessage(
+        report_id=report_id, channel="zalo", address="u1", payload={"text": "x"}, state="dead"))[1]
 
 
 def test_unknown_report_code_exits_2_with_a_message(tmp_path: Path) -> None:

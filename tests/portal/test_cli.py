@@ -6,29 +6,18 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from store.db import make_engine, migrate, sessionmaker
-from store.models import Attachment, Report, utcnow
+from store.db import make_engine, sessionmaker
+from store.models import Attachment
 from store.public_models import ReportModeration
+from tests.conftest import seed_report_db
 
 
 def test_public_hide_and_show_from_the_command_line(tmp_path: Path, capsys) -> None:  # noqa: ANN001
     import main
 
-    url = f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}"
-    config = tmp_path / "settings.toml"
-    config.write_text(f'[database]\nurl = "{url}"\n', encoding="utf-8")
-
-    async def seed() -> None:
-        engine = make_engine(url)
-        await migrate(engine)
-        async with sessionmaker(engine)() as session, session.begin():
-            report = Report(code="PA-2026-000042", channel="web", status="forwarded",
-                            forwarded_at=utcnow(), description="Ổ gà")
-            session.add(report)
-            await session.flush()  # --photo must name one of the report's photos
-            session.add(Attachment(report_id=report.id, channel="web", kind="image",
-                                   sha256="ab" * 32, state="stored"))
-        await engine.dispose()
+    # --photo must name one of the report's photos
+    url, config = seed_report_db(tmp_path, "PA-2026-000042", lambda report_id: Attachment(
+        report_id=report_id, channel="web", kind="image", sha256="ab" * 32, state="stored"))
 
     async def moderation() -> tuple[bool, list[str], str | None] | None:
         engine = make_engine(url)
@@ -37,7 +26,6 @@ def test_public_hide_and_show_from_the_command_line(tmp_path: Path, capsys) -> N
         await engine.dispose()
         return (row.hidden, row.hidden_photos, row.reason) if row else None
 
-    asyncio.run(seed())
     assert main.main(["public-hide", "pa-2026-000042", "--reason", "ảnh nhạy cảm", "--config", str(config)]) == 0
     assert "hidden from the public portal" in capsys.readouterr().out
     assert asyncio.run(moderation()) == (True, [], "ảnh nhạy cảm")

@@ -14,8 +14,11 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/python main.py serve $(if $(HUB_SETTINGS),--config $(HUB_SETTINGS),)
 
+# One test worker per core (pytest-xdist); TEST_WORKERS=0 runs them in this process.
+TEST_WORKERS ?= auto
+
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS)
 
 pg-test: $(STAMP)
 	HUB_TEST_PG_URL=$${HUB_TEST_PG_URL:-postgresql+asyncpg://postgres@127.0.0.1:5432/test} $(BIN)/python -m pytest -q -m postgres

@@ -1,5 +1,6 @@
 """Migration 0002 creates exactly what store.models declares (no drift for the next autogenerate);
-0008 (the search index) goes down and up again on a database with reports."""
+0008 (the search index) goes down and up again on a database with reports; 0010 clears the
+duplicate_of kept by reports reopened from duplicate."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -86,3 +87,32 @@ async def test_search_index_migration_down_and_up(console_db: ConsoleDB) -> None
     async with console_db.sessions() as session:
         page = await list_reports(session, QueueFilter(q="o ga le loi"), QueueScope(), now=utcnow())
     assert [r.code for r in page.reports] == [pothole.code]
+
+
+async def test_stale_duplicate_of_is_cleared_by_0010(console_db: ConsoleDB) -> None:
+    """A report reopened from ``duplicate`` before set_status cleared the field kept its old
+    ``duplicate_of``; 0010 clears it there and keeps it on reports still merged."""
+    from sqlalchemy import text
+
+    from store.db import _alembic_config
+
+    original = await console_db.add_report(description="Ổ gà giữa đường Lê Lợi")
+    reopened = await console_db.add_report(description="Ổ gà Lê Lợi", status="triage")
+    merged = await console_db.add_report(description="Ổ gà đường Lê Lợi", status="duplicate")
+
+    def alembic(sync_conn, target: str) -> None:  # noqa: ANN001
+        from alembic import command
+
+        cfg = _alembic_config(str(console_db.engine.url))
+        cfg.attributes["connection"] = sync_conn
+        (command.downgrade if target == "0009" else command.upgrade)(cfg, target)
+
+    async with console_db.engine.begin() as conn:
+        await conn.run_sync(alembic, "0009")
+        await conn.execute(text("UPDATE reports SET duplicate_of = :code WHERE id IN (:a, :b)"),
+                           {"code": original.code, "a": reopened.id, "b": merged.id})
+    async with console_db.engine.begin() as conn:
+        await conn.run_sync(alembic, "head")
+    async with console_db.engine.connect() as conn:
+        rows = dict((await conn.execute(text("SELECT id, duplicate_of FROM reports"))).all())
+    assert rows == {original.id: None, reopened.id: None, merged.id: original.code}

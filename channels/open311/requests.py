@@ -23,8 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from channels.open311.render import w3c
 from normalizer.schema import CATEGORIES, OPEN_STATUSES
 from store.models import Attachment, Contact, Report, ReportEvent
-from store.public_models import ReportModeration
 from store.params import query_int
+from store.public_models import ReportModeration
 from store.public_reports import public_conditions
 from store.serialize import public_text, public_text_for, report_dict
 

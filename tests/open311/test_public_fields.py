@@ -14,7 +14,7 @@ from hub.keys import HUB_KEY
 from store.models import Report, utcnow
 from store.public_reports import set_photo_hidden
 from tests.open311.spec import check_json, check_xml
-from tests.portal.conftest import jpeg, portal, seed_report  # noqa: F401 - fixture
+from tests.portal.conftest import jpeg, seed_report
 from tests.router.helpers import post_report
 
 V2 = "/open311/v2"

@@ -21,7 +21,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS)
 
 pg-test: $(STAMP)
-	HUB_TEST_PG_URL=$${HUB_TEST_PG_URL:-postgresql+asyncpg://postgres@127.0.0.1:5432/test} $(BIN)/python -m pytest -q -m postgres
+	HUB_TEST_PG_URL=$${HUB_TEST_PG_URL:-postgresql+asyncpg://postgres@127.0.0.1:5432/test} $(BIN)/python -m pytest -q -n $(TEST_WORKERS) -m postgres
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

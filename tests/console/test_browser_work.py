@@ -161,7 +161,10 @@ async def test_other_agency_cannot_open_the_report_or_its_photo(browser: Any, si
     await officer.goto(f"{base}/console/reports/{report.code}")
     img = officer.locator("ul.attachments img.media")
     await img.wait_for()
-    assert await img.evaluate("i => i.complete && i.naturalWidth") == 320  # the picture loaded
+    # The element is there before its picture has loaded: wait for the load, then check it.
+    await officer.wait_for_function("i => i.complete && i.naturalWidth > 0",
+                                    arg=await img.element_handle(), timeout=15_000)
+    assert await img.evaluate("i => i.naturalWidth") == 320  # the picture loaded
     await shots.take(officer, "report-photo")
 
     other = await new_page(browser, errors, **WIDE)

@@ -211,6 +211,17 @@ async def iter_public(session: AsyncSession, flt: PublicFilter, *, limit: int,
     return pages
 
 
+def public_photos(attachments: Sequence[Attachment], hidden: Sequence[str] | set[str]) -> list[Attachment]:
+    """The photos of a report the public may see: stored images the center did not hide."""
+    return [a for a in attachments if a.kind == "image" and a.state == "stored" and a.sha256
+            and a.sha256 not in hidden]
+
+
+def photo_url(base_url: str, code: str, sha256: str) -> str:
+    """The public copy of a report's photo (blurred, no EXIF), as the portal serves it."""
+    return f"{base_url.rstrip('/')}/r/{code}/photos/{sha256}.jpg"
+
+
 @dataclass(slots=True)
 class PublicReport:
     report: Report
@@ -233,8 +244,8 @@ async def public_report(session: AsyncSession, code: str) -> PublicReport | None
     hidden = set(moderation.hidden_photos or []) if moderation else set()
     attachments = (await session.execute(select(Attachment).where(
         Attachment.report_id == report.id, Attachment.state == "stored",
-        Attachment.kind == "image").order_by(Attachment.id))).scalars()
-    photos = [a for a in attachments if a.sha256 and a.sha256 not in hidden]
+        Attachment.kind == "image").order_by(Attachment.id))).scalars().all()
+    photos = public_photos(attachments, hidden)
     events = list((await session.execute(select(ReportEvent).where(
         ReportEvent.report_id == report.id, ReportEvent.public.is_(True),
         ReportEvent.kind.in_(PUBLIC_EVENT_KINDS)).order_by(ReportEvent.id))).scalars())
@@ -303,9 +314,26 @@ async def set_report_hidden(session: AsyncSession, code: str, hidden: bool, *, a
     row.hidden, row.reason, row.actor, row.updated_at = hidden, reason, actor, utcnow()
 
 
+class UnknownPhoto(LookupError):
+    """The hash is not one of the report's photos: a typo would otherwise be "hidden" while the
+    real photo stays public. ``known`` lists the report's photo hashes."""
+
+    def __init__(self, known: list[str]) -> None:
+        super().__init__()
+        self.known = known
+
+
 async def set_photo_hidden(session: AsyncSession, code: str, sha256: str, hidden: bool, *,
                            actor: str) -> None:
+    """Hide (or show again) one of the report's photos; UnknownPhoto for a hash the report has
+    no photo of (showing may still clear a stale entry from the hidden list)."""
     row = await _moderation_for(session, code)
+    known = list(dict.fromkeys((await session.execute(
+        select(Attachment.sha256).where(Attachment.report_id == row.report_id,
+                                        Attachment.sha256.is_not(None))
+        .order_by(Attachment.id))).scalars()))
+    if sha256 not in known and (hidden or sha256 not in (row.hidden_photos or [])):
+        raise UnknownPhoto(known)
     current = [s for s in (row.hidden_photos or []) if s != sha256]
     row.hidden_photos = [*current, sha256] if hidden else current
     row.actor, row.updated_at = actor, utcnow()

@@ -9,6 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
+from store.public_reports import photo_url
 from store.public_reports import public_report as find_public
 from store.reports import full_report_dict
 from web.context import WEB_CONTEXT
@@ -32,7 +33,7 @@ async def public_report(request: web.Request) -> web.Response:
     data["attachments"] = [a for a in data["attachments"] if a["kind"] != "image" or a["sha256"] in visible]
     for att in data["attachments"]:
         if att["kind"] == "image" and att["sha256"]:
-            att["url"] = f"{ctx.public_base_url.rstrip('/')}/r/{data['code']}/photos/{att['sha256']}.jpg"
+            att["url"] = photo_url(ctx.public_base_url, data["code"], att["sha256"])
     if data["location"]:
         decimals = ctx.portal_settings.coordinate_decimals
         for key in ("lat", "lon"):

@@ -25,7 +25,7 @@ from normalizer.schema import CATEGORIES, OPEN_STATUSES
 from store.models import Attachment, Contact, Report, ReportEvent
 from store.params import query_int
 from store.public_models import ReportModeration
-from store.public_reports import public_conditions
+from store.public_reports import photo_url, public_conditions, public_photos
 from store.serialize import public_text, public_text_for, report_dict
 
 DEFAULT_WINDOW = timedelta(days=90)  # "the range defaults to most recent 90 days"
@@ -51,11 +51,6 @@ def public_reference(value: Any, contact_name: str | None = None) -> str | None:
     if not text or not _REFERENCE.fullmatch(text):
         return None
     return text if public_text_for(text, contact_name) == text else None
-
-
-def photo_url(base_url: str, code: str, sha256: str) -> str:
-    """The public copy of a report's photo (blurred, no EXIF), as the portal serves it."""
-    return f"{base_url.rstrip('/')}/r/{code}/photos/{sha256}.jpg"
 
 
 class QueryError(ValueError):
@@ -162,10 +157,8 @@ async def public_requests(session: AsyncSession, reports: list[Report],
         contact = contacts.get(report.contact_id) if report.contact_id else None
         public = report_dict(report, contact=contact, attachments=attachments[report.id],
                              events=events[report.id], base_url="", public=True)
-        photo = next((a.sha256 for a in attachments[report.id]
-                      if a.kind == "image" and a.state == "stored" and a.sha256
-                      and a.sha256 not in hidden.get(report.id, ())), None)
-        media = photo_url(base_url, report.code, photo) if photo and report.code else None
+        photos = public_photos(attachments[report.id], hidden.get(report.id, set()))
+        media = photo_url(base_url, report.code, photos[0].sha256) if photos and report.code else None
         out.append(as_request(report, public, contact, zone, decimals, media_url=media))
     return out
 

@@ -21,36 +21,6 @@ def register(sub: Any, add: Any) -> None:
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 
 
-class UnknownPhoto(LookupError):
-    """The hash is not one of the report's photos (a typo would otherwise be "hidden" while
-    the real photo stays public)."""
-
-    def __init__(self, known: list[str]) -> None:
-        super().__init__()
-        self.known = known
-
-
-async def _check_photo(session: Any, code: str, sha256: str, hiding: bool) -> None:
-    from sqlalchemy import select
-
-    from store.models import Attachment, Report
-    from store.public_models import ReportModeration
-
-    report_id = (await session.execute(select(Report.id).where(Report.code == code))).scalar()
-    if report_id is None:
-        return  # set_photo_hidden says "no report"
-    known = [s for s in (await session.execute(select(Attachment.sha256).where(
-        Attachment.report_id == report_id, Attachment.sha256.is_not(None))
-        .order_by(Attachment.id))).scalars()]
-    if sha256 in known:
-        return
-    if not hiding:  # --show may also clear a stale entry from the hidden list
-        moderation = await session.get(ReportModeration, report_id)
-        if moderation is not None and sha256 in (moderation.hidden_photos or []):
-            return
-    raise UnknownPhoto(list(dict.fromkeys(known)))
-
-
 def run(args: argparse.Namespace) -> int:
     settings = args.load_settings(args.config)
     photo = args.photo.strip().lower() if args.photo else None
@@ -68,7 +38,6 @@ def run(args: argparse.Namespace) -> int:
             await migrate(engine)
             async with sessionmaker(engine)() as session, session.begin():
                 if photo:
-                    await _check_photo(session, args.code.upper(), photo, not args.show)
                     await set_photo_hidden(session, args.code.upper(), photo, not args.show,
                                            actor=args.actor)
                 else:
@@ -77,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
         finally:
             await engine.dispose()
 
-    from store.public_reports import UnknownReport
+    from store.public_reports import UnknownPhoto, UnknownReport
 
     try:
         asyncio.run(apply())

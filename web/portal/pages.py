@@ -20,6 +20,7 @@ from store.public_reports import (
     count_public,
     list_public,
     pending_status,
+    photo_url,
     public_report,
 )
 from store.public_stats import monthly_trend, week_counts
@@ -204,7 +205,7 @@ async def report_page(request: web.Request, rate_error: str | None = None, statu
         "r": item, "timeline": public_timeline(report, found.events, names, mask, found.staff),
         "result": public_result(found.events, mask), "due": due_state(report, now),
         "photos": [p.sha256 for p in found.photos], "rating_comment": rating_comment,
-        "og_image": (f"{ctx.public_base_url.rstrip('/')}/r/{report.code}/photos/{found.photos[0].sha256}.jpg"
+        "og_image": (photo_url(ctx.public_base_url, report.code, found.photos[0].sha256)
                      if found.photos else None)}, base_url=ctx.public_base_url, status=status)
 
 

@@ -130,8 +130,10 @@ def build_hub(settings: Settings) -> Hub:
     return hub
 
 
-async def start_hub(hub: Hub) -> None:
-    """Migrate, sync agencies, open the HTTP client, start intake and channels."""
+async def start_hub(hub: Hub, *, channels: bool = True) -> None:
+    """Migrate, sync agencies, open the HTTP client, start intake and channels. A batch command
+    passes ``channels=False``: the adapters exist (a reply it queues waits in the outbox for
+    ``serve``) but none starts, so it makes no outbound call (Telegram's getMe, IMAP, tokens)."""
     try:
         await migrate(hub.engine)
         await sync_agencies(hub)
@@ -141,16 +143,16 @@ async def start_hub(hub: Hub) -> None:
             classify.reload_model()
         hub.http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
         await hub.intake.start()
-        for adapter in hub.channels.values():
+        for adapter in hub.channels.values() if channels else ():
             await adapter.start()
     except BaseException:
         await close_hub(hub)
         raise
 
 
-async def open_hub(settings: Settings) -> Hub:
+async def open_hub(settings: Settings, *, channels: bool = True) -> Hub:
     hub = build_hub(settings)
-    await start_hub(hub)
+    await start_hub(hub, channels=channels)
     return hub
 
 

@@ -34,27 +34,6 @@ def register(sub: Any, add: Any) -> None:
     retrain.register(sub, add)
 
 
-async def open_batch_hub(settings: Any) -> Any:
-    """The hub as a batch command needs it: database migrated, agencies synced, this host's
-    model file, intake — but no channel adapter started. Starting them is ``serve``'s business
-    and means outbound calls (Telegram's getMe, the IMAP poller, token checks): a batch command
-    makes none. The adapters exist (their senders and settings), so a reply the batch queues
-    waits in the outbox for ``serve``. Closed with ``hub.app.close_hub``."""
-    from hub.app import build_hub, start_hub
-
-    hub = build_hub(settings)
-    adapters, hub.channels = hub.channels, {}
-    try:
-        await start_hub(hub)  # starts the adapters in hub.channels: none
-    except BaseException:
-        for adapter in adapters.values():  # start_hub closed the rest
-            await adapter.aclose()
-        raise
-    finally:
-        hub.channels = adapters
-    return hub
-
-
 def run(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     summary = asyncio.run(reclassify(settings, since=args.since, only_older=args.only_older,
@@ -69,12 +48,14 @@ async def reclassify(settings: Any, *, since: str | None = None, only_older: boo
                      triage_only: bool = False) -> dict[str, Any]:
     """The center's own labels (classifier_version "center") are kept: only the place is found
     again for those reports."""
-    from hub.app import close_hub
+    from hub.app import close_hub, open_hub
     from router import lifecycle
     from router.assign import analyze_report, route_new_report
     from store.models import Report
 
-    hub = await open_batch_hub(settings)  # (it brings this host's model file to the installed model)
+    # No channel starts (a batch command makes no outbound call); this host's model file is
+    # brought to the installed model.
+    hub = await open_hub(settings, channels=False)
     from normalizer.classify import CLASSIFIER_VERSION
 
     seen = changed = routed = 0

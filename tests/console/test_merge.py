@@ -44,20 +44,3 @@ async def test_merge_refuses_cycles_chains_and_unknown_codes(settings_factory, h
     assert resp.status == 303
     r = await report(client, third)
     assert (r.status, r.duplicate_of) == ("triage", None)
-
-
-async def test_a_reopened_report_from_before_the_fix_is_not_shown_as_a_duplicate(
-        settings_factory, hub_client) -> None:
-    from sqlalchemy import update
-
-    from hub.keys import HUB_KEY
-    from store.models import Report
-
-    client = await hub_with_officers(settings_factory, hub_client)
-    first = await post_report(client, ENV_FORM)
-    second = await post_report(client, ENV_FORM, description="Rác ùn ứ bốc mùi kiệt 12 Nguyễn Trãi")
-    # Reopened before duplicate_of was cleared on leaving "duplicate": the old code stays.
-    async with client.app[HUB_KEY].sessions() as session, session.begin():
-        await session.execute(update(Report).where(Report.code == second).values(duplicate_of=first))
-    status, html = await Officer(client, "tt.lan").page(f"/console/reports/{second}")
-    assert status == 200 and "trùng với" not in html

@@ -18,6 +18,7 @@ from functools import wraps
 from urllib.parse import quote, urlsplit
 
 from aiohttp import web
+from yarl import URL
 
 from store.accounts import authenticate
 from store.sessions import end_session, load_session, start_session
@@ -49,43 +50,17 @@ def _clear_cookie(response: web.StreamResponse, request: web.Request, name: str)
                         samesite="Lax")
 
 
-# Path segments a browser resolves as "." and ".." (the URL standard also reads %2e as a dot).
-_DOT = frozenset({".", "%2e"})
-_DOT_DOT = frozenset({"..", ".%2e", "%2e.", "%2e%2e"})
-
-
-def _remove_dot_segments(path: str) -> str:
-    """RFC 3986 5.2.4 as a browser applies it: "/console/../../r/X" → "/r/X"."""
-    out: list[str] = []
-    segments = path.split("/")
-    for i, segment in enumerate(segments):
-        last = i == len(segments) - 1
-        if segment.lower() in _DOT_DOT:
-            if len(out) > 1:
-                out.pop()
-            if last:
-                out.append("")
-        elif segment.lower() in _DOT:
-            if last:
-                out.append("")
-        else:
-            out.append(segment)
-    return "/".join(out)
-
-
 def safe_next(target: str | None) -> str:
     """Only a console path may follow the login (no open redirect to another site, nor to
     another page of this one through "..": the path is resolved the way the browser will)."""
     if (not target or not target.startswith("/console/") or "\\" in target
             or any(ord(c) < 0x20 or ord(c) == 0x7f for c in target)):  # browsers drop tabs, newlines
         return "/console/"
-    path, sep, rest = target.partition("?")
-    if "#" in path:
-        path, sep, rest = target.partition("#")
-    path = _remove_dot_segments(path)
-    if (path.startswith("/console/") and "//" not in path
-            and not path.startswith("/console/login")):
-        return path + sep + rest
+    end = min((i for i in (target.find("?"), target.find("#")) if i >= 0), default=len(target))
+    # yarl resolves "..", "." and %2e segments as browsers do; the query is kept as it came
+    path = URL("http://console.invalid" + target[:end]).raw_path
+    if path.startswith("/console/") and "//" not in path and not path.startswith("/console/login"):
+        return path + target[end:]
     return "/console/"
 
 

@@ -115,9 +115,6 @@ async def duplicate_target(session: AsyncSession, report: Report, code: str | No
     original = (await session.execute(query)).scalar_one_or_none()
     if original is None:
         raise StatusRefused(f"no report has the code {code}", reason="duplicate_of_unknown")
-    if original.id == report.id:
-        raise StatusRefused("duplicate_of must be the code of another report, not its own",
-                            reason="duplicate_of_self")
     if original.status == "duplicate":
         hint = f"; merge into {original.duplicate_of}" if original.duplicate_of else ""
         raise StatusRefused(f"{original.code} is itself a duplicate{hint}", 409,

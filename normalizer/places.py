@@ -157,6 +157,22 @@ def list_wards(province: str = "Huế") -> list[str]:
     return [u["name"] for u in _gazetteer().units]
 
 
+def canonical_ward(name: str, province: str = "Huế") -> str | None:
+    """The current ward/commune a name given by a person means: the current name however it is
+    spelt ("thuan hoa", "Phường Thuận Hóa"), or an old name (before 1 July 2025) that became
+    exactly one current unit ("Vĩnh Ninh" → "Phường Thuận Hóa"). None when it names no unit
+    or old units of one name went to different current ones."""
+    key = ward_key(name)
+    if not key or not _is_hue(province):
+        return None
+    for unit in _gazetteer().units:
+        if ward_key(unit["name"]) == key:
+            return unit["name"]
+    index = _gazetteer().index
+    units = {e.unit for k in {tuple(key.split()), _key(name)} for e in index.get(k, ())}
+    return units.pop() if len(units) == 1 else None
+
+
 # --- coordinates -------------------------------------------------------------------------
 
 def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:

@@ -47,6 +47,9 @@ async def test_filters_agree_on_the_page_the_feed_and_the_exports(portal_db: Any
         "": {c["pothole"], c["garbage"], c["light"]},
         "category=traffic_infrastructure": {c["pothole"]},
         "ward=Phường Phú Xuân": {c["garbage"], c["light"]},
+        "ward=phu xuan": {c["garbage"], c["light"]},  # without diacritics or "phường"
+        "ward=Kim Long": {c["pothole"]},
+        "ward=Phường Vỹ Dạ": set(),  # a real ward with no report
         "status=done": {c["garbage"]},
         "status=open": {c["pothole"], c["light"]},
         "status=in_progress": {c["pothole"]},
@@ -107,7 +110,7 @@ async def test_exports_are_vietnamese_utf8_with_documented_columns(portal: Any) 
 async def test_bad_filters_are_clear_400s(portal: Any) -> None:
     for query, message in (("category=nope", "Không có lĩnh vực"), ("status=lost", "Không có trạng thái"),
                            ("agency=ai-do", "Không có đơn vị"), ("page=abc", "Số trang"),
-                           ("page=0", "Số trang")):
+                           ("page=0", "Số trang"), ("ward=bogus", "Không có phường/xã “bogus”")):
         page = await portal.get(f"/reports?{query}")
         assert page.status == 400 and message in await page.text(), query
         api = await portal.get(f"/api/public/reports.json?{query}")

@@ -10,7 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
-from normalizer.places import list_wards
+from normalizer.places import canonical_ward, list_wards
 from normalizer.schema import CATEGORIES
 from router.views import due_state, public_result, public_timeline
 from store.models import utcnow
@@ -95,7 +95,9 @@ def parse_filter(request: web.Request) -> tuple[PublicFilter, int]:
     agency = q.get("agency", "").strip() or None
     if agency and agency not in agency_names(request):
         raise BadFilter(f"Không có đơn vị “{agency}”.")
-    ward = q.get("ward", "").strip() or None
+    ward = q.get("ward", "").strip()[:100] or None
+    if ward and not (ward := canonical_ward(ward)):
+        raise BadFilter(f"Không có phường/xã “{q['ward'].strip()[:100]}” ở Huế.")
     text = q.get("q", "").strip()[:200] or None
     try:
         page = int(q.get("page", "1") or "1")

@@ -84,6 +84,32 @@ def _sentence_start(text: str, start: int) -> bool:
     return (not before and start <= 40) or before.endswith(_SENTENCE_END)
 
 
+# "tôi là …", "tôi tên …", "tên tôi là …", "em là …": the citizen introducing themselves.
+_SELF_INTRO = re.compile(
+    r"(?i:\b(?:tôi|toi|em|mình|minh|cháu|chau|con|tớ)\s+(?:tên\s+là|ten\s+la|tên|ten|là|la)"
+    r"|\b(?:tên|ten)\s+(?:tôi|toi|em|mình|minh|cháu|chau)\s+(?:là|la))[ \t\u00a0]+")
+
+
+def _mask_self_introduction(text: str) -> str:
+    """Without a known name (Messenger, a form left blank), the capitalised words a citizen
+    gives right after introducing themselves ("Tôi là Nguyễn Văn Hùng") are still masked,
+    up to five of them: privacy first."""
+    out, last = [], 0
+    for cue in _SELF_INTRO.finditer(text):
+        pos = cue.end()
+        for _ in range(5):
+            word = _WORD.match(text, pos)
+            if not word or not word[0][0].isupper() or word.start() < last:
+                break
+            out.append(text[last:word.start()] + MASK)
+            last = pos = word.end()
+            gap = re.match(r"[ \t\u00a0]+", text[pos:])
+            if not gap:
+                break
+            pos += gap.end()
+    return "".join(out) + text[last:] if out else text
+
+
 def mask_name_tokens(text: str, name: str | None) -> str:
     """The citizen's name masked in public text, word by word, with or without diacritics
     ("Nguyễn Thị Lan" masks "Nguyễn Thị Lan", "nguyen thi lan", "NGUYEN", "chị Lan", "Thị
@@ -110,7 +136,7 @@ def mask_name_tokens(text: str, name: str | None) -> str:
     name_words = [nfc(t).lower() for t in _WORD.findall(nfc(name or ""))]
     tokens = set(name_words)
     if not tokens:
-        return text
+        return _mask_self_introduction(text)
     folded = {fold(t) for t in tokens}
     words = list(_WORD.finditer(text))
 

@@ -35,6 +35,11 @@ def register(sub: Any, add: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.since:
+        try:
+            datetime.fromisoformat(args.since)
+        except ValueError:
+            raise SystemExit(f"error: --since {args.since!r} is not an ISO date/time") from None
     settings = load_settings(args.config)
     summary = asyncio.run(reclassify(settings, since=args.since, only_older=args.only_older,
                                      dry_run=args.dry_run, route=args.route,

@@ -184,12 +184,16 @@ def _phone(raw: str) -> str | None:
     """normalize_phone, cached on the national digits: "0905.123.456", "+84 905 123 456" and
     "84905123456" are one cache entry (repeat callers are common in call logs)."""
     digits = _NOT_DIGITS.sub("", raw)
+    national = digits
     if digits.startswith("+84"):
-        digits = "0" + digits[3:]
+        national = "0" + digits[3:]
     elif digits.startswith("0084"):
-        digits = "0" + digits[4:]
+        national = "0" + digits[4:]
     elif digits.startswith("84") and len(digits) in (11, 12):
-        digits = "0" + digits[2:]
+        national = "0" + digits[2:]
+    if national != digits and national.startswith("00") and len(national) == 11:
+        national = national[1:]  # "+84 (0)905 …": the trunk 0 written after the country code
+    digits = national
     if not digits.isdigit():
         return _normalized(raw)
     if digits[:1] == "0" and len(digits) == 10:

@@ -47,12 +47,14 @@ def test_unreadable_times(raw: object) -> None:
     (905123456, "+84905123456"), (905123456.0, "+84905123456"),
     ("(0234) 3.822.123", "+842343822123"), ("054 3822123", "+842343822123"),
     ("01223 456 789", "+84773456789"), ("", None), ("Ẩn số", None), ("anonymous", None),
+    # the trunk 0 kept after the country code, as many call logs write it
+    ("+84 (0)905 333 444", "+84905333444"), ("0084 (0) 905 333 444", "+84905333444"),
 ])
 def test_callers(raw: object, expected: str | None) -> None:
     assert parse_caller(raw) == expected
 
 
-@pytest.mark.parametrize("raw", ["12345", "0905 12", "1900 1234", "abc", "+84 12 345"])
+@pytest.mark.parametrize("raw", ["12345", "0905 12", "1900 1234", "abc", "+84 12 345", "00905333444"])
 def test_impossible_callers(raw: str) -> None:
     with pytest.raises(BadValue):
         parse_caller(raw)

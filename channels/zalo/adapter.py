@@ -22,7 +22,7 @@ from channels.webhook import Body, Refused, WebhookChannel
 from channels.zalo.api import CS_ERRORS, ZaloClient
 from channels.zalo.parse import external_id, loads, parse_event
 from channels.zalo.settings import ZaloSettings
-from channels.zalo.tokens import ZaloTokens
+from channels.zalo.tokens import TokenRefreshFailed, ZaloTokens
 from channels.zalo.zns import ZnsSender
 from normalizer.schema import DeliveryResult, InboundMessage, OutboundMessage, RawEvent
 
@@ -103,7 +103,14 @@ class ZaloChannel(WebhookChannel):
         return {self.name: self, self.zns.name: self.zns}
 
     async def start(self) -> None:
-        await self.tokens.seed()
+        try:
+            await self.tokens.seed()
+        except TokenRefreshFailed as exc:
+            # A grant refused earlier stays refused across restarts: the hub serves on (the
+            # OAuth callback that `hub zalo-authorize` needs lives in it); zalo and zns wait.
+            log.warning("zalo: the stored OAuth grant was refused (%s); sending on zalo and zns "
+                        "waits until `hub zalo-authorize` is done", exc)
+            self._pause_sending(str(exc))
         self.ctx.add_job("zalo-token-refresh", self.cfg.token_refresh_check_seconds,
                          self.tokens.refresh_if_due, leader_only=True)
 

@@ -91,3 +91,17 @@ async def test_a_refused_refresh_is_remembered_by_every_process(db_url, zalo_hub
     result = await hub_b.senders["zalo"].send(USER, OutboundMessage(text="x"))
     assert result.status == "paused" and fake.oauth_calls == 1
     assert (await row_value(hub_b))[0]["failed"]
+
+
+async def test_a_hub_restarted_after_a_refused_refresh_starts_with_zalo_paused(sqlite_url, zalo_hub):
+    """The refusal is remembered, yet the hub starts: `hub zalo-authorize` needs its callback."""
+    hub, fake = await zalo_hub(sqlite_url)
+    fake.refresh_token, fake.valid_access = "RT-other", set()
+    try:
+        await hub.channels["zalo"].tokens.refresh(failed_token="AT-0")
+        raise AssertionError("refresh should have been refused")
+    except TokenRefreshFailed:
+        pass
+    again, _ = await zalo_hub(sqlite_url)  # same settings, a restart: used to raise here
+    result = await again.senders["zalo"].send(USER, OutboundMessage(text="x"))
+    assert result.status == "paused" and fake.oauth_calls == 1

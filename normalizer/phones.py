@@ -149,6 +149,15 @@ def mask_phone(e164_or_raw: str) -> str:
     return digits[:3] + "*" * (len(digits) - 5) + digits[-2:]
 
 
+def is_email(address: str) -> bool:
+    """A plausible e-mail address as a person types it in a form field: one "@", no spaces,
+    a dotted domain, at most 320 characters (the form, Open311 and the console agree)."""
+    return len(address) <= 320 and _EMAIL_FIELD.fullmatch(address) is not None
+
+
+_EMAIL_FIELD = re.compile(r"[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+")
+
+
 def mask_email(address: str) -> str:
     """``nguyenvana@gmail.com`` → ``n***@gmail.com``."""
     local, _, domain = address.partition("@")

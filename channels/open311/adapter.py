@@ -365,9 +365,15 @@ def validate_request(fields: dict[str, str]) -> tuple[int, str] | None:
         if normalize_phone(phone) is None:
             return 400, "phone is not a valid Vietnamese phone number"
     email = fields.get("email", "").strip()
-    if email and ("@" not in email or " " in email or len(email) > 320):
+    if email and not _is_email(email):
         return 400, "email is not valid"
     return None
+
+
+def _is_email(address: str) -> bool:
+    from normalizer.phones import is_email
+
+    return is_email(address)
 
 
 def parse_request(fields: dict[str, Any]) -> InboundMessage:

@@ -103,6 +103,7 @@ async def test_bad_input_is_a_clear_vietnamese_error_and_nothing_is_stored(porta
         ({**FORM, "address": ""}, [], 400, "Vui lòng chọn vị trí"),
         ({**FORM, "phone": "12345"}, [], 400, "Số điện thoại không đúng"),
         ({**FORM, "email": "không phải thư"}, [], 400, "thư điện tử không đúng"),
+        ({**FORM, "email": "bad@@x"}, [], 400, "thư điện tử không đúng"),
         ({**FORM, "lat": "abc", "long": "1"}, [], 400, "Vị trí trên bản đồ không hợp lệ"),
         (FORM, [("virus.exe", b"MZ\x90\x00" * 100, "image/jpeg")], 400, "không phải ảnh"),
         (FORM, [("big.jpg", b"\xff\xd8" + b"0" * (11 * 1024 * 1024), "image/jpeg")], 413, "tối đa 10 MB"),

@@ -105,7 +105,7 @@ async def _read_form(request: web.Request) -> tuple[dict[str, str], list[tuple[b
 
 def _check(fields: dict[str, str]) -> list[str]:
     """Vietnamese messages for what the citizen must fix (the intake checks again)."""
-    from normalizer.phones import normalize_phone
+    from normalizer.phones import is_email, normalize_phone
 
     errors = []
     if fields.get("category") not in CATEGORIES:
@@ -128,7 +128,7 @@ def _check(fields: dict[str, str]) -> list[str]:
     if phone and normalize_phone(phone) is None:
         errors.append("Số điện thoại không đúng (ví dụ: 0905 123 456).")
     email = fields.get("email", "").strip()
-    if email and ("@" not in email or " " in email or len(email) > 320):
+    if email and not is_email(email):
         errors.append("Địa chỉ thư điện tử không đúng.")
     return errors
 

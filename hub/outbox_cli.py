@@ -29,7 +29,8 @@ from sqlalchemy.orm import aliased
 from store.models import OutboxMessage, Report, utcnow
 
 
-def _when(value: str | None, name: str) -> datetime | None:
+def when_arg(value: str | None, name: str) -> datetime | None:
+    """A command's ISO date/time option (naive = local time); one error line when it is not one."""
     if not value:
         return None
     try:
@@ -77,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
         print("error: unknown action (only 'retry')", file=sys.stderr)
         return 2
     settings = args.load_settings(args.config)
-    since, until = _when(args.since, "since"), _when(args.until, "until")
+    since, until = when_arg(args.since, "since"), when_arg(args.until, "until")
 
     code = args.report.strip().upper() if args.report else None
 

@@ -35,20 +35,18 @@ def register(sub: Any, add: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.since:
-        try:
-            datetime.fromisoformat(args.since)
-        except ValueError:
-            raise SystemExit(f"error: --since {args.since!r} is not an ISO date/time") from None
+    from hub.outbox_cli import when_arg
+
+    since = when_arg(args.since, "since")
     settings = load_settings(args.config)
-    summary = asyncio.run(reclassify(settings, since=args.since, only_older=args.only_older,
+    summary = asyncio.run(reclassify(settings, since=since, only_older=args.only_older,
                                      dry_run=args.dry_run, route=args.route,
                                      triage_only=args.triage_only))
     print(json.dumps(summary, ensure_ascii=False))
     return 0
 
 
-async def reclassify(settings: Any, *, since: str | None = None, only_older: bool = False,
+async def reclassify(settings: Any, *, since: datetime | None = None, only_older: bool = False,
                      dry_run: bool = False, route: bool = False,
                      triage_only: bool = False) -> dict[str, Any]:
     """The center's own labels (classifier_version "center") are kept: only the place is found
@@ -70,7 +68,7 @@ async def reclassify(settings: Any, *, since: str | None = None, only_older: boo
             async with hub.sessions() as session:
                 query = select(Report).where(Report.id > last_id, Report.code.is_not(None))
                 if since:
-                    query = query.where(Report.created_at >= datetime.fromisoformat(since))
+                    query = query.where(Report.created_at >= since)
                 if only_older:
                     query = query.where((Report.classifier_version != CLASSIFIER_VERSION)
                                         | Report.classifier_version.is_(None))

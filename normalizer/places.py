@@ -157,6 +157,7 @@ def list_wards(province: str = "Huế") -> list[str]:
     return [u["name"] for u in _gazetteer().units]
 
 
+@lru_cache(maxsize=4096)
 def canonical_ward(name: str, province: str = "Huế") -> str | None:
     """The current ward/commune a name given by a person means: the current name however it is
     spelt ("thuan hoa", "Phường Thuận Hóa"), or an old name (before 1 July 2025) that became

@@ -84,10 +84,11 @@ def _sentence_start(text: str, start: int) -> bool:
     return (not before and start <= 40) or before.endswith(_SENTENCE_END)
 
 
-# "tôi là …", "tôi tên …", "tên tôi là …", "em là …": the citizen introducing themselves.
-_SELF_INTRO = re.compile(
-    r"(?i:\b(?:tôi|toi|em|mình|minh|cháu|chau|con|tớ)\s+(?:tên\s+là|ten\s+la|tên|ten|là|la)"
-    r"|\b(?:tên|ten)\s+(?:tôi|toi|em|mình|minh|cháu|chau)\s+(?:là|la))[ \t\u00a0]+")
+# "tôi là …", "tôi tên …", "tên tôi là …", "em là …": the citizen introducing themselves (the
+# same "I am" words as _context's person rule).
+_SELF_INTRO = re.compile(r"(?i:\b(?:" + "|".join(sorted(_I_AM)) + r")\s+(?:là|la|tên|ten)(?:\s+(?:là|la))?)"
+                         r"[ \t\u00a0]+")
+_SPACES = re.compile(r"[ \t\u00a0]+")
 
 
 def _mask_self_introduction(text: str) -> str:
@@ -103,10 +104,9 @@ def _mask_self_introduction(text: str) -> str:
                 break
             out.append(text[last:word.start()] + MASK)
             last = pos = word.end()
-            gap = re.match(r"[ \t\u00a0]+", text[pos:])
-            if not gap:
+            if not (gap := _SPACES.match(text, pos)):
                 break
-            pos += gap.end()
+            pos = gap.end()
     return "".join(out) + text[last:] if out else text
 
 

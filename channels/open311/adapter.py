@@ -358,22 +358,15 @@ def validate_request(fields: dict[str, str]) -> tuple[int, str] | None:
     media = fields.get("media_url", "").strip()
     if media and not re.match(r"https?://[^\s/]+", media):
         return 400, "media_url must be an http(s) URL"
-    phone = fields.get("phone", "").strip()
-    if phone:
-        from normalizer.phones import normalize_phone
+    from normalizer.phones import is_email, normalize_phone
 
-        if normalize_phone(phone) is None:
-            return 400, "phone is not a valid Vietnamese phone number"
+    phone = fields.get("phone", "").strip()
+    if phone and normalize_phone(phone) is None:
+        return 400, "phone is not a valid Vietnamese phone number"
     email = fields.get("email", "").strip()
-    if email and not _is_email(email):
+    if email and not is_email(email):
         return 400, "email is not valid"
     return None
-
-
-def _is_email(address: str) -> bool:
-    from normalizer.phones import is_email
-
-    return is_email(address)
 
 
 def parse_request(fields: dict[str, Any]) -> InboundMessage:

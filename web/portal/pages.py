@@ -95,9 +95,10 @@ def parse_filter(request: web.Request) -> tuple[PublicFilter, int]:
     agency = q.get("agency", "").strip() or None
     if agency and agency not in agency_names(request):
         raise BadFilter(f"Không có đơn vị “{agency}”.")
-    ward = q.get("ward", "").strip()[:100] or None
-    if ward and not (ward := canonical_ward(ward)):
-        raise BadFilter(f"Không có phường/xã “{q['ward'].strip()[:100]}” ở Huế.")
+    given_ward = q.get("ward", "").strip()[:100]
+    ward = canonical_ward(given_ward) if given_ward else None
+    if given_ward and not ward:
+        raise BadFilter(f"Không có phường/xã “{given_ward}” ở Huế.")
     text = q.get("q", "").strip()[:200] or None
     try:
         page = int(q.get("page", "1") or "1")

@@ -70,6 +70,8 @@ class ImportSummary:
     rejects_path: str | None = None
     # Rows kept although their caller number cannot exist (the operator checks them).
     unverified_rows: list[int] = field(default_factory=list)
+    # Rows of a UTF-8 file that were Windows-1258 (pasted from another export): kept, listed.
+    cp1258_rows: list[int] = field(default_factory=list)
 
     def reject(self, item: Rejected) -> None:
         self.rejected += 1
@@ -88,18 +90,26 @@ class ImportSummary:
         if self.error:
             head += f" — FAILED: {self.error}"
         out = [head]
-        if self.unverified_rows:
-            rows = ", ".join(str(r) for r in self.unverified_rows[:SAMPLE_REJECTS])
-            more = "…" if len(self.unverified_rows) > SAMPLE_REJECTS else ""
-            n = len(self.unverified_rows)
-            out.append(f"  {n} call{'s' if n != 1 else ''} kept with a caller number to check "
-                       f"(no reply is sent to it): row{'s' if n != 1 else ''} {rows}{more}")
+        out += _row_list(self.unverified_rows, "call{s} kept with a caller number to check "
+                                                "(no reply is sent to it)")
+        out += _row_list(self.cp1258_rows, "row{s} not in UTF-8, read as Windows-1258 "
+                                           "(check the accents)")
         out += [f"  row {row}: {reason}" for row, reason in self.samples]
         if self.rejected > len(self.samples):
             out.append(f"  … and {self.rejected - len(self.samples)} more rejected rows")
         if self.rejects_path and self.rejected:
             out.append(f"  rejected rows written to {self.rejects_path}")
         return out
+
+
+def _row_list(rows: list[int], what: str) -> list[str]:
+    """``  3 calls kept …: rows 4, 9, 12`` (the first SAMPLE_REJECTS), or nothing."""
+    if not rows:
+        return []
+    s = "s" if len(rows) != 1 else ""
+    listed = ", ".join(str(r) for r in rows[:SAMPLE_REJECTS])
+    more = "…" if len(rows) > SAMPLE_REJECTS else ""
+    return [f"  {len(rows)} {what.format(s=s)}: row{s} {listed}{more}"]
 
 
 class RejectsWriter:
@@ -169,6 +179,8 @@ async def import_file(submit: SubmitMany, path: str | Path, opts: ReaderOptions,
                 else:
                     if item.caller_unverified:
                         summary.unverified_rows.append(item.row)
+                    if item.read_as_cp1258:
+                        summary.cp1258_rows.append(item.row)
                     records.append((item.external_id, item.payload))
             if pending is not None:
                 summary.count(await pending)

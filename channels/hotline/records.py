@@ -13,7 +13,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 from pathlib import Path
@@ -75,6 +75,7 @@ class CallRecord:
     external_id: str
     payload: str  # JSON text, as the inbox stores it
     caller_unverified: bool = False  # kept, with the number flagged for the operator
+    read_as_cp1258: bool = False  # a line of a UTF-8 file that only Windows-1258 reads
 
 
 @dataclass(frozen=True, slots=True)
@@ -357,7 +358,16 @@ class CallReader:
                                        f"the limit of {MAX_LINE_BYTES} bytes", {})
                 continue
             values = {fld: cells[i] if i < len(cells) else None for fld, i in index.items()}
-            yield make_record(number, values, self.opts)
+            note = self.source.row_note
+            if note is not None and note[0] == "damaged":
+                yield Rejected(number, f"not valid UTF-8: a damaged character at byte {note[1]} "
+                                       "of its line (shown as \ufffd); correct the row and import "
+                                       "it again", _raw(values))
+                continue
+            record = make_record(number, values, self.opts)
+            if note is not None and isinstance(record, CallRecord):
+                record = replace(record, read_as_cp1258=True)
+            yield record
 
     def _find_header(self) -> dict[str, int]:
         for number, cells in self.source.rows:

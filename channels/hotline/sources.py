@@ -29,13 +29,19 @@ class ImportFormatError(Exception):
 
 
 # --- decoding ----------------------------------------------------------------------------------
-def _cp1258_fallback(exc: UnicodeError) -> tuple[str, int]:
-    """A UTF-8 file with a Windows-1258 stretch (two exports pasted together) still reads right."""
-    assert isinstance(exc, UnicodeDecodeError)
-    return exc.object[exc.start:exc.end].decode("cp1258", errors="replace"), exc.end
-
-
-codecs.register_error("hotline-cp1258", _cp1258_fallback)
+def damaged_utf8_at(line: bytes) -> int | None:
+    """The byte offset of the first bad byte when a line that is not UTF-8 still holds valid
+    multi-byte UTF-8 characters: a UTF-8 row with a damaged character, which read as
+    Windows-1258 would be mojibake. None for a line with no valid non-ASCII UTF-8 character (a
+    Windows-1258 row pasted into a UTF-8 export: its letters never form UTF-8 sequences)."""
+    text = line.decode("utf-8", errors="replace")
+    if not any(ord(ch) > 127 and ch != "\ufffd" for ch in text):
+        return None
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start
+    return None
 
 
 def sniff_encoding(sample: bytes) -> str:
@@ -81,6 +87,9 @@ class _Source:
     """Rows of a file with a progress fraction. Subclasses set ``rows``."""
 
     rows: Iterator[tuple[int, Any]]
+    # What decoding noticed on the row last yielded: ("damaged", byte offset) for a UTF-8 line
+    # with a broken character, ("cp1258", 0) for a line read as Windows-1258; else None.
+    row_note: tuple[str, int] | None = None
 
     def progress(self) -> float:
         return 0.0
@@ -112,8 +121,8 @@ class CsvSource(_FileSource):
         sample = self._raw.read(65536)
         self._raw.seek(0)
         self.encoding = sniff_encoding(sample)
-        # Lines (1-based) of a UTF-8 file that were not UTF-8 and were read as Windows-1258.
-        self.cp1258_lines: list[int] = []
+        # Physical lines (1-based) of a UTF-8 file that were not UTF-8, with their note.
+        self._flagged: dict[int, tuple[str, int]] = {}
         head = sample.decode(self.encoding if self.encoding != "utf-8" else "utf-8", errors="ignore")
         head = head.lstrip("\ufeff")
         self.delimiter = sniff_delimiter(head)
@@ -125,7 +134,19 @@ class CsvSource(_FileSource):
                                           newline="")
             lines = self._text
         reader = csv.reader(lines, delimiter=self.delimiter)
-        self.rows = enumerate(reader, start=1)
+        self.rows = enumerate(reader, start=1) if self._text is not None else self._noted(reader)
+
+    def _noted(self, reader: Any) -> Iterator[tuple[int, Any]]:
+        """Rows with ``row_note`` set from the physical lines each one spans (a quoted cell
+        may span several)."""
+        for number, cells in enumerate(reader, start=1):
+            self.row_note = None
+            if self._flagged:
+                for line in sorted(n for n in self._flagged if n <= reader.line_num):
+                    note = self._flagged.pop(line)
+                    if self.row_note is None or note[0] == "damaged":
+                        self.row_note = note
+            yield number, cells
 
     def _utf8_lines(self) -> Iterator[str]:
         """Each physical line decoded on its own: UTF-8, else (a pasted Windows-1258 row)
@@ -146,8 +167,13 @@ class CsvSource(_FileSource):
         try:
             yield line.decode("utf-8")
         except UnicodeDecodeError:
-            self.cp1258_lines.append(number)
-            yield line.decode("cp1258", errors="replace")
+            at = damaged_utf8_at(line)
+            if at is not None:
+                self._flagged[number] = ("damaged", at)
+                yield line.decode("utf-8", errors="replace")
+            else:
+                self._flagged[number] = ("cp1258", 0)
+                yield line.decode("cp1258", errors="replace")
 
     def close(self) -> None:
         if self._text is not None:

@@ -1,5 +1,5 @@
 """Probes 5, 6 and 10 on the hotline import: a UTF-8 file with one Windows-1258 row reads every
-row right; a JSONL line nested deep is a rejected row, not a storage failure; a 10 MB line is a
+row right (and lists it), while a UTF-8 row with a damaged character is rejected by number; a JSONL line nested deep is a rejected row, not a storage failure; a 10 MB line is a
 rejected row with its number; formulas never reach the rejects CSV live; a drop file that keeps
 failing moves to rejected/ and stops blocking the folder."""
 from __future__ import annotations
@@ -55,6 +55,38 @@ async def test_utf8_file_with_one_windows_1258_row_reads_every_row_right(intake,
     assert texts["call:CC-1"] == "Rác thải ùn ứ ở đường Trần Phú số 1"
     assert texts["call:CC-5"] == "Rác thải ùn ứ ở đường Trần Phú số 5"
     assert texts["call:CC-9"] == "Đèn đường hỏng ở phường Thuận Hóa"
+    assert summary.cp1258_rows == [4]
+    assert "  1 row not in UTF-8, read as Windows-1258 (check the accents): row 4" in summary.lines()
+
+
+async def test_a_damaged_utf8_row_is_rejected_by_number_not_imported_as_mojibake(intake, tmp_path):
+    """One UTF-8 row with a cut character (a byte of 'ứ' lost) is not a Windows-1258 row: read
+    as one it would be stored as 'Ä\x90Ã¨n …'. It is rejected with its row number; the good
+    rows, a real Windows-1258 row and a quoted cell spanning lines all go in."""
+    good = [f"CC-{i},05/11/2026 1{i}:00,0905123456,Lan,Rác thải ùn ứ ở đường Trần Phú số {i},"
+            f"{i} Trần Phú\n".encode() for i in range(1, 4)]
+    damaged = "CC-7,05/11/2026 17:00,0905123456,Lan,Nước ngập sâu ở kiệt 5 Đào Duy Từ,Huế\n".encode()
+    cut = damaged.index("ậ".encode())
+    damaged = damaged[:cut] + damaged[cut + 1:]  # one byte of a three-byte character lost
+    multi = '"CC-8",05/11/2026 18:00,0905123456,Lan,"Cây đổ\nchắn đường Lê Lợi",Huế\n'.encode()
+    cp_row = encode_cp1258("CC-9,05/11/2026 19:00,0905123456,Hùng,Đèn đường hỏng ở Vỹ Dạ,Huế\n")
+    path = tmp_path / "damaged.csv"
+    path.write_bytes(HEADER.encode() + good[0] + damaged + good[1] + multi + cp_row + good[2])
+    rejects = RejectsWriter(tmp_path / "rejects.csv")
+    summary = await import_file(intake.submit_many, path, ReaderOptions(now=NOW), rejects=rejects)
+    rejects.close()
+    assert (summary.imported, summary.rejected, summary.error) == (5, 1, None)
+    [(row, reason)] = summary.samples
+    assert row == 3 and reason.startswith(f"not valid UTF-8: a damaged character at byte {cut}")
+    assert summary.cp1258_rows == [6]
+    texts = await stored_texts(intake)
+    assert "call:CC-7" not in texts
+    assert texts["call:CC-8"] == "Cây đổ\nchắn đường Lê Lợi"
+    assert texts["call:CC-9"] == "Đèn đường hỏng ở Vỹ Dạ"
+    assert all("Ã" not in t and "\ufffd" not in t for t in texts.values())
+    with open(tmp_path / "rejects.csv", encoding="utf-8-sig", newline="") as fh:
+        [_, rejected] = list(csv.reader(fh))
+    assert rejected[1] == "3" and "\ufffd" in " ".join(rejected) and "Đào Duy Từ" in " ".join(rejected)
 
 
 async def test_deep_jsonl_line_is_a_rejected_row(intake, tmp_path):

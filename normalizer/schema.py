@@ -24,6 +24,13 @@ STATUSES = (
 # Statuses in which a report still waits for someone (Open311 "open", the agencies' queues).
 OPEN_STATUSES = ("received", "triage", "forwarded", "in_progress", "returned")
 
+# How long stored free text may be (the columns' sizes). Forms and APIs refuse longer input with
+# a clear error; chat channels, which cannot be refused, are cut (hub.inbound.limits).
+TEXT_MAX = 20_000
+FIELD_MAX = {"name": 255, "phone": 32, "email": 320, "address": 1_000, "ward": 128,
+             "sender_id": 255, "external_id": 255, "report_code": 32}
+DESCRIPTION_MAX = 4000  # what the portal form and Open311 accept as a report's description
+
 MessageKind = Literal[
     "message",   # citizen content: opens or extends a report
     "edit",      # citizen edited an earlier message (meta["edited_external_id"])

@@ -41,6 +41,8 @@ from channels.open311.settings import Open311Settings
 from channels.webhook import refuse, store_events
 from normalizer.schema import (
     CATEGORIES,
+    DESCRIPTION_MAX,
+    FIELD_MAX,
     AttachmentRef,
     ContactInfo,
     DeliveryResult,
@@ -57,7 +59,6 @@ log = logging.getLogger("hub.channels.open311")
 
 PREFIX = "/open311/v2"
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
-MAX_DESCRIPTION = 4000
 SERVICE_GROUP = "Phản ánh hiện trường"
 SERVICE_KEYWORDS: dict[str, str] = {
     "construction_order": "xây dựng, lấn chiếm, không phép",
@@ -353,8 +354,13 @@ def validate_request(fields: dict[str, str]) -> tuple[int, str] | None:
         return 400, "lat/long out of range"
     if not fields.get("description", "").strip() and not fields.get("media_url", "").strip():
         return 400, "description or media_url is required"
-    if len(fields.get("description", "")) > MAX_DESCRIPTION:
-        return 400, f"description longer than {MAX_DESCRIPTION} characters"
+    if len(fields.get("description", "")) > DESCRIPTION_MAX:
+        return 400, f"description longer than {DESCRIPTION_MAX} characters"
+    name = " ".join(fields.get(k, "").strip() for k in ("last_name", "first_name")).strip()
+    for label, value, limit in (("address_string", fields.get("address_string", "").strip(), "address"),
+                                ("last_name and first_name", name, "name")):
+        if len(value) > FIELD_MAX[limit]:
+            return 400, f"{label} longer than {FIELD_MAX[limit]} characters"
     media = fields.get("media_url", "").strip()
     if media and not re.match(r"https?://[^\s/]+", media):
         return 400, "media_url must be an http(s) URL"

@@ -14,11 +14,8 @@ import dataclasses
 from datetime import datetime, timedelta
 from typing import Any
 
-from normalizer.schema import InboundMessage
+from normalizer.schema import FIELD_MAX, TEXT_MAX, InboundMessage
 
-TEXT_MAX = 20_000
-FIELD_MAX = {"name": 255, "phone": 32, "email": 320, "address": 1_000, "ward": 128,
-             "sender_id": 255, "external_id": 255, "report_code": 32}
 # How far before its receipt a provider may date an event (hotline backfills are older than
 # chat redeliveries; a call log older than this is imported at its receipt time).
 PAST_WINDOW = timedelta(days=400)

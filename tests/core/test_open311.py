@@ -79,6 +79,10 @@ async def test_validation_errors_use_the_spec_error_format(settings_factory, hub
         ({"service_code": "environment", "address_string": "Huế"}, 400, "description or media_url"),
         ({**FORM, "phone": "12345"}, 400, "phone"),
         ({**FORM, "media_url": "javascript:alert(1)"}, 400, "media_url"),
+        ({**FORM, "description": "x" * 4001}, 400, "description longer than 4000 characters"),
+        ({**FORM, "address_string": "Kiệt " * 201}, 400, "address_string longer than 1000"),
+        ({**FORM, "first_name": "A" * 200, "last_name": "Nguyễn" * 10}, 400,
+         "last_name and first_name longer than 255"),
     ]
     for form, status, message in cases:
         resp = await client.post("/open311/v2/requests.json", data=form)

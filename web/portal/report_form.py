@@ -9,7 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from normalizer.places import list_wards
-from normalizer.schema import CATEGORIES
+from normalizer.schema import CATEGORIES, DESCRIPTION_MAX, FIELD_MAX
 from store.ratelimit import client_address
 from web.context import WEB_CONTEXT
 from web.portal.keys import PORTAL_LIMITER, PORTAL_SETTINGS
@@ -19,8 +19,7 @@ from web.portal.render import render
 TEXT_FIELDS = ("category", "description", "lat", "long", "address", "name", "phone", "email",
                "form_key", "website")
 HONEYPOT = "website"  # hidden from people (CSS, aria-hidden, tabindex=-1); bots fill it
-MAX_FIELD_CHARS = 4000
-MAX_DESCRIPTION = 4000
+MAX_FIELD_CHARS = DESCRIPTION_MAX  # the longest text field (UTF-8: at most 4 bytes a character)
 
 
 class FormProblem(ValueError):
@@ -113,8 +112,8 @@ def _check(fields: dict[str, str]) -> list[str]:
     description = fields.get("description", "").strip()
     if not description:
         errors.append("Vui lòng mô tả sự việc.")
-    elif len(description) > MAX_DESCRIPTION:
-        errors.append(f"Nội dung tối đa {MAX_DESCRIPTION} ký tự.")
+    elif len(description) > DESCRIPTION_MAX:
+        errors.append(f"Nội dung tối đa {DESCRIPTION_MAX} ký tự.")
     lat, lon = fields.get("lat", "").strip(), fields.get("long", "").strip()
     if lat or lon:
         try:
@@ -124,6 +123,10 @@ def _check(fields: dict[str, str]) -> list[str]:
             errors.append("Vị trí trên bản đồ không hợp lệ; hãy chọn lại hoặc nhập địa chỉ.")
     elif not fields.get("address", "").strip():
         errors.append("Vui lòng chọn vị trí trên bản đồ hoặc nhập địa chỉ nơi xảy ra sự việc.")
+    if len(fields.get("address", "").strip()) > FIELD_MAX["address"]:
+        errors.append(f"Địa chỉ tối đa {FIELD_MAX['address']} ký tự.")
+    if len(fields.get("name", "").strip()) > FIELD_MAX["name"]:
+        errors.append(f"Họ và tên tối đa {FIELD_MAX['name']} ký tự.")
     phone = fields.get("phone", "").strip()
     if phone and normalize_phone(phone) is None:
         errors.append("Số điện thoại không đúng (ví dụ: 0905 123 456).")

@@ -39,6 +39,7 @@ from store.public_reports import set_report_hidden
 from store.report_detail import possible_duplicates, report_detail
 from store.sessions import SessionUser
 from web.console.auth import require_role
+from web.console.delivery_reasons import explain as explain_delivery
 from web.console.keys import CONFIG_KEY, SESSIONS_KEY, USER_KEY
 from web.console.queue import sla_state
 from web.console.render import event_note, render, see_other
@@ -130,7 +131,8 @@ async def _page(request: web.Request, *, error: str | None = None, status: int =
             report.due_at, report.status, now),
         "tile_url": config.tile_url, "tile_attribution": config.tile_attribution,
         "attachment_kinds": ATTACHMENT_KINDS, "event_kinds": EVENT_KINDS,
-        "delivery_states": DELIVERY_STATES, "actor": actor, "can": can,
+        "delivery_states": DELIVERY_STATES, "delivery_reason": explain_delivery, "actor": actor,
+        "can": can,
         "note_text": lambda e: event_note(e.kind, e.note, agencies),
         "agencies": agencies, "categories": CATEGORIES, "duplicates": duplicates,
         "hidden": bool(moderation and moderation.hidden), "caller_unverified": unverified,

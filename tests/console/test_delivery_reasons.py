@@ -1,0 +1,58 @@
+"""The console explains in Vietnamese why a message did not go out, for the reasons the senders
+really record (taken from the channels' code paths), and keeps the original under a toggle."""
+from __future__ import annotations
+
+import pytest
+
+from channels.messenger.send import OUTSIDE_WINDOW
+from channels.zalo.api import CS_ERRORS, classify
+from store.models import OutboxMessage
+from tests.console.conftest import ConsoleDB, login
+from web.console.delivery_reasons import GENERAL, explain
+
+
+def _zalo(code: int) -> str:
+    return classify({"error": code, "message": "x"}, CS_ERRORS, "zalo").reason
+
+
+@pytest.mark.parametrize(("reason", "expected"), [
+    ("channels.zalo.zns_template_id is not configured", "chưa được thiết lập"),
+    ("SMTP is not configured (channels.email.smtp_host)", "chưa được thiết lập"),
+    (f"{OUTSIDE_WINDOW} (#10 Message sent outside allowed window)", "quá 24 giờ"),
+    (_zalo(-230), "7 ngày"),
+    (_zalo(-213), "theo dõi"),
+    (_zalo(-244), "đã chặn"),
+    (_zalo(-32), "giới hạn số tin"),
+    (_zalo(-234), "ban đêm"),
+    ("zalo token refresh refused: invalid refresh token", "cấp lại quyền"),
+    ("page access token invalid or expired (#190)", "cấp lại quyền"),
+    ("SMTP login refused (535)", "đăng nhập"),
+    ("Telegram timed out", "không trả lời kịp"),
+    ("webhook unreachable: ClientConnectorError", "Không kết nối được"),
+    ("Open311 endpoint answered HTTP 503", "đang gặp lỗi"),
+    ("address suppressed: hard bounce", "bị chặn gửi"),
+    ("all recipients refused", "từ chối địa chỉ người nhận"),
+    ("agency moi-truong has no webhook configured", "chưa được cấu hình địa chỉ nhận"),
+    ("something nobody foresaw", GENERAL),
+])
+def test_each_real_reason_gets_a_vietnamese_sentence(reason: str, expected: str) -> None:
+    assert expected in explain(reason)
+
+
+def test_no_reason_no_sentence() -> None:
+    assert explain(None) == explain("  ") == ""
+
+
+async def test_report_page_shows_the_sentence_and_keeps_the_detail(console_db: ConsoleDB,
+                                                                   console_client) -> None:
+    await console_db.add_account("tt.lan", "center", name="Trần Thị Lan")
+    report = await console_db.add_report(status="forwarded", agency_id="moi-truong",
+                                         category="environment", description="Rác đổ trộm")
+    async with console_db.sessions() as session, session.begin():
+        session.add(OutboxMessage(channel="zns", address="84905123456", report_id=report.id,
+                                  state="dead", attempts=1, last_error="channels.zalo.zns_template_id is not configured"))
+    client = await console_client(console_db)
+    await login(client, "tt.lan")
+    html = await (await client.get(f"/console/reports/{report.code}")).text()
+    assert "Kênh gửi chưa được thiết lập đầy đủ; quản trị viên cần bổ sung cấu hình." in html
+    assert "<summary>Chi tiết kỹ thuật</summary><code>channels.zalo.zns_template_id is not configured" in html

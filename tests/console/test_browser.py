@@ -229,7 +229,7 @@ async def test_report_page_with_map(browser: Any, sqlite_console_db: ConsoleDB, 
                                     shots: Shots) -> None:
     from aiohttp import web
 
-    from store.models import Contact, ReportEvent
+    from store.models import Contact, OutboxMessage, ReportEvent
 
     db = sqlite_console_db
     await db.add_account("tt.lan", "center", name="Trần Thị Lan")
@@ -248,7 +248,9 @@ async def test_report_page_with_map(browser: Any, sqlite_console_db: ConsoleDB, 
         session.add_all([
             ReportEvent(report_id=report.id, actor="system", status_to="received"),
             ReportEvent(report_id=report.id, actor="user:tt.lan", status_from="triage", status_to="forwarded",
-                        note="Chuyển Công ty Môi trường đô thị Huế xử lý")])
+                        note="Chuyển Công ty Môi trường đô thị Huế xử lý"),
+            OutboxMessage(channel="zns", address="84905123456", report_id=report.id, state="dead",
+                          attempts=1, last_error="channels.zalo.zns_template_id is not configured")])
     tiles: list[str] = []
 
     async def tile(request: web.Request) -> web.Response:
@@ -268,8 +270,14 @@ async def test_report_page_with_map(browser: Any, sqlite_console_db: ConsoleDB, 
     assert tiles and all(t.startswith("/tiles/16/") for t in tiles)
     text = await page.locator("main").inner_text()
     for expected in ("Phạm Văn Bình", "Trần Thị Lan", "Chuyển Công ty Môi trường đô thị Huế xử lý",
-                     "Vệ sinh môi trường", "91%", "Còn 2 ngày 23 giờ", "Hệ thống"):
+                     "Vệ sinh môi trường", "91%", "Còn 2 ngày 23 giờ", "Hệ thống",
+                     "Kênh gửi chưa được thiết lập đầy đủ"):
         assert expected in text, expected
+    # the sender's own words only when asked for
+    detail = page.locator("details.tech code")
+    assert not await detail.is_visible()
+    await page.locator("details.tech summary").click()
+    assert await detail.inner_text() == "channels.zalo.zns_template_id is not configured"
     await shots.take(page, "report")
     # Another agency's officer: the same page is a 404.
     other = await new_page(browser, errors, viewport={"width": 1280, "height": 800})

@@ -56,3 +56,4 @@ async def test_report_page_shows_the_sentence_and_keeps_the_detail(console_db: C
     html = await (await client.get(f"/console/reports/{report.code}")).text()
     assert "Kênh gửi chưa được thiết lập đầy đủ; quản trị viên cần bổ sung cấu hình." in html
     assert "<summary>Chi tiết kỹ thuật</summary><code>channels.zalo.zns_template_id is not configured" in html
+    assert ">Zalo ZNS<" in html  # the route as the timeline names it, not "zns"

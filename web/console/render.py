@@ -152,7 +152,7 @@ def setup_templates(app: web.Application, timezone: str) -> jinja2.Environment:
         filters={"local_time": local_time, "iso_time": iso_time, "local_iso": local_iso}, default_helpers=False)
     env.globals.update(
         STATUS_LABELS=STATUS_LABELS, CATEGORY_LABELS=CATEGORY_LABELS,
-        CHANNEL_LABELS=CHANNEL_LABELS, ROLE_LABELS=ROLES, ACTION_LABELS=ACCOUNT_ACTION_LABELS, static_version=_static_version())
+        CHANNEL_LABELS=CHANNEL_LABELS, ROUTE_LABELS=ROUTE_LABELS, ROLE_LABELS=ROLES, ACTION_LABELS=ACCOUNT_ACTION_LABELS, static_version=_static_version())
     return env
 
 

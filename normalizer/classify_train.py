@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import random
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -56,6 +57,12 @@ MIN_CALIBRATION_ROWS = 30
 CALIBRATION_REPEATS = 3
 
 Vector = dict[str, float]
+
+# A folder where finished trainings are kept under a hash of everything that goes into them (the
+# rows, the settings, this package's code and data, numpy's version), so the same training asked
+# twice is done once. Unset (the default, and in production): no cache. The test suite sets it
+# to a folder of its own run, where several tests retrain on the same corrections.
+CACHE_ENV = "HUB_TRAIN_CACHE"
 
 
 def read_rows(path: Path) -> list[dict[str, Any]]:
@@ -248,12 +255,50 @@ def pick_threshold(pairs: Sequence[tuple[str, str, float]], target: float = TARG
     return best
 
 
+def _code_digest() -> str:
+    """This package's code and data, the model file (an output) aside."""
+    digest = hashlib.sha256(np.__version__.encode())
+    here = Path(__file__).resolve().parent
+    for path in sorted([*here.glob("*.py"), *here.glob("data/*")]):
+        if path.name != "classifier.json":
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
 def build_model(rows: Sequence[dict[str, Any]], config: dict[str, Any] | None = None,
                 fit_kw: dict[str, Any] | None = None, trained_on: Sequence[str] = (),
                 calibrate: bool = True) -> tuple[dict[str, Any], dict[str, Any]]:
     """A model dict ready for classifier.json, and the cross-validation report it was calibrated on."""
     config = dict(FEATURES if config is None else config)
     fit_kw = dict(FIT if fit_kw is None else fit_kw)
+    folder = os.environ.get(CACHE_ENV)
+    if not folder:
+        return _build_model(rows, config, fit_kw, trained_on, calibrate)
+    # trained_on only names the sources in the model file: not part of the key
+    key = hashlib.sha256(json.dumps([_code_digest(), list(rows), config, fit_kw, calibrate],
+                                    ensure_ascii=False, sort_keys=True, default=str).encode()).hexdigest()
+    cache = Path(folder)
+    cache.mkdir(parents=True, exist_ok=True)
+    path = cache / f"{key}.json"
+    with open(cache / f"{key}.lock", "w") as lock:
+        try:  # a second process asking for the same training waits for the first one's result
+            import fcntl
+
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        except ImportError:  # no flock (Windows): at worst both train
+            pass
+        if path.exists():
+            kept = json.loads(path.read_text(encoding="utf-8"))
+            return {**kept["model"], "trained_on": list(trained_on)}, kept["report"]
+        model, report = _build_model(rows, config, fit_kw, trained_on, calibrate)
+        part = path.with_suffix(f".{os.getpid()}.part")
+        part.write_text(json.dumps({"model": model, "report": report}, ensure_ascii=False), encoding="utf-8")
+        os.replace(part, path)
+    return model, report
+
+
+def _build_model(rows: Sequence[dict[str, Any]], config: dict[str, Any], fit_kw: dict[str, Any],
+                 trained_on: Sequence[str], calibrate: bool) -> tuple[dict[str, Any], dict[str, Any]]:
     report: dict[str, Any] = {}
     temperature, threshold = 1.0, 0.5
     vectors = _vectors(rows, config)

@@ -20,6 +20,18 @@ PG_URL = os.environ.get("HUB_TEST_PG_URL", "")
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _training_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """One classifier-training cache per test run, shared by the xdist workers and the commands
+    the tests start (normalizer.classify_train.CACHE_ENV): several tests retrain on the same
+    corrections, and each training takes minutes. Each run starts empty."""
+    from normalizer.classify_train import CACHE_ENV
+
+    base = tmp_path_factory.getbasetemp()
+    run = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    os.environ.setdefault(CACHE_ENV, str(run / "classifier-trainings"))
+
+
 def run_main(*args: str, cfg: Path | None = None, timeout: float = 120,
              check: bool = False) -> subprocess.CompletedProcess:
     """``python main.py ARGS [--config CFG]`` as a user runs it, from the repository."""

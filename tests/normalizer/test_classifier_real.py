@@ -292,3 +292,21 @@ def test_retrain_refuses_a_worse_model():
                         {name: ct.held_out_rows(ROOT, name) for name in ct.HELD_OUT})
     assert not result.install
     assert any("accuracy" in reason for reason in result.reasons)
+
+
+def test_a_training_asked_twice_is_done_once(tmp_path, monkeypatch):
+    """With HUB_TRAIN_CACHE set, the same rows and settings give the kept result (same version,
+    the caller's own trained_on); another row trains anew. Unset, nothing is kept."""
+    rows = ct.corpus_rows(ROOT)[::9]
+    monkeypatch.setenv(ct.CACHE_ENV, str(tmp_path / "cache"))
+    first, _ = ct.build_model(rows, calibrate=False, trained_on=["a"])
+    [kept] = list((tmp_path / "cache").glob("*.json"))
+    stamp = kept.stat().st_mtime_ns
+    again, _ = ct.build_model(rows, calibrate=False, trained_on=["b"])
+    assert kept.stat().st_mtime_ns == stamp  # read, not written again
+    assert again == {**first, "trained_on": ["b"]}
+    other, _ = ct.build_model([*rows[1:], {**rows[0], "category": "other"}], calibrate=False)
+    assert other["version"] != first["version"] and len(list((tmp_path / "cache").glob("*.json"))) == 2
+    monkeypatch.delenv(ct.CACHE_ENV)
+    fresh, _ = ct.build_model(rows, calibrate=False, trained_on=["a"])
+    assert fresh == first and len(list((tmp_path / "cache").glob("*.json"))) == 2

@@ -29,13 +29,19 @@ class ImportFormatError(Exception):
 
 
 # --- decoding ----------------------------------------------------------------------------------
+# Letters of Vietnamese (precomposed, or a base letter's combining tone mark) as UTF-8 spells them.
+_VIETNAMESE_LETTER = re.compile("[\u00c0-\u00ff\u0102\u0103\u0110\u0111\u0128\u0129\u0168\u0169"
+                                "\u01a0\u01a1\u01af\u01b0\u1ea0-\u1ef9\u0300\u0301\u0303\u0309\u0323]")
+
+
 def damaged_utf8_at(line: bytes) -> int | None:
-    """The byte offset of the first bad byte when a line that is not UTF-8 still holds valid
-    multi-byte UTF-8 characters: a UTF-8 row with a damaged character, which read as
-    Windows-1258 would be mojibake. None for a line with no valid non-ASCII UTF-8 character (a
-    Windows-1258 row pasted into a UTF-8 export: its letters never form UTF-8 sequences)."""
+    """The byte offset of the first bad byte when a line that is not UTF-8 still holds
+    Vietnamese letters in UTF-8: a UTF-8 row with a damaged character, which read as
+    Windows-1258 would be mojibake. None for a Windows-1258 row pasted into a UTF-8 export: its
+    letters do not form UTF-8 sequences, and the few byte pairs that do (a tone mark before
+    "…" or a curly quote) decode to no Vietnamese letter."""
     text = line.decode("utf-8", errors="replace")
-    if not any(ord(ch) > 127 and ch != "\ufffd" for ch in text):
+    if not _VIETNAMESE_LETTER.search(text):
         return None
     try:
         line.decode("utf-8")

@@ -279,6 +279,11 @@ async def test_report_page_with_map(browser: Any, sqlite_console_db: ConsoleDB, 
     await page.locator("details.tech summary").click()
     assert await detail.inner_text() == "channels.zalo.zns_template_id is not configured"
     await shots.take(page, "report")
+    # On a phone the page (action forms with long agency names included) fits the screen.
+    await page.set_viewport_size({"width": 390, "height": 844})
+    wide = await page.evaluate("document.documentElement.scrollWidth")
+    await shots.take(page, "report-phone")
+    assert wide <= 390, wide
     # Another agency's officer: the same page is a 404.
     other = await new_page(browser, errors, viewport={"width": 1280, "height": 800})
     await log_in(other, base, "xd.nam")

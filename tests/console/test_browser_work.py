@@ -112,6 +112,20 @@ async def test_center_routes_then_agency_resolves_and_citizen_hears(browser: Any
     await shots.take(center, "report-routed")
     routed = await site.report(code=code)
     assert (routed.status, routed.agency_id) == ("forwarded", "moi-truong")
+    # On a phone the page, action forms with the agencies' long names and the merge button
+    # included, fits the screen (a grid column's min-content width and the unwrapped "Gộp … vào
+    # …" button once pushed it 40 px past the edge). Another report in the same ward is offered.
+    async with site.hub.sessions() as session, session.begin():
+        (await session.get(Report, routed.id)).ward = "Phường Thuận Hóa"
+        session.add(Report(code="PA-2026-990001", channel="web", status="forwarded",
+                           category="environment", agency_id="moi-truong", ward="Phường Thuận Hóa",
+                           description="Rác đổ trộm ở cuối kiệt", created_at=routed.created_at))
+    await center.reload()
+    assert f"Gộp {code} vào PA-2026-990001" in await center.locator("ul.duplicates").inner_text()
+    await center.set_viewport_size({"width": 390, "height": 844})
+    await shots.take(center, "report-routed-phone")
+    assert await center.evaluate("document.documentElement.scrollWidth") <= 390
+    await center.set_viewport_size(WIDE["viewport"])
 
     officer = await new_page(browser, errors, **WIDE)
     await log_in(officer, base, "mt.hoa")

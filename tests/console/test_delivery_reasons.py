@@ -43,6 +43,18 @@ def test_no_reason_no_sentence() -> None:
     assert explain(None) == explain("  ") == ""
 
 
+def test_what_happens_next_follows_the_rows_state_not_the_words() -> None:
+    """A dead-lettered row is not retried by itself: no "sẽ thử lại" for it, whatever the cause."""
+    reason = "gave up after 2 attempts: webhook unreachable: ClientConnectorError"
+    assert explain(reason, "retry").endswith("Hệ thống sẽ tự gửi lại.")
+    dead = explain(reason, "dead")
+    assert "sẽ" not in dead and dead.endswith("quản trị viên có thể cho gửi lại.")
+    assert explain("channels.zalo.zns_template_id is not configured", "dead").endswith(
+        "sau khi khắc phục, quản trị viên có thể cho gửi lại.")
+    assert explain(_zalo(-244), "dead").endswith("Đã ngừng gửi.")  # nothing to fix on our side
+    assert explain("bot token rejected by Telegram", "paused").endswith("khi kênh hoạt động trở lại.")
+
+
 async def test_report_page_shows_the_sentence_and_keeps_the_detail(console_db: ConsoleDB,
                                                                    console_client) -> None:
     await console_db.add_account("tt.lan", "center", name="Trần Thị Lan")
@@ -54,6 +66,7 @@ async def test_report_page_shows_the_sentence_and_keeps_the_detail(console_db: C
     client = await console_client(console_db)
     await login(client, "tt.lan")
     html = await (await client.get(f"/console/reports/{report.code}")).text()
-    assert "Kênh gửi chưa được thiết lập đầy đủ; quản trị viên cần bổ sung cấu hình." in html
+    assert ("Kênh gửi chưa được thiết lập đầy đủ; quản trị viên cần bổ sung cấu hình. Đã ngừng gửi; "
+            "sau khi khắc phục, quản trị viên có thể cho gửi lại.") in html
     assert "<summary>Chi tiết kỹ thuật</summary><code>channels.zalo.zns_template_id is not configured" in html
     assert ">Zalo ZNS<" in html  # the route as the timeline names it, not "zns"

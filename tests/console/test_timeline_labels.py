@@ -50,7 +50,22 @@ def test_hotline_fallback_and_outbox_notes_are_worded() -> None:
     assert (event_note("delivery", "gửi qua agency_email thất bại: 550 mailbox full")
             == "gửi qua thư điện tử cho đơn vị thất bại: 550 mailbox full")
     assert (event_note("notification", "chuyển thông báo sang sms (blocked)")
-            == "chuyển thông báo sang tin nhắn SMS (blocked)")
+            == "chuyển thông báo sang tin nhắn SMS (Người dân đã chặn hoặc bỏ theo dõi kênh nên "
+               "không nhận được tin.)")
+    # the senders' English reasons are said in Vietnamese (the stored note stays in the title)
+    assert (event_note("delivery", "gửi qua agency_email thất bại: SMTP is not configured "
+                                   "(channels.email.smtp_host)")
+            == "gửi qua thư điện tử cho đơn vị thất bại: Kênh gửi chưa được thiết lập đầy đủ; "
+               "quản trị viên cần bổ sung cấu hình.")
+    assert (event_note("delivery", "gửi qua agency_webhook thất bại: gave up after 2 attempts: "
+                                   "webhook unreachable: ClientConnectorError")
+            == "gửi qua hệ thống của đơn vị thất bại: Không kết nối được tới nơi nhận "
+               "(sau 2 lần thử).")
+    assert (event_note("notification", "chuyển thông báo sang zns (zalo: zalo error -230: x "
+                                       "(citizen has not interacted with the OA in the last 7 days))")
+            .startswith("chuyển thông báo sang Zalo ZNS (Zalo: Người dân chưa tương tác với Zalo OA"))
+    assert event_note("status", "tiếp nhận qua telegram") == "tiếp nhận qua Telegram"
+    assert event_note("status", "tiếp nhận qua web") == "tiếp nhận qua Cổng thông tin"
     assert event_note("classification", "xác nhận lĩnh vực environment") == \
         "xác nhận lĩnh vực Vệ sinh môi trường"
     # A note an officer wrote is shown as written, arrows and all.

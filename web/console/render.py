@@ -15,6 +15,7 @@ from aiohttp import web
 from normalizer.schema import CATEGORIES
 from router.templates import STATUS_LABELS
 from store.accounts import ROLES
+from web.console.delivery_reasons import explain_failure
 from web.console.keys import USER_KEY
 
 WEB_DIR = Path(__file__).resolve().parent.parent
@@ -84,6 +85,14 @@ def template_label(key: str) -> str:
     return TEMPLATE_LABELS.get(key, "thông báo")
 
 
+def _failure(reason: str) -> str:
+    """A sender's reason in a timeline note, in Vietnamese; the fallback's reason starts with
+    the channel that failed ("zalo: outside…")."""
+    if (head := re.match(r"^(\w+): ", reason)) and head[1] in ROUTE_LABELS:
+        return f"{ROUTE_LABELS[head[1]]}: {explain_failure(reason[head.end():])}"
+    return explain_failure(reason)
+
+
 def event_note(kind: str, note: str | None, agencies: dict[str, str] | None = None) -> str:
     """A timeline note as staff read it: the notes the router and the outbox write name
     categories, channels, message templates and agencies by their internal keys
@@ -104,6 +113,8 @@ def event_note(kind: str, note: str | None, agencies: dict[str, str] | None = No
                     f"{_category(after[0])} / {ward(after[1])}")
     if kind == "status" and (m := re.match(r"^chuyển (\S+) → (\S+)$", note)):
         return f"chuyển {agencies.get(m[1], m[1])} → {agencies.get(m[2], m[2])}"
+    if kind == "status" and (m := re.match(r"^tiếp nhận qua (\w+)$", note)) and m[1] in ROUTE_LABELS:
+        return f"tiếp nhận qua {ROUTE_LABELS[m[1]]}"
     if kind in ("notification", "delivery"):
         for pattern, text in _ROUTE_NOTES:
             if m := pattern.match(note):
@@ -112,9 +123,8 @@ def event_note(kind: str, note: str | None, agencies: dict[str, str] | None = No
                     parts["channel"] = ROUTE_LABELS.get(parts["channel"], parts["channel"])
                 if "template" in parts:
                     parts["template"] = template_label(parts["template"])
-                if (rest := re.match(r"^(\w+): ", parts.get("rest") or "")) and rest[1] in ROUTE_LABELS:
-                    # the fallback's reason starts with the channel that failed
-                    parts["rest"] = f"{ROUTE_LABELS[rest[1]]}: {parts['rest'][rest.end():]}"
+                if "rest" in parts:
+                    parts["rest"] = _failure(parts["rest"])
                 return text.format(**parts)
     return note
 

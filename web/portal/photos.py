@@ -1,7 +1,7 @@
 """Photos citizens send through the form, and the copies the public sees.
 
-Upload checks: an image Pillow can read (JPEG, PNG, WebP), within the size limit; its EXIF GPS
-position is read when no pin was given. Public copies: decoded (EXIF orientation applied), at
+Upload checks: an image Pillow can read (JPEG, PNG, WebP), within the size limit and Pillow's
+decompression-bomb pixel limit; its EXIF GPS position is read when no pin was given. Public copies: decoded (EXIF orientation applied), at
 most 1600 px, faces and number plates blurred with OpenCV's bundled Haar cascades (no model
 download), re-encoded as JPEG without any metadata (no EXIF, no GPS), cached under
 ``media_dir/public/``. The center hides a photo the detector missed (store.public_reports).
@@ -64,22 +64,45 @@ def exif_gps(image: Any) -> tuple[float, float] | None:
     return round(lat, 6), round(lon, 6)
 
 
+UNREADABLE = "Tệp gửi lên không phải ảnh đọc được (JPEG, PNG hoặc WebP)."
+UNSUPPORTED = "Định dạng ảnh chưa hỗ trợ; vui lòng gửi ảnh JPEG, PNG hoặc WebP."
+TOO_MANY_PIXELS = "Ảnh có kích thước (số điểm ảnh) quá lớn; vui lòng gửi ảnh chụp thông thường."
+
+
 def check_photo(data: bytes, max_bytes: int) -> CheckedPhoto:
-    from PIL import Image, UnidentifiedImageError
+    """The upload as a photo we keep, or PhotoRefused (Vietnamese) — never another exception:
+    whatever Pillow raises on a hostile or broken file is a refusal.
+
+    Pillow's ``verify()`` must come directly after ``open()`` (on a PNG, reading the EXIF loads
+    the image first, and ``verify()`` then raises RuntimeError), and the image cannot be used
+    after it: the file is opened once to check it and once more to read the EXIF GPS block.
+    More pixels than Pillow's decompression-bomb limit (``Image.MAX_IMAGE_PIXELS``, ~89 MP)
+    are refused before anything is decoded: a 31 KB PNG can declare 16000 x 16000 pixels."""
+    from PIL import Image
 
     if not data:
         raise PhotoRefused("Tệp ảnh trống.")
     if len(data) > max_bytes:
         raise PhotoRefused(f"Ảnh lớn hơn {max_bytes // (1024 * 1024)} MB.")
+    limit = Image.MAX_IMAGE_PIXELS
     try:
         with Image.open(io.BytesIO(data)) as image:
-            fmt = image.format or ""
-            gps = exif_gps(image)
+            fmt, (width, height) = image.format or "", image.size
+            if fmt not in ACCEPTED_FORMATS:
+                raise PhotoRefused(UNSUPPORTED)
+            if limit and width * height > limit:
+                raise PhotoRefused(TOO_MANY_PIXELS)
             image.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        raise PhotoRefused("Tệp gửi lên không phải ảnh đọc được (JPEG, PNG hoặc WebP).") from None
-    if fmt not in ACCEPTED_FORMATS:
-        raise PhotoRefused("Định dạng ảnh chưa hỗ trợ; vui lòng gửi ảnh JPEG, PNG hoặc WebP.")
+        with Image.open(io.BytesIO(data)) as image:
+            # A PNG's eXIf chunk after the pixels is only read by decoding the whole image (in
+            # the event loop): only one ahead of the pixels is used.
+            gps = exif_gps(image) if fmt != "PNG" or "exif" in image.info else None
+    except PhotoRefused:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise PhotoRefused(TOO_MANY_PIXELS) from None
+    except Exception:  # UnidentifiedImageError, OSError, SyntaxError, struct.error, ...: hostile or broken
+        raise PhotoRefused(UNREADABLE) from None
     return CheckedPhoto(data, ACCEPTED_FORMATS[fmt], gps)
 
 

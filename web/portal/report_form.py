@@ -136,14 +136,25 @@ def _check(fields: dict[str, str]) -> list[str]:
     return errors
 
 
+def _too_many(request: web.Request, values: dict[str, str], wait: float) -> web.Response:
+    """The form page again (what was typed kept) with why it was not sent: 429, Retry-After."""
+    minutes = max(1, int(wait + 59) // 60)
+    page = _page(request, values, [
+        f"Bạn đã gửi quá nhiều phản ánh trong một giờ; vui lòng thử lại sau khoảng {minutes} phút."],
+        status=429)
+    page.headers["Retry-After"] = str(int(wait) + 1)
+    return page
+
+
 async def submit(request: web.Request) -> web.Response:
+    """Charged to the client's hourly limit: only a submission that passes the checks (a citizen
+    correcting mistakes is not locked out), and a honeypot hit; a resubmission of a form already
+    stored (same form_key) is not charged, and passes even at the limit (like Open311's
+    idempotent replays)."""
     ctx = request.app[WEB_CONTEXT]
     settings = request.app[PORTAL_SETTINGS]
-    wait = request.app[PORTAL_LIMITER].allow(client_address(request))
-    if wait is not None:
-        ctx.count_rejected("web", "form_rate_limit")
-        return web.Response(status=429, text="Bạn đã gửi quá nhiều phản ánh trong một giờ; vui lòng thử lại sau.",
-                            headers={"Retry-After": str(int(wait) + 1)}, charset="utf-8")
+    limiter = request.app[PORTAL_LIMITER]
+    client = client_address(request)
     try:
         fields, uploads = await _read_form(request)
     except FormProblem as exc:
@@ -151,6 +162,7 @@ async def submit(request: web.Request) -> web.Response:
         return _page(request, {}, [str(exc)], status=exc.status)
     values = {k: fields.get(k, "") for k in TEXT_FIELDS if k != HONEYPOT}
     if fields.get(HONEYPOT, "").strip():
+        limiter.allow(client)  # a bot's tries count against its address all the same
         ctx.count_rejected("web", "form_honeypot")
         return _page(request, values, ["Không gửi được phản ánh."], status=400)
     errors = _check(fields)
@@ -169,10 +181,20 @@ async def submit(request: web.Request) -> web.Response:
     if errors:
         ctx.count_rejected("web", "form_invalid")
         return _page(request, values, errors, status=400)
+    key = (fields.get("form_key") or "").strip()[:64] or None
+    token = f"form-{key}" if key else None
+    charged = True
+    wait = limiter.allow(client)
+    if wait is not None:
+        if not (token and (await ctx.report_form_status(token))[0]):
+            ctx.count_rejected("web", "form_rate_limit")
+            return _too_many(request, values, wait)
+        charged = False  # a resubmission of a stored form past the limit: nothing counted
     form = {k: fields.get(k, "") for k in ("category", "description", "lat", "long", "address", "name",
                                           "phone", "email")}
-    key = (fields.get("form_key") or "").strip()[:64] or None
-    outcome: dict[str, Any] = await ctx.submit_report_form(form, photos, f"form-{key}" if key else None)
+    outcome: dict[str, Any] = await ctx.submit_report_form(form, photos, token)
+    if charged and not outcome["stored"]:
+        limiter.refund(client)  # a resubmission (same form_key) or refused by the intake: nothing new
     if outcome["problem"]:
         status = outcome["status"] if outcome["status"] >= 400 else 400
         message = ("Phản ánh này đã được gửi với nội dung khác; vui lòng tải lại trang để gửi phản ánh mới."

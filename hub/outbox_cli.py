@@ -35,8 +35,9 @@ def when_arg(value: str | None, name: str) -> datetime | None:
         return None
     try:
         parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise SystemExit(f"error: --{name} {value!r} is not an ISO date/time") from None
+    except ValueError:  # exit 2, as argparse (and export) answer a bad option
+        print(f"error: --{name} {value!r} is not an ISO date/time", file=sys.stderr)
+        raise SystemExit(2) from None
     return parsed if parsed.tzinfo else parsed.astimezone()
 
 
@@ -82,12 +83,17 @@ def run(args: argparse.Namespace) -> int:
 
     code = args.report.strip().upper() if args.report else None
 
-    async def go() -> dict[str, Any] | None:
+    async def go() -> dict[str, Any] | str | None:
         engine = make_engine(settings.database_url, sqlite_synchronous=settings.database.sqlite_synchronous)
         try:
             await migrate(engine)
             if code and not await report_exists(engine, code):
                 return None
+            if args.channel:
+                known = await outbox_channels(engine)
+                if args.channel not in known:  # a mistyped sender is not "nothing to retry"
+                    return (f"no outbox messages for channel {args.channel!r}; channels: "
+                            f"{', '.join(known) or 'none yet'}")
             return await retry_dead(engine, channel=args.channel, report_code=code,
                                     since=since, until=until, dry_run=args.dry_run,
                                     include_fallen_back=args.include_fallen_back)
@@ -98,8 +104,17 @@ def run(args: argparse.Namespace) -> int:
     if result is None:  # a mistyped code is not "nothing to retry" (as `public-hide` says)
         print(f"no report {args.report!r}", file=sys.stderr)
         return 2
+    if isinstance(result, str):
+        print(f"error: {result}", file=sys.stderr)
+        return 2
     print(json.dumps(result, ensure_ascii=False))
     return 0
+
+
+async def outbox_channels(engine: AsyncEngine) -> list[str]:
+    """The senders the outbox has rows for, in any state."""
+    async with engine.connect() as conn:
+        return sorted((await conn.execute(select(OutboxMessage.channel).distinct())).scalars())
 
 
 async def report_exists(engine: AsyncEngine, code: str) -> bool:

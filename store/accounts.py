@@ -145,11 +145,12 @@ async def create_account(session: AsyncSession, username: str, role: str, passwo
     table; the CLI passes the configured ones, which exist before the hub first starts."""
     name = check_username(username)
     if role not in ROLES:
-        raise AccountError(f"Vai trò phải là một trong: {', '.join(ROLES)}.")
+        raise AccountError("Vui lòng chọn vai trò: " + ", ".join(f"{label} ({key})" for key, label in ROLES.items())
+                           + ".")
     agency_id = (agency_id or "").strip() or None
     if role == "agency":
         if agency_id is None:
-            raise AccountError("Tài khoản cán bộ đơn vị cần mã đơn vị (--agency).")
+            raise AccountError("Tài khoản cán bộ đơn vị cần chọn đơn vị của mình.")
         known = agencies if agencies is not None else await known_agencies(session)
         if agency_id not in known:
             raise AccountError(f"Không có đơn vị {agency_id!r}; các đơn vị: {', '.join(sorted(known))}.")

@@ -54,8 +54,9 @@ async def _stats(request: web.Request) -> dict:
             if since.tzinfo is None:
                 since = since.astimezone()  # 0001-01-01 has no local time: a 400, not a 500
         except (ValueError, OverflowError):
-            raise web.HTTPBadRequest(text='{"error": "since must be an ISO date"}',
-                                     content_type="application/json") from None
+            raise web.HTTPBadRequest(
+                text=_dumps({"error": "since phải là ngày theo ISO 8601, ví dụ 2026-11-01"}),
+                content_type="application/json") from None
     agencies = [(a.id, a.name) for a in ctx.agencies]
     async with ctx.sessions() as session:
         data = await agency_stats(session, agencies, utcnow(), since)

@@ -78,7 +78,7 @@ def cmd_import_hotline(args: argparse.Namespace) -> int:
           f"{total.rejected} rejected, {len(failed)} files failed — {total.rows} rows in "
           f"{total.seconds:.1f} s ({rate:,.0f} rows/s)")
     if total.imported:
-        print("imported calls are stored; `python main.py serve` turns them into reports")
+        print("imported calls are stored; the running hub (`hub serve`) turns them into reports")
     return 1 if failed else 0
 
 

@@ -41,8 +41,8 @@ async def test_password_is_stored_as_argon2id(console_db: ConsoleDB) -> None:
 @pytest.mark.parametrize(("username", "role", "agency", "password", "message"), [
     ("a", "center", None, PASSWORD, "Tên đăng nhập"),
     ("tên có dấu", "center", None, PASSWORD, "Tên đăng nhập"),
-    ("nv.a", "admin", None, PASSWORD, "Vai trò"),
-    ("nv.a", "agency", None, PASSWORD, "mã đơn vị"),
+    ("nv.a", "admin", None, PASSWORD, "Vui lòng chọn vai trò: Trung tâm giám sát"),
+    ("nv.a", "agency", None, PASSWORD, "cần chọn đơn vị của mình"),
     ("nv.a", "agency", "khong-co", PASSWORD, "Không có đơn vị"),
     ("nv.a", "center", "moi-truong", PASSWORD, "Chỉ tài khoản vai trò agency"),
     ("nv.a", "viewer", None, "ngan", "ít nhất 10"),

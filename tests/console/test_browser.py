@@ -155,6 +155,22 @@ async def test_disabled_account_session_stops_working(browser: Any, site: tuple[
     token = await center.locator(".secret-value").inner_text()
     assert token.startswith("hub_")
     await shots.take(center, "account-token")
+    # Locking asks first: cancelled, nothing happens; confirmed, the account is locked.
+    asked: list[str] = []
+
+    async def answer(dialog: Any, accept: bool) -> None:
+        asked.append(dialog.message)
+        await (dialog.accept() if accept else dialog.dismiss())
+
+    center.once("dialog", lambda d: answer(d, False))
+    before = center.url
+    await center.get_by_role("button", name="Khóa tài khoản").click()
+    await center.wait_for_timeout(300)
+    assert asked == ["Khóa tài khoản mt.hoa? Người này bị đăng xuất ngay và các mã API của họ ngừng "
+                     "hoạt động."] and center.url == before
+    await officer.reload()
+    assert officer.url == f"{base}/console/"  # still signed in
+    center.once("dialog", lambda d: answer(d, True))
     async with center.expect_navigation():
         await center.get_by_role("button", name="Khóa tài khoản").click()
     assert "Đã khóa tài khoản" in await center.locator("[role=status]").first.inner_text()

@@ -82,8 +82,12 @@ async def test_post_without_csrf_is_403(console_db: ConsoleDB, console_client) -
     assert resp.status == 403
     resp = await client.post("/console/logout", allow_redirects=False)
     assert resp.status == 403
-    # Nothing was created; with the page's token the same form works.
-    token = csrf_of(await (await client.get("/console/accounts")).text())
+    # Nothing was created; with the page's token the same form works. The form names no role
+    # until one is chosen (the full-rights role used to be preselected).
+    page = await (await client.get("/console/accounts")).text()
+    assert '<option value="" selected disabled>— Chọn vai trò —</option>' in page
+    assert 'value="center" selected' not in page
+    token = csrf_of(page)
     resp = await client.post("/console/accounts", data={**form, "csrf_token": token}, allow_redirects=False)
     assert resp.status == 303 and resp.headers["Location"] == "/console/accounts/moi.nguoi"
     # The htmx header carries the token as well.

@@ -27,3 +27,17 @@ def test_known_report_code_selects_its_dead_rows(tmp_path: Path) -> None:
     proc = run_main("outbox", "retry", "--report", "pa-2026-000077", "--dry-run", cfg=cfg)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout.strip().splitlines()[-1])["selected"] == 1
+
+
+def test_unknown_channel_and_bad_time_exit_2_with_a_message(tmp_path: Path) -> None:
+    """A mistyped sender is not "nothing to retry" either; a bad --since is the same exit 2 as
+    `export` gives."""
+    cfg = seed(tmp_path)
+    proc = run_main("outbox", "retry", "--channel", "zallo", "--dry-run", cfg=cfg)
+    assert proc.returncode == 2, proc.stdout
+    assert "no outbox messages for channel 'zallo'; channels: zalo" in proc.stderr and proc.stdout == ""
+    proc = run_main("outbox", "retry", "--channel", "zalo", "--dry-run", cfg=cfg)
+    assert proc.returncode == 0 and json.loads(proc.stdout.strip().splitlines()[-1])["selected"] == 1
+    proc = run_main("outbox", "retry", "--since", "yesterday", cfg=cfg)
+    assert proc.returncode == 2 and "--since 'yesterday' is not an ISO date/time" in proc.stderr
+    assert "Traceback" not in proc.stderr

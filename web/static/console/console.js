@@ -16,6 +16,12 @@
   function fold(s) {
     return s.normalize("NFD").replace(/[\u0300-\u036f]/g, "").replace(/[đĐ]/g, "d").toLowerCase().trim();
   }
+  // Forms that cannot be undone with one click (lock an account, reset a password, revoke a
+  // token) ask first; without JavaScript they post as they are.
+  document.addEventListener("submit", function (ev) {
+    var message = ev.target.dataset ? ev.target.dataset.confirm : null;
+    if (message && !window.confirm(message)) ev.preventDefault();
+  });
   // Hotline call form: a suggested ward goes into the address.
   document.addEventListener("click", function (ev) {
     var btn = ev.target.closest ? ev.target.closest("button.ward-pick") : null;

@@ -18,15 +18,23 @@ class RateLimiter:
         self.per_hour = per_hour
         self.seen: dict[str, deque[float]] = defaultdict(deque)
 
+    def wait(self, key: str, now: float | None = None) -> float | None:
+        """None when ``key`` may submit now (nothing is counted), else seconds until it may."""
+        now = time.monotonic() if now is None else now
+        window = self.seen.get(key)
+        if not window:
+            return None
+        while window and window[0] <= now - 3600:
+            window.popleft()
+        return 3600 - (now - window[0]) if len(window) >= self.per_hour else None
+
     def allow(self, key: str, now: float | None = None) -> float | None:
         """None when allowed (and counted), else seconds until the next allowed submission."""
         now = time.monotonic() if now is None else now
-        window = self.seen[key]
-        while window and window[0] <= now - 3600:
-            window.popleft()
-        if len(window) >= self.per_hour:
-            return 3600 - (now - window[0])
-        window.append(now)
+        waiting = self.wait(key, now)
+        if waiting is not None:
+            return waiting
+        self.seen[key].append(now)
         if len(self.seen) > 50_000:  # forget idle clients
             for k in [k for k, v in self.seen.items() if not v][:10_000]:
                 del self.seen[k]

@@ -184,3 +184,25 @@ async def test_invalid_tries_are_not_charged_and_the_limit_page_is_the_portals(s
         assert (await session.execute(select(func.count()).select_from(InboxEvent))).scalar_one() == 3
     metrics = await (await client.get("/metrics")).text()
     assert 'reason="form_rate_limit"' in metrics and 'reason="form_invalid"' in metrics
+
+
+async def test_a_flood_of_refused_posts_is_stopped_before_it_is_read(settings_factory: Any,
+                                                                     hub_client: Any) -> None:
+    """Refused submissions have their own limit, REFUSED_FACTOR times looser: past it a client's
+    posts get the 429 page unread (no parsing, no photo checks), while another client is not
+    affected and a citizen's few mistakes never reach it."""
+    from web.portal.keys import REFUSED_FACTOR
+
+    client = await hub_client(settings_factory(portal={"form_per_hour": 1}))
+    for _ in range(REFUSED_FACTOR):
+        resp = await client.post("/report", data=multipart({**FORM, "phone": "12345"}), allow_redirects=False)
+        assert resp.status == 400
+    resp = await client.post("/report", data=multipart(FORM), allow_redirects=False)
+    text = await resp.text()
+    assert resp.status == 429 and "quá nhiều phản ánh trong một giờ" in text and 'lang="vi"' in text
+    # another address (behind the local proxy: the X-Forwarded-For it adds) still reports
+    other = await client.post("/report", data=multipart(FORM), allow_redirects=False,
+                              headers={"X-Forwarded-For": "203.0.113.9"})
+    assert other.status == 303
+    metrics = await (await client.get("/metrics")).text()
+    assert 'reason="form_refused_rate_limit"' in metrics

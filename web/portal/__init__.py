@@ -20,7 +20,13 @@ from store.serialize import public_text_for
 from web.context import WEB_CONTEXT, WebContext
 from web.portal import opendata, pages, report_form
 from web.portal.errors import vietnamese_errors
-from web.portal.keys import PORTAL_CACHE, PORTAL_LIMITER, PORTAL_SETTINGS
+from web.portal.keys import (
+    PORTAL_CACHE,
+    PORTAL_LIMITER,
+    PORTAL_REFUSED_LIMITER,
+    PORTAL_SETTINGS,
+    REFUSED_FACTOR,
+)
 from web.portal.render import STATIC_DIR, VENDOR_DIR, setup_templates
 from web.portal.settings import PortalSettings
 
@@ -67,6 +73,7 @@ def setup_portal(app: web.Application) -> None:
     app[PORTAL_SETTINGS] = settings
     app[PORTAL_CACHE] = {}
     app[PORTAL_LIMITER] = RateLimiter(settings.form_per_hour)
+    app[PORTAL_REFUSED_LIMITER] = RateLimiter(settings.form_per_hour * REFUSED_FACTOR)
     setup_templates(app)
     # aiohttp's plain-English 404/405 on the public pages → the portal's Vietnamese page
     app.middlewares.append(vietnamese_errors)

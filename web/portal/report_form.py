@@ -12,7 +12,7 @@ from normalizer.places import list_wards
 from normalizer.schema import CATEGORIES, DESCRIPTION_MAX, FIELD_MAX
 from store.ratelimit import client_address
 from web.context import WEB_CONTEXT
-from web.portal.keys import PORTAL_LIMITER, PORTAL_SETTINGS
+from web.portal.keys import PORTAL_LIMITER, PORTAL_REFUSED_LIMITER, PORTAL_SETTINGS
 from web.portal.photos import PhotoRefused, check_photo
 from web.portal.render import render
 
@@ -148,21 +148,28 @@ def _too_many(request: web.Request, values: dict[str, str], wait: float) -> web.
 
 async def submit(request: web.Request) -> web.Response:
     """Charged to the client's hourly limit: only a submission that passes the checks (a citizen
-    correcting mistakes is not locked out), and a honeypot hit; a resubmission of a form already
+    correcting mistakes is not locked out), and a honeypot hit; refused ones go to a limit ten
+    times looser, past which a client's posts are answered 429 without being read; a resubmission of a form already
     stored (same form_key) is not charged, and passes even at the limit (like Open311's
     idempotent replays)."""
     ctx = request.app[WEB_CONTEXT]
     settings = request.app[PORTAL_SETTINGS]
     limiter = request.app[PORTAL_LIMITER]
+    refused = request.app[PORTAL_REFUSED_LIMITER]
     client = client_address(request)
+    if (wait := refused.wait(client)) is not None:  # a flood of bad posts: not even read
+        ctx.count_rejected("web", "form_refused_rate_limit")
+        return _too_many(request, {}, wait)
     try:
         fields, uploads = await _read_form(request)
     except FormProblem as exc:
+        refused.allow(client)
         ctx.count_rejected("web", "form_unreadable")
         return _page(request, {}, [str(exc)], status=exc.status)
     values = {k: fields.get(k, "") for k in TEXT_FIELDS if k != HONEYPOT}
     if fields.get(HONEYPOT, "").strip():
         limiter.allow(client)  # a bot's tries count against its address all the same
+        refused.allow(client)
         ctx.count_rejected("web", "form_honeypot")
         return _page(request, values, ["Không gửi được phản ánh."], status=400)
     errors = _check(fields)
@@ -179,6 +186,7 @@ async def submit(request: web.Request) -> web.Response:
             fields["lat"], fields["long"] = str(checked.gps[0]), str(checked.gps[1])
             errors = [e for e in errors if not e.startswith("Vui lòng chọn vị trí")]
     if errors:
+        refused.allow(client)
         ctx.count_rejected("web", "form_invalid")
         return _page(request, values, errors, status=400)
     key = (fields.get("form_key") or "").strip()[:64] or None

@@ -57,6 +57,7 @@ async def test_form_with_photos_makes_one_report_with_its_photos(portal: Any) ->
     code = await sent_code(client, location)
     text = await (await client.get(location)).text()
     assert f'href="/r/{code}"' in text
+    await run_portal_jobs(client)  # the photos job attaches once the report exists (it may just have)
     async with client.app[HUB_KEY].sessions() as session:
         report = (await session.execute(select(Report).where(Report.code == code))).scalar_one()
         contact = await session.get(Contact, report.contact_id)

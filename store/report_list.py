@@ -63,6 +63,9 @@ MAX_PAGE_SIZE = 200
 MAX_OFFSET = 100_000
 # How far back the raw-text fallback looks (the search job runs every few seconds).
 RECENT = timedelta(minutes=10)
+# Control characters (C0, DEL, C1) and lone surrogates: none is part of a word, a NUL ends
+# FTS5's query string ("unterminated string") and PostgreSQL refuses it in text.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +111,14 @@ def case_variants(text: str) -> list[str]:
     lower = text.lower()
     variants = [text, lower, lower[:1].upper() + lower[1:], lower.title(), text.upper()]
     return list(dict.fromkeys(variants))
+
+
+def clean_query(q: str | None) -> str:
+    """The search text with each control character a space, stripped: what every MATCH and
+    LIKE of a search is built from ("" for a text of control characters only)."""
+    if not q:
+        return ""
+    return _CONTROL.sub(" ", q).strip()
 
 
 def _conditions(flt: QueueFilter, scope: QueueScope, now: datetime,
@@ -162,7 +173,7 @@ def search_grams(text: str) -> str:
 def search_words(q: str) -> list[str]:
     """The folded words a report must all contain (the first MAX_WORDS different ones), less
     those inside another one ("o" is in "loi"): the same matches with fewer conditions."""
-    words = list(dict.fromkeys(fold(q).split()))[:MAX_WORDS]
+    words = list(dict.fromkeys(fold(clean_query(q)).split()))[:MAX_WORDS]
     return [w for w in words if not any(w != other and w in other for other in words)]
 
 
@@ -203,6 +214,9 @@ async def _recent_ids(session: AsyncSession, text: str, now: datetime) -> list[i
     """Reports changed since the search job's last run (a few seconds' worth, an index range on
     updated_at) whose raw description or address holds the text as typed."""
     raw = []
+    text = clean_query(text)
+    if not text:
+        return []
     for variant in case_variants(text):
         pattern = f"%{_escape_like(variant)}%"
         raw += [Report.description.ilike(pattern, escape="\\"), Report.address.ilike(pattern, escape="\\")]
@@ -431,6 +445,8 @@ async def list_reports(session: AsyncSession, flt: QueueFilter, scope: QueueScop
     page = max(1, page)
     offset = min((page - 1) * page_size, MAX_OFFSET)
     sort = flt.sort if flt.sort in SORTS else "new"
+    if flt.q:  # control characters are no part of a search: only them is no search
+        flt = replace(flt, q=clean_query(flt.q) or None)
     counts = await status_counts(session, scope)
     words = bool(flt.q and flt.q.strip() and not CODE_RE.match(flt.q.strip()))
     if words:

@@ -167,6 +167,9 @@ async def change_status(ctx: RouterContext, session: AsyncSession, report: Repor
     if original is not None:
         report.duplicate_of = original.code
         await _repoint_duplicates(session, report, original, actor=actor)
+        # the original's staff timeline says what was merged into it (its page lists them too)
+        record(session, original, actor=actor, kind="note", public=False,
+               note=f"{report.code} được gộp vào phản ánh này")
     if status == "in_progress" and old == "resolved":
         report.resolved_at = None
     if status in ("returned", "triage", "rejected", "duplicate"):

@@ -38,6 +38,12 @@ async def test_merge_refuses_cycles_chains_and_unknown_codes(settings_factory, h
     assert resp.status == 303
     r = await report(client, third)
     assert (r.status, r.duplicate_of) == ("duplicate", first)
+    # the original's page lists what was merged into it, and its timeline says when and by whom
+    status, page = await center.page(f"/console/reports/{first}")
+    assert status == 200
+    assert (f'Đã gộp vào đây: <a href="/console/reports/{second}">{second}</a>, '
+            f'<a href="/console/reports/{third}">{third}</a>') in page
+    assert f"{third} được gộp vào phản ánh này" in page and f"{second} được gộp vào phản ánh này" in page
 
     # Reopened (duplicate → triage), it is nobody's duplicate any more.
     resp = await center.post(f"/console/reports/{third}/status", {"status": "triage"})

@@ -36,7 +36,7 @@ from store.accounts import known_agencies
 from store.models import Attachment, Report, utcnow
 from store.public_models import ReportModeration
 from store.public_reports import set_report_hidden
-from store.report_detail import possible_duplicates, report_detail
+from store.report_detail import merged_into, possible_duplicates, report_detail
 from store.sessions import SessionUser
 from web.console.auth import require_role
 from web.console.delivery_reasons import explain as explain_delivery
@@ -113,6 +113,7 @@ async def _page(request: web.Request, *, error: str | None = None, status: int =
                 status=404)
         agencies = await known_agencies(session)
         duplicates = await possible_duplicates(session, detail.report, agency_id=_scope(user))
+        merged = await merged_into(session, detail.report, agency_id=_scope(user))
         moderation = await session.get(ReportModeration, detail.report.id)
     now = utcnow()
     report = detail.report
@@ -134,7 +135,7 @@ async def _page(request: web.Request, *, error: str | None = None, status: int =
         "delivery_states": DELIVERY_STATES, "delivery_reason": explain_delivery, "actor": actor,
         "can": can,
         "note_text": lambda e: event_note(e.kind, e.note, agencies),
-        "agencies": agencies, "categories": CATEGORIES, "duplicates": duplicates,
+        "agencies": agencies, "categories": CATEGORIES, "duplicates": duplicates, "merged": merged,
         "hidden": bool(moderation and moderation.hidden), "caller_unverified": unverified,
         "hidden_reason": moderation.reason if moderation else None,
         "error": error, "notice": DONE.get(done), "form": form or {}, "failed": failed,

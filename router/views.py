@@ -62,13 +62,16 @@ def _reroute_ends(note: str | None, names: dict[str, str]) -> tuple[str | None, 
     return (before if before in names else None), (after if after in names else None)
 
 
-def _forward_targets(events: list[Any], names: dict[str, str],
-                     current_id: str | None) -> dict[int, str | None]:
+def _forward_targets(events: list[Any], names: dict[str, str], current_id: str | None,
+                     staff: dict[str, str] | None = None) -> dict[int, str | None]:
     """Index of each "forwarded" status event → the agency id the report went to then: its own
     re-route note ("… → to"); else the next forward's note ("from → …": the agency changes only
     by forwarding, and a report taken back from its agency has none, so that re-route writes no
     note); else, for the last forward, the report's agency now; else an agency acting on the
-    report before the next forward; else None (the caller falls back to the agency now)."""
+    report before the next forward (an agency's token acts as its id, its officers in the
+    console as their login: ``staff`` maps those to the agency); else None (the caller falls
+    back to the agency now)."""
+    staff = staff or {}
     forwards = [i for i, e in enumerate(events) if e.kind == "status" and e.status_to == "forwarded"]
     targets: dict[int, str | None] = {}
     for n, i in enumerate(forwards):
@@ -79,7 +82,8 @@ def _forward_targets(events: list[Any], names: dict[str, str],
         if target is None and end == len(events) and current_id in names:
             target = current_id
         if target is None:
-            target = next((e.actor for e in events[i + 1:end] if e.actor in names), None)
+            acting = (staff.get(e.actor, e.actor) for e in events[i + 1:end])
+            target = next((by for by in acting if by in names), None)
         targets[i] = target
     return targets
 
@@ -91,7 +95,7 @@ def public_timeline(report: Any, events: list[Any], names: dict[str, str],
     the agency the report went to then, a step by an agency that agency, any other step the
     agency the report was with then (the report's agency now where that is not known)."""
     current = names.get(report.agency_id or "", None)
-    targets = _forward_targets(events, names, report.agency_id)
+    targets = _forward_targets(events, names, report.agency_id, staff)
     at_the_time: str | None = None  # the agency of the latest forward so far, when known
     out = []
     for index, event in enumerate(events):

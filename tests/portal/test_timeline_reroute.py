@@ -150,3 +150,50 @@ def test_timeline_falls_back_to_the_agency_now():
         f"Trung tâm đã chuyển phản ánh đến {SOME_AGENCY}"
     # the agency that returned it is the one it had been forwarded to
     assert _texts(None, [_event(0, "forwarded"), _event(1, "returned", actor=MT)])[0] == TO_MT
+
+
+def test_a_console_officer_acts_for_their_agency():
+    """A console officer's login ("user:mt.hoa") is read through the staff mapping, as the agency
+    API's token actor (the agency id) is: the forward names the agency, in both cases."""
+    events = [_event(0, "forwarded"), _event(1, "returned", actor="user:mt.hoa", note="không thuộc")]
+    staff = {"user:mt.hoa": MT, "user:tt.lan": "center"}
+    names = {MT: MT_NAME, QL: QL_NAME}
+    steps = public_timeline(SimpleNamespace(agency_id=None), events, names, lambda text: text, staff)
+    assert steps[0]["text"] == TO_MT
+    assert steps[0]["text"] == _texts(None, [_event(0, "forwarded"), _event(1, "returned", actor=MT)])[0]
+    # the center's staff acting in between are no agency: still the officer's agency
+    events = [_event(0, "received"), _event(1, "forwarded", actor="user:tt.lan"),
+              _event(2, None, actor="user:tt.lan", note="Đã nhắc", kind="reply"),
+              _event(3, "returned", actor="user:mt.hoa", note="không thuộc")]
+    steps = public_timeline(SimpleNamespace(agency_id=None), events, names, lambda text: text, staff)
+    assert [s["text"] for s in steps][:2] == ["Trung tâm đã tiếp nhận phản ánh", TO_MT]
+
+
+async def test_console_officer_return_names_the_agency_publicly(settings_factory, hub_client):
+    """Walkthrough: the agency's officer returned the report in the console; the public page said
+    "… chuyển phản ánh đến đơn vị xử lý" where the same step through the agency API names the
+    agency. Now both name it, and never the officer."""
+    client = await _hub(settings_factory, hub_client)
+    hub = client.app[HUB_KEY]
+    async with hub.sessions() as session, session.begin():
+        await create_account(session, "mt.hoa", "agency", PASSWORD, agency_id=MT, display_name="Mai Thị Hoa",
+                             agencies={a.id: a.name for a in hub.agencies})
+    by_api, by_console = await post_report(client, ENV_FORM), await post_report(client, ENV_FORM)
+    for code in (by_api, by_console):
+        await _forwarded_to(client, code, MT)
+    resp = await client.post(f"/api/v1/reports/{by_api}/status", headers=await token(client, MT),
+                             json={"status": "returned", "note": "không thuộc thẩm quyền"})
+    assert resp.status == 200, await resp.text()
+    assert (await login(client, "mt.hoa")).status == 303
+    page = await client.get(f"/console/reports/{by_console}")
+    assert page.status == 200
+    resp = await client.post(f"/console/reports/{by_console}/return", allow_redirects=False, data={
+        "csrf_token": csrf_of(await page.text()), "note": "không thuộc thẩm quyền"})
+    assert resp.status == 303, await resp.text()
+    assert (await report(client, by_console)).status == "returned"
+
+    client.session.cookie_jar.clear()
+    for code in (by_api, by_console):
+        html = await _public_page(client, code)
+        assert html.count(TO_MT) == 1, code
+        assert f"đến {SOME_AGENCY}<" not in html and "Mai Thị Hoa" not in html and "mt.hoa" not in html

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from channels.open311.render import w3c
 from normalizer.schema import CATEGORIES, OPEN_STATUSES
+from normalizer.text import fold
 from store.models import Attachment, Contact, Report, ReportEvent
 from store.params import query_int
 from store.public_models import ReportModeration
@@ -163,6 +164,12 @@ async def public_requests(session: AsyncSession, reports: list[Report],
     return out
 
 
+def _names_ward(address: str, ward: str) -> bool:
+    """The address already names the ward, compared without case or diacritics ("phường
+    Thuận Hoà" and "PHUONG THUAN HOA" name "Phường Thuận Hóa")."""
+    return fold(ward) in fold(address)
+
+
 def as_request(report: Report, public: dict[str, Any], contact: Contact | None,
                zone: ZoneInfo, decimals: int, media_url: str | None = None) -> dict[str, Any]:
     """One GeoReport v2 ``request``, every field of the spec present (null when unknown).
@@ -174,7 +181,7 @@ def as_request(report: Report, public: dict[str, Any], contact: Contact | None,
     name = contact.name if contact is not None else None
     code = report.category or "other"
     address = public_text(report.address, contact) if report.address else None
-    if report.ward and (not address or report.ward not in address):
+    if report.ward and not (address and _names_ward(address, report.ward)):
         address = f"{address}, {report.ward}" if address else report.ward
     lat, lon = report.lat, report.lon
     if (lat is None or lon is None) and report.ward in _ward_centres():

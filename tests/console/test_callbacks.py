@@ -60,3 +60,35 @@ async def test_callbacks_per_role(console_db: ConsoleDB, console_client) -> None
     assert resp.status == 403
     async with console_db.sessions() as session:
         assert (await session.get(Callback, first)).done_at is None
+
+
+async def test_the_callers_rating_of_a_result_is_recorded(console_db: ConsoleDB, console_client) -> None:
+    """The script asks the caller for 1–5 on a resolved report: the operator records it with the
+    call; it becomes the report's rating, as if the citizen had sent it. An open report's call
+    has no rating field, and a rating posted for it anyway is ignored."""
+    from store.models import Report
+
+    await console_db.add_account("td.minh", "hotline", name="Đỗ Văn Minh")
+    resolved = await console_db.add_report(status="resolved", agency_id="moi-truong", description="Ổ gà")
+    working = await console_db.add_report(status="in_progress", agency_id="moi-truong", description="Cây đổ")
+    async with console_db.sessions() as session, session.begin():
+        done = await add_callback(session, phone="0905 000 222", report_code=resolved.code,
+                                  text=f"Phản ánh {resolved.code} đã xử lý xong. Xin ông/bà cho biết mức độ hài lòng",
+                                  reason="hotline: không gửi tin đi được trên kênh này")
+        busy = await add_callback(session, phone="0905 000 333", report_code=working.code,
+                                  text=f"Phản ánh {working.code} đang được xử lý", reason="SMS lỗi")
+    client = await console_client(console_db)
+    await login(client, "td.minh")
+    html = await (await client.get("/console/callbacks")).text()
+    assert f'id="rating-{done.id}"' in html and f'id="rating-{busy.id}"' not in html
+    assert "Đường dây nóng: không gửi tin đi được trên kênh này" in html and "hotline:" not in html
+    for entry, rating in ((done, "4"), (busy, "2")):
+        resp = await client.post(f"/console/callbacks/{entry.id}/done", allow_redirects=False,
+                                 data={"outcome": "Đã báo", "rating": rating, "csrf_token": csrf_of(html)})
+        assert resp.status == 303
+    async with console_db.sessions() as session:
+        scores = {r.code: r.rating_score for r in (await session.execute(select(Report))).scalars()}
+        notes = [e.note for e in (await session.execute(
+            select(ReportEvent).where(ReportEvent.report_id == resolved.id))).scalars()]
+    assert scores[resolved.code] == 4 and scores[working.code] is None
+    assert "đánh giá 4/5 qua đường dây nóng" in notes

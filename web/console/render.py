@@ -85,7 +85,7 @@ def template_label(key: str) -> str:
     return TEMPLATE_LABELS.get(key, "thông báo")
 
 
-def _failure(reason: str) -> str:
+def failure_reason(reason: str) -> str:
     """A sender's reason in a timeline note, in Vietnamese; the fallback's reason starts with
     the channel that failed ("zalo: outside…")."""
     if (head := re.match(r"^(\w+): ", reason)) and head[1] in ROUTE_LABELS:
@@ -124,7 +124,7 @@ def event_note(kind: str, note: str | None, agencies: dict[str, str] | None = No
                 if "template" in parts:
                     parts["template"] = template_label(parts["template"])
                 if "rest" in parts:
-                    parts["rest"] = _failure(parts["rest"])
+                    parts["rest"] = failure_reason(parts["rest"])
                 return text.format(**parts)
     return note
 

@@ -74,3 +74,4 @@ async def test_console_page_with_control_characters(console_db: ConsoleDB, conso
     html = await resp.text()
     assert resp.status == 200, html
     assert (ours in html, other in html) == FOUND[finds], query
+    assert "\x00" not in html  # the search box and the page's links carry the cleaned text

@@ -16,7 +16,15 @@ from sqlalchemy import select
 from normalizer.places import list_wards
 from normalizer.schema import CATEGORIES, STATUSES
 from store.models import Agency, utcnow
-from store.report_list import CODE_RE, SORTS, QueueFilter, QueueScope, list_reports, report_channels
+from store.report_list import (
+    CODE_RE,
+    SORTS,
+    QueueFilter,
+    QueueScope,
+    clean_query,
+    list_reports,
+    report_channels,
+)
 from web.console.keys import CONFIG_KEY, SESSIONS_KEY, USER_KEY
 from web.console.render import render
 
@@ -39,7 +47,7 @@ def parse_filter(query: dict[str, str] | web.BaseRequest) -> QueueFilter:
         status=_choice(q.get("status"), STATUSES), category=_choice(q.get("category"), CATEGORIES),
         ward=_choice(q.get("ward"), wards),
         channel=q.get("channel") if CHANNEL_NAME.match(q.get("channel") or "") else None,
-        overdue=q.get("overdue") in ("1", "on", "true"), q=(q.get("q") or "").strip()[:MAX_QUERY] or None,
+        overdue=q.get("overdue") in ("1", "on", "true"), q=clean_query(q.get("q"))[:MAX_QUERY] or None,
         sort=_choice(q.get("sort"), SORTS) or "new")
 
 

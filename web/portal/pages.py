@@ -178,6 +178,10 @@ async def report_page(request: web.Request, rate_error: str | None = None, statu
     async with ctx.sessions() as session:
         found = await public_report(session, code)
         pending = None if found is not None else await pending_status(session, code)
+        # a merged report points the citizen at the one being handled, when that one is public
+        original = (found.report.duplicate_of if found is not None and found.report.status == "duplicate"
+                    and found.report.duplicate_of and await public_report(session, found.report.duplicate_of)
+                    else None)
     if found is None:
         if pending is None:
             return not_found(request)
@@ -205,7 +209,7 @@ async def report_page(request: web.Request, rate_error: str | None = None, statu
         "noindex": bool(rate_token),
         "rated": request.query.get("rated") == "1", "rate_error": rate_error,
         "canonical": f"{ctx.public_base_url.rstrip('/')}/r/{report.code}",
-        "r": item, "timeline": public_timeline(report, found.events, names, mask, found.staff),
+        "r": item, "original": original, "timeline": public_timeline(report, found.events, names, mask, found.staff),
         "result": public_result(found.events, mask), "due": due_state(report, now),
         "photos": [p.sha256 for p in found.photos], "rating_comment": rating_comment,
         "og_image": (photo_url(ctx.public_base_url, report.code, found.photos[0].sha256)

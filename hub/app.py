@@ -27,7 +27,7 @@ from hub.workers import Workers
 from router import wiring
 from store.db import make_engine, migrate, sessionmaker
 from store.intake import Intake
-from store.leases import LeaderLease
+from store.leases import HUB_LEADER, LeaderLease
 from store.models import Agency
 from store.retention import prune_inbox
 from web import register_routes
@@ -318,7 +318,7 @@ def create_app(settings: Settings) -> web.Application:
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         await start_hub(hub)
-        hub.leader = LeaderLease(hub.engine, "hub-leader", hub.worker_id,
+        hub.leader = LeaderLease(hub.engine, HUB_LEADER, hub.worker_id,
                                  settings.workers.leader_lease_seconds)
         await hub.leader.try_acquire()
         hub.add_job("leader-lease", max(1.0, settings.workers.leader_lease_seconds / 3),

@@ -27,6 +27,8 @@ def register(sub: Any, add: Any) -> None:
     p = add("restore", cmd_restore, "put a backup back (stop serve first)")
     p.add_argument("file", help="a file written by `hub backup`")
     p.add_argument("--yes", action="store_true", help="replace the current database without asking")
+    p.add_argument("--force", action="store_true",
+                   help="restore even though a hub holds the database's leader lease (it is serving)")
 
 
 def cmd_zalo_authorize(args: argparse.Namespace) -> int:
@@ -143,6 +145,26 @@ def cmd_backup(args: argparse.Namespace) -> int:
     return 0
 
 
+def _serving(url: str) -> str | None:
+    """Who serves the database now (its leader lease), or None (also when it cannot be read:
+    a missing or empty database is what restore is for)."""
+    import asyncio
+
+    from store.db import make_engine
+    from store.leases import lease_holder
+
+    async def ask() -> str | None:
+        engine = make_engine(url)
+        try:
+            return await lease_holder(engine)
+        except Exception:
+            return None
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(ask())
+
+
 def cmd_restore(args: argparse.Namespace) -> int:
     settings = args.load_settings(args.config)
     url = settings.database_url
@@ -161,6 +183,10 @@ def cmd_restore(args: argparse.Namespace) -> int:
             print("nothing changed")
             return 1
     db_path = _sqlite_path(url, Path(settings.base_dir))
+    if not args.force and (db_path is None or db_path.exists()) and (holder := _serving(url)):
+        print(f"error: a hub is serving this database ({holder} holds the leader lease); stop "
+              "`hub serve` everywhere first, or pass --force", file=sys.stderr)
+        return 2
     if db_path is not None:
         try:
             backup = sqlite3.connect(f"file:{src}?mode=ro", uri=True)

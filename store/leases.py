@@ -16,6 +16,32 @@ from store.models import utcnow
 
 log = logging.getLogger("hub.leader")
 
+# The lease `hub serve` holds while it runs (hub.app); a command that must not run beside a
+# serving hub (restore) asks who holds it.
+HUB_LEADER = "hub-leader"
+
+
+def advisory_key(name: str) -> int:
+    """The PostgreSQL advisory lock key of a lease name (signed 64 bits)."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
+async def lease_holder(engine: AsyncEngine, name: str = HUB_LEADER) -> str | None:
+    """Who holds the lease now, without taking it: the holder (SQLite) or "a PostgreSQL session"
+    (the advisory lock is granted to someone); None when nobody does."""
+    async with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            key = advisory_key(name) & 0xFFFF_FFFF_FFFF_FFFF
+            held = (await conn.execute(text(
+                "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                "AND classid = :c AND objid = :o AND objsubid = 1"),
+                {"c": key >> 32, "o": key & 0xFFFF_FFFF})).scalar()
+            return f"PostgreSQL session {held}" if held is not None else None
+        fmt = "%Y-%m-%d %H:%M:%S.%f"
+        return (await conn.execute(text(
+            "SELECT holder FROM leases WHERE name = :n AND expires_at > :now"),
+            {"n": name, "now": utcnow().strftime(fmt)})).scalar()
+
 
 class LeaderLease:
     def __init__(self, engine: AsyncEngine, name: str, holder: str, ttl_seconds: float) -> None:
@@ -25,7 +51,7 @@ class LeaderLease:
         self.ttl = ttl_seconds
         self.is_leader = False
         self._conn: AsyncConnection | None = None
-        self._key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+        self._key = advisory_key(name)
 
     async def try_acquire(self) -> bool:
         """Acquire or renew; returns whether this process leads now."""

@@ -52,6 +52,17 @@ async def test_backup_of_a_running_hub_and_restore(tmp_path: Path, db_url: str) 
         assert backup.name.startswith("hub-") and "backup written" in proc.stdout
         await _submit(running, "b2", "Đèn đường hỏng ở Lê Lợi")
         assert len(await _descriptions(running)) == 2
+        # while a hub serves the database (it holds the leader lease), restore refuses
+        from store.leases import HUB_LEADER, LeaderLease
+
+        lease = LeaderLease(running.engine, HUB_LEADER, "serve-on-host-a", 30)
+        assert await lease.try_acquire()
+        try:
+            busy = await asyncio.to_thread(hub, "restore", str(backup), "--yes", cfg=cfg)
+        finally:
+            await lease.release()
+        assert busy.returncode == 2 and "a hub is serving this database" in busy.stderr, busy.stderr
+        assert len(await _descriptions(running)) == 2  # nothing was replaced
     finally:
         await close_hub(running)
 

@@ -90,10 +90,11 @@ def run(args: argparse.Namespace) -> int:
             if code and not await report_exists(engine, code):
                 return None
             if args.channel:
-                known = await outbox_channels(engine)
+                from web.console.render import ROUTE_LABELS  # every sender the outbox has
+
+                known = sorted(set(ROUTE_LABELS) | set(await outbox_channels(engine)))
                 if args.channel not in known:  # a mistyped sender is not "nothing to retry"
-                    return (f"no outbox messages for channel {args.channel!r}; channels: "
-                            f"{', '.join(known) or 'none yet'}")
+                    return f"no sender {args.channel!r}; senders: {', '.join(known)}"
             return await retry_dead(engine, channel=args.channel, report_code=code,
                                     since=since, until=until, dry_run=args.dry_run,
                                     include_fallen_back=args.include_fallen_back)

@@ -35,7 +35,8 @@ def test_unknown_channel_and_bad_time_exit_2_with_a_message(tmp_path: Path) -> N
     cfg = seed(tmp_path)
     proc = run_main("outbox", "retry", "--channel", "zallo", "--dry-run", cfg=cfg)
     assert proc.returncode == 2, proc.stdout
-    assert "no outbox messages for channel 'zallo'; channels: zalo" in proc.stderr and proc.stdout == ""
+    assert "no sender 'zallo'; senders: " in proc.stderr and "zalo, zns" in proc.stderr
+    assert proc.stdout == ""
     proc = run_main("outbox", "retry", "--channel", "zalo", "--dry-run", cfg=cfg)
     assert proc.returncode == 0 and json.loads(proc.stdout.strip().splitlines()[-1])["selected"] == 1
     proc = run_main("outbox", "retry", "--since", "yesterday", cfg=cfg)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.models import Callback, Report, ReportEvent, utcnow
@@ -60,15 +60,27 @@ async def mark_callback_done(session: AsyncSession, callback_id: int, *, done_by
                              outcome: str | None = None) -> dict[str, Any] | None:
     """Mark an entry done (idempotent: a second call keeps the first time and operator). Adds a
     note to the report's history. None when there is no such entry."""
+    entry, _ = await mark_callback_done_once(session, callback_id, done_by=done_by, outcome=outcome)
+    return entry
+
+
+async def mark_callback_done_once(session: AsyncSession, callback_id: int, *, done_by: str,
+                                  outcome: str | None = None) -> tuple[dict[str, Any] | None, bool]:
+    """``mark_callback_done``, and whether this call was the one that marked it (what else the
+    call records — the caller's rating — is recorded once too)."""
     entry = await session.get(Callback, callback_id)
     if entry is None:
-        return None
+        return None, False
     report = await session.get(Report, entry.report_id) if entry.report_id else None
-    if entry.done_at is None:
-        entry.done_at, entry.done_by = utcnow(), done_by[:64]
-        entry.outcome = (outcome or "").strip()[:2000] or None
-        if report is not None:
-            session.add(ReportEvent(report_id=report.id, at=utcnow(), actor=done_by[:64],
-                                    kind="note", public=False,
-                                    note=f"đã gọi lại công dân: {entry.outcome or 'hoàn thành'}"))
-    return callback_json(entry, report.code if report else None)
+    now, text_ = utcnow(), (outcome or "").strip()[:2000] or None
+    # One statement decides who marks it done: two operators (or a double click) at once, on
+    # PostgreSQL as on SQLite, make one note; the loser sees the winner's entry.
+    marked = (await session.execute(
+        update(Callback).where(Callback.id == callback_id, Callback.done_at.is_(None))
+        .values(done_at=now, done_by=done_by[:64], outcome=text_)
+        .execution_options(synchronize_session=False))).rowcount == 1
+    await session.refresh(entry)
+    if marked and report is not None:
+        session.add(ReportEvent(report_id=report.id, at=now, actor=done_by[:64], kind="note",
+                                public=False, note=f"đã gọi lại công dân: {entry.outcome or 'hoàn thành'}"))
+    return callback_json(entry, report.code if report else None), marked

@@ -82,7 +82,9 @@ async def test_the_callers_rating_of_a_result_is_recorded(console_db: ConsoleDB,
     html = await (await client.get("/console/callbacks")).text()
     assert f'id="rating-{done.id}"' in html and f'id="rating-{busy.id}"' not in html
     assert "Đường dây nóng: không gửi tin đi được trên kênh này" in html and "hotline:" not in html
-    for entry, rating in ((done, "4"), (busy, "2")):
+    async with console_db.sessions() as session, session.begin():  # a comment sent with the link
+        (await session.get(Report, resolved.id)).rating_comment = "Sửa nhanh, cảm ơn"
+    for entry, rating in ((done, "4"), (busy, "2"), (done, "1")):  # the last: a double submit
         resp = await client.post(f"/console/callbacks/{entry.id}/done", allow_redirects=False,
                                  data={"outcome": "Đã báo", "rating": rating, "csrf_token": csrf_of(html)})
         assert resp.status == 303
@@ -91,4 +93,7 @@ async def test_the_callers_rating_of_a_result_is_recorded(console_db: ConsoleDB,
         notes = [e.note for e in (await session.execute(
             select(ReportEvent).where(ReportEvent.report_id == resolved.id))).scalars()]
     assert scores[resolved.code] == 4 and scores[working.code] is None
-    assert "đánh giá 4/5 qua đường dây nóng" in notes
+    assert [n for n in notes if n.startswith("đánh giá")] == ["đánh giá 4/5 qua đường dây nóng"]
+    assert len([n for n in notes if n.startswith("đã gọi lại")]) == 1
+    async with console_db.sessions() as session:
+        assert (await session.get(Report, resolved.id)).rating_comment == "Sửa nhanh, cảm ơn"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from aiohttp import web
 from sqlalchemy import select
 
-from store.callbacks import list_callbacks, mark_callback_done
+from store.callbacks import list_callbacks, mark_callback_done_once
 from store.models import Report
 from web.console.auth import require_role
 from web.console.keys import SESSIONS_KEY, USER_KEY
@@ -50,13 +50,16 @@ async def callback_done(request: web.Request) -> web.StreamResponse:
     rating = form.get("rating")
     score = int(rating) if isinstance(rating, str) and rating in ("1", "2", "3", "4", "5") else None
     async with request.config_dict[SESSIONS_KEY]() as session, session.begin():
-        entry = await mark_callback_done(session, callback_id, done_by=request[USER_KEY].actor,
-                                         outcome=outcome if isinstance(outcome, str) else None)
-        if entry is not None and score is not None and entry["report_code"]:
+        entry, marked = await mark_callback_done_once(
+            session, callback_id, done_by=request[USER_KEY].actor,
+            outcome=outcome if isinstance(outcome, str) else None)
+        # only with the call that marked it done: a double click or a second operator's post
+        # records nothing twice
+        if marked and entry is not None and score is not None and entry["report_code"]:
             report = (await session.execute(
                 select(Report).where(Report.code == entry["report_code"]))).scalar_one_or_none()
             if report is not None and report.status in RATED:  # what the caller said on the phone
-                store_rating(session, report, score, None, via="đường dây nóng")
+                store_rating(session, report, score, report.rating_comment, via="đường dây nóng")
     if entry is None:
         raise web.HTTPNotFound()
     return see_other("/console/callbacks")

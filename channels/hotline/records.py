@@ -361,8 +361,7 @@ class CallReader:
             note = self.source.row_note
             if note is not None and note[0] == "damaged":
                 yield Rejected(number, f"not valid UTF-8: a damaged character at byte {note[1]} "
-                                       "of its line (shown as \ufffd); correct the row and import "
-                                       "it again", _raw(values))
+                                       "of a line; correct the row and import it again", _raw(values))
                 continue
             record = make_record(number, values, self.opts)
             if note is not None and isinstance(record, CallRecord):

@@ -30,7 +30,7 @@ class ImportFormatError(Exception):
 
 # --- decoding ----------------------------------------------------------------------------------
 # Letters of Vietnamese (precomposed, or a base letter's combining tone mark) as UTF-8 spells them.
-_VIETNAMESE_LETTER = re.compile("[\u00c0-\u00ff\u0102\u0103\u0110\u0111\u0128\u0129\u0168\u0169"
+_VIETNAMESE_LETTER = re.compile("[ÀÁÂÃÈÉÊÌÍÒÓÔÕÙÚÝàáâãèéêìíòóôõùúý\u0102\u0103\u0110\u0111\u0128\u0129\u0168\u0169"
                                 "\u01a0\u01a1\u01af\u01b0\u1ea0-\u1ef9\u0300\u0301\u0303\u0309\u0323]")
 
 
@@ -94,7 +94,7 @@ class _Source:
 
     rows: Iterator[tuple[int, Any]]
     # What decoding noticed on the row last yielded: ("damaged", byte offset) for a UTF-8 line
-    # with a broken character, ("cp1258", 0) for a line read as Windows-1258; else None.
+    # with a broken character, ("cp1258", byte offset) for a line read as Windows-1258; else None.
     row_note: tuple[str, int] | None = None
 
     def progress(self) -> float:
@@ -127,8 +127,10 @@ class CsvSource(_FileSource):
         sample = self._raw.read(65536)
         self._raw.seek(0)
         self.encoding = sniff_encoding(sample)
-        # Physical lines (1-based) of a UTF-8 file that were not UTF-8, with their note.
+        # Physical lines (1-based) of a UTF-8 file that were not UTF-8, with their note, and the
+        # last line that was UTF-8 with non-ASCII text (a record mixing the two is damaged).
         self._flagged: dict[int, tuple[str, int]] = {}
+        self._utf8_text_line = 0
         head = sample.decode(self.encoding if self.encoding != "utf-8" else "utf-8", errors="ignore")
         head = head.lstrip("\ufeff")
         self.delimiter = sniff_delimiter(head)
@@ -145,6 +147,7 @@ class CsvSource(_FileSource):
     def _noted(self, reader: Any) -> Iterator[tuple[int, Any]]:
         """Rows with ``row_note`` set from the physical lines each one spans (a quoted cell
         may span several)."""
+        first = 1  # the record's first physical line
         for number, cells in enumerate(reader, start=1):
             self.row_note = None
             if self._flagged:
@@ -152,6 +155,12 @@ class CsvSource(_FileSource):
                     note = self._flagged.pop(line)
                     if self.row_note is None or note[0] == "damaged":
                         self.row_note = note
+                if self.row_note is not None and self.row_note[0] == "cp1258" \
+                        and self._utf8_text_line >= first:
+                    # a quoted cell with UTF-8 Vietnamese on one line and a bad byte on another:
+                    # one UTF-8 record with a damaged character, not a pasted Windows-1258 row
+                    self.row_note = ("damaged", self.row_note[1])
+            first = reader.line_num + 1
             yield number, cells
 
     def _utf8_lines(self) -> Iterator[str]:
@@ -171,15 +180,19 @@ class CsvSource(_FileSource):
             yield f"{OVERLONG_MARK}{len(line)}\n"
             return
         try:
-            yield line.decode("utf-8")
-        except UnicodeDecodeError:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError as exc:
             at = damaged_utf8_at(line)
             if at is not None:
                 self._flagged[number] = ("damaged", at)
                 yield line.decode("utf-8", errors="replace")
             else:
-                self._flagged[number] = ("cp1258", 0)
+                self._flagged[number] = ("cp1258", exc.start)
                 yield line.decode("cp1258", errors="replace")
+            return
+        if not line.isascii():
+            self._utf8_text_line = number
+        yield text
 
     def close(self) -> None:
         if self._text is not None:

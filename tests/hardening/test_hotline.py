@@ -166,3 +166,24 @@ async def test_a_drop_file_that_keeps_failing_moves_to_rejected(settings_factory
         assert f"after {DROP_MAX_ATTEMPTS} attempts" in report and "storage failed" in report
     finally:
         await close_hub(hub)
+
+
+async def test_damage_on_another_line_of_a_quoted_cell_is_still_damage(intake, tmp_path):
+    """Review: a quoted transcript whose first line is UTF-8 Vietnamese and whose second line
+    lost a byte ('Huế' cut to 'Hu\\xe1\\xba') has no UTF-8 letter on the bad line, so the line
+    alone looks like Windows-1258; the record as a whole is UTF-8 with a damaged character.
+    And a real Windows-1258 row with 'Ă' before '…' (0xC3 0x85, valid UTF-8 'Å') is still read."""
+    damaged = ('CC-1,05/11/2026 10:00,0905123456,Lan,"Đèn đường hỏng\no Hu'.encode()
+               + b"\xe1\xba" + b'",Hu\xe1\xba\xbf\n')
+    cp_row = encode_cp1258("CC-2,05/11/2026 11:00,0905123456,Lan,Bảng hiệu quán CĂ… đổ,Huế\n")
+    assert "Å" in cp_row.decode("utf-8", errors="replace")
+    good = "CC-3,05/11/2026 12:00,0905123456,Lan,Rác ở chợ Đông Ba,Huế\n".encode()
+    path = tmp_path / "multi.csv"
+    path.write_bytes(HEADER.encode() + damaged + cp_row + good)
+    summary = await import_file(intake.submit_many, path, ReaderOptions(now=NOW))
+    assert (summary.imported, summary.rejected) == (2, 1), summary.lines()
+    [(row, reason)] = summary.samples
+    assert row == 2 and reason.startswith("not valid UTF-8: a damaged character")
+    assert summary.cp1258_rows == [3]
+    texts = await stored_texts(intake)
+    assert texts["call:CC-2"] == "Bảng hiệu quán CĂ… đổ" and texts["call:CC-3"] == "Rác ở chợ Đông Ba"

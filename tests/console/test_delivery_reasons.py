@@ -34,6 +34,17 @@ def _zalo(code: int) -> str:
     ("all recipients refused", "từ chối địa chỉ người nhận"),
     ("agency moi-truong has no webhook configured", "chưa được cấu hình địa chỉ nhận"),
     ("something nobody foresaw", GENERAL),
+    # review: the server's words must not pick the rule, its code does
+    ("SMTP 550 5.1.1 <lan@example.vn>: Recipient address rejected: mailbox unavailable",
+     "hộp thư không có"),
+    ("SMTP 554 5.7.1 Service unavailable; client host blocked using zen.spamhaus.org",
+     "thư rác"),
+    ("SMTP 451 4.7.1 Greylisted, temporarily rejected", "tạm thời chưa nhận"),
+    ("token refresh unavailable: ClientConnectorError", "lỗi kết nối tạm thời"),
+    ("SMTP OAuth token: TimeoutError", "lỗi kết nối tạm thời"),
+    ("webhook refused the delivery (HTTP 401)", "khóa bí mật"),
+    ("zns error -118: x (no Zalo account for this phone number)", "không có tài khoản Zalo"),
+    ("sender error: TimeoutError", "không trả lời kịp"),
 ])
 def test_each_real_reason_gets_a_vietnamese_sentence(reason: str, expected: str) -> None:
     assert expected in explain(reason)
@@ -53,6 +64,10 @@ def test_what_happens_next_follows_the_rows_state_not_the_words() -> None:
         "sau khi khắc phục, quản trị viên có thể cho gửi lại.")
     assert explain(_zalo(-244), "dead").endswith("Đã ngừng gửi.")  # nothing to fix on our side
     assert explain("bot token rejected by Telegram", "paused").endswith("khi kênh hoạt động trở lại.")
+    # how many attempts, when there were several
+    assert "Đã ngừng gửi sau 3 lần thử;" in explain("webhook unreachable: X", "dead", 3)
+    assert "Đã ngừng gửi;" in explain("webhook unreachable: X", "dead", 1)
+    assert explain("SMTP 550 5.1.1 no such user", "dead", 1).endswith("Đã ngừng gửi.")
 
 
 async def test_report_page_shows_the_sentence_and_keeps_the_detail(console_db: ConsoleDB,

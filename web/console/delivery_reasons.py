@@ -14,7 +14,27 @@ import re
 # What the reason is about: the recipient's side (nothing for an administrator to fix), the set-up
 # (an administrator fixes it, then re-sends), or a passing failure.
 CITIZEN, SETUP, PASSING = "citizen", "setup", "passing"
+# A mail server's own reply ("SMTP 550 5.1.1 …"): its code says whose side it is, whatever words
+# the server used (which would match the rules below: "mailbox unavailable", "blocked").
+_SMTP = re.compile(r"^smtp (\d)(\d\d) ", re.I)
+SMTP_RULES = {
+    "recipient": ("Máy chủ thư của người nhận từ chối địa chỉ (hộp thư không có hoặc không nhận "
+                  "thư).", CITIZEN),
+    "5": ("Máy chủ thư từ chối thư (có thể do bị coi là thư rác); quản trị viên cần kiểm tra "
+          "máy chủ gửi thư.", SETUP),
+    "4": ("Máy chủ thư tạm thời chưa nhận thư.", PASSING),
+}
 RULES: tuple[tuple[str, str, str], ...] = (
+    ("token refresh unavailable", "Chưa lấy được mã truy cập mới cho kênh (lỗi kết nối tạm thời).",
+     PASSING),
+    ("oauth token:", "Chưa lấy được mã truy cập mới cho kênh (lỗi kết nối tạm thời).", PASSING),
+    ("(http 401)", "Hệ thống của đơn vị không chấp nhận xác thực; quản trị viên cần kiểm tra khóa "
+                   "bí mật đã trao đổi với đơn vị.", SETUP),
+    ("(http 403)", "Hệ thống của đơn vị không chấp nhận xác thực; quản trị viên cần kiểm tra khóa "
+                   "bí mật đã trao đổi với đơn vị.", SETUP),
+    ("invalid for zns", "Số điện thoại này không dùng được cho tin ZNS.", CITIZEN),
+    ("no zalo account", "Số điện thoại này không có tài khoản Zalo.", CITIZEN),
+    ("cannot receive zns", "Tài khoản Zalo này không nhận được tin ZNS.", CITIZEN),
     ("not configured", "Kênh gửi chưa được thiết lập đầy đủ; quản trị viên cần bổ sung cấu hình.", SETUP),
     ("outside 24-hour window", "Đã quá 24 giờ kể từ tin nhắn cuối của người dân nên Messenger không "
                                "cho gửi; hệ thống gửi qua cách liên hệ khác nếu có.", CITIZEN),
@@ -62,10 +82,11 @@ RULES: tuple[tuple[str, str, str], ...] = (
                  "viên cần sửa địa chỉ.", SETUP),
     ("unreachable", "Không kết nối được tới nơi nhận.", PASSING),
     ("timed out", "Nơi nhận không trả lời kịp.", PASSING),
+    ("timeouterror", "Nơi nhận không trả lời kịp.", PASSING),
     ("connection", "Không kết nối được tới nơi nhận.", PASSING),
     ("network", "Không kết nối được tới nơi nhận.", PASSING),
     ("unavailable", "Nhà cung cấp tạm thời không phục vụ.", PASSING),
-    ("temporary", "Nhà cung cấp báo lỗi tạm thời.", PASSING),
+    ("temporar", "Nhà cung cấp báo lỗi tạm thời.", PASSING),
     ("refused", "Nơi nhận từ chối tin này.", CITIZEN),
     ("rejected", "Nơi nhận từ chối tin này.", CITIZEN),
 )
@@ -74,28 +95,34 @@ GENERAL = "Gửi không thành công; xem chi tiết kỹ thuật."
 NEXT = {"pending": "Hệ thống sẽ tự gửi lại.", "retry": "Hệ thống sẽ tự gửi lại.",
         "sending": "Hệ thống sẽ tự gửi lại.",
         "paused": "Tin được giữ lại và sẽ gửi khi kênh hoạt động trở lại."}
-GAVE_UP = {CITIZEN: "Đã ngừng gửi.",
-           SETUP: "Đã ngừng gửi; sau khi khắc phục, quản trị viên có thể cho gửi lại.",
-           PASSING: "Đã ngừng gửi sau nhiều lần thử; quản trị viên có thể cho gửi lại."}
+GAVE_UP = {CITIZEN: "Đã ngừng gửi{after}.",
+           SETUP: "Đã ngừng gửi{after}; sau khi khắc phục, quản trị viên có thể cho gửi lại.",
+           PASSING: "Đã ngừng gửi{after}; quản trị viên có thể cho gửi lại."}
 _GAVE_UP_AFTER = re.compile(r"gave up after (\d+) attempts?: ", re.I)
 
 
 def _rule(reason: str) -> tuple[str, str]:
     low = reason.lower()
+    if smtp := _SMTP.search(_GAVE_UP_AFTER.sub("", low)):
+        if smtp[1] == "5" and smtp[2] in ("50", "51", "53"):  # 550, 551, 553: the address
+            return SMTP_RULES["recipient"]
+        if smtp[1] in SMTP_RULES:
+            return SMTP_RULES[smtp[1]]
     for words, sentence, side in RULES:
         if words in low:
             return sentence, side
     return GENERAL, PASSING
 
 
-def explain(reason: str | None, state: str | None = None) -> str:
+def explain(reason: str | None, state: str | None = None, attempts: int | None = None) -> str:
     """The operator's sentence for an outbox ``last_error`` ("" for none), followed by what
-    happens next when the row's ``state`` is given (``dead``: given up)."""
+    happens next when the row's ``state`` is given (``dead``: given up, after ``attempts``)."""
     if not reason or not reason.strip():
         return ""
     sentence, side = _rule(reason)
     if state == "dead":
-        return f"{sentence} {GAVE_UP[side]}"
+        after = f" sau {attempts} lần thử" if attempts and attempts > 1 else ""
+        return f"{sentence} {GAVE_UP[side].format(after=after)}"
     if state in NEXT:
         return f"{sentence} {NEXT[state]}"
     return sentence

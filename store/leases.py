@@ -34,6 +34,7 @@ async def lease_holder(engine: AsyncEngine, name: str = HUB_LEADER) -> str | Non
             key = advisory_key(name) & 0xFFFF_FFFF_FFFF_FFFF
             held = (await conn.execute(text(
                 "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
                 "AND classid = :c AND objid = :o AND objsubid = 1"),
                 {"c": key >> 32, "o": key & 0xFFFF_FFFF})).scalar()
             return f"PostgreSQL session {held}" if held is not None else None

@@ -1,6 +1,7 @@
 """Durable intake and row claiming, on SQLite and (in the PostgreSQL pass) PostgreSQL."""
 import asyncio
 
+import pytest
 from sqlalchemy import func, select
 
 from store.db import make_engine, migrate
@@ -106,6 +107,33 @@ async def test_leader_lease_has_one_holder(db_url):
         assert await b.try_acquire() is False
         assert await a.try_acquire() is True  # renewal
         await a.release()
+        assert await b.try_acquire() is True
+    finally:
+        await a.release()
+        await b.release()
+        await engine.dispose()
+
+
+@pytest.mark.parametrize("name", ["hub-leader", "lease-12"])
+async def test_lease_holder_sees_the_holder_without_taking_the_lease(db_url, name):
+    """`restore` asks who serves a database: lease_holder names the holder while it holds the
+    lease and nobody after, and taking the lease stays possible (it only looked). "lease-12" has a
+    negative advisory key, whose two halves PostgreSQL keeps as unsigned classid/objid."""
+    from store.leases import LeaderLease, advisory_key, lease_holder
+
+    assert (advisory_key(name) < 0) == (name == "lease-12")
+    engine = await _engine(db_url)
+    a = LeaderLease(engine, name, "serve-a", ttl_seconds=30)
+    b = LeaderLease(engine, name, "serve-b", ttl_seconds=30)
+    try:
+        assert await lease_holder(engine, name) is None
+        assert await a.try_acquire() is True
+        holder = await lease_holder(engine, name)
+        assert holder == "serve-a" or holder.startswith("PostgreSQL session")
+        assert await lease_holder(engine, "some-other-lease") is None
+        assert await b.try_acquire() is False
+        await a.release()
+        assert await lease_holder(engine, name) is None
         assert await b.try_acquire() is True
     finally:
         await a.release()

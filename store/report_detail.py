@@ -70,14 +70,11 @@ def _metres(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * 6_371_000 * math.asin(math.sqrt(h))
 
 
-async def merged_into(session: AsyncSession, report: Report, *,
-                      agency_id: str | None = None) -> list[str]:
+async def merged_into(session: AsyncSession, report: Report) -> list[str]:
     """Codes of the reports merged into ``report`` (status duplicate, pointing at it), oldest
-    first; with ``agency_id`` only those of that agency (a merged report has left every agency's
-    queue, so an agency sees the ones it had before the merge — none: the center's list)."""
+    first. Codes only: whoever may see the original may know what was merged into it (its
+    timeline says so too); the merged reports' own pages keep their scope."""
     query = select(Report.code).where(Report.duplicate_of == report.code, Report.status == "duplicate")
-    if agency_id is not None:
-        query = query.where(Report.agency_id == agency_id)
     return list((await session.execute(query.order_by(Report.id))).scalars())
 
 

@@ -44,6 +44,11 @@ async def test_merge_refuses_cycles_chains_and_unknown_codes(settings_factory, h
     assert (f'Đã gộp vào đây: <a href="/console/reports/{second}">{second}</a>, '
             f'<a href="/console/reports/{third}">{third}</a>') in page
     assert f"{third} được gộp vào phản ánh này" in page and f"{second} được gộp vào phản ánh này" in page
+    # the agency handling the original sees the same codes (as its timeline does), unlinked: the
+    # merged reports left its queue
+    assert (await report(client, first)).agency_id == "moi-truong"
+    status, page = await Officer(client, "mt.hoa").page(f"/console/reports/{first}")
+    assert status == 200 and f"Đã gộp vào đây: {second}, {third}</p>" in page
 
     # Reopened (duplicate → triage), it is nobody's duplicate any more.
     resp = await center.post(f"/console/reports/{third}/status", {"status": "triage"})

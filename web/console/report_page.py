@@ -113,7 +113,7 @@ async def _page(request: web.Request, *, error: str | None = None, status: int =
                 status=404)
         agencies = await known_agencies(session)
         duplicates = await possible_duplicates(session, detail.report, agency_id=_scope(user))
-        merged = await merged_into(session, detail.report, agency_id=_scope(user))
+        merged = await merged_into(session, detail.report)
         moderation = await session.get(ReportModeration, detail.report.id)
     now = utcnow()
     report = detail.report
@@ -136,6 +136,7 @@ async def _page(request: web.Request, *, error: str | None = None, status: int =
         "can": can,
         "note_text": lambda e: event_note(e.kind, e.note, agencies),
         "agencies": agencies, "categories": CATEGORIES, "duplicates": duplicates, "merged": merged,
+        "link_merged": _scope(user) is None,  # a merged report is in no agency's scope
         "hidden": bool(moderation and moderation.hidden), "caller_unverified": unverified,
         "hidden_reason": moderation.reason if moderation else None,
         "error": error, "notice": DONE.get(done), "form": form or {}, "failed": failed,

@@ -259,9 +259,9 @@ def _code_digest() -> str:
     """This package's code and data, the model file (an output) aside."""
     digest = hashlib.sha256(np.__version__.encode())
     here = Path(__file__).resolve().parent
-    for path in sorted([*here.glob("*.py"), *here.glob("data/*")]):
-        if path.name != "classifier.json":
-            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    for path in sorted([*here.glob("*.py"), *(here / "data").rglob("*")]):
+        if path.is_file() and path.name != "classifier.json":
+            digest.update(str(path.relative_to(here)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
 

@@ -145,15 +145,14 @@ async def create_account(session: AsyncSession, username: str, role: str, passwo
     table; the CLI passes the configured ones, which exist before the hub first starts."""
     name = check_username(username)
     if role not in ROLES:
-        raise AccountError("Vui lòng chọn vai trò: " + ", ".join(f"{label} ({key})" for key, label in ROLES.items())
-                           + ".")
+        raise AccountError("Vui lòng chọn vai trò: " + ", ".join(ROLES.values()) + ".")
     agency_id = (agency_id or "").strip() or None
     if role == "agency":
         if agency_id is None:
             raise AccountError("Tài khoản cán bộ đơn vị cần chọn đơn vị của mình.")
         known = agencies if agencies is not None else await known_agencies(session)
         if agency_id not in known:
-            raise AccountError(f"Không có đơn vị {agency_id!r}; các đơn vị: {', '.join(sorted(known))}.")
+            raise AccountError(f"Không có đơn vị “{agency_id}”; các đơn vị: {', '.join(sorted(known))}.")
     elif agency_id is not None:
         raise AccountError("Chỉ tài khoản vai trò agency mới gắn với một đơn vị.")
     check_password(password)

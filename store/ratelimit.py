@@ -11,12 +11,16 @@ if TYPE_CHECKING:
     from aiohttp import web
 
 
+MAX_CLIENTS = 50_000  # past this many addresses, idle ones are forgotten
+
+
 class RateLimiter:
     """Submissions per client per hour, in memory (one process; replicas each keep their own)."""
 
     def __init__(self, per_hour: int) -> None:
         self.per_hour = per_hour
         self.seen: dict[str, deque[float]] = defaultdict(deque)
+        self._swept = float("-inf")
 
     def wait(self, key: str, now: float | None = None) -> float | None:
         """None when ``key`` may submit now (nothing is counted), else seconds until it may."""
@@ -35,8 +39,11 @@ class RateLimiter:
         if waiting is not None:
             return waiting
         self.seen[key].append(now)
-        if len(self.seen) > 50_000:  # forget idle clients
-            for k in [k for k, v in self.seen.items() if not v][:10_000]:
+        if len(self.seen) > MAX_CLIENTS and now - self._swept >= 60:
+            # forget clients whose last submission left the hour (at most once a minute: with
+            # that many clients active, every call must not walk them all)
+            self._swept = now
+            for k in [k for k, v in self.seen.items() if not v or v[-1] <= now - 3600]:
                 del self.seen[k]
         return None
 
@@ -60,5 +67,20 @@ def client_address(request: web.Request) -> str:
         loopback = False
     forwarded = request.headers.get("X-Forwarded-For", "")
     if loopback and forwarded.strip():
-        return forwarded.split(",")[-1].strip()[:64] or remote
-    return remote
+        remote = forwarded.split(",")[-1].strip()[:64] or remote
+    return _network(remote)
+
+
+def _network(address: str) -> str:
+    """An IPv6 client is its /64 (one subscriber's line hands out any address in it); IPv4 and
+    anything unreadable stay as they are."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if ip.version == 6:
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        if not ip.is_loopback:
+            return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return address

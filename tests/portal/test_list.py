@@ -164,3 +164,19 @@ async def test_map_clusters_open_and_recently_resolved_reports_in_sql(portal_db:
     assert sum(x["count"] for x in close) == 6 and len(close) > 2
     boxed = (await (await client.get("/api/public/map.json?zoom=14&bbox=16.5,107.6,16.6,107.8")).json())["clusters"]
     assert [x["code"] for x in boxed] == [far]
+
+
+async def test_control_characters_in_the_search_are_spaces_on_every_database(portal_db: Any) -> None:
+    """A NUL in ``q`` (refused by PostgreSQL in any bound text: a 500 before) or another control
+    character is a space: the search still finds the words around it, or the code."""
+    client = portal_db  # SQLite, and PostgreSQL when HUB_TEST_PG_URL is set
+    c = await seed_mix(client)
+    cases = {"%00": {c["pothole"], c["garbage"], c["light"]},  # nothing left to search: every report
+             "ổ%00gà": {c["pothole"]}, "le%01duan%7F": {c["light"]},
+             f"%00{c['garbage']}%00": {c["garbage"]}}
+    for query, expected in cases.items():
+        page = await client.get(f"/reports?q={query}")
+        assert page.status == 200, query
+        assert codes_in(await page.text()) == expected, query
+        data = await (await client.get(f"/api/public/reports.json?q={query}")).json()
+        assert {r["code"] for r in data["reports"]} == expected, query

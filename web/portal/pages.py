@@ -24,6 +24,7 @@ from store.public_reports import (
     public_report,
 )
 from store.public_stats import monthly_trend, week_counts
+from store.report_list import clean_query
 from store.serialize import public_text_for
 from web.context import WEB_CONTEXT
 from web.portal.cards import MaskCache, card
@@ -99,7 +100,8 @@ def parse_filter(request: web.Request) -> tuple[PublicFilter, int]:
     ward = canonical_ward(given_ward) if given_ward else None
     if given_ward and not ward:
         raise BadFilter(f"Không có phường/xã “{given_ward}” ở Huế.")
-    text = q.get("q", "").strip()[:200] or None
+    # control characters are spaces (PostgreSQL refuses a NUL in a bound text: a 500)
+    text = clean_query(q.get("q", ""))[:200].strip() or None
     try:
         page = int(q.get("page", "1") or "1")
     except ValueError:

@@ -83,6 +83,45 @@ async def test_png_and_webp_photos_make_one_report_with_their_photos(portal: Any
             assert image.format == "JPEG" and not dict(image.getexif()) and "exif" not in image.info
 
 
+def mpo(gps: tuple[float, float] | None = None) -> bytes:
+    """An Android "Ultra HDR" / dual-camera style multi-picture JPEG: Pillow reads it as MPO."""
+    from PIL import Image
+
+    first = Image.open(io.BytesIO(jpeg(640, 480, gps=gps)))
+    second = Image.new("RGB", (320, 240), (20, 20, 20))
+    out = io.BytesIO()
+    first.save(out, "MPO", save_all=True, append_images=[second], exif=first.info.get("exif", b""))
+    data = out.getvalue()
+    with Image.open(io.BytesIO(data)) as image:
+        assert image.format == "MPO" and image.n_frames == 2
+    return data
+
+
+async def test_a_multi_picture_jpeg_is_accepted_as_a_jpeg(portal: Any) -> None:
+    """A phone's MPO (a JPEG followed by a gain map or a second view): kept as image/jpeg, its
+    EXIF position used, its public copy one plain JPEG without EXIF (was refused as unsupported)."""
+    from PIL import Image
+
+    client = portal
+    data = mpo(gps=(16.4701, 107.5802))
+    resp = await client.post("/report", data=multipart({**FORM, "form_key": await form_key(client)},
+                                                       [("PXL_0001.jpg", data, "image/jpeg")]),
+                             allow_redirects=False)
+    assert resp.status == 303, (await resp.text())[:500]
+    code = await sent_code(client, resp.headers["Location"])
+    await run_portal_jobs(client)
+    async with client.app[HUB_KEY].sessions() as session:
+        report = (await session.execute(select(Report).where(Report.code == code))).scalar_one()
+        [att] = (await session.execute(select(Attachment).where(Attachment.report_id == report.id))).scalars()
+    assert (att.sha256, att.content_type) == (hashlib.sha256(data).hexdigest(), "image/jpeg")
+    assert (report.lat, report.lon) == (16.4701, 107.5802)
+    photo = await client.get(f"/r/{code}/photos/{att.sha256}.jpg")
+    assert photo.status == 200
+    with Image.open(io.BytesIO(await photo.read())) as image:
+        assert image.format == "JPEG" and image.size == (640, 480)
+        assert not dict(image.getexif()) and "exif" not in image.info
+
+
 async def test_a_decompression_bomb_is_refused_in_vietnamese_and_nothing_is_stored(portal: Any) -> None:
     client = portal
     data = bomb()
@@ -110,13 +149,15 @@ def _mutations(data: bytes, rng: random.Random, count: int) -> list[bytes]:
     return out
 
 
-@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "MPO"])
 def test_any_broken_or_hostile_image_is_a_refusal_never_another_exception(fmt: str) -> None:
     from web.portal.photos import CheckedPhoto, PhotoRefused, check_photo
 
     rng = random.Random(f"hostile-{fmt}")
-    base = jpeg(160, 120, gps=(16.47, 107.58)) if fmt == "JPEG" else image_bytes(fmt, (160, 120))
-    assert check_photo(base, 10 * 1024 * 1024).content_type == f"image/{fmt.lower()}"
+    base = {"JPEG": lambda: jpeg(160, 120, gps=(16.47, 107.58)),
+            "MPO": lambda: mpo(gps=(16.47, 107.58))}.get(fmt, lambda: image_bytes(fmt, (160, 120)))()
+    assert check_photo(base, 10 * 1024 * 1024).content_type == (
+        "image/jpeg" if fmt == "MPO" else f"image/{fmt.lower()}")
     for data in _mutations(base, rng, 150):
         try:
             result = check_photo(data, 10 * 1024 * 1024)

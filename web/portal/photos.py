@@ -1,7 +1,8 @@
 """Photos citizens send through the form, and the copies the public sees.
 
-Upload checks: an image Pillow can read (JPEG, PNG, WebP), within the size limit and Pillow's
-decompression-bomb pixel limit; its EXIF GPS position is read when no pin was given. Public copies: decoded (EXIF orientation applied), at
+Upload checks: an image Pillow can read (JPEG, a multi-picture JPEG "MPO" as image/jpeg, PNG,
+WebP), within the size limit and Pillow's decompression-bomb pixel limit; its EXIF GPS position
+is read when no pin was given. Public copies: decoded (EXIF orientation applied), at
 most 1600 px, faces and number plates blurred with OpenCV's bundled Haar cascades (no model
 download), re-encoded as JPEG without any metadata (no EXIF, no GPS), cached under
 ``media_dir/public/``. The center hides a photo the detector missed (store.public_reports).
@@ -18,7 +19,9 @@ from typing import Any
 
 from store.files import media_path
 
-ACCEPTED_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+# MPO: a JPEG followed by more pictures (Android "Ultra HDR", dual cameras): Pillow names it
+# MPO; every JPEG reader shows its first picture, and the public copy is that one re-encoded.
+ACCEPTED_FORMATS = {"JPEG": "image/jpeg", "MPO": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 MAX_EDGE = 1600
 PUBLIC_VERSION = "v2"  # bump when the processing changes: old cached copies are not reused
 

@@ -11,7 +11,9 @@ Photos cannot ride in the JSON inbox row, so they are written to the media store
 atomic) *before* the row commits and the row lists them under ``_photos``; once the inbox
 worker has made the report, ``link_form_photos`` (a periodic job) adds them as the report's
 stored attachments. Nothing acknowledged is lost: files first, then the row, then the link,
-each step idempotent.
+each step idempotent. A resubmission (key already stored) writes no photo, and the photos of a
+submission whose row is not stored (the commit failed, or found the key taken with other
+content) are deleted again.
 """
 from __future__ import annotations
 
@@ -23,14 +25,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from channels.open311.adapter import validate_request
 from channels.webhook import store_events
 from normalizer.schema import RawEvent
-from store.models import Attachment, ChannelState, InboxEvent
-from store.storage import MediaStore
+from store.files import media_path, sha256_of
+from store.models import Attachment, ChannelState, InboxEvent, MediaBlob
+from store.storage import DatabaseMediaStore, MediaStore
 
 if TYPE_CHECKING:
     from channels.open311.adapter import WebChannel
@@ -69,6 +72,11 @@ def open311_fields(form: dict[str, str]) -> dict[str, str]:
 
 async def submit_form(adapter: WebChannel, media: MediaStore, form: dict[str, str],
                       photos: list[FormPhoto], idempotency_key: str | None) -> FormOutcome:
+    """One form submission. A resubmission (its key already stored) is answered from what is
+    stored, before any photo is written: the same content is the same submission (200), other
+    content a 409. A new one writes its photos, then commits its row; should that commit find
+    the key stored meanwhile with other content, or fail, the photos this call added are
+    deleted again (a submission that stores nothing leaves no file behind)."""
     started = time.perf_counter()
     fields = open311_fields(form)
     problem: Any = validate_request(fields)
@@ -78,22 +86,68 @@ async def submit_form(adapter: WebChannel, media: MediaStore, form: dict[str, st
         return FormOutcome("", False, problem=text, status=status)
     token = (idempotency_key or uuid.uuid4().hex)[:128]
     if photos:
-        listed = []
+        fields[PHOTOS_KEY] = [{"sha256": sha256_of(photo.data), "content_type": photo.content_type,  # type: ignore[assignment]
+                               "size": len(photo.data), "name": photo.name} for photo in photos]
+    if await adapter._known_token(token):
+        return await _resubmission(adapter, token, fields)
+    added: list[str] = []  # digests this call wrote (not stored before)
+    try:
         for photo in photos:
-            digest = await media.put(photo.data)
-            listed.append({"sha256": digest, "content_type": photo.content_type,
-                           "size": len(photo.data), "name": photo.name})
-        fields[PHOTOS_KEY] = listed  # type: ignore[assignment]
-    fields["_token"] = token
-    fields["received_at"] = datetime.now().astimezone().isoformat()
-    [result] = await store_events(adapter.ctx, "web", [RawEvent(token, fields)], started)
-    if result.duplicate:
-        if not await adapter._same_request(token, fields):
-            adapter.ctx.count_rejected("web", "idempotency_conflict")
-            return FormOutcome(token, False, problem="the form was already sent with other content",
-                               status=409)
-        return FormOutcome(token, False, code=await adapter._code_for_token(token), status=200)
+            if await _put(media, photo.data):
+                added.append(sha256_of(photo.data))
+        fields["_token"] = token
+        fields["received_at"] = datetime.now().astimezone().isoformat()
+        [result] = await store_events(adapter.ctx, "web", [RawEvent(token, fields)], started)
+    except BaseException:
+        await _discard(adapter, media, added)
+        raise
+    if result.duplicate:  # the same key committed meanwhile (a double click racing itself)
+        outcome = await _resubmission(adapter, token, fields)
+        if outcome.status == 409:
+            await _discard(adapter, media, added)
+        return outcome
     return FormOutcome(token, True)
+
+
+async def _resubmission(adapter: WebChannel, token: str, fields: dict[str, Any]) -> FormOutcome:
+    if not await adapter._same_request(token, fields):
+        adapter.ctx.count_rejected("web", "idempotency_conflict")
+        return FormOutcome(token, False, problem="the form was already sent with other content",
+                           status=409)
+    return FormOutcome(token, False, code=await adapter._code_for_token(token), status=200)
+
+
+async def _put(media: MediaStore, data: bytes) -> bool:
+    """Store ``data``; True when it was not stored before (this call added it)."""
+    digest = sha256_of(data)
+    if isinstance(media, DatabaseMediaStore):
+        async with media.engine.connect() as conn:
+            existed = (await conn.execute(select(MediaBlob.sha256).where(
+                MediaBlob.sha256 == digest))).scalar() is not None
+    else:
+        existed = media_path(media.media_dir, digest).is_file()
+    await media.put(data)
+    return not existed
+
+
+async def _discard(adapter: WebChannel, media: MediaStore, digests: list[str]) -> None:
+    """Delete the photos a submission that stored nothing added, unless something names them
+    by now (an attachment, or an inbox row: another submission of the same picture)."""
+    for digest in digests:
+        try:
+            async with adapter.ctx.sessions() as session:
+                named = (await session.execute(select(Attachment.id).where(
+                    Attachment.sha256 == digest).limit(1))).scalar() is not None
+                named = named or (await session.execute(select(InboxEvent.id).where(
+                    InboxEvent.channel == "web", InboxEvent.payload.contains(digest)).limit(1))).scalar() is not None
+            if named:
+                continue
+            if isinstance(media, DatabaseMediaStore):
+                async with media.engine.begin() as conn:
+                    await conn.execute(delete(MediaBlob).where(MediaBlob.sha256 == digest))
+            media_path(media.media_dir, digest).unlink(missing_ok=True)
+        except Exception:
+            log.exception("could not delete unused form photo %s", digest)
 
 
 async def code_for_token(adapter: WebChannel, token: str) -> tuple[bool, str | None]:

@@ -43,15 +43,16 @@ async def form_page(request: web.Request) -> web.Response:
     return _page(request, {"category": request.query.get("category", "")}, [])
 
 
-async def _read_body(request: web.Request, cap: int) -> bytes:
+async def _read_body(request: web.Request, cap: int,
+                     too_large: str = "Ảnh gửi lên quá lớn hoặc quá nhiều.") -> bytes:
     """The raw body, refused past ``cap`` bytes (read as it streams, never all at once first)."""
     if request.content_length is not None and request.content_length > cap:
-        raise FormProblem("Ảnh gửi lên quá lớn hoặc quá nhiều.", 413)
+        raise FormProblem(too_large, 413)
     data = bytearray()
     async for chunk in request.content.iter_chunked(65536):
         data += chunk
         if len(data) > cap:
-            raise FormProblem("Ảnh gửi lên quá lớn hoặc quá nhiều.", 413)
+            raise FormProblem(too_large, 413)
     return bytes(data)
 
 
@@ -64,7 +65,7 @@ def parse_multipart(content_type: str, body: bytes) -> list[tuple[str, str | Non
     head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode("latin-1")
     message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + body)
     if not message.is_multipart():
-        raise FormProblem("Biểu mẫu gửi lên không đọc được.")
+        raise FormProblem(UNREADABLE)
     parts = []
     for part in message.iter_parts():
         name = part.get_param("name", header="content-disposition")
@@ -75,18 +76,47 @@ def parse_multipart(content_type: str, body: bytes) -> list[tuple[str, str | Non
     return parts
 
 
+def parse_urlencoded(charset: str | None, body: bytes) -> dict[str, str]:
+    """The text fields of an application/x-www-form-urlencoded body (the first of a repeated
+    name); a body that is not text in its charset, or an unknown charset, is a FormProblem."""
+    import urllib.parse
+
+    charset = charset or "utf-8"
+    try:
+        pairs = urllib.parse.parse_qsl(body.decode(charset).rstrip(), keep_blank_values=True,
+                                       encoding=charset, errors="strict")
+    except (UnicodeError, LookupError, ValueError):
+        raise FormProblem(UNREADABLE) from None
+    fields: dict[str, str] = {}
+    for name, value in pairs:
+        if name in TEXT_FIELDS:
+            fields.setdefault(name, value)
+    return fields
+
+
+UNREADABLE = "Biểu mẫu gửi lên không đọc được."
+TEXT_BODY_MAX = 256 * 1024  # every text field at its longest, percent-encoded, fits
+
+
 async def _read_form(request: web.Request) -> tuple[dict[str, str], list[tuple[bytes, str]]]:
+    """The posted fields and photos; every body that cannot be read is a FormProblem (Vietnamese,
+    400; 413 when too large; 415 when not a form)."""
     settings = request.app[PORTAL_SETTINGS]
     if request.content_type == "application/x-www-form-urlencoded":
-        form = await request.post()
-        return {k: str(form.get(k, "")) for k in TEXT_FIELDS}, []
+        return parse_urlencoded(request.charset, await _read_body(request, TEXT_BODY_MAX, "Nội dung quá dài.")), []
     if request.content_type != "multipart/form-data":
         raise FormProblem("Biểu mẫu gửi lên không đúng định dạng.", 415)
-    cap = settings.max_photos * settings.max_photo_bytes + 256 * 1024
+    cap = settings.max_photos * settings.max_photo_bytes + TEXT_BODY_MAX
     body = await _read_body(request, cap + settings.max_photo_bytes)  # one photo too many is still read
+    try:
+        parts = parse_multipart(request.headers.get("Content-Type", ""), body)
+    except FormProblem:
+        raise
+    except (UnicodeError, LookupError, ValueError):
+        raise FormProblem(UNREADABLE) from None
     fields: dict[str, str] = {}
     photos: list[tuple[bytes, str]] = []
-    for name, filename, data in parse_multipart(request.headers.get("Content-Type", ""), body):
+    for name, filename, data in parts:
         if name == "photo":
             if not filename and not data:  # the empty file input
                 continue
@@ -147,29 +177,29 @@ def _too_many(request: web.Request, values: dict[str, str], wait: float) -> web.
 
 
 async def submit(request: web.Request) -> web.Response:
-    """Charged to the client's hourly limit: only a submission that passes the checks (a citizen
-    correcting mistakes is not locked out), and a honeypot hit; refused ones go to a limit ten
-    times looser, past which a client's posts are answered 429 without being read; a resubmission of a form already
-    stored (same form_key) is not charged, and passes even at the limit (like Open311's
-    idempotent replays)."""
+    """Two per-client limits. The hourly one (``form_per_hour``) is charged only by a submission
+    that passes the checks (a citizen correcting mistakes is not locked out) and by a honeypot
+    hit; a resubmission of a form already stored (same form_key, same content: a double click)
+    is not charged, and passes even past the limit. The refused-posts one, ten times looser,
+    is charged by every post *before* it is read and refunded once the post is accepted (303):
+    what stays on it are unreadable, invalid and honeypot posts, 409s, 429s, and resends
+    past the hourly limit; past it a client's posts are answered 429 without being read."""
     ctx = request.app[WEB_CONTEXT]
     settings = request.app[PORTAL_SETTINGS]
     limiter = request.app[PORTAL_LIMITER]
     refused = request.app[PORTAL_REFUSED_LIMITER]
     client = client_address(request)
-    if (wait := refused.wait(client)) is not None:  # a flood of bad posts: not even read
+    if (wait := refused.allow(client)) is not None:  # a flood of bad posts: not even read
         ctx.count_rejected("web", "form_refused_rate_limit")
         return _too_many(request, {}, wait)
     try:
         fields, uploads = await _read_form(request)
     except FormProblem as exc:
-        refused.allow(client)
         ctx.count_rejected("web", "form_unreadable")
         return _page(request, {}, [str(exc)], status=exc.status)
     values = {k: fields.get(k, "") for k in TEXT_FIELDS if k != HONEYPOT}
     if fields.get(HONEYPOT, "").strip():
         limiter.allow(client)  # a bot's tries count against its address all the same
-        refused.allow(client)
         ctx.count_rejected("web", "form_honeypot")
         return _page(request, values, ["Không gửi được phản ánh."], status=400)
     errors = _check(fields)
@@ -186,28 +216,32 @@ async def submit(request: web.Request) -> web.Response:
             fields["lat"], fields["long"] = str(checked.gps[0]), str(checked.gps[1])
             errors = [e for e in errors if not e.startswith("Vui lòng chọn vị trí")]
     if errors:
-        refused.allow(client)
         ctx.count_rejected("web", "form_invalid")
         return _page(request, values, errors, status=400)
     key = (fields.get("form_key") or "").strip()[:64] or None
     token = f"form-{key}" if key else None
-    charged = True
-    wait = limiter.allow(client)
-    if wait is not None:
-        if not (token and (await ctx.report_form_status(token))[0]):
-            ctx.count_rejected("web", "form_rate_limit")
-            return _too_many(request, values, wait)
-        charged = False  # a resubmission of a stored form past the limit: nothing counted
     form = {k: fields.get(k, "") for k in ("category", "description", "lat", "long", "address", "name",
                                           "phone", "email")}
-    outcome: dict[str, Any] = await ctx.submit_report_form(form, photos, token)
-    if charged and not outcome["stored"]:
+    wait = limiter.allow(client)
+    if wait is not None:
+        # Past the hourly limit only a true resend passes: its key stored with this very content
+        # (the intake answers a stored key from the stored row and writes nothing, photos neither).
+        if token and (await ctx.report_form_status(token))[0]:
+            outcome: dict[str, Any] = await ctx.submit_report_form(form, photos, token)
+            if not outcome["problem"]:
+                # not refunded on the refused limit: replays past the hourly one stay bounded
+                return web.Response(status=303, headers={"Location": f"/report/sent/{outcome['token']}"})
+        ctx.count_rejected("web", "form_rate_limit")
+        return _too_many(request, values, wait)
+    outcome = await ctx.submit_report_form(form, photos, token)
+    if not outcome["stored"]:
         limiter.refund(client)  # a resubmission (same form_key) or refused by the intake: nothing new
     if outcome["problem"]:
         status = outcome["status"] if outcome["status"] >= 400 else 400
         message = ("Phản ánh này đã được gửi với nội dung khác; vui lòng tải lại trang để gửi phản ánh mới."
                    if status == 409 else "Không gửi được phản ánh; vui lòng kiểm tra lại thông tin.")
         return _page(request, values, [message], status=status)
+    refused.refund(client)  # accepted: only refused posts stay on that limit
     return web.Response(status=303, headers={"Location": f"/report/sent/{outcome['token']}"})
 
 

@@ -22,7 +22,7 @@ from channels.webhook import Body, Refused, WebhookChannel
 from channels.zalo.api import CS_ERRORS, ZaloClient
 from channels.zalo.parse import external_id, loads, parse_event
 from channels.zalo.settings import ZaloSettings
-from channels.zalo.tokens import TokenRefreshFailed, ZaloTokens
+from channels.zalo.tokens import TokenRefreshFailed, TokenUnavailable, ZaloTokens
 from channels.zalo.zns import ZnsSender
 from normalizer.schema import DeliveryResult, InboundMessage, OutboundMessage, RawEvent
 
@@ -33,6 +33,7 @@ SIGNATURE_HEADER = "X-ZEvent-Signature"
 CS_PATH = "/v3.0/oa/message/cs"
 TEXT_MAX = 2000  # Zalo's limit for a consultation text message
 REQUEST_INFO = "request_user_info"
+GRANT_RECHECK_SECONDS = 30  # how soon a replica the OAuth callback did not reach resumes sending
 
 
 def signature(app_id: str, raw_body: bytes, timestamp: str, oa_secret_key: str) -> str:
@@ -93,6 +94,7 @@ class ZaloChannel(WebhookChannel):
         from channels.zalo.oauth import CALLBACK_PATH, callback_handler
 
         def granted() -> None:
+            self.client.awaiting_grant = False
             for sender in self.senders():
                 self.ctx.resume(sender)
             self.ctx.wake_outbox()
@@ -113,6 +115,23 @@ class ZaloChannel(WebhookChannel):
             self._pause_sending(str(exc))
         self.ctx.add_job("zalo-token-refresh", self.cfg.token_refresh_check_seconds,
                          self.tokens.refresh_if_due, leader_only=True)
+        # every replica: the OAuth callback resumes sending only on the replica it reached
+        self.ctx.add_job("zalo-grant-recheck", GRANT_RECHECK_SECONDS, self.recheck_grant,
+                         leader_only=False)
+
+    async def recheck_grant(self) -> None:
+        """Sending paused for want of an OAuth grant resumes once a grant is stored."""
+        if not self.client.awaiting_grant:
+            return
+        try:
+            await self.tokens.current(fresh=True)
+        except (TokenUnavailable, TokenRefreshFailed):
+            return
+        self.client.awaiting_grant = False
+        log.info("zalo: an OAuth grant is stored; sending on zalo and zns resumes")
+        for sender in self.senders():
+            self.ctx.resume(sender)
+        self.ctx.wake_outbox()
 
     def _pause_sending(self, reason: str) -> None:
         for sender in self.senders():

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
-from channels.zalo.tokens import TokenRefreshFailed, TokenUnavailable, ZaloTokens
+from channels.zalo.tokens import NoGrant, TokenRefreshFailed, TokenUnavailable, ZaloTokens
 from normalizer.schema import DeliveryResult
 
 if TYPE_CHECKING:
@@ -96,6 +96,7 @@ class ZaloClient:
         self.ctx = ctx
         self.tokens = tokens
         self.timeout = timeout
+        self.awaiting_grant = False  # a send found no OAuth grant: sending is paused for it
 
     async def _post(self, url: str, body: dict[str, Any], token: str) -> dict[str, Any] | DeliveryResult:
         try:
@@ -122,6 +123,11 @@ class ZaloClient:
             pair = await self.tokens.current()
         except TokenRefreshFailed as exc:
             return DeliveryResult.paused(f"zalo tokens unusable: {exc}")
+        except NoGrant as exc:
+            # waiting for the OA admin is not a failed attempt: the rows wait, uncounted, until
+            # the grant (the callback, or the recheck job on another replica, resumes sending)
+            self.awaiting_grant = True
+            return DeliveryResult.paused(str(exc))
         except TokenUnavailable as exc:
             return DeliveryResult.retry(str(exc))
         answer = await self._post(url, body, pair.access_token)

@@ -50,6 +50,10 @@ class TokenUnavailable(Exception):
     """The OAuth endpoint could not be reached or answered 5xx: try again later."""
 
 
+class NoGrant(TokenUnavailable):
+    """No OAuth grant yet (`hub zalo-authorize` not done): sending waits, uncounted, for it."""
+
+
 @dataclass(frozen=True, slots=True)
 class TokenPair:
     access_token: str
@@ -126,7 +130,7 @@ class ZaloTokens:
         async with self.ctx.sessions() as session:
             row = await session.get(ChannelState, STATE_KEY, populate_existing=True)
             if row is None:
-                raise TokenUnavailable("zalo tokens not seeded yet")
+                raise NoGrant("zalo tokens not seeded yet")
             return _pair(row)
 
     async def current(self, fresh: bool = False) -> TokenPair:
@@ -137,7 +141,7 @@ class ZaloTokens:
             raise TokenRefreshFailed(self._cached.failed)
         if not self._cached.access_token:
             self._cached = None  # read again next time: the grant may arrive any moment
-            raise TokenUnavailable("no OAuth grant yet (run `hub zalo-authorize`)")
+            raise NoGrant("no OAuth grant yet (run `hub zalo-authorize`)")
         return self._cached
 
     def _remember(self, pair: TokenPair) -> None:
@@ -148,7 +152,7 @@ class ZaloTokens:
         if pair.failed:
             raise TokenRefreshFailed(pair.failed)
         if not pair.refresh_token:
-            raise TokenUnavailable("no OAuth grant yet (run `hub zalo-authorize`)")
+            raise NoGrant("no OAuth grant yet (run `hub zalo-authorize`)")
         if failed_token is not None:
             # Another process refreshed since this one read the token: use theirs.
             return pair.access_token == failed_token

@@ -115,9 +115,15 @@ async def approve(url: str) -> str:
 async def test_authorize_round_trip_stores_tokens_and_the_channel_sends(oauth_setup: Any) -> None:
     cfg, fake, client = oauth_setup
     hub = client.app[HUB_KEY]
-    # Before the grant the channel runs, and sending waits (retry) instead of failing.
+    # Before the grant the channel runs, and sending waits — paused, which the outbox does not
+    # count as an attempt (a retry was: after 8 of them, ~10 minutes, the message was dead) —
+    # instead of failing; the recheck job keeps it paused while there is no grant.
+    adapter = hub.channels["zalo"]
     before = await hub.senders["zalo"].send("u1", OutboundMessage(text="Xin chào"))
-    assert before.status == "retry" and "zalo-authorize" in (before.reason or "")
+    assert before.status == "paused" and "zalo-authorize" in (before.reason or "")
+    hub.pause("zalo", before.reason)
+    await adapter.recheck_grant()
+    assert hub.is_paused("zalo") and adapter.client.awaiting_grant
 
     url = await authorize(cfg)
     query = parse_qs(urlsplit(url).query)
@@ -137,8 +143,14 @@ async def test_authorize_round_trip_stores_tokens_and_the_channel_sends(oauth_se
         assert (row.value["access_token"], row.value["refresh_token"]) == ("AT-code-1", "RT-code-1")
         pending = await session.get(ChannelState, "zalo:oauth:pending")
         assert pending.value == {}  # the state is used up
+    assert not hub.is_paused("zalo")  # the callback resumed this replica
     sent = await hub.senders["zalo"].send("u1", OutboundMessage(text="Xin chào"))
     assert sent.status == "sent", sent.reason
+    # a replica the callback did not reach: its recheck job finds the stored grant and resumes
+    adapter.client.awaiting_grant = True
+    hub.pause("zalo", "no OAuth grant yet (run `hub zalo-authorize`)")
+    await adapter.recheck_grant()
+    assert not hub.is_paused("zalo") and not adapter.client.awaiting_grant
 
     # The same callback again (a replayed URL): refused, tokens unchanged.
     again = await client.get(callback)

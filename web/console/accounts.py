@@ -29,6 +29,7 @@ from store.accounts import (
     list_accounts,
     set_password,
 )
+from store.ratelimit import client_address
 from web.console.auth import require_role
 from web.console.keys import CONFIG_KEY, SESSIONS_KEY, USER_KEY
 from web.console.render import render, see_other
@@ -190,7 +191,7 @@ async def password_change(request: web.Request) -> web.Response:
     # Checked like a login, so the throttle also guards a session left open on a shared desk.
     async with request.config_dict[SESSIONS_KEY]() as session, session.begin():
         check = await authenticate(session, user.username, form.get("current_password", ""),
-                                   remote=request.remote,
+                                   remote=client_address(request),
                                    policy=request.config_dict[CONFIG_KEY].throttle)
     if not check.ok:
         error = ("Mật khẩu hiện tại không đúng." if check.outcome == "bad_credentials"

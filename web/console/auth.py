@@ -21,6 +21,7 @@ from aiohttp import web
 from yarl import URL
 
 from store.accounts import authenticate
+from store.ratelimit import client_address
 from store.sessions import end_session, load_session, start_session
 from web.console.keys import CONFIG_KEY, SESSIONS_KEY, USER_KEY
 from web.console.render import render, see_other
@@ -204,9 +205,9 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
         return _login_page(request, error="Hãy nhập tên đăng nhập và mật khẩu.", username=username,
                            status=400, next_target=target)
     async with request.config_dict[SESSIONS_KEY]() as session, session.begin():
-        result = await authenticate(session, username, password, remote=request.remote,
+        result = await authenticate(session, username, password, remote=client_address(request),
                                     policy=config.throttle)
-        raw_id = await start_session(session, result.account, remote=request.remote,
+        raw_id = await start_session(session, result.account, remote=client_address(request),
                                      policy=config.session) if result.ok and result.account else None
         old = request.cookies.get(SESSION_COOKIE)
         if raw_id and old:

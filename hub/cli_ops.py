@@ -16,7 +16,6 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 
 def register(sub: Any, add: Any) -> None:
@@ -84,14 +83,18 @@ def _sqlite_path(url: str, base_dir: Path) -> Path | None:
 def _pg_env(url: str) -> tuple[list[str], dict[str, str]]:
     """libpq connection options for pg_dump/pg_restore (the password in PGPASSWORD, never on
     the command line where `ps` shows it)."""
-    parts = urlsplit(url.replace("+asyncpg", ""))
+    from sqlalchemy.engine import make_url
+
+    # SQLAlchemy's parser, as the hub's own connections use: a password with "/" or "+" (what
+    # `openssl rand -base64` gives) works there, so it must work here too
+    parts = make_url(url)
     env = dict(os.environ)
     if parts.password:
-        env["PGPASSWORD"] = unquote(parts.password)
-    opts = ["--host", parts.hostname or "127.0.0.1", "--port", str(parts.port or 5432),
-            "--dbname", parts.path.lstrip("/") or "postgres"]
+        env["PGPASSWORD"] = str(parts.password)
+    opts = ["--host", parts.host or "127.0.0.1", "--port", str(parts.port or 5432),
+            "--dbname", parts.database or "postgres"]
     if parts.username:
-        opts += ["--username", unquote(parts.username)]
+        opts += ["--username", parts.username]
     return opts, env
 
 
@@ -172,21 +175,24 @@ def cmd_restore(args: argparse.Namespace) -> int:
     if not src.is_file():
         print(f"error: {src} is not a file", file=sys.stderr)
         return 2
+    db_path = _sqlite_path(url, Path(settings.base_dir))
+    # before asking anything: no point confirming a restore that cannot go ahead
+    if not args.force and (db_path is None or db_path.exists()) and (holder := _serving(url)):
+        print(f"error: a hub is serving this database ({holder} holds the leader lease); stop "
+              "`hub serve` everywhere first, or pass --force", file=sys.stderr)
+        return 2
     if not args.yes:
         if not sys.stdin.isatty():  # cron, CI, a pipe: nobody to ask
             print("error: restore replaces the database; without a terminal to confirm on, "
                   "pass --yes (and stop `hub serve` first)", file=sys.stderr)
             return 2
-        answer = input(f"Replace the database {url.split('@')[-1]} with {src}? "
-                       "(stop `hub serve` first) [y/N] ")
+        try:
+            answer = input(f"Replace the database {url.split('@')[-1]} with {src}? [y/N] ")
+        except EOFError:  # the terminal closed (Ctrl-D): no answer is a no
+            answer = ""
         if answer.strip().lower() not in ("y", "yes", "c", "có"):
             print("nothing changed")
             return 1
-    db_path = _sqlite_path(url, Path(settings.base_dir))
-    if not args.force and (db_path is None or db_path.exists()) and (holder := _serving(url)):
-        print(f"error: a hub is serving this database ({holder} holds the leader lease); stop "
-              "`hub serve` everywhere first, or pass --force", file=sys.stderr)
-        return 2
     if db_path is not None:
         try:
             backup = sqlite3.connect(f"file:{src}?mode=ro", uri=True)

@@ -86,3 +86,18 @@ def test_restore_refuses_a_file_that_is_not_a_backup(tmp_path: Path) -> None:
     proc = hub("restore", str(junk), "--yes", cfg=cfg)
     assert proc.returncode == 2 and "not an SQLite backup" in proc.stderr
     assert not (tmp_path / "hub.db").exists()
+
+
+@pytest.mark.parametrize(("url", "password"), [
+    ("postgresql+asyncpg://hub:Xy/Q+9z=@127.0.0.1:5432/intake", "Xy/Q+9z="),  # openssl rand -base64
+    ("postgresql+asyncpg://hub:p%40ss%2Fw@db.internal/intake", "p@ss/w"),       # percent-encoded
+])
+def test_pg_connection_options_read_the_url_as_the_hub_does(url: str, password: str) -> None:
+    """Walkthrough: `openssl rand -base64 24` (docs/deploy.md) gives a '/' in 39 % of passwords;
+    the hub connected, but backup and restore crashed parsing the URL themselves."""
+    from hub.cli_ops import _pg_env
+
+    opts, env = _pg_env(url)
+    assert env["PGPASSWORD"] == password and password not in " ".join(opts)
+    assert opts[opts.index("--dbname") + 1] == "intake" and opts[opts.index("--username") + 1] == "hub"
+    assert opts[opts.index("--port") + 1] == "5432"

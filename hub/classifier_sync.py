@@ -85,6 +85,17 @@ async def sync_model_file(sessions: async_sessionmaker[AsyncSession], path: Path
             return None
         body = (await session.execute(select(ClassifierModel.body).where(
             ClassifierModel.id == newest.id))).scalar_one()
-    await asyncio.to_thread(write_model_file, path, body)  # the file as retrain wrote it
+    try:
+        await asyncio.to_thread(write_model_file, path, body)  # the file as retrain wrote it
+    except OSError as exc:
+        # a read-only checkout (systemd's ProtectSystem without the model folder in
+        # ReadWritePaths): serve on with the model it has, and say what to change, once
+        if ("write", newest.version) not in _warned:
+            _warned.add(("write", newest.version))
+            log.error("classifier: cannot install %s over %s (%s: %s); serving on with %s. Let the "
+                      "service write %s (ReadWritePaths in the systemd unit, docs/deploy.md).",
+                      newest.version, path, type(exc).__name__, exc.strerror or exc, current,
+                      path.parent)
+        return None
     log.info("classifier: installed %s from the database (this host had %s)", newest.version, current)
     return newest.version

@@ -98,3 +98,36 @@ async def test_a_model_installed_on_one_host_reaches_the_others(db_url: str, tmp
         monkeypatch.setattr(classify, "MODEL_FILE", SHIPPED)
         classify.reload_model()
     assert classify.CLASSIFIER_VERSION == v0
+
+
+async def test_a_model_folder_the_service_cannot_write_does_not_stop_it(db_url: str, tmp_path: Path,
+                                                                        hosts, monkeypatch, caplog) -> None:
+    """Walkthrough: under the systemd unit's ProtectSystem=strict the checkout was read-only, and
+    a recorded model made `serve` exit with a traceback at every start (systemd restarting it
+    forever). Now it serves on with its model and says, once, what to change."""
+    import os
+    import stat
+
+    import hub.classifier_sync as sync_module
+
+    if os.geteuid() == 0:  # root writes through permissions: make the write itself fail
+        def refuse(*_a, **_k):
+            raise OSError(30, "Read-only file system")
+        monkeypatch.setattr(sync_module, "write_model_file", refuse)
+    monkeypatch.setattr(sync_module, "_warned", set())
+    host = hosts[0]
+    shipped = json.loads(host.read_text(encoding="utf-8"))
+    host.parent.chmod(stat.S_IRUSR | stat.S_IXUSR)
+    hub = await open_hub(make_settings(tmp_path, db_url))
+    try:
+        v1 = _variant(shipped, "lr-test-v1", 0.77)
+        await record_install(hub.sessions, v1["version"], model_text(v1), shipped["version"], [])
+        with caplog.at_level(logging.ERROR, logger="hub.classifier_sync"):
+            assert await sync_model_file(hub.sessions, host) is None
+            assert await sync_model_file(hub.sessions, host) is None
+        assert file_version(host) == shipped["version"]
+        said = [r.getMessage() for r in caplog.records if "cannot install lr-test-v1" in r.getMessage()]
+        assert len(said) == 1 and "ReadWritePaths" in said[0]
+    finally:
+        host.parent.chmod(stat.S_IRWXU)
+        await close_hub(hub)

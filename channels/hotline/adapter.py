@@ -39,6 +39,17 @@ class HotlineChannel(ChannelAdapter):
         local_zone(cfg.timezone)  # fails fast on an unknown zone
         return cls(ctx, cfg)
 
+    async def recheck_sms(self) -> None:
+        """Sending paused by a refusal of our credentials is tried again: the next message
+        resumes it, or pauses it again (with a fresh alert) if the gateway still refuses."""
+        names = [n for n in (self.name, "sms") if self.ctx.is_paused(n)]
+        if not names:
+            return
+        log.info("hotline: trying the SMS gateway again after a pause")
+        for name in names:
+            self.ctx.resume(name)
+        self.ctx.wake_outbox()
+
     def senders(self) -> dict[str, Sender]:
         out: dict[str, Sender] = {"callback": self.callbacks}
         if self.sms.configured:
@@ -55,6 +66,9 @@ class HotlineChannel(ChannelAdapter):
                                    meta={"reason": "malformed stored call"})]
 
     async def start(self) -> None:
+        if self.sms.configured:
+            self.ctx.add_job("hotline-sms-recheck", self.cfg.sms_recheck_seconds, self.recheck_sms,
+                             leader_only=False)
         if self.cfg.drop_dir:
             folder = DropFolder(self.ctx, self.cfg)
             folder.prepare()

@@ -25,6 +25,9 @@ class HotlineSettings(ChannelSettings):
     sms_max_parts: int = Field(3, ge=1, le=10)
     sms_unaccented: bool = False  # strip diacritics for GSM-7-only gateways
     sms_timeout_seconds: float = Field(15.0, gt=0)
+    # After the gateway refused our credentials (401/403) sending pauses; this often it is tried
+    # again (a key fixed on the gateway's side, an IP allow-list updated) without a restart.
+    sms_recheck_seconds: float = Field(300.0, gt=0)
     # field → header names tried before the Vietnamese/English defaults (fields: call_id, time,
     # caller, operator, text, address, category, name).
     column_map: dict[str, list[str]] = {}

@@ -211,3 +211,22 @@ async def test_call_back_list_without_any_route(make_hub: Any) -> None:
         assert notes == ["đã gọi lại công dân: Đã gọi, công dân xác nhận"]
         with pytest.raises(ValueError):
             await list_callbacks(session, state="later")
+
+
+async def test_a_credentials_pause_is_tried_again_without_a_restart(make_hub: Any, fake_api: Any) -> None:
+    """Walkthrough: one 401/403 from the gateway paused SMS until the hub restarted, though the
+    key (or an IP allow-list) is usually fixed on the gateway's side. The recheck job resumes
+    it; a gateway still refusing pauses it again at the next message."""
+    api = await fake_api()
+    api.on("POST", "/sms", (403, {"error": "ip not allowed"}))
+    hub = await gateway_hub(make_hub, api, sms_recheck_seconds=1)
+    result = await hub.senders["sms"].send(PHONE, message())
+    assert result.status == "paused"
+    hub.pause("sms", result.reason)
+    adapter = hub.channels["hotline"]
+    await adapter.recheck_sms()
+    assert not hub.is_paused("sms")
+    api.on("POST", "/sms", {"id": "m-9"})  # fixed at the gateway
+    assert (await hub.senders["sms"].send(PHONE, message(key="outbox-8"))).status == "sent"
+    await adapter.recheck_sms()  # nothing paused: nothing to do
+    assert not hub.is_paused("sms")

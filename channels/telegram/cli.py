@@ -44,6 +44,10 @@ def set_webhook(api_base: str, token: str, url: str, secret_token: str, *,
 def cmd_set_webhook(args: argparse.Namespace) -> int:
     settings = args.load_settings(args.config)
     cfg = settings.channels.telegram
+    if not cfg.enabled:  # Telegram would deliver to a path the hub does not serve
+        print("error: channels.telegram.enabled is false: serve would not answer "
+              "/webhooks/telegram. Enable the channel first.", file=sys.stderr)
+        return 2
     missing = [f"channels.telegram.{key}" for key in ("bot_token", "secret_token")
                if not getattr(cfg, key).get_secret_value()]
     if missing:
@@ -57,7 +61,9 @@ def cmd_set_webhook(args: argparse.Namespace) -> int:
                                   cfg.secret_token.get_secret_value(),
                                   drop_pending_updates=args.drop_pending_updates)
     if not ok:
-        print(f"error: setWebhook failed: {description}", file=sys.stderr)
+        hint = (" (check channels.telegram.bot_token)"
+                if description in ("Unauthorized", "Not Found", "HTTP 401", "HTTP 404") else "")
+        print(f"error: setWebhook failed: {description}{hint}", file=sys.stderr)
         return 1
     print(f"webhook set: {url} ({description})")
     return 0

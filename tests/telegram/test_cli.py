@@ -14,6 +14,7 @@ def write_config(tmp_path, api_url: str, public: str = "https://phananh.hue.gov.
 [server]
 public_base_url = "{public}"
 [channels.telegram]
+enabled = true
 bot_token = "{TOKEN}"
 secret_token = "{SECRET}"
 api_base = "{api_url}"
@@ -60,7 +61,29 @@ async def test_set_webhook_unreachable_api_names_no_secret(bot_api, tmp_path, ca
 
 async def test_set_webhook_needs_the_secrets(tmp_path, capsys):
     config = tmp_path / "hub.toml"
-    config.write_text("[channels.telegram]\napi_base = 'http://127.0.0.1:9'\n", encoding="utf-8")
+    config.write_text("[channels.telegram]\nenabled = true\napi_base = 'http://127.0.0.1:9'\n",
+                      encoding="utf-8")
     code = await asyncio.to_thread(main, ["telegram-set-webhook", "--config", str(config)])
     assert code == 2
     assert "channels.telegram.bot_token, channels.telegram.secret_token" in capsys.readouterr().err
+
+
+async def test_set_webhook_refuses_while_the_channel_is_off(bot_api, tmp_path, capsys):
+    """Walkthrough: with the channel disabled it registered the webhook all the same, and
+    Telegram would deliver to a path the hub does not serve."""
+    from pathlib import Path
+
+    config = Path(write_config(tmp_path, bot_api.url))
+    config.write_text(config.read_text(encoding="utf-8").replace("enabled = true", "enabled = false"),
+                      encoding="utf-8")
+    config = str(config)
+    code = await asyncio.to_thread(main, ["telegram-set-webhook", "--config", config])
+    assert code == 2 and "channels.telegram.enabled is false" in capsys.readouterr().err
+    assert bot_api.calls_to(path("setWebhook")) == []
+
+
+async def test_an_unauthorized_token_is_named(bot_api, tmp_path, capsys):
+    bot_api.on("POST", path("setWebhook"), error(401, "Unauthorized"))
+    code = await asyncio.to_thread(main, ["telegram-set-webhook", "--config", write_config(tmp_path, bot_api.url)])
+    out = capsys.readouterr()
+    assert code == 1 and "check channels.telegram.bot_token" in out.err and TOKEN not in out.err

@@ -161,8 +161,12 @@ class ImapPoller:
                     backoff = min(1.0, self.settings.reconnect_max_seconds)  # it had worked
                 else:
                     self.stats.connect_failures += 1
-                log.warning("IMAP session ended (%s); reconnecting in %.0fs", self.stats.last_error,
-                            backoff)
+                hint = (" — check channels.email.username and password (or its OAuth settings)"
+                        if "LOGIN refused" in self.stats.last_error
+                        or "XOAUTH2 refused" in self.stats.last_error else "")
+                log.warning("IMAP session with %s:%s ended (%s)%s; reconnecting in %.0fs",
+                            self.settings.imap_host, self.settings.imap_port, self.stats.last_error,
+                            hint, backoff)
                 await self._disconnect()
                 await self._sleep(backoff)
                 backoff = min(backoff * 2, self.settings.reconnect_max_seconds)

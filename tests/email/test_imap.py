@@ -193,6 +193,8 @@ async def test_wrong_password_retries_without_leaking_it(hub_client: Any, email_
     await wait_for(lambda: _failures(poller, 2), timeout=15)  # Dovecot delays failed logins
     assert "LOGIN refused" in caplog.text and poller.stats.sessions == 0
     assert "not-the-password" not in caplog.text
+    # the operator reads which server and which settings to look at
+    assert "check channels.email.username and password" in caplog.text and "IMAP session with 127.0.0.1:" in caplog.text
 
 
 async def _failures(poller: Any, n: int) -> bool:

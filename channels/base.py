@@ -33,6 +33,9 @@ class ChannelConfigError(Exception):
     """A channel is enabled but its settings are incomplete. Names keys, never values."""
 
 
+MISSING_PREFIX = "channel enabled but missing settings: "
+
+
 class ChannelSettings(BaseModel):
     """A channel's settings section, ``[channels.<name>]``. Each channel subclasses it."""
 
@@ -121,7 +124,7 @@ class ChannelAdapter:
             if not value:
                 missing.append(f"{section_name}.{key}")
         if missing:
-            raise ChannelConfigError(f"channel enabled but missing settings: {', '.join(missing)}")
+            raise ChannelConfigError(MISSING_PREFIX + ", ".join(missing))
 
     @property
     def allowed_media_hosts(self) -> tuple[str, ...]:

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, create_model
 
-from channels.base import ChannelAdapter, ChannelContext
+from channels.base import MISSING_PREFIX, ChannelAdapter, ChannelConfigError, ChannelContext
 
 # name → "module:Class".
 ADAPTERS: dict[str, str | type[ChannelAdapter]] = {
@@ -83,9 +83,15 @@ def dialogue_channels() -> frozenset[str]:
 def enabled_channels(ctx: ChannelContext, channels: Any) -> dict[str, ChannelAdapter]:
     """Build every enabled channel's adapter from its section; fails fast on missing settings."""
     adapters: dict[str, ChannelAdapter] = {}
+    missing: list[str] = []  # every enabled channel's missing keys in one error, not one per start
     for name in ADAPTERS:
         section = getattr(channels, name, None)
         if section is None or not section.enabled:
             continue
-        adapters[name] = adapter_class(name).from_settings(ctx, section)
+        try:
+            adapters[name] = adapter_class(name).from_settings(ctx, section)
+        except ChannelConfigError as exc:
+            missing.append(str(exc).removeprefix(MISSING_PREFIX))
+    if missing:
+        raise ChannelConfigError(MISSING_PREFIX + ", ".join(missing))
     return adapters

@@ -49,6 +49,19 @@ def test_enabled_without_secrets_fails_fast_naming_keys(name, settings_factory):
     assert f"channels.{name}." in str(err.value)
 
 
+def test_every_enabled_channel_missing_settings_is_named_at_once(settings_factory):
+    """Walkthrough: with Messenger, Zalo and Telegram enabled and no secrets, each start named
+    one channel's keys; fixing them revealed the next. One error names them all."""
+    needy = [n for n in sorted(ADAPTERS) if contract(n)["needs_secrets"]]
+    assert len(needy) >= 3
+    settings = settings_factory(channels={n: {"enabled": True} for n in needy})
+    with pytest.raises(ChannelConfigError) as err:
+        build_hub(settings)
+    text = str(err.value)
+    assert text.count("channel enabled but missing settings") == 1
+    assert all(f"channels.{n}." in text for n in needy), text
+
+
 async def _status_server(status: int):
     async def handler(request: web.Request) -> web.Response:
         await request.read()

@@ -14,7 +14,7 @@ import asyncio
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from store.files import media_path, sha256_of, store_bytes
@@ -31,6 +31,10 @@ class MediaStore(Protocol):
     async def local_path(self, sha256: str) -> Path | None: ...
 
     async def read(self, sha256: str) -> bytes | None: ...
+
+    async def has(self, sha256: str) -> bool: ...
+
+    async def delete(self, sha256: str) -> None: ...
 
 
 class LocalMediaStore:
@@ -53,6 +57,13 @@ class LocalMediaStore:
             return path.read_bytes() if path is not None else None
         except OSError:
             return None
+
+    async def has(self, sha256: str) -> bool:
+        return media_path(self.media_dir, sha256).is_file()
+
+    async def delete(self, sha256: str) -> None:
+        """Forget a file nothing names (the caller checks that)."""
+        media_path(self.media_dir, sha256).unlink(missing_ok=True)
 
 
 class DatabaseMediaStore(LocalMediaStore):
@@ -90,6 +101,16 @@ class DatabaseMediaStore(LocalMediaStore):
             return None
         _, path = await asyncio.to_thread(store_bytes, self.media_dir, data)
         return path
+
+    async def has(self, sha256: str) -> bool:
+        async with self.engine.connect() as conn:
+            return (await conn.execute(select(MediaBlob.sha256).where(
+                MediaBlob.sha256 == sha256))).scalar() is not None
+
+    async def delete(self, sha256: str) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(delete(MediaBlob).where(MediaBlob.sha256 == sha256))
+        await super().delete(sha256)  # and this replica's cached copy
 
     async def _fetch(self, sha256: str) -> bytes | None:
         async with self.engine.connect() as conn:

@@ -25,15 +25,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from channels.open311.adapter import validate_request
 from channels.webhook import store_events
 from normalizer.schema import RawEvent
-from store.files import media_path, sha256_of
-from store.models import Attachment, ChannelState, InboxEvent, MediaBlob
-from store.storage import DatabaseMediaStore, MediaStore
+from store.files import sha256_of
+from store.models import Attachment, ChannelState, InboxEvent
+from store.storage import MediaStore
 
 if TYPE_CHECKING:
     from channels.open311.adapter import WebChannel
@@ -119,13 +119,7 @@ async def _resubmission(adapter: WebChannel, token: str, fields: dict[str, Any])
 
 async def _put(media: MediaStore, data: bytes) -> bool:
     """Store ``data``; True when it was not stored before (this call added it)."""
-    digest = sha256_of(data)
-    if isinstance(media, DatabaseMediaStore):
-        async with media.engine.connect() as conn:
-            existed = (await conn.execute(select(MediaBlob.sha256).where(
-                MediaBlob.sha256 == digest))).scalar() is not None
-    else:
-        existed = media_path(media.media_dir, digest).is_file()
+    existed = await media.has(sha256_of(data))
     await media.put(data)
     return not existed
 
@@ -140,12 +134,8 @@ async def _discard(adapter: WebChannel, media: MediaStore, digests: list[str]) -
                     Attachment.sha256 == digest).limit(1))).scalar() is not None
                 named = named or (await session.execute(select(InboxEvent.id).where(
                     InboxEvent.channel == "web", InboxEvent.payload.contains(digest)).limit(1))).scalar() is not None
-            if named:
-                continue
-            if isinstance(media, DatabaseMediaStore):
-                async with media.engine.begin() as conn:
-                    await conn.execute(delete(MediaBlob).where(MediaBlob.sha256 == digest))
-            media_path(media.media_dir, digest).unlink(missing_ok=True)
+            if not named:
+                await media.delete(digest)
         except Exception:
             log.exception("could not delete unused form photo %s", digest)
 

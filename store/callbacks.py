@@ -11,20 +11,28 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from store.models import Callback, Report, ReportEvent, utcnow
 from store.serialize import iso
 
+# Messages folded into one open call-back (store/callbacks.add_callback), in arrival order.
+CALLBACK_TEXT_SEPARATOR = "\n\n"
+
 
 async def add_callback(session: AsyncSession, *, phone: str | None, text: str,
                        report_code: str | None, reason: str) -> Callback:
-    """Add an entry, or return the open one with the same phone, report and text (a send retried
-    after a crash must not ask operators to call twice)."""
+    """Add an entry, or fold the message into the open one for the same phone and report: one
+    call tells the citizen everything still waiting (the result, then an agency's question),
+    and a send retried after a crash adds nothing (its text is already there). The entry keeps
+    its first reason: every later message failed for the same citizen on the same report."""
     report_id = None
     if report_code:
         report_id = (await session.execute(
             select(Report.id).where(Report.code == report_code))).scalar()
     existing = (await session.execute(
         select(Callback).where(Callback.phone == phone, Callback.report_id == report_id,
-                               Callback.text == text, Callback.done_at.is_(None))
-        .limit(1))).scalar_one_or_none()
+                               Callback.done_at.is_(None))
+        .order_by(Callback.id).limit(1).with_for_update())).scalar_one_or_none()
     if existing is not None:
+        if text and text not in existing.text.split(CALLBACK_TEXT_SEPARATOR):
+            existing.text = CALLBACK_TEXT_SEPARATOR.join(p for p in (existing.text, text) if p)
+            await session.flush()
         return existing
     entry = Callback(report_id=report_id, phone=phone, text=text, reason=reason[:500],
                      created_at=utcnow())

@@ -97,3 +97,39 @@ async def test_the_callers_rating_of_a_result_is_recorded(console_db: ConsoleDB,
     assert len([n for n in notes if n.startswith("đã gọi lại")]) == 1
     async with console_db.sessions() as session:
         assert (await session.get(Report, resolved.id)).rating_comment == "Sửa nhanh, cảm ơn"
+
+
+async def test_messages_for_one_citizen_and_report_make_one_call(console_db: ConsoleDB,
+                                                                 console_client) -> None:
+    """The result, then the agency's question, on one report for one phone: one open entry
+    holding both in order (one call, not two); a retried send adds nothing; another report of
+    the same citizen, or an entry already called, is a new entry."""
+    await console_db.add_account("td.minh", "hotline", name="Đỗ Văn Minh")
+    first = await console_db.add_report(status="resolved", agency_id="moi-truong", description="Rác")
+    other = await console_db.add_report(status="in_progress", agency_id="moi-truong", description="Cây")
+    result = f"Phản ánh {first.code} đã xử lý xong"
+    question = f"Đơn vị hỏi thêm về phản ánh {first.code}: rác ở đầu kiệt hay cuối kiệt?"
+    async with console_db.sessions() as session, session.begin():
+        a = await add_callback(session, phone="0905 000 222", text=result,
+                               report_code=first.code, reason="SMS lỗi")
+        b = await add_callback(session, phone="0905 000 222", text=question,
+                               report_code=first.code, reason="zalo: ngoài khung giờ")
+        c = await add_callback(session, phone="0905 000 222", text=result,  # a retried send
+                               report_code=first.code, reason="SMS lỗi")
+        d = await add_callback(session, phone="0905 000 222", text="Đang xử lý",
+                               report_code=other.code, reason="SMS lỗi")
+    assert a.id == b.id == c.id != d.id
+    async with console_db.sessions() as session:
+        entry = await session.get(Callback, a.id)
+    assert entry.text == f"{result}\n\n{question}" and entry.reason == "SMS lỗi"
+    client = await console_client(console_db)
+    await login(client, "td.minh")
+    html = await (await client.get("/console/callbacks")).text()
+    assert html.count("0905 000 222") >= 2 and question in html and 'class="desc lines"' in html
+    resp = await client.post(f"/console/callbacks/{a.id}/done", allow_redirects=False,
+                             data={"outcome": "Đã báo cả hai", "csrf_token": csrf_of(html)})
+    assert resp.status == 303
+    async with console_db.sessions() as session, session.begin():
+        later = await add_callback(session, phone="0905 000 222", text=question,
+                                   report_code=first.code, reason="SMS lỗi")
+    assert later.id not in (a.id, d.id)

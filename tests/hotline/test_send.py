@@ -187,15 +187,17 @@ async def test_call_back_list_without_any_route(make_hub: Any) -> None:
     first = await hub.senders["callback"].send(PHONE, message(code="PA-2026-000042"))
     again = await hub.senders["callback"].send(PHONE, message(code="PA-2026-000042"))
     assert first.status == "sent" and first.provider_id == again.provider_id  # no double call
+    # Another message on the same report for the same phone joins the open entry: one call.
     other = await hub.senders["callback"].send(PHONE, message("Khác", code="PA-2026-000042"))
-    assert other.provider_id != first.provider_id
+    assert other.provider_id == first.provider_id
     entry_id = int(first.provider_id.split(":")[1])
     async with hub.sessions() as session:
         listed = await list_callbacks(session)
-        assert [(e["id"], e["report_code"], e["phone"]) for e in listed][0] == (
-            entry_id, "PA-2026-000042", PHONE)
+        assert [(e["id"], e["report_code"], e["phone"]) for e in listed] == [
+            (entry_id, "PA-2026-000042", PHONE)]
+        assert listed[0]["text"].endswith("\n\nKhác")
         assert await list_callbacks(session, agency_id="moi-truong") == []
-        assert len(await list_callbacks(session, agency_id="so-xay-dung")) == 2
+        assert len(await list_callbacks(session, agency_id="so-xay-dung")) == 1
     async with hub.sessions() as session, session.begin():
         done = await mark_callback_done(session, entry_id, done_by="center",
                                         outcome="Đã gọi, công dân xác nhận")
@@ -206,7 +208,7 @@ async def test_call_back_list_without_any_route(make_hub: Any) -> None:
         assert repeat["done_by"] == "center" and repeat["done_at"] == done["done_at"]
     async with hub.sessions() as session:
         assert [e["id"] for e in await list_callbacks(session, state="done")] == [entry_id]
-        assert len(await list_callbacks(session, state="open")) == 1
+        assert await list_callbacks(session, state="open") == []
         notes = (await session.execute(select(ReportEvent.note))).scalars().all()
         assert notes == ["đã gọi lại công dân: Đã gọi, công dân xác nhận"]
         with pytest.raises(ValueError):

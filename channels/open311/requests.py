@@ -166,8 +166,11 @@ async def public_requests(session: AsyncSession, reports: list[Report],
 
 def _names_ward(address: str, ward: str) -> bool:
     """The address already names the ward, compared without case or diacritics ("phường
-    Thuận Hoà" and "PHUONG THUAN HOA" name "Phường Thuận Hóa")."""
-    return fold(ward) in fold(address)
+    Thuận Hoà" and "PHUONG THUAN HOA" name "Phường Thuận Hóa"), as whole words ("Phường Phú
+    Hội Tây" does not name "Phường Phú Hội"): the name ends the address, a punctuation mark or
+    a larger unit's word follows it ("…, phường Thuận Hóa thành phố Huế")."""
+    follows = r"(?:$|\s*[^\w\s]|\s+(?:thanh pho|tp|tinh|quan|huyen|thi xa|hue)\b)"
+    return re.search(rf"(?<!\w){re.escape(fold(ward))}{follows}", fold(address)) is not None
 
 
 def as_request(report: Report, public: dict[str, Any], contact: Contact | None,

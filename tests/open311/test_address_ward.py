@@ -23,6 +23,10 @@ CASES = [
     ("số 7 Hùng Vương, phường Thuận Hoà", "số 7 Hùng Vương, phường Thuận Hoà"),  # old tone placement
     ("số 7 Hùng Vương", f"số 7 Hùng Vương, {WARD}"),
     ("số 7 Hùng Vương, Thuận Hóa", f"số 7 Hùng Vương, Thuận Hóa, {WARD}"),
+    # a longer name that begins with the ward's is another place (whole words only)
+    ("số 7 Hùng Vương, Phường Thuận Hóa Tây", f"số 7 Hùng Vương, Phường Thuận Hóa Tây, {WARD}"),
+    ("số 7 Hùng Vương, phường Thuận Hóa thành phố Huế", "số 7 Hùng Vương, phường Thuận Hóa thành phố Huế"),
+    ("số 7 Hùng Vương (phường Thuận Hóa), Huế", "số 7 Hùng Vương (phường Thuận Hóa), Huế"),
 ]
 
 

@@ -194,6 +194,10 @@ def mask_personal(text: str | None, region: str = "VN", names: tuple[str, ...] =
             merged.append([start, end])
     pieces, last = [], 0
     for start, end in merged:
+        # The matcher takes an opening bracket before a number ("(0905 999 888, nhà …"): the
+        # text's bracket stays unless the number closes it itself ("(0234) 3822 111").
+        while start < end and out[start] in "([" and not any(c in ")]" for c in out[start:end]):
+            start += 1
         pieces.append(out[last:start])
         pieces.append(phone(out[start:end]))
         last = end

@@ -82,3 +82,15 @@ def test_extract_emails():
 )
 def test_mask_personal(text, masked):
     assert mask_personal(text) == masked
+
+
+@pytest.mark.parametrize("text,masked", [
+    # walkthrough: "chị Trần Thị Mai (0905 999 888, …" was published without its bracket
+    ("liên hệ chị Mai (0905 999 888, nhà số 5)", "liên hệ chị Mai (090*****88, nhà số 5)"),
+    ("gọi (0905 999 888)", "gọi (090*****88)"),
+    ("[0905999888] ở kiệt 5", "[090*****88] ở kiệt 5"),
+    # a bracket the number closes itself is part of the number, masked with it
+    ("sđt: (0234) 3822 111", "sđt: 023******11"),
+])
+def test_mask_personal_keeps_the_texts_own_brackets(text, masked):
+    assert mask_personal(text) == masked

@@ -73,6 +73,8 @@ SERVICE_KEYWORDS: dict[str, str] = {
 # Fields of a POST the report keeps (extra.open311). Answers give back address_id and zipcode
 # only as plain references and media_url only as our own public photo (requests.py).
 ECHOED = ("address_id", "zipcode", "media_url")
+# Stored fields the hub writes itself (besides every "_"-prefixed one): never taken from a client.
+INTERNAL = ("received_at",)
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 ACCEPTED_NOTICE = "Đã tiếp nhận, mã phản ánh sẽ có trong giây lát"
 # An Idempotency-Key header or client_token field: a UUID or the like, never free text (it is
@@ -218,7 +220,10 @@ class WebChannel(ChannelAdapter):
         if api_key and not constant_time_equal(given_key, api_key):
             refuse(ctx, "web", 403, "bad api_key")
             return error(fmt, 403, "api_key is missing or invalid")
-        fields = {k: str(v) for k, v in form.items() if isinstance(v, str)}
+        # Fields starting with "_" are the hub's own (the portal form's stored photo list,
+        # the token): a client never sets them. received_at is ours too (set below).
+        fields = {k: str(v) for k, v in form.items()
+                  if isinstance(v, str) and not k.startswith("_") and k not in INTERNAL}
         problem = validate_request(fields)
         if problem:
             status, description = problem

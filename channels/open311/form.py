@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 import uuid
 from dataclasses import dataclass
@@ -46,6 +47,7 @@ FORM_TO_OPEN311 = {"category": "service_code", "description": "description", "la
                    "phone": "phone", "email": "email"}
 PHOTOS_KEY = "_photos"
 CURSOR_KEY = "web:form-photos"
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,16 +153,41 @@ async def code_for_token(adapter: WebChannel, token: str) -> tuple[bool, str | N
     return known is not None, None
 
 
+def stored_photos(payload: str) -> list[dict[str, Any]]:
+    """Pure: the well-formed entries of a stored row's photo list (``submit_form`` writes
+    ``[{sha256, content_type, size, name}]``). Anything else — a string, a number, an entry
+    without a SHA-256 — is left out and logged: one bad row must not stop the linking."""
+    try:
+        photos = json.loads(payload).get(PHOTOS_KEY)
+    except (ValueError, AttributeError):
+        photos = None
+    if not isinstance(photos, list):
+        log.warning("form photos: stored photo list is not a list (%s); skipped", type(photos).__name__)
+        return []
+    good = []
+    for photo in photos:
+        if not (isinstance(photo, dict) and isinstance(photo.get("sha256"), str)
+                and _SHA256.fullmatch(photo["sha256"])):
+            log.warning("form photos: malformed photo entry skipped")
+            continue
+        name, ctype, size = photo.get("name"), photo.get("content_type"), photo.get("size")
+        good.append({"sha256": photo["sha256"],
+                     "name": name[:255] if isinstance(name, str) else None,
+                     "content_type": ctype[:100] if isinstance(ctype, str) else None,
+                     "size": size if isinstance(size, int) and not isinstance(size, bool) else None})
+    return good
+
+
 async def _link(session: AsyncSession, report_id: int, photos: list[dict[str, Any]]) -> int:
     have = set((await session.execute(select(Attachment.sha256).where(
         Attachment.report_id == report_id))).scalars())
     added = 0
     for photo in photos:
-        digest = str(photo.get("sha256") or "")
-        if not digest or digest in have:
+        digest = photo["sha256"]
+        if digest in have:
             continue
-        session.add(Attachment(report_id=report_id, channel="web", kind="image", name=photo.get("name"),
-                               content_type=photo.get("content_type"), size=photo.get("size"),
+        session.add(Attachment(report_id=report_id, channel="web", kind="image", name=photo["name"],
+                               content_type=photo["content_type"], size=photo["size"],
                                sha256=digest, state="stored"))
         have.add(digest)
         added += 1
@@ -185,8 +212,9 @@ async def link_form_photos(sessions: async_sessionmaker[AsyncSession], batch: in
             if state in ("pending", "claimed"):
                 break
             if state == "done" and report_id is not None and PHOTOS_KEY in payload:
-                photos = json.loads(payload).get(PHOTOS_KEY) or []
-                added += await _link(session, report_id, photos)
+                photos = stored_photos(payload)
+                if photos:
+                    added += await _link(session, report_id, photos)
             last_id = event_id
         cursor.value = {"last_id": last_id}
     if added:

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from normalizer.text import fold
 from store.models import Attachment, Contact, Report, ReportEvent, utcnow
 from store.public_models import ReportModeration, ReportSearch, ReportWord
+from store.serialize import note_is_public
 
 MAX_PAGE_SIZE = 1000
 MAX_OFFSET = 100_000
@@ -282,6 +283,40 @@ async def pending_statuses(session: AsyncSession, codes: Sequence[str]) -> dict[
 
 async def pending_status(session: AsyncSession, code: str) -> str | None:
     return (await pending_statuses(session, [code])).get(code)
+
+
+@dataclass(slots=True)
+class PendingReport:
+    """A report not (or not yet) public, as the citizen holding its code may read it: where it
+    stands and, when the center refused or merged it without forwarding, why (its note for the
+    citizen, unmasked here) or which report it joined."""
+    code: str
+    status: str
+    note: str | None = None
+    duplicate_of: str | None = None
+    contact_name: str | None = None
+
+
+async def pending_report(session: AsyncSession, code: str) -> PendingReport | None:
+    """``pending_status`` with the reason of a refusal and the report a duplicate joined."""
+    row = (await session.execute(select(Report).where(Report.code == code, _not_hidden()))
+           ).scalar_one_or_none()
+    if row is None:
+        return None
+    found = PendingReport(row.code or code, row.status, duplicate_of=(
+        row.duplicate_of if row.status == "duplicate" else None))
+    if row.status in ("rejected", "duplicate"):
+        event = (await session.execute(select(ReportEvent).where(
+            ReportEvent.report_id == row.id, ReportEvent.kind == "status",
+            ReportEvent.status_to == row.status, ReportEvent.public.is_(True))
+            .order_by(ReportEvent.id.desc()).limit(1))).scalar_one_or_none()
+        if event is not None and event.note and note_is_public(event.kind, event.status_to,
+                                                               event.actor):
+            found.note = event.note
+    if row.contact_id and found.note:
+        found.contact_name = (await session.execute(select(Contact.name).where(
+            Contact.id == row.contact_id))).scalar_one_or_none()
+    return found
 
 
 async def public_photo(session: AsyncSession, code: str, sha256: str) -> Attachment | None:

@@ -19,7 +19,7 @@ from store.public_reports import (
     PublicFilter,
     count_public,
     list_public,
-    pending_status,
+    pending_report,
     photo_url,
     public_report,
 )
@@ -179,7 +179,10 @@ async def report_page(request: web.Request, rate_error: str | None = None, statu
     code = request.match_info["code"].strip().upper()
     async with ctx.sessions() as session:
         found = await public_report(session, code)
-        pending = None if found is not None else await pending_status(session, code)
+        pending = None if found is not None else await pending_report(session, code)
+        if pending is not None and pending.duplicate_of and \
+                await pending_report(session, pending.duplicate_of) is None:
+            pending.duplicate_of = None  # the report it joined is hidden: no link to a 404
         # a merged report points the citizen at the one being handled, when that one is public
         original = (found.report.duplicate_of if found is not None and found.report.status == "duplicate"
                     and found.report.duplicate_of and await public_report(session, found.report.duplicate_of)
@@ -187,8 +190,10 @@ async def report_page(request: web.Request, rate_error: str | None = None, statu
     if found is None:
         if pending is None:
             return not_found(request)
-        return render(request, "portal/pending.html", {"code": code, "status": pending},
-                      base_url=ctx.public_base_url)
+        return render(request, "portal/pending.html", {
+            "code": code, "status": pending.status, "duplicate_of": pending.duplicate_of,
+            "reason": public_text_for(pending.note, pending.contact_name) if pending.note else None},
+            base_url=ctx.public_base_url)
     names = agency_names(request)
     report = found.report
     now = utcnow()

@@ -399,7 +399,9 @@ def parse_request(fields: dict[str, Any]) -> InboundMessage:
     location = Location(lat=lat, lon=lon, address=address) if (lat is not None or address) else None
     media_url = (fields.get("media_url") or "").strip()
     attachments = [AttachmentRef(kind="image", url=media_url)] if media_url else []
-    service = fields.get("service_code")
+    # validate_request checked the stripped code: the report gets the same one (" environment "
+    # is the environment service, not triage's "other").
+    service = str(fields.get("service_code") or "").strip() or None
     meta: dict[str, Any] = {"service_code": service}
     echoed = {k: str(fields[k]).strip()[:500] for k in ECHOED if str(fields.get(k) or "").strip()}
     if echoed:

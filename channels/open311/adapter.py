@@ -31,6 +31,7 @@ from channels.base import ChannelAdapter, ChannelContext, constant_time_equal
 from channels.open311.render import FORMATS, MIME, error, format_of, respond
 from channels.open311.requests import (
     QueryError,
+    address_from_id,
     asked_ids,
     find_requests,
     pending_request,
@@ -396,6 +397,9 @@ def parse_request(fields: dict[str, Any]) -> InboundMessage:
     sender = f"web:{fields.get('_token', '')}"
     lat, lon = _float(fields, "lat"), _float(fields, "long")
     address = nfc(fields.get("address_string") or "").strip() or None
+    address_id = nfc(str(fields.get("address_id") or "")).strip()
+    if address is None and address_id:
+        address = address_from_id(address_id)  # the agency sees the place it was given
     location = Location(lat=lat, lon=lon, address=address) if (lat is not None or address) else None
     media_url = (fields.get("media_url") or "").strip()
     attachments = [AttachmentRef(kind="image", url=media_url)] if media_url else []

@@ -54,6 +54,17 @@ def public_reference(value: Any, contact_name: str | None = None) -> str | None:
     return text if public_text_for(text, contact_name) == text else None
 
 
+# A request placed only by its address_id (no address_string) keeps it as its address text,
+# so the agency reading the report sees where it is; public answers give it as address_id
+# (when a plain reference), never as this text.
+ADDRESS_ID_LABEL = "Mã địa chỉ (address_id): "
+ADDRESS_ID_MAX = 200
+
+
+def address_from_id(address_id: str) -> str:
+    return ADDRESS_ID_LABEL + address_id.strip()[:ADDRESS_ID_MAX]
+
+
 class QueryError(ValueError):
     """A bad GET requests query: a 400 with this description."""
 
@@ -184,6 +195,8 @@ def as_request(report: Report, public: dict[str, Any], contact: Contact | None,
     name = contact.name if contact is not None else None
     code = report.category or "other"
     address = public_text(report.address, contact) if report.address else None
+    if report.address and report.address.startswith(ADDRESS_ID_LABEL):
+        address = None  # only the address_id, given below when it is a plain reference
     if report.ward and not (address and _names_ward(address, report.ward)):
         address = f"{address}, {report.ward}" if address else report.ward
     lat, lon = report.lat, report.lon

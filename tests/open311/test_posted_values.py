@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from channels.open311.adapter import parse_request, validate_request
-from tests.router.helpers import post_report, report
+from tests.open311.test_public_fields import _public
+from tests.router.helpers import post_report, report, token
 
 V2 = "/open311/v2"
 
@@ -22,3 +23,17 @@ async def test_a_spaced_service_code_is_posted_to_its_category(portal: Any) -> N
     code = await post_report(client, {"service_code": " environment ", "lat": "16.46",
                                       "long": "107.59", "description": "Rác thải ùn ứ ở chợ"})
     assert (await report(client, code)).category == "environment"
+
+
+async def test_a_request_placed_by_address_id_only_shows_it_to_the_agency(portal: Any) -> None:
+    client = portal
+    code = await post_report(client, {"service_code": "environment", "address_id": "HUE-12345",
+                                      "description": "Rác thải ùn ứ ở chợ"})
+    assert "HUE-12345" in (await report(client, code)).address
+    headers = await token(client, "center")
+    data = await (await client.get(f"/api/v1/reports/{code}", headers=headers)).json()
+    assert "HUE-12345" in data["location"]["address"], data["location"]
+    # the public answer gives it as address_id, not as the address text
+    await _public(client, code)
+    [req] = await (await client.get(f"{V2}/requests/{code}.json")).json()
+    assert req["address_id"] == "HUE-12345" and "HUE-12345" not in (req["address"] or "")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Any
 
 from aiohttp import web
@@ -35,6 +36,7 @@ CENTER = "center"
 AGENCY_DEFAULT_QUEUE = ("forwarded", "in_progress")
 MAX_TEXT = 2000
 PAGE_MAX = 200
+_NOT_TEXT = re.compile("[\x00\ud800-\udfff]")  # no database stores these (PostgreSQL: no NUL)
 
 
 def _error(http_status: int, message: str, /, **extra: Any) -> web.HTTPException:
@@ -77,11 +79,15 @@ def actor_of(request: web.Request, who: str) -> str:
 async def _body(request: web.Request) -> dict[str, Any]:
     try:
         # Size is capped by the app's client_max_size; depth is checked before parsing.
-        data = loads_bounded(await request.read())
+        # A string that is not storable text (an unpaired surrogate, a NUL) is refused with the
+        # field it is in, never stored or echoed (it made every write fail: a 500).
+        data = loads_bounded(await request.read(), text="refuse")
     except web.HTTPRequestEntityTooLarge:  # aiohttp's own is plain text
         raise _error(413, f"body larger than {request.client_max_size} bytes",
                      max_bytes=request.client_max_size) from None
     except JSONRefused as exc:
+        if exc.field is not None:
+            raise _error(400, str(exc), field=exc.field) from None
         raise _error(400, "body must be JSON" if "not valid" in str(exc) else str(exc)) from None
     if not isinstance(data, dict):
         raise _error(400, "body must be a JSON object")
@@ -96,6 +102,9 @@ def _text(data: dict[str, Any], key: str, required: bool = False) -> str | None:
         return None
     if not isinstance(value, str):
         raise _error(400, f"{key} must be a string")
+    if _NOT_TEXT.search(value):  # _body refuses these already; a guard for any other caller
+        raise _error(400, f"{key} is not valid text: it holds a NUL character or an unpaired "
+                     "surrogate (\\u0000, \\ud800-\\udfff)", field=key)
     if len(value) > MAX_TEXT:
         raise _error(400, f"{key} is longer than {MAX_TEXT} characters")
     return value.strip()

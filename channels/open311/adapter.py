@@ -96,6 +96,18 @@ _PATHS = [
 ]
 
 
+# Open311 is a public API for third-party apps: any origin may call it from a browser, without
+# credentials (no cookies are read here; POST's gate is the api_key). A preflight (OPTIONS) of a
+# known path is a 204 naming its methods and these request headers.
+CORS_HEADERS = "Content-Type, Idempotency-Key"
+
+
+def with_cors(response: web.Response) -> web.Response:
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Access-Control-Expose-Headers"] = "Retry-After"
+    return response
+
+
 def _float(form: Any, key: str) -> float | None:
     raw = (form.get(key) or "").strip()
     if not raw:
@@ -131,8 +143,11 @@ class WebChannel(ChannelAdapter):
         ]
 
     def _wrap(self, handler: Handler) -> Callable[[web.Request], Awaitable[web.Response]]:
-        """The format from the path, the jurisdiction check, and no unformatted 500."""
+        """The format from the path, the jurisdiction check, no unformatted 500, and CORS."""
         async def run(request: web.Request) -> web.Response:
+            return with_cors(await checked(request))
+
+        async def checked(request: web.Request) -> web.Response:
             fmt = request.match_info.get("fmt", "json")
             jurisdiction = self.cfg.jurisdiction_id
             asked = (request.query.get("jurisdiction_id") or "").strip()
@@ -157,6 +172,10 @@ class WebChannel(ChannelAdapter):
         return run
 
     async def unknown(self, request: web.Request) -> web.Response:
+        return with_cors(self._unknown(request))
+
+    def _unknown(self, request: web.Request) -> web.Response:
+        """A CORS preflight of a known path, else the spec's 404 or 405."""
         fmt = format_of(request.path)
         bare = re.sub(r"\.[A-Za-z0-9]+$", "", request.path.rstrip("/"))
         suffix = request.path.rstrip("/")[len(bare):]
@@ -166,6 +185,12 @@ class WebChannel(ChannelAdapter):
                     return error(fmt, 404, f"format {suffix[1:]!r} not supported; use xml or json")
                 if not suffix:
                     return error(fmt, 404, "add the format to the path: .xml or .json")
+                if request.method == "OPTIONS":
+                    return web.Response(status=204, headers={
+                        "Access-Control-Allow-Methods": ", ".join((*methods, "OPTIONS")),
+                        "Access-Control-Allow-Headers": CORS_HEADERS,
+                        "Access-Control-Max-Age": "86400",
+                        "Allow": ", ".join((*methods, "OPTIONS"))})
                 return error(fmt, 405, f"method {request.method} not allowed; use "
                              f"{', '.join(m for m in methods if m != 'HEAD')}",
                              headers={"Allow": ", ".join(methods)})

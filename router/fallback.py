@@ -110,7 +110,7 @@ async def route_elsewhere(ctx: RouterContext, session: AsyncSession, report: Rep
         ctx.metrics.outbox_attempts.labels(from_channel, "fallback", f"to_{channel}").inc()
         log.info("report %s: notification rerouted from %s to %s", report.code, from_channel, channel)
         return new
-    message_text = text or (citizen_message(template, "callback", values).text if template else "")
+    message_text = callback_text(template, values, text, from_channel)
     if points["phone"] and template and not template.startswith("command:") \
             and template not in ctx.routing.callback_templates:
         # Operators call back for what needs a human voice (routing.callback_templates: the
@@ -130,6 +130,20 @@ async def route_elsewhere(ctx: RouterContext, session: AsyncSession, report: Rep
         ctx.metrics.outbox_attempts.labels(from_channel, "fallback", "unreachable").inc()
         log.warning("report %s: citizen unreachable after %s", report.code, from_channel)
     return None
+
+
+def callback_text(template: str | None, values: dict[str, Any], text: str,
+                  from_channel: str) -> str:
+    """What an operator reads out: the template's ``@callback`` variant (no "reply with a
+    number", no link) when the message has a template, never the chat text already rendered for
+    the channel that failed. A prefix that text carried ("your report was merged into …") is
+    kept; a message without a template (a command's answer) is its text."""
+    if not template or template.startswith("command:"):
+        return text
+    spoken = citizen_message(template, "callback", values).text
+    written = citizen_message(template, from_channel, values).text
+    at = text.find(written) if written else -1
+    return (text[:at] + spoken) if at > 0 else spoken
 
 
 def citizen_message_text(text: str, code: str | None) -> OutboundMessage:

@@ -56,9 +56,11 @@ async def test_hotline_caller_gets_sms_updates_then_a_call_back(settings_factory
         return entries or None
     [entry] = await wait_for(listed)
     assert entry["report_code"] == code and entry["phone"] == "+84905123456"
-    # The SMS text that failed, with its one-time rating link (the operator can rate for them).
-    assert entry["text"].startswith(
-        f"Phản ánh {code} đã xử lý xong. Kết quả: Đã thu gom\nĐánh giá 1-5: http://hub.test/r/{code}?rate=")
+    # What the operator reads out (resolved@callback), not the SMS text that failed: no link;
+    # the operator asks for the rating and records it with the call (docs/console.md).
+    assert entry["text"] == (
+        f"Phản ánh {code} đã được Công ty Môi trường đô thị Huế xử lý xong. Kết quả: Đã thu gom\n"
+        "Xin ông/bà cho biết mức độ hài lòng từ 1 đến 5 (5 là rất hài lòng).")
     assert "HTTP 400" in entry["reason"]
     [row] = await outbox(client, code, template="resolved")
     # The SMS route refused it: the row is dead and the router's chain put the caller on the list.

@@ -165,3 +165,71 @@ def lookup_code(text: str | None, *, loose: bool = False) -> str | None:
     if match:
         return match.group(1).upper()
     return find_code(text) if loose else None
+
+
+# --- small talk: what is said to the bot, not reported ---------------------------------------
+
+SmallTalk = Literal["greeting", "thanks", "my_codes"]
+
+# Words that only address or soften (folded): "cảm ơn ad nhiều ạ", "chào chị ạ".
+_FILLER = frozenset((
+    "a", "ad", "admin", "ban", "anh", "chi", "em", "co", "chu", "bac", "page", "shop", "trung",
+    "tam", "trungtam", "nhieu", "lam", "rat", "nhe", "nha", "nhen", "oi", "ho", "tro", "giup",
+    "do", "vi", "da", "vang", "d", "ok", "oke", "okie", "okay", "uh", "u", "um", "ah", "nhung",
+    "ca", "moi", "nguoi", "mn", "minh", "toi", "tui", "chau", "con", "ne", "nhiu", "nhju",
+    "thiet", "that", "su", "qua", "vay", "the", "cac", "quy", "vi", "can", "bo", "dong", "chi",
+    "ha", "hen", "nghen", "nhe", "luon", "roi", "xin", "gui", "loi", "nhanh", "so", "much",
+    "you", "very", "so", "lots", "alot", "of", "buoi", "sang", "trua", "chieu", "toi", "morning",
+    "tot", "lanh",
+))
+_THANKS = re.compile(r"\b(?:cam\s*on|camon|cam\s*ohn|cmon|cam\s*un|thanks?|thank\s*you|thankyou|"
+                     r"tks|thx|tk|ty|cam\s*ta|da\s*ta)\b")
+_GREETING = re.compile(r"\b(?:xin\s*chao|chao|hello|helo|hi|hey|alo+|a\s*lo|co\s*ai\s*(?:o\s*)?"
+                       r"(?:khong|ko|k)|good\s*(?:morning|afternoon|evening))\b")
+# "what is my code / what did I report": a question about the citizen's own reports.
+_MY = r"(?:cua\s*(?:toi|minh|em|tui|tao|chau|con|anh|chi|ad)|toi|minh|em|tui)"
+_MY_CODES = re.compile(
+    r"\b(?:(?:ma|code)\s*(?:phan\s*anh|ho\s*so|so|tra\s*cuu|bao\s*cao|ticket|don|pa)?\s*"
+    r"(?:cua\s*(?:toi|minh|em|tui|tao|chau|con)|(?:la|o)\s*(?:gi|bao\s*nhieu|dau|so\s*may)|"
+    r"bao\s*nhieu)"
+    r"|(?:ma|code)\s*(?:phan\s*anh|ho\s*so)?\s*(?:gi|nao)\s*(?:vay|the|nhi|a|ha|day)?$"
+    r"|(?:quen|mat|khong\s*nho|ko\s*nho|k\s*nho|chua\s*(?:nhan|co|biet))\s*(?:mat\s*)?ma"
+    r"|(?:xem|tra|kiem\s*tra|liet\s*ke|danh\s*sach)\s*(?:lai\s*)?(?:cac\s*|nhung\s*)?"
+    r"(?:ma|phan\s*anh|ho\s*so)\s*(?:cua\s*)?" + _MY +
+    r"|(?:cac|nhung)\s*(?:phan\s*anh|ho\s*so)\s*(?:cua\s*)?" + _MY +
+    r"|(?:phan\s*anh|ho\s*so)\s*cua\s*(?:toi|minh|em|tui)\s*(?:dau|the\s*nao|sao\s*roi|ra\s*sao|"
+    r"den\s*dau|toi\s*dau|gom|la)"
+    r"|" + _MY + r"\s*(?:da\s*)?(?:gui|phan\s*anh)\s*(?:nhung\s*)?(?:gi|nhung\s*gi|bao\s*nhieu))")
+_SMALL_MAX_WORDS = 12
+
+
+def _words(text: str | None) -> list[str]:
+    return re.findall(r"[a-z0-9]+", fold(nfc(text or "")))
+
+
+def small_talk(text: str | None) -> SmallTalk | None:
+    """A short message said to the bot rather than a report: a greeting ("Xin chào", "chào
+    ad ạ"), thanks ("cảm ơn ad nhiều", "camon"), or a question about the citizen's own reports
+    ("mã hồ sơ của tôi là gì vậy?", "quên mã rồi"). Only a short whole message counts: thanks
+    or a greeting must be alone with words that merely address or soften ("cảm ơn, đèn đường ở
+    kiệt 5 vẫn chưa sửa" is a report); a message with a report code is a lookup instead."""
+    if not text or CODE_RE.search(text):
+        return None
+    words = _words(text)
+    if not words or len(words) > _SMALL_MAX_WORDS:
+        return None
+    bare = " ".join(words)
+    if _MY_CODES.search(bare):
+        return "my_codes"
+    for kind, pattern in (("thanks", _THANKS), ("greeting", _GREETING)):
+        if pattern.search(bare):
+            rest = pattern.sub(" ", bare)
+            rest = (_GREETING if kind == "thanks" else _THANKS).sub(" ", rest)
+            if all(w in _FILLER for w in rest.split()):
+                return kind  # type: ignore[return-value]
+    return None
+
+
+def has_words(text: str | None) -> bool:
+    """Whether the text has a letter or a digit (not only emoji, stickers' text or punctuation)."""
+    return any(ch.isalnum() for ch in text or "")

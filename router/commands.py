@@ -86,6 +86,36 @@ async def answer_command(session: AsyncSession, ctx: RouterContext, msg: Inbound
     _reply(session, msg, f"command:{command}", templates.render("welcome"), None)
 
 
+MY_CODES_SHOWN = 5
+
+
+async def my_codes_text(session: AsyncSession, contact: Contact | None) -> tuple[str, str]:
+    """(template name, text): the citizen's own most recent reports with their status."""
+    reports: list[Report] = []
+    if contact is not None:
+        reports = list((await session.execute(
+            select(Report).where(Report.contact_id == contact.id, Report.code.is_not(None))
+            .order_by(Report.id.desc()).limit(MY_CODES_SHOWN))).scalars())
+    if not reports:
+        return "my_codes_none", templates.render("my_codes_none")
+    lines = "\n".join(templates.render(
+        "my_codes_line", code=r.code, status_label=templates.STATUS_LABELS.get(r.status, r.status),
+        date=r.created_at.astimezone(_vietnam()).strftime("%d/%m/%Y")) for r in reports)
+    return "my_codes", templates.render("my_codes", lines=lines, example=reports[0].code)
+
+
+async def answer_small_talk(session: AsyncSession, ctx: RouterContext, msg: InboundMessage,
+                            kind: str, contact: Contact | None = None) -> None:
+    """A greeting, thanks, or "what is my code?" (normalizer.dialogue.small_talk): a short
+    answer, never a report."""
+    if kind == "my_codes":
+        template, text = await my_codes_text(session, contact)
+    else:
+        template = f"smalltalk_{kind}"
+        text = templates.render(template)
+    _reply(session, msg, template, text, None)
+
+
 def _reply(session: AsyncSession, msg: InboundMessage, template: str, text: str,
            code: str | None) -> None:
     subject = templates.subject(template, code=code or "")

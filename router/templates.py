@@ -43,6 +43,21 @@ TEMPLATES: dict[str, str] = {
         "điều hành đô thị thông minh. Hãy gửi nội dung phản ánh, hình ảnh và vị trí; "
         "chúng tôi sẽ gửi lại mã để bạn tra cứu. Tra cứu: /status <mã phản ánh>"
     ),
+    # Small talk: said to the bot, never a report.
+    "smalltalk_greeting": (
+        "Xin chào! Trung tâm Giám sát, điều hành đô thị thông minh luôn sẵn sàng tiếp nhận phản "
+        "ánh của bạn. Hãy mô tả sự việc, gửi kèm ảnh và vị trí hoặc địa chỉ; chúng tôi sẽ gửi "
+        "lại mã để bạn tra cứu."
+    ),
+    "smalltalk_thanks": (
+        "Không có gì ạ! Khi cần phản ánh thêm, bạn cứ nhắn cho Trung tâm nhé."
+    ),
+    "my_codes": "Các phản ánh gần đây của bạn:\n{lines}\nGửi mã (ví dụ: tra cứu {example}) để xem chi tiết.",
+    "my_codes_line": "• {code}: {status_label} (gửi ngày {date})",
+    "my_codes_none": (
+        "Bạn chưa gửi phản ánh nào qua kênh này. Hãy mô tả sự việc, gửi kèm ảnh và vị trí; "
+        "chúng tôi sẽ gửi lại mã để bạn tra cứu."
+    ),
     "status": "Phản ánh {code}: {status_label}. Cập nhật lúc {updated}.",
     "status_unknown": "Không tìm thấy phản ánh có mã {code}. Vui lòng kiểm tra lại mã.",
     # Email: under every mail about a report, so the citizen's answer threads into it.

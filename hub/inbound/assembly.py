@@ -97,6 +97,13 @@ async def apply_citizen_message(hub: Hub, session: AsyncSession, contact: Contac
     rated = await apply_rating(hub, session, contact, msg, report=named)
     if rated is not None:
         return rated
+    if plain and talks and named is None and msg.channel in hub.chat_channels:
+        # A greeting, thanks or "what is my code?" is answered, even inside the assembly
+        # window: it is said to the bot, not part of any report.
+        chat = dialogue.small_talk(msg.text)
+        if chat is not None:
+            await commands.answer_small_talk(session, hub, msg, chat, contact)
+            return None
     report = named or await find_open_report(hub, session, contact, msg)
     if report is None and talks and msg.channel not in hub.chat_channels:
         # A mail carrying a code that is not an addition to the sender's own report: a lookup.

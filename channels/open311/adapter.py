@@ -246,6 +246,11 @@ class WebChannel(ChannelAdapter):
         if api_key and not constant_time_equal(given_key, api_key):
             refuse(ctx, "web", 403, "bad api_key")
             return error(fmt, 403, "api_key is missing or invalid")
+        files = [k for k, v in form.items() if not isinstance(v, str)]
+        if files:  # GeoReport v2 has no upload: a photo is given by its URL
+            ctx.count_rejected("web", "invalid")
+            return error(fmt, 400, f"file uploads are not supported (field {files[0]!r}); "
+                                   "give the photo's http(s) URL as media_url")
         # Fields starting with "_" are the hub's own (the portal form's stored photo list,
         # the token): a client never sets them. received_at is ours too (set below).
         fields = {k: str(v) for k, v in form.items()

@@ -37,3 +37,25 @@ async def test_a_request_placed_by_address_id_only_shows_it_to_the_agency(portal
     await _public(client, code)
     [req] = await (await client.get(f"{V2}/requests/{code}.json")).json()
     assert req["address_id"] == "HUE-12345" and "HUE-12345" not in (req["address"] or "")
+
+
+async def test_a_file_part_is_refused_naming_media_url(settings_factory, hub_client) -> None:
+    import io
+
+    import aiohttp
+
+    from tests.open311.spec import check_json, check_xml
+    from tests.portal.conftest import jpeg
+
+    client = await hub_client(settings_factory())
+    for fmt, check in (("json", check_json), ("xml", check_xml)):
+        data = aiohttp.FormData()
+        for key, value in {"service_code": "environment", "lat": "16.46", "long": "107.59",
+                           "description": "Rác"}.items():
+            data.add_field(key, value)
+        data.add_field("media", io.BytesIO(jpeg()), filename="p.jpg", content_type="image/jpeg")
+        resp = await client.post(f"{V2}/requests.{fmt}", data=data)
+        body = await resp.read()
+        assert resp.status == 400, body[:300]
+        [err] = check("errors", body, resp.headers["Content-Type"])
+        assert "media_url" in err["description"]

@@ -69,9 +69,14 @@ class QueryError(ValueError):
     """A bad GET requests query: a 400 with this description."""
 
 
+# "2026-12-03T00:00:00+07:00" sent with its "+" unencoded reaches us with a space there (a
+# query string's "+" is a space): taken as the "+" the client meant.
+_SPACED_OFFSET = re.compile(r"(T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}(?::?\d{2})?)$")
+
+
 def _when(raw: str, key: str) -> datetime:
     try:
-        value = datetime.fromisoformat(raw.strip())
+        value = datetime.fromisoformat(_SPACED_OFFSET.sub(r"\1+\2", raw.strip()))
     except ValueError:
         raise QueryError(f"{key} must be a W3C datetime, e.g. 2026-01-01T00:00:00Z") from None
     if value.tzinfo is None:

@@ -1,0 +1,34 @@
+"""GET requests' date filters as clients send them, and the limits of the URL."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from channels.open311.requests import request_filters
+
+V2 = "/open311/v2"
+NOW = datetime(2026, 12, 3, 12, tzinfo=UTC)
+
+
+async def test_an_unencoded_plus_before_the_offset_is_read_as_plus(settings_factory, hub_client):
+    client = await hub_client(settings_factory())
+    for query in ("start_date=2026-12-03T00:00:00+07:00", "end_date=2026-12-03T00:00:00+0700",
+                  "start_date=2026-11-01T00:00:00%2B07:00&end_date=2026-12-03T00:00:00+07:00"):
+        resp = await client.get(f"{V2}/requests.json?{query}")
+        assert resp.status == 200, (query, await resp.text())
+    # still a 400: no zone at all, or junk
+    for query in ("start_date=2026-12-03T00:00:00", "start_date=2026-12-03T00:00:00+junk"):
+        assert (await client.get(f"{V2}/requests.json?{query}")).status == 400, query
+
+
+def test_the_90_day_limit_is_on_a_start_and_end_pair() -> None:
+    """As the spec words it: start_date with end_date may not span more than 90 days; a
+    start_date alone lists from it to now (newest first, up to page_size); an end_date alone
+    the 90 days before it (docs/open311.md)."""
+    import pytest
+
+    from channels.open311.requests import QueryError
+
+    request_filters({"start_date": "2020-01-01T00:00:00Z"}, NOW)
+    request_filters({"end_date": "2020-01-01T00:00:00Z"}, NOW)
+    with pytest.raises(QueryError, match="90 days"):
+        request_filters({"start_date": "2020-01-01T00:00:00Z", "end_date": "2020-06-01T00:00:00Z"}, NOW)

@@ -177,6 +177,9 @@ class WebChannel(ChannelAdapter):
     def _unknown(self, request: web.Request) -> web.Response:
         """A CORS preflight of a known path, else the spec's 404 or 405."""
         fmt = format_of(request.path)
+        if request.path.endswith("/") and request.path.rstrip("/") not in ("", "/open311"):
+            return error(fmt, 404, f"no such Open311 resource; no trailing slash: "
+                                   f"{request.path.rstrip('/')}")
         bare = re.sub(r"\.[A-Za-z0-9]+$", "", request.path.rstrip("/"))
         suffix = request.path.rstrip("/")[len(bare):]
         for pattern, methods in _PATHS:

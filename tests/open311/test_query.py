@@ -32,3 +32,30 @@ def test_the_90_day_limit_is_on_a_start_and_end_pair() -> None:
     request_filters({"end_date": "2020-01-01T00:00:00Z"}, NOW)
     with pytest.raises(QueryError, match="90 days"):
         request_filters({"start_date": "2020-01-01T00:00:00Z", "end_date": "2020-06-01T00:00:00Z"}, NOW)
+
+
+async def test_a_trailing_slash_is_a_404_not_a_405(settings_factory, hub_client):
+    from tests.open311.spec import check_json, check_xml
+
+    client = await hub_client(settings_factory())
+    for path, check in ((f"{V2}/requests.json/", check_json), (f"{V2}/services.xml/", check_xml),
+                        (f"{V2}/requests/PA-2026-000001.json/", check_json)):
+        resp = await client.get(path)
+        body = await resp.read()
+        assert resp.status == 404, (path, resp.status, body[:200])
+        [err] = check("errors", body, resp.headers["Content-Type"])
+        assert "trailing slash" in err["description"]
+
+
+async def test_the_documented_id_list_fits_in_a_url(settings_factory, hub_client):
+    """docs/open311.md: up to 400 service_request_ids per GET (commas encoded or not); the
+    HTTP server refuses a request line over 8190 bytes before Open311 sees it."""
+    import re
+    from pathlib import Path
+
+    documented = int(re.search(r"up to (\d+) ids per call",
+                               Path("docs/open311.md").read_text(encoding="utf-8")).group(1))
+    client = await hub_client(settings_factory())
+    ids = "%2C".join(f"PA-2026-{n:06d}" for n in range(documented))
+    resp = await client.get(f"{V2}/requests.json?service_request_id={ids}")
+    assert resp.status == 200, (await resp.text())[:200]

@@ -5,8 +5,8 @@ on ``update_id`` (durable intake) and answers 200. The inbox worker later calls 
 turns the stored update into InboundMessages without any I/O (``Update.de_json`` only builds
 objects). The python-telegram-bot ``Application`` (no updater, no web server of its own) owns the
 ``Bot`` and its HTTP client: replies go out through ``Bot.send_message`` (the dialogue's
-questions with a one-time reply keyboard: share location, share phone, "Bỏ qua", "Xong"),
-attachments are fetched
+questions with a one-time reply keyboard: share location, share phone, "Bỏ qua", "Xong";
+every other message removes the keyboard), attachments are fetched
 with ``getFile`` and downloaded from the file endpoint of the configured ``api_base`` only.
 """
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from aiohttp import web
-from telegram import Bot, KeyboardButton, ReplyKeyboardMarkup
+from telegram import Bot, KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -204,10 +204,13 @@ class TelegramChannel(WebhookChannel):
         return DeliveryResult.sent(provider_id=str(sent.message_id))
 
 
-def reply_markup(buttons: list[dict[str, str]]) -> ReplyKeyboardMarkup | None:
+def reply_markup(buttons: list[dict[str, str]]) -> ReplyKeyboardMarkup | ReplyKeyboardRemove:
     """OutboundMessage.quick_replies → a one-time reply keyboard: location and phone buttons
     (``request_location`` / ``request_contact``, each on its own row) above the text answers.
-    None without buttons (a one-time keyboard hides itself once used)."""
+
+    A message without buttons removes the keyboard (``remove_keyboard``): a one-time keyboard
+    hides itself only when tapped, so a citizen who typed their answer would otherwise keep
+    "Bỏ qua" / "Xong" of a finished dialogue under every later message."""
     rows: list[list[KeyboardButton]] = []
     texts: list[KeyboardButton] = []
     for button in buttons or []:
@@ -223,7 +226,7 @@ def reply_markup(buttons: list[dict[str, str]]) -> ReplyKeyboardMarkup | None:
     if texts:
         rows.append(texts)
     if not rows:
-        return None
+        return ReplyKeyboardRemove()
     return ReplyKeyboardMarkup(rows, resize_keyboard=True, one_time_keyboard=True)
 
 

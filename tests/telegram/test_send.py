@@ -24,7 +24,9 @@ async def test_sent_with_telegram_message_id(telegram_hub, bot_api):
     adapter = await adapter_for(telegram_hub)
     result = await adapter.send("512340001", ACK)
     assert result == DeliveryResult.sent(provider_id="1000")
-    assert sent_messages(bot_api) == [{"chat_id": "512340001", "text": ACK.text}]
+    # no buttons of its own: any dialogue keyboard still shown is removed
+    assert sent_messages(bot_api) == [{"chat_id": "512340001", "text": ACK.text,
+                                       "reply_markup": '{"remove_keyboard": true}'}]
     assert len(bot_api.calls_to(path("getMe"))) == 1  # the Application started with the hub
 
 

@@ -46,12 +46,30 @@ NOT_STATUS_NOTES = ("system", "citizen")
 _REFERENCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}")
 
 
+def _names_citizen(text: str, name: str | None) -> bool:
+    """A reference that spells the citizen's name, run together or split by case or by
+    ``. _ : / -`` ("TranThiMai", "tran.thi.mai", "tranthimai" for Trần Thị Mai): the masking
+    public text gets, applied to the reference's words, and the whole name without spaces."""
+    if not name or not name.strip():
+        return False
+    spread = re.sub(r"[._:/-]+", " ", re.sub(r"(?<=[a-z])(?=[A-Z])", " ", text))
+    if public_text_for(spread, name) != spread:
+        return True
+
+    def letters(value: str) -> str:
+        return re.sub(r"[^a-z]", "", fold(value).lower())
+    whole = letters(name)
+    return len(whole) >= 4 and whole in letters(text)
+
+
 def public_reference(value: Any, contact_name: str | None = None) -> str | None:
     """``value`` if it is a plain reference that carries no personal data, else None."""
     text = str(value or "").strip()
     if not text or not _REFERENCE.fullmatch(text):
         return None
-    return text if public_text_for(text, contact_name) == text else None
+    if public_text_for(text, contact_name) != text or _names_citizen(text, contact_name):
+        return None
+    return text
 
 
 # A request placed only by its address_id (no address_string) keeps it as its address text,

@@ -63,8 +63,19 @@ def to_xml(root: str, value: Any) -> bytes:
     return DECLARATION + ET.tostring(_element(root, value), encoding="unicode").encode("utf-8")
 
 
+def _clean(value: Any) -> Any:
+    """Strings without the characters XML cannot carry, so both formats hold the same data."""
+    if isinstance(value, str):
+        return _NOT_XML.sub("", value)
+    if isinstance(value, dict):
+        return {key: _clean(child) for key, child in value.items()}
+    if isinstance(value, list):
+        return [_clean(child) for child in value]
+    return value
+
+
 def to_json(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False).encode("utf-8", "replace")
+    return json.dumps(_clean(value), ensure_ascii=False).encode("utf-8", "replace")
 
 
 def respond(fmt: str, root: str, value: Any, status: int = 200,

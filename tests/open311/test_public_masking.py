@@ -34,3 +34,23 @@ async def test_address_id_naming_the_citizen_is_masked_in_answers(portal: Any) -
         [req] = [r for r in check("requests", body, resp.headers["Content-Type"])
                  if r["service_request_id"] == code]
         assert req["address_id"] in (None, "")
+
+
+async def test_control_characters_are_left_out_of_both_formats_alike(portal: Any) -> None:
+    from tests.open311.spec import same_data
+
+    client = portal
+    text = "Rác\x01 ở chợ\x0b Đông\x1b[31m Ba\tcuối\nkiệt"
+    code = await post_report(client, {"service_code": "environment", "description": text,
+                                      "address_string": "chợ Đông Ba\x07, phường Phú Xuân"})
+    await _public(client, code)
+    got = {}
+    for fmt, check in (("json", check_json), ("xml", check_xml)):
+        resp = await client.get(f"{V2}/requests/{code}.{fmt}")
+        [got[fmt]] = check("requests", await resp.read(), resp.headers["Content-Type"])
+    same_data(got["xml"], got["json"])
+    for fmt in ("json", "xml"):
+        description = got[fmt]["description"]
+        assert not any(c in description for c in "\x01\x0b\x1b"), (fmt, description)
+        assert "Đông" in description and "\x07" not in got[fmt]["address"]
+    assert got["json"]["description"] == got["xml"]["description"]

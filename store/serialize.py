@@ -86,9 +86,13 @@ def _sentence_start(text: str, start: int) -> bool:
 
 # "tôi là …", "tôi tên …", "tên tôi là …", "em là …": the citizen introducing themselves (the
 # same "I am" words as _context's person rule).
-_SELF_INTRO = re.compile(r"(?i:\b(?:" + "|".join(sorted(_I_AM)) + r")\s+(?:là|la|tên|ten)(?:\s+(?:là|la))?)"
+# Also the name given where asked for it: "tên Nguyễn Văn An", "tên tôi: …", "họ và tên: …".
+_SELF_INTRO = re.compile(r"(?i:\b(?:(?:" + "|".join(sorted(_I_AM)) + r")\s+(?:là|la|tên|ten)(?:\s+(?:là|la))?"
+                         r"|(?:họ\s+(?:và\s+)?|ho\s+(?:va\s+)?)?(?:tên|ten)"
+                         r"(?:\s+(?:tôi|toi|mình|minh|em|con|cháu|chau))?(?:\s+(?:là|la))?\s*:?))"
                          r"[ \t\u00a0]+")
 _SPACES = re.compile(r"[ \t\u00a0]+")
+_NAMED_AFTER = frozenset({"mang", "đặt", "dat", "lấy", "lay"})
 
 
 def _mask_self_introduction(text: str) -> str:
@@ -97,13 +101,19 @@ def _mask_self_introduction(text: str) -> str:
     up to five of them: privacy first."""
     out, last = [], 0
     for cue in _SELF_INTRO.finditer(text):
+        before = text[max(0, cue.start() - 12):cue.start()].split()
+        if before and before[-1].lower() in _NAMED_AFTER:
+            continue  # "đường mang tên Lê Lợi", "cầu được đặt tên Trần Phú": a place's name
         pos = cue.end()
         for _ in range(5):
-            word = _WORD.match(text, pos)
-            if not word or not word[0][0].isupper() or word.start() < last:
-                break
-            out.append(text[last:word.start()] + MASK)
-            last = pos = word.end()
+            if text.startswith(MASK, pos):  # a word of the contact's name, masked already
+                pos += len(MASK)
+            else:
+                word = _WORD.match(text, pos)
+                if not word or not word[0][0].isupper() or word.start() < last:
+                    break
+                out.append(text[last:word.start()] + MASK)
+                last = pos = word.end()
             if not (gap := _SPACES.match(text, pos)):
                 break
             pos = gap.end()
@@ -222,7 +232,9 @@ def public_text_for(text: str | None, name: str | None) -> str:
     clean = mask_personal(clean)
     if name and name.strip():
         clean = mask_name_tokens(clean, name)  # by word: streets named like the citizen are kept
-    return clean
+    # A name the citizen typed that is not the contact's (a Messenger profile name "Minh Tran",
+    # then "tên Nguyễn Văn An" in the answer to the phone question), or no contact name at all.
+    return _mask_self_introduction(clean)
 
 
 def public_text(text: str, contact: Contact | None) -> str:

@@ -28,7 +28,7 @@ def words_left(text: str, name: str) -> str:
     ("Nguyễn Thị Lan", "Chào chị Lan, đã xử lý", "Chào chị ***, đã xử lý"),
     ("Nguyễn Thị Lan", "Thị Lan gọi lại", "*** *** gọi lại"),
     ("Nguyễn Thị Lan", "Gửi Lan: đã xong", "Gửi ***: đã xong"),
-    ("Nguyễn Thị Lan", "Tôi là Nguyễn Thị Lan Anh", "Tôi là *** *** *** Anh"),
+    ("Nguyễn Thị Lan", "Tôi là Nguyễn Thị Lan Anh", "Tôi là *** *** *** ***"),  # what follows "tôi là" is the citizen
     ("Nguyễn Thị Lan", "họ tên: Nguyễn Lan", "họ tên: *** ***"),
     ("Trần Hưng", "số 5 Trần Hưng Đạo, gọi Trần Hưng", "số 5 Trần Hưng Đạo, gọi *** ***"),
     ("Nguyễn Văn Linh", "Nguyễn Văn Linh Hùng phản ánh", "*** *** *** Hùng phản ánh"),

@@ -19,3 +19,22 @@ from store.serialize import mask_name_tokens
 @pytest.mark.parametrize("name", [None, ""])
 def test_a_self_introduced_name_is_masked_without_a_known_name(text: str, public: str, name: str | None) -> None:
     assert mask_name_tokens(text, name) == public
+
+
+@pytest.mark.parametrize(("text", "public"), [
+    # walkthrough: the answer to the phone question, published with the name
+    ("sđt của tôi 0905 123 456, tên Nguyễn Văn An", "sđt của tôi 090*****56, tên *** *** ***"),
+    ("tên tôi: Nguyễn Văn An", "tên tôi: *** *** ***"),
+    ("Họ và tên: Trần Văn Bình, nhà ở kiệt 5", "Họ và tên: *** *** ***, nhà ở kiệt 5"),
+    ("ho ten: Tran Van Binh", "ho ten: *** *** ***"),
+    # a place named after someone stays, and so does a lower-case "tên"
+    ("đường mang tên Lê Lợi bị ngập", "đường mang tên Lê Lợi bị ngập"),
+    ("cầu được đặt tên Trần Phú", "cầu được đặt tên Trần Phú"),
+    ("Tên đường Nguyễn Huệ bị mờ", "Tên đường Nguyễn Huệ bị mờ"),
+])
+@pytest.mark.parametrize("name", [None, "", "Minh Tran"])  # none known, or a profile name
+def test_a_name_given_in_the_text_is_masked_whatever_the_contact_name(text: str, public: str,
+                                                                      name: str | None) -> None:
+    from store.serialize import public_text_for
+
+    assert public_text_for(text, name) == public

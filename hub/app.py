@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -230,6 +231,56 @@ async def security_headers(request: web.Request, handler: Any) -> web.StreamResp
     return _secure(response)
 
 
+# Control characters no URL of ours holds. In the decoded path: any (a report code, a token, a
+# file name never has one). In the query: any but tab, newline and carriage return, in every
+# parameter but the free-text search ``q`` (portal, public JSON, console), whose handlers turn
+# control characters into spaces and still search (tests/portal/test_list.py,
+# tests/console/test_search_control_chars.py). NUL in particular reached PostgreSQL (a text
+# parameter cannot hold it: asyncpg raised "invalid byte sequence for encoding UTF8: 0x00", a 500).
+_PATH_CONTROL = re.compile("[\x00-\x1f\x7f]")
+_QUERY_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_QUERY_FREE_TEXT = frozenset({"q"})
+CONTROL_REFUSED = "the URL holds a control character (such as %00) in its path or query"
+
+
+def _has_control(request: web.Request) -> bool:
+    if _PATH_CONTROL.search(request.path):
+        return True
+    return any(_QUERY_CONTROL.search(key)
+               or (key not in _QUERY_FREE_TEXT and _QUERY_CONTROL.search(value))
+               for key, value in request.query.items())
+
+
+def _control_refusal(request: web.Request) -> web.Response:
+    """A 400 in the format of the surface asked: Open311's list of errors (JSON or XML by the
+    path's extension), the portal's error page for pages people open, JSON elsewhere (the
+    agency and public APIs, webhooks, health; the console too: it has no error page of its
+    own outside its handlers)."""
+    from web.portal.errors import is_page_path
+
+    path = request.path
+    if path.startswith("/open311"):
+        from channels.open311.render import error, format_of
+
+        return error(format_of(path), 400, CONTROL_REFUSED)
+    if is_page_path(path):
+        from web.portal.pages import error_page
+
+        return error_page(request, 400, "Đường dẫn không hợp lệ",
+                          "Đường dẫn có ký tự không hợp lệ (ký tự điều khiển). Vui lòng kiểm tra "
+                          "lại đường dẫn hoặc mã phản ánh.")
+    return web.json_response({"error": CONTROL_REFUSED}, status=400)
+
+
+@web.middleware
+async def refuse_control_characters(request: web.Request, handler: Any) -> web.StreamResponse:
+    """One guard where requests enter: a control character in the decoded path or query is a
+    400 before any handler (or the database) sees it."""
+    if _has_control(request):
+        return _control_refusal(request)
+    return await handler(request)
+
+
 def _secure(response: web.StreamResponse) -> web.StreamResponse:
     if response.prepared:  # streamed already (static files): too late, and they set their own
         return response
@@ -304,7 +355,7 @@ def create_app(settings: Settings) -> web.Application:
     quiet_client_errors()
     hub = build_hub(settings)
     app = web.Application(client_max_size=settings.server.max_body_bytes,
-                          middlewares=[security_headers])
+                          middlewares=[security_headers, refuse_control_characters])
     app[HUB_KEY] = hub
     app[WEB_CONTEXT] = hub
     workers = Workers(hub)

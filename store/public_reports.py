@@ -287,32 +287,37 @@ async def pending_status(session: AsyncSession, code: str) -> str | None:
 
 @dataclass(slots=True)
 class PendingReport:
-    """A report not (or not yet) public, as the citizen holding its code may read it: where it
-    stands and, when the center refused or merged it without forwarding, why (its note for the
-    citizen, unmasked here) or which report it joined."""
+    """A report that is not public — never forwarded, or hidden by the center — as the citizen
+    holding its code may read it: where it stands, the latest note written for the citizen (a
+    refusal's reason, an agency's reply or result; unmasked here, with its status or "reply"
+    as ``note_kind``) and the report a duplicate joined. Never its text, place or photos."""
     code: str
     status: str
+    hidden: bool = False
     note: str | None = None
+    note_kind: str | None = None
     duplicate_of: str | None = None
     contact_name: str | None = None
 
 
 async def pending_report(session: AsyncSession, code: str) -> PendingReport | None:
-    """``pending_status`` with the reason of a refusal and the report a duplicate joined."""
-    row = (await session.execute(select(Report).where(Report.code == code, _not_hidden()))
-           ).scalar_one_or_none()
+    """``pending_status`` with the latest note for the citizen and the report a duplicate
+    joined; hidden reports too (a web citizen reads their updates only on this page)."""
+    row = (await session.execute(select(Report).where(Report.code == code))).scalar_one_or_none()
     if row is None:
         return None
-    found = PendingReport(row.code or code, row.status, duplicate_of=(
-        row.duplicate_of if row.status == "duplicate" else None))
-    if row.status in ("rejected", "duplicate"):
-        event = (await session.execute(select(ReportEvent).where(
-            ReportEvent.report_id == row.id, ReportEvent.kind == "status",
-            ReportEvent.status_to == row.status, ReportEvent.public.is_(True))
-            .order_by(ReportEvent.id.desc()).limit(1))).scalar_one_or_none()
-        if event is not None and event.note and note_is_public(event.kind, event.status_to,
-                                                               event.actor):
-            found.note = event.note
+    moderation = await session.get(ReportModeration, row.id)
+    found = PendingReport(row.code or code, row.status, hidden=bool(moderation and moderation.hidden),
+                          duplicate_of=row.duplicate_of if row.status == "duplicate" else None)
+    events = (await session.execute(select(ReportEvent).where(
+        ReportEvent.report_id == row.id, ReportEvent.public.is_(True),
+        ReportEvent.kind.in_(PUBLIC_EVENT_KINDS), ReportEvent.note.is_not(None))
+        .order_by(ReportEvent.id.desc()).limit(20))).scalars()
+    for event in events:
+        if note_is_public(event.kind, event.status_to, event.actor):
+            found.note, found.note_kind = event.note, (
+                "reply" if event.kind == "reply" else event.status_to)
+            break
     if row.contact_id and found.note:
         found.contact_name = (await session.execute(select(Contact.name).where(
             Contact.id == row.contact_id))).scalar_one_or_none()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from hub.keys import HUB_KEY
 from store.models import Report
@@ -42,7 +42,7 @@ async def test_a_report_in_triage_says_it_will_be_published_once_forwarded(porta
     assert "sẽ được công khai khi Trung tâm chuyển" in page and "Lý do:" not in page
 
 
-async def test_a_merged_report_links_the_one_it_joined_unless_hidden(portal: Any) -> None:
+async def test_a_merged_report_links_the_one_it_joined(portal: Any) -> None:
     client = portal
     original = await seed_report(client, status="triage", agency=None, forwarded=False)
     dup = await seed_report(client, status="duplicate", agency=None, forwarded=False)
@@ -53,5 +53,31 @@ async def test_a_merged_report_links_the_one_it_joined_unless_hidden(portal: Any
     assert (await client.get(f"/r/{original}")).status == 200  # the link leads somewhere
     async with client.app[HUB_KEY].sessions() as session, session.begin():
         await set_report_hidden(session, original, True, actor="tt.lan", reason="thông tin cá nhân")
-    page = await _page(client, dup)
-    assert original not in page and "trùng với một phản ánh khác" in page
+    # hidden, the one it joined still answers with its status (no link to a 404)
+    assert (await client.get(f"/r/{original}")).status == 200
+    assert f'href="/r/{original}"' in await _page(client, dup)
+
+
+async def test_a_hidden_report_keeps_its_citizens_updates_and_rating_link(portal: Any) -> None:
+    """Walkthrough: hiding a web citizen's report made /r/CODE a 404 saying the code was wrong,
+    though that page is where a web citizen reads the agency's reply and rates the result."""
+    from router.rating import issue_rating_token
+
+    client = portal
+    code = await seed_report(client, status="resolved", agency="moi-truong",
+                             description="Nhà ông Hùng số 5 xả nước thải", name="Lê Văn Hùng",
+                             notes={"resolved": "Đã nhắc hộ gia đình khắc phục, ông Lê Văn Hùng đã sửa."})
+    async with client.app[HUB_KEY].sessions() as session, session.begin():
+        await set_report_hidden(session, code, True, actor="tt.lan", reason="thông tin cá nhân")
+        report = (await session.execute(select(Report).where(Report.code == code))).scalar_one()
+        token = await issue_rating_token(session, report)
+    page = await _page(client, code)
+    assert "Đã xử lý xong" in page and "Kết quả:" in page and "Đã nhắc hộ gia đình khắc phục" in page
+    assert "Hùng" not in page and "xả nước thải" not in page  # masked; the report text unpublished
+    assert "không được công khai" in page and "sẽ được công khai" not in page
+    page = await _page(client, f"{code}?rate={token}")
+    assert f'action="/r/{code}/rate"' in page
+    resp = await client.post(f"/r/{code}/rate", data={"token": token, "score": "4"},
+                             allow_redirects=False)
+    assert resp.status == 303, await resp.text()
+    assert "Cảm ơn bạn đã đánh giá" in await _page(client, f"{code}?rated=1")

@@ -136,7 +136,10 @@ async def test_public_only_once_forwarded_and_hidden_reports_are_404_and_in_no_l
     text = await page.text()
     assert page.status == 200 and "Đang phân loại" in text and "karaoke" not in text
     assert (await client.get(f"/api/public/reports/{triage}")).status == 404
-    assert (await client.get(f"/r/{hidden}")).status == 404
+    # hidden: the page its citizen follows says where it stands, nothing of its content
+    page = await client.get(f"/r/{hidden}")
+    text = html.unescape(await page.text())
+    assert page.status == 200 and "không được công khai" in text and "nhạy cảm" not in text
     assert (await client.get(f"/api/public/reports/{hidden}")).status == 404
     assert (await client.get("/r/PA-2026-999999")).status == 404
     for path in ("/", "/reports", "/reports?q=nhay cam", "/reports?q=karaoke", "/reports.atom",

@@ -12,7 +12,7 @@ from aiohttp import web
 
 from normalizer.places import canonical_ward, list_wards
 from normalizer.schema import CATEGORIES
-from router.views import due_state, public_result, public_timeline
+from router.views import PUBLIC_NOTE_LABELS, due_state, public_result, public_timeline
 from store.models import utcnow
 from store.public_reports import (
     STATUS_GROUPS,
@@ -180,9 +180,6 @@ async def report_page(request: web.Request, rate_error: str | None = None, statu
     async with ctx.sessions() as session:
         found = await public_report(session, code)
         pending = None if found is not None else await pending_report(session, code)
-        if pending is not None and pending.duplicate_of and \
-                await pending_report(session, pending.duplicate_of) is None:
-            pending.duplicate_of = None  # the report it joined is hidden: no link to a 404
         # a merged report points the citizen at the one being handled, when that one is public
         original = (found.report.duplicate_of if found is not None and found.report.status == "duplicate"
                     and found.report.duplicate_of and await public_report(session, found.report.duplicate_of)
@@ -191,9 +188,12 @@ async def report_page(request: web.Request, rate_error: str | None = None, statu
         if pending is None:
             return not_found(request)
         return render(request, "portal/pending.html", {
-            "code": code, "status": pending.status, "duplicate_of": pending.duplicate_of,
-            "reason": public_text_for(pending.note, pending.contact_name) if pending.note else None},
-            base_url=ctx.public_base_url)
+            "code": code, "status": pending.status, "hidden": pending.hidden,
+            "duplicate_of": pending.duplicate_of,
+            "note": public_text_for(pending.note, pending.contact_name) if pending.note else None,
+            "note_label": PUBLIC_NOTE_LABELS.get(pending.note_kind or "", "Ghi chú"),
+            "rate_error": rate_error, "rated": request.query.get("rated") == "1",
+            **await _rating_form(request, code, token)}, base_url=ctx.public_base_url, status=status)
     names = agency_names(request)
     report = found.report
     now = utcnow()
@@ -204,16 +204,8 @@ async def report_page(request: web.Request, rate_error: str | None = None, statu
     item = card(report, found.contact_name, names, base_url=ctx.public_base_url,
                 decimals=settings.coordinate_decimals, now=now, masks=masks(request))
     rating_comment = mask(report.rating_comment) if report.rating_comment else None
-    rate_token = (token if token is not None else request.query.get("rate", "")).strip()[:64]
-    can_rate = False
-    if rate_token:
-        from router.rating import rating_token_report
-
-        async with ctx.sessions() as session:
-            can_rate = await rating_token_report(session, report.code or "", rate_token) is not None
     return render(request, "portal/report.html", {
-        "rate_token": rate_token if can_rate else None, "rate_link_dead": bool(rate_token) and not can_rate,
-        "noindex": bool(rate_token),
+        **await _rating_form(request, report.code or "", token),
         "rated": request.query.get("rated") == "1", "rate_error": rate_error,
         "canonical": f"{ctx.public_base_url.rstrip('/')}/r/{report.code}",
         "r": item, "original": original, "timeline": public_timeline(report, found.events, names, mask, found.staff),
@@ -221,6 +213,19 @@ async def report_page(request: web.Request, rate_error: str | None = None, statu
         "photos": [p.sha256 for p in found.photos], "rating_comment": rating_comment,
         "og_image": (photo_url(ctx.public_base_url, report.code, found.photos[0].sha256)
                      if found.photos else None)}, base_url=ctx.public_base_url, status=status)
+
+
+async def _rating_form(request: web.Request, code: str, token: str | None) -> dict[str, Any]:
+    """The one-time rating link's state: its token when it still rates this report."""
+    rate_token = (token if token is not None else request.query.get("rate", "")).strip()[:64]
+    can_rate = False
+    if rate_token:
+        from router.rating import rating_token_report
+
+        async with request.app[WEB_CONTEXT].sessions() as session:
+            can_rate = await rating_token_report(session, code, rate_token) is not None
+    return {"rate_token": rate_token if can_rate else None,
+            "rate_link_dead": bool(rate_token) and not can_rate, "noindex": bool(rate_token)}
 
 
 async def rate(request: web.Request) -> web.Response:

@@ -11,8 +11,10 @@ Parsed strings are also checked for what no database column can hold: an unpaire
 surrogate (``"\\ud800"``, or CESU-8 bytes, which ``json.loads`` decodes with surrogatepass) cannot
 be encoded as UTF-8 (every write failed with UnicodeEncodeError), and PostgreSQL text refuses
 the NUL character (``"\\u0000"``). ``text="replace"`` (the default: a provider's webhook, an
-import line) turns each into U+FFFD, so the message is kept; ``text="refuse"`` (the agency API)
-raises JSONRefused naming the field, for a 400 the caller can act on.
+import line) turns an unpaired surrogate into U+FFFD, so the message is kept, and leaves NUL
+(``json.dumps`` writes it back escaped, and the normalizer's text cleaning removes it from what
+is stored); ``text="refuse"`` (the agency API, which stores fields as given) raises JSONRefused
+naming the field, for a 400 the caller can act on.
 """
 from __future__ import annotations
 
@@ -32,6 +34,7 @@ _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 _SUSPECT = re.compile(rb"\\u|\xed[\xa0-\xbf]")
 _SUSPECT_STR = re.compile("\\\\u|[\x00\ud800-\udfff]")
 _BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _NAME = re.compile(r"[A-Za-z0-9_]{1,64}")
 
 
@@ -68,9 +71,8 @@ def _suspect(raw: bytes | str, data: bytes) -> bool:
 
 
 def _storable(value: str) -> str:
-    """Valid surrogate pairs joined (CESU-8 input), unpaired ones and NUL as U+FFFD."""
-    value = value.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
-    return value.replace("\x00", "\ufffd")
+    """Valid surrogate pairs joined (CESU-8 input), unpaired ones as U+FFFD (NUL kept)."""
+    return value.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
 
 
 def _field(path: str, key: object) -> str:
@@ -81,7 +83,7 @@ def _field(path: str, key: object) -> str:
 
 def _text_checked(value: Any, path: str, refuse: bool) -> Any:
     if isinstance(value, str):
-        if _BAD_TEXT.search(value) is None:
+        if _BAD_TEXT.search(value) is None or (not refuse and _SURROGATE.search(value) is None):
             return value
         if refuse:
             where = path or "the body"
@@ -91,7 +93,7 @@ def _text_checked(value: Any, path: str, refuse: bool) -> Any:
     if isinstance(value, dict):
         out = {}
         for key, item in value.items():
-            if isinstance(key, str) and _BAD_TEXT.search(key) is not None:
+            if isinstance(key, str) and (_BAD_TEXT if refuse else _SURROGATE).search(key):
                 if refuse:
                     where = f"a key in {path}" if path else "a key"
                     raise JSONRefused(f"{where} is not valid text: it holds a NUL character or an "
@@ -109,8 +111,8 @@ def loads_bounded(raw: bytes | str, *, max_bytes: int | None = None, max_depth: 
                   parse: Callable[[bytes | str], Any] = json.loads,
                   text: Literal["replace", "refuse"] = "replace") -> Any:
     """Parse JSON text or raise JSONRefused: too large, nested too deep, or not JSON. Strings
-    that are not storable text (an unpaired surrogate, NUL) become U+FFFD, or with
-    ``text="refuse"`` raise JSONRefused with ``field`` naming the first."""
+    with an unpaired surrogate have U+FFFD in its place; with ``text="refuse"`` a string holding
+    one or a NUL raises JSONRefused with ``field`` naming the first."""
     data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else bytes(raw)
     if max_bytes is not None and len(data) > max_bytes:
         raise JSONRefused(f"JSON larger than {max_bytes} bytes")

@@ -1,7 +1,8 @@
 """JSON strings no database column can hold — an unpaired UTF-16 surrogate (``"\\ud800"``, no
-UTF-8 encoding) or a NUL (``"\\u0000"``, refused by PostgreSQL text) — in a channel's webhook:
-the event is kept with U+FFFD in their place (normalizer.jsonsafe ``text="replace"``), not a
-503 from an intake write that fails on every redelivery. Both databases."""
+UTF-8 encoding) — in a channel's webhook: the event is kept with U+FFFD in its place
+(normalizer.jsonsafe ``text="replace"``), not a 503 from an intake write that fails on every
+redelivery. A NUL is kept for the normalizer to clean (the stored JSON escapes it). Both
+databases. The agency API refuses both (``text="refuse"``)."""
 from __future__ import annotations
 
 import json
@@ -17,7 +18,7 @@ from tests.telegram.fakebot import SECRET, load
 
 def test_loads_bounded_replaces_or_refuses_unstorable_strings():
     raw = b'{"a":"x\\ud800y","b":["\\u0000"],"c":"\\ud83d\\ude9b","d":{"e f":"\\udfff"}}'
-    assert loads_bounded(raw) == {"a": "x\ufffdy", "b": ["\ufffd"], "c": "🚛", "d": {"e f": "\ufffd"}}
+    assert loads_bounded(raw) == {"a": "x\ufffdy", "b": ["\x00"], "c": "🚛", "d": {"e f": "\ufffd"}}
     assert loads_bounded('"\ud800"') == "\ufffd"  # a str with the surrogate itself
     assert loads_bounded(b'"\xed\xa0\xbd\xed\xba\x9b"') == "🚛"  # CESU-8: a pair, joined
     assert loads_bounded(b'{"k":"Vi\xe1\xbb\x87t"}') == {"k": "Việt"}
@@ -42,4 +43,4 @@ async def test_a_webhook_with_unstorable_text_is_kept(telegram_hub, db_url):  # 
     assert resp.status == 200, await resp.text()
     async with client.app[HUB_KEY].sessions() as session:
         [row] = (await session.execute(select(InboxEvent))).scalars().all()
-    assert json.loads(row.payload)["message"]["text"] == "Rác\ufffd ở đường\ufffd Lê Lợi"
+    assert json.loads(row.payload)["message"]["text"] == "Rác\ufffd ở đường\x00 Lê Lợi"

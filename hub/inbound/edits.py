@@ -1,11 +1,19 @@
-"""A citizen edited an earlier message: the report's text follows."""
+"""A citizen edited an earlier message: the report's text follows.
+
+Providers deliver out of order: an edit may come before the message it edits. Such an edit is
+kept in the inbox — a copy of its raw event, ``<edit key>~edit@<n>``, pending a little later
+(the worker's retry base, doubling, at most ``RETRY_MAX_SECONDS``) — and is applied when it comes
+round after the message has made or joined a report; tried for ``PENDING_EDIT_SECONDS`` after the
+edit arrived, or until the message itself was processed without making a report.
+"""
 from __future__ import annotations
 
 import json
 import logging
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from normalizer.schema import InboundMessage
@@ -39,8 +47,14 @@ async def apply_edit(hub: Hub, session: AsyncSession, contact: Contact,
     original = msg.meta.get("edited_external_id") or msg.external_id
     report, payload = await _edited_report(session, contact, msg, original)
     if report is None:
-        log.info("edit of unknown %s message %s ignored", msg.channel, original)
+        await _keep_for_later(hub, session, msg, original)
         return None
+    mark = _edit_mark(msg)
+    marks = dict((report.extra or {}).get("message_edit_marks") or {})
+    if original in marks and mark < list(marks[original]):
+        # A kept edit coming round after a later edit of the same message: the later one stands.
+        log.info("older edit of %s message %s not applied", msg.channel, original)
+        return report
     # Channels that do not send the previous text (Messenger, Telegram): the text this message
     # last had is the latest one stored, else the original event's (parse is pure: re-parse it).
     texts = dict((report.extra or {}).get("message_texts") or {})
@@ -50,7 +64,8 @@ async def apply_edit(hub: Hub, session: AsyncSession, contact: Contact,
         report.description = report.description.replace(old_text, msg.text, 1)
     else:
         report.description = f"{report.description}\n{msg.text}".strip()
-    report.extra = {**(report.extra or {}), "message_texts": {**texts, original: msg.text}}
+    report.extra = {**(report.extra or {}), "message_texts": {**texts, original: msg.text},
+                    "message_edit_marks": {**marks, original: mark}}
     report.updated_at = utcnow()
     lifecycle.record(session, report, actor="citizen", kind="message",
                      note=f"sửa tin nhắn: {msg.text}", public=False)
@@ -63,3 +78,47 @@ def _original_text(hub: Hub, channel: str, payload: str, external_id: str) -> st
         return None
     return next((m.text.strip() for m in adapter.parse(json.loads(payload))
                  if m.external_id == external_id and m.text), None)
+
+
+# How long an edit of a message not yet seen is kept, and the longest wait between two tries.
+PENDING_EDIT_SECONDS = 3600.0
+RETRY_MAX_SECONDS = 300.0
+_RETRY_MARK = "~edit@"
+
+
+def _edit_mark(msg: InboundMessage) -> list[float]:
+    """Orders the edits of one message: Messenger's ``num_edit``, then the edit's time."""
+    num = msg.meta.get("num_edit")
+    stamp = msg.sent_at.timestamp() if isinstance(msg.sent_at, datetime) else 0.0
+    return [float(num) if isinstance(num, int | float) and not isinstance(num, bool) else 0.0,
+            stamp]
+
+
+async def _keep_for_later(hub: Hub, session: AsyncSession, msg: InboundMessage,
+                          original: str) -> None:
+    """The edited message is not on any report (yet): queue the edit's event again, later."""
+    base = (await session.execute(select(InboxEvent.payload, InboxEvent.received_at).where(
+        InboxEvent.channel == msg.channel, InboxEvent.external_id == msg.external_id))).first()
+    edited = (await session.execute(select(InboxEvent.state).where(
+        InboxEvent.channel == msg.channel, InboxEvent.external_id == original))).scalar()
+    if base is None or edited in ("done", "ignored", "parked"):
+        # Not a stored edit event, or the message came and made no report (a command, a sticker).
+        log.info("edit of unknown %s message %s ignored", msg.channel, original)
+        return
+    prefix = msg.external_id[:255 - len(_RETRY_MARK) - 4] + _RETRY_MARK
+    tries = (await session.execute(select(func.count()).select_from(InboxEvent).where(
+        InboxEvent.channel == msg.channel,
+        InboxEvent.external_id.startswith(prefix, autoescape=True)))).scalar() or 0
+    cfg = hub.settings.workers
+    delay = min(cfg.retry_base_seconds * 2 ** tries, RETRY_MAX_SECONDS)
+    now = utcnow()
+    first_seen = base.received_at or now
+    if now + timedelta(seconds=delay) > first_seen + timedelta(seconds=PENDING_EDIT_SECONDS):
+        log.info("edit of unknown %s message %s ignored: the message did not come within %.0f "
+                 "minutes", msg.channel, original, PENDING_EDIT_SECONDS / 60)
+        return
+    session.add(InboxEvent(channel=msg.channel, external_id=f"{prefix}{tries + 1}",
+                           payload=base.payload, received_at=first_seen, state="pending",
+                           attempts=0, next_attempt_at=now + timedelta(seconds=delay)))
+    log.info("edit of %s message %s came before the message: kept, tried again in %.0fs",
+             msg.channel, original, delay)

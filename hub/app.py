@@ -31,7 +31,7 @@ from store.intake import Intake
 from store.leases import HUB_LEADER, LeaderLease
 from store.models import Agency
 from store.retention import prune_inbox
-from web import register_routes
+from web import agency_api, register_routes
 from web.console import setup_console
 from web.console.keys import ConsoleConfig
 from web.context import WEB_CONTEXT
@@ -355,7 +355,8 @@ def create_app(settings: Settings) -> web.Application:
     quiet_client_errors()
     hub = build_hub(settings)
     app = web.Application(client_max_size=settings.server.max_body_bytes,
-                          middlewares=[security_headers, refuse_control_characters])
+                          middlewares=[security_headers, refuse_control_characters,
+                                       agency_api.json_errors])
     app[HUB_KEY] = hub
     app[WEB_CONTEXT] = hub
     workers = Workers(hub)

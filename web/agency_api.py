@@ -51,6 +51,25 @@ def _error(http_status: int, message: str, /, **extra: Any) -> web.HTTPException
     return cls(text=text, content_type="application/json", headers=headers)
 
 
+@web.middleware
+async def json_errors(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Under ``/api/`` (JSON in, JSON out) aiohttp's own 404 and 405 answers ("404: Not Found",
+    plain text) become JSON: ``{"error"}``, and for 405 the ``allowed`` methods with the
+    ``Allow`` header kept. A handler's own error body (a report not found) is left as it is."""
+    try:
+        return await handler(request)
+    except (web.HTTPNotFound, web.HTTPMethodNotAllowed) as exc:
+        if not request.path.startswith("/api/") or exc.text not in (
+                None, "", f"{exc.status}: {exc.reason}"):
+            raise
+        if isinstance(exc, web.HTTPMethodNotAllowed):
+            return web.json_response(
+                {"error": f"method {request.method} not allowed here",
+                 "allowed": sorted(exc.allowed_methods)},
+                status=405, headers={"Allow": exc.headers.get("Allow", "")})
+        return web.json_response({"error": "no such endpoint"}, status=404)
+
+
 ACTOR_KEY: web.RequestKey[str] = web.RequestKey("agency_api_actor")
 
 

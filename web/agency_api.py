@@ -222,6 +222,17 @@ async def get_attachment(request: web.Request) -> web.StreamResponse:
         "X-Content-Type-Options": "nosniff", "Content-Disposition": "attachment"})
 
 
+def _refusal_detail(exc: lifecycle.StatusRefused) -> dict[str, Any]:
+    """What the refusal's body adds: ``allowed`` (the statuses this caller may set) when the
+    status itself is the problem; else ``field``, what the request must give or correct (the
+    note a result or reason needs, or ``duplicate_of``). Never ``"allowed": null``."""
+    if exc.allowed is not None:
+        return {"allowed": exc.allowed}
+    if exc.reason and exc.reason.startswith("duplicate_of"):
+        return {"field": "duplicate_of"}
+    return {"field": "note"}  # the one refusal without a list or a reason: a missing note
+
+
 async def set_status(request: web.Request) -> web.Response:
     ctx = request.app[WEB_CONTEXT]
     who = await caller(request)
@@ -241,7 +252,8 @@ async def set_status(request: web.Request) -> web.Response:
             raise _error(409, f"cannot change status from {exc.current} to {exc.wanted}",
                          status=exc.current, allowed=exc.allowed) from None
         except lifecycle.StatusRefused as exc:
-            raise _error(exc.status, str(exc), status=report.status, allowed=exc.allowed) from None
+            raise _error(exc.status, str(exc), status=report.status,
+                         **_refusal_detail(exc)) from None
         result = {"code": report.code, "status": report.status, "previous": old,
                   "agency": report.agency_id, "duplicate_of": report.duplicate_of,
                   "allowed": lifecycle.allowed_for(report.status, center=who == CENTER)}
@@ -295,7 +307,8 @@ async def route(request: web.Request) -> web.Response:
             chosen = await reroute(ctx, session, report, agency_id=agency, category=category,
                                    actor=actor_of(request, who))
         except RouteRefused as exc:
-            raise _error(exc.status, str(exc), status=report.status, allowed=exc.allowed) from None
+            allowed = {} if exc.allowed is None else {"allowed": exc.allowed}
+            raise _error(exc.status, str(exc), status=report.status, **allowed) from None
         result = {"code": report.code, "status": report.status, "agency": chosen,
                   "category": report.category, "due_at": iso(report.due_at)}
     return web.json_response(result)

@@ -284,8 +284,9 @@ async def add_note(request: web.Request) -> web.Response:
     text = _text(await _body(request), "note", required=True)
     async with ctx.sessions() as session, session.begin():
         report = await _own_report(session, who, request.match_info["code"])
+        # Internal: the report's public update time (Open311 updated_datetime, the portal) is not
+        # moved by what the public does not see.
         lifecycle.record(session, report, actor=actor_of(request, who), kind="note", note=text, public=False)
-        report.updated_at = utcnow()
         code = report.code
     return web.json_response({"code": code, "noted": True}, status=201)
 

@@ -10,9 +10,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.models import Callback, Report, ReportEvent, utcnow
 from store.serialize import iso
+from store.txn import held_scoped, peek_scoped
 
 # Messages folded into one open call-back (store/callbacks.add_callback), in arrival order.
 CALLBACK_TEXT_SEPARATOR = "\n\n"
+# The entries this transaction put a message on (callbacks_in_transaction).
+CALLBACKS_TOUCHED = "callbacks_touched"
+
+
+def callbacks_in_transaction(session: AsyncSession) -> list[Callback]:
+    """The call-back entries a message went onto in the current transaction (new, or an open one
+    it joined), in order: what a caller tells when the message it asked for went to the
+    operators instead of a channel (the agency API's reply)."""
+    return list(held_scoped(session, CALLBACKS_TOUCHED) or ())
 
 
 async def add_callback(session: AsyncSession, *, phone: str | None, text: str,
@@ -33,11 +43,13 @@ async def add_callback(session: AsyncSession, *, phone: str | None, text: str,
         if text and text not in existing.text.split(CALLBACK_TEXT_SEPARATOR):
             existing.text = CALLBACK_TEXT_SEPARATOR.join(p for p in (existing.text, text) if p)
             await session.flush()
+        peek_scoped(session, CALLBACKS_TOUCHED, list).append(existing)
         return existing
     entry = Callback(report_id=report_id, phone=phone, text=text, reason=reason[:500],
                      created_at=utcnow())
     session.add(entry)
     await session.flush()
+    peek_scoped(session, CALLBACKS_TOUCHED, list).append(entry)
     return entry
 
 

@@ -24,7 +24,7 @@ from router.assign import RouteRefused, reroute
 from router.notify import agency_name
 from router.views import agency_report_dict
 from store.account_tokens import principal_for_token
-from store.callbacks import list_callbacks, mark_callback_done
+from store.callbacks import callbacks_in_transaction, list_callbacks, mark_callback_done
 from store.models import Attachment, Report, utcnow
 from store.params import MAX_OFFSET, path_id, query_int
 from store.serialize import iso
@@ -272,9 +272,13 @@ async def reply(request: web.Request) -> web.Response:
         row = await lifecycle.notify_citizen(session, ctx, report, "agency_reply",
                                                  note=text, agency=name)
         await session.flush()
-        result = {"code": report.code, "queued": row is not None,
-                  "channel": row.channel if row is not None else None,
-                  "outbox_id": row.id if row is not None else None}
+        # No channel reaches the citizen (a hotline caller without SMS): the message went onto
+        # the operators' call-back list, which is queued too — say so, and which entry.
+        called = callbacks_in_transaction(session) if row is None else []
+        result = {"code": report.code, "queued": row is not None or bool(called),
+                  "channel": row.channel if row is not None else "callback" if called else None,
+                  "outbox_id": row.id if row is not None else None,
+                  "callback_id": called[-1].id if called else None}
     return web.json_response(result, status=202)
 
 

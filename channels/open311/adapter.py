@@ -81,6 +81,9 @@ ACCEPTED_NOTICE = "Đã tiếp nhận, mã phản ánh sẽ có trong giây lát
 # An Idempotency-Key header or client_token field: a UUID or the like, never free text (it is
 # stored and given back as the token).
 MAX_TOKEN = 128
+# tokens/{token} looks up only keys this long (after an app's "name:"): ours are 32 hex digits,
+# a UUID 36; shorter ones are guessable.
+MIN_LOOKUP = 8
 TOKEN_RE = re.compile(rf"[\x21-\x7e]{{1,{MAX_TOKEN}}}")
 
 Handler = Callable[[web.Request, str], Awaitable[web.Response]]
@@ -244,9 +247,9 @@ class WebChannel(ChannelAdapter):
             return error(fmt, 413, "request body too large")
         except (ValueError, HttpProcessingError):  # a broken or cut-off multipart body
             return error(fmt, 400, "the form body could not be read")
-        api_key = self.cfg.api_key.get_secret_value()
         given_key = str(form.get("api_key") or request.query.get("api_key") or "")
-        if api_key and not constant_time_equal(given_key, api_key):
+        keyed, app = self._client_app(given_key)
+        if keyed and app is None:
             refuse(ctx, "web", 403, "bad api_key")
             return error(fmt, 403, "api_key is missing or invalid")
         files = [k for k, v in form.items() if not isinstance(v, str)]
@@ -268,17 +271,19 @@ class WebChannel(ChannelAdapter):
             ctx.count_rejected("web", "invalid")
             return error(fmt, 400, f"Idempotency-Key/client_token must be 1 to {MAX_TOKEN} "
                                    "printable ASCII characters without spaces")
-        client_token = given_token or uuid.uuid4().hex
+        # A partner app's keys are its own (another app sending the same key makes its own
+        # report); anonymous clients and the one api_key's holders share one namespace.
+        client_token = (f"{app}:{given_token}" if app else given_token) if given_token else uuid.uuid4().hex
         fields.pop("api_key", None)
         fields.pop("jurisdiction_id", None)
         # No api_key configured: anyone may POST, so well-formed requests are limited per
         # client. A retry with an idempotency key already stored is let through and not
         # counted (it makes nothing new; the answer is its token or code, or a 409).
-        client = None if api_key else client_address(request)
+        client = None if keyed else client_address(request)
         if client is not None:
             wait = self.limiter.allow(client)
             if wait is not None:
-                if not (given_token and await self._known_token(given_token)):
+                if not (given_token and await self._known_token(client_token)):
                     ctx.count_rejected("web", "rate_limit")
                     return error(fmt, 429, "too many requests from this client; try again later",
                                  headers={"Retry-After": str(int(wait) + 1)})
@@ -299,6 +304,19 @@ class WebChannel(ChannelAdapter):
         return respond(fmt, "service_requests",
                        [{"token": client_token, "service_notice": ACCEPTED_NOTICE}],
                        status=201 if result.stored else 200)
+
+    def _client_app(self, given: str) -> tuple[bool, str | None]:
+        """(keys configured?, the client's app): "" for the one api_key, a name from
+        api_keys, None when no configured key matches (or none is configured)."""
+        main = self.cfg.api_key.get_secret_value()
+        keyed = bool(main or self.cfg.api_keys)
+        app = None
+        if main and constant_time_equal(given, main):
+            app = ""
+        for name, key in self.cfg.api_keys.items():
+            if constant_time_equal(given, key.get_secret_value()):
+                app = name
+        return keyed, app
 
     async def _same_request(self, token: str, fields: dict[str, str]) -> bool:
         """A retried request, or another request reusing the key? (Keys are the client's.)"""
@@ -328,6 +346,10 @@ class WebChannel(ChannelAdapter):
     # --- reading -----------------------------------------------------------------------------
     async def get_token(self, request: web.Request, fmt: str) -> web.Response:
         token = request.match_info["token"]
+        if len(token.rsplit(":", 1)[-1]) < MIN_LOOKUP:
+            # a short key ("1") is guessable: looking it up would show other clients' codes
+            return error(fmt, 404, f"token not found (keys under {MIN_LOOKUP} characters are not "
+                                   "looked up; retry the POST with the same key for its id)")
         code = await self._code_for_token(token)
         if code is None and not await self._known_token(token):
             return error(fmt, 404, "token not found")

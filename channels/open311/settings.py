@@ -1,6 +1,7 @@
 """Settings of the web/Open311 channel: the ``[channels.web]`` section."""
 from __future__ import annotations
 
+import re
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, SecretStr, field_validator
@@ -11,6 +12,10 @@ from channels.base import ChannelSettings
 class Open311Settings(ChannelSettings):
     enabled: bool = True  # the Open311 endpoint is on unless switched off
     api_key: SecretStr = SecretStr("")  # when set, POST requests.* must carry it (body or query)
+    # One key per partner app (name → key), each accepted like api_key. An app's
+    # Idempotency-Keys are its own: its tokens are "<name>:<key>", so two apps using the same
+    # key never meet (holders of the one api_key share a single namespace).
+    api_keys: dict[str, SecretStr] = {}
     # With no api_key anyone may POST: well-formed requests per client address per hour
     # (like the portal form's form_per_hour; more is a 429 with Retry-After). Not applied when
     # api_key is set: the clients holding it are the center's partner apps.
@@ -29,6 +34,16 @@ class Open311Settings(ChannelSettings):
     endpoint_type: str = "production"
     # Datetimes in answers are given in this zone, to the second (W3C profile of ISO 8601).
     timezone: str = "Asia/Ho_Chi_Minh"
+
+    @field_validator("api_keys")
+    @classmethod
+    def _app_names(cls, value: dict[str, SecretStr]) -> dict[str, SecretStr]:
+        for name, key in value.items():
+            if not re.fullmatch(r"[A-Za-z0-9_-]{1,32}", name):
+                raise ValueError(f"api_keys: app name {name!r} must be 1-32 letters, digits, _ or -")
+            if not key.get_secret_value():
+                raise ValueError(f"api_keys: the key of {name!r} is empty")
+        return value
 
     @field_validator("timezone")
     @classmethod

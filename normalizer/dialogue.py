@@ -156,14 +156,42 @@ def find_code(text: str | None) -> str | None:
     return match.group(0).upper() if match else None
 
 
+# Words a lookup may be phrased with around the code (folded): "tra cứu mã PA-…", "cho tôi hỏi
+# phản ánh PA-… ạ".
+_LOOKUP_WORDS = frozenset((
+    "tra", "cuu", "tracuu", "kiem", "xem", "status", "ma", "so", "phan", "anh", "ho", "cho", "toi",
+    "minh", "em", "hoi", "giup", "voi", "a", "oi", "ad", "admin", "ban", "xin", "vui", "long",
+    "lai", "thong", "tin", "tinh", "trang", "tien", "do", "cua", "nay", "nhe", "nha", "vay",
+    "nhi", "ha", "the", "muon", "can", "check", "dum", "ho", "code", "ve", "ve", "don",
+))
+# What makes a short message about a code a question about its progress.
+_LOOKUP_CUES = re.compile(
+    r"\b(?:den\s*dau|toi\s*dau|dau\s*roi|the\s*nao|ra\s*sao|sao\s*roi|tinh\s*trang|tien\s*do|"
+    r"bao\s*gio|khi\s*nao|luc\s*nao|tra\s*cuu|kiem\s*tra|xu\s*ly\s*(?:xong\s*)?(?:chua|gi)|"
+    r"(?:xong|duoc|xu\s*ly|giai\s*quyet|sua)\s*chua|co\s*ai\s*xu\s*ly)\b"
+    r"|\bchua\s*(?:a|vay|nhi|ha|nhe|ad)?\s*$")
+_LOOKUP_MAX_WORDS = 10
+
+
 def lookup_code(text: str | None, *, loose: bool = False) -> str | None:
-    """The code a status lookup asks for: "tra cứu PA-…", "/status PA-…", "PA-…" alone. With
-    ``loose`` (a mail: the code may sit in a sentence) any code in the text counts."""
+    """The code a status lookup asks for: "tra cứu PA-…", "/status PA-…", "PA-…" alone, and a
+    short message whose point is asking about one code ("tra cứu mã PA-…", "PA-… xử lý đến đâu
+    rồi ạ?", "cho tôi hỏi phản ánh PA-… đã xong chưa"). A code inside a longer message, or with
+    words that add to the report ("PA-… đèn vẫn chưa sửa"), is not a lookup. With ``loose`` (a
+    mail: the code may sit in a sentence) any code in the text counts."""
     if not text:
         return None
-    match = _LOOKUP.match(fold(nfc(text)))
+    folded = fold(nfc(text))
+    match = _LOOKUP.match(folded)
     if match:
         return match.group(1).upper()
+    codes = {c.upper() for c in CODE_RE.findall(text)}
+    if len(codes) == 1:
+        rest = re.findall(r"[a-z0-9]+", CODE_RE.sub(" ", folded))
+        bare = " ".join(rest)
+        if len(rest) <= _LOOKUP_MAX_WORDS and (
+                all(w in _LOOKUP_WORDS for w in rest) or _LOOKUP_CUES.search(bare)):
+            return codes.pop()
     return find_code(text) if loose else None
 
 

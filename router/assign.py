@@ -87,10 +87,20 @@ async def forward(ctx: RouterContext, session: AsyncSession, report: Report, age
 CENTER_LABEL = "center"
 
 
+def _classify(session: AsyncSession, report: Report, category: str, actor: str) -> None:
+    """The center changes the category: an event and a label the classifier's retraining keeps."""
+    lifecycle.record(session, report, actor=actor, kind="classification", public=False,
+                     note=f"{report.category or '—'} → {category}")
+    report.category, report.category_confidence = category, 1.0
+    report.classifier_version = CENTER_LABEL
+
+
 async def reroute(ctx: RouterContext, session: AsyncSession, report: Report, *, agency_id: str | None,
                   category: str | None, actor: str = "center") -> str | None:
     """The center sends a report to an agency (or re-classifies it and lets the rules choose).
-    Returns the agency id, or None when it stays in triage."""
+    Returns the agency id, or None when it stays in triage. A forwarded report sent to the agency
+    it is already with is not forwarded again (same deadline, no message to anyone): only a
+    changed category is recorded."""
     from normalizer.schema import CATEGORIES
 
     if category is not None and category not in CATEGORIES:
@@ -100,11 +110,18 @@ async def reroute(ctx: RouterContext, session: AsyncSession, report: Report, *, 
     if "forwarded" not in lifecycle.TRANSITIONS.get(report.status, ()):
         raise RouteRefused(f"a {report.status} report cannot be routed", 409,
                            lifecycle.allowed_for(report.status, center=True))
-    if category is not None and category != report.category:
-        lifecycle.record(session, report, actor=actor, kind="classification", public=False,
-                         note=f"{report.category or '—'} → {category}")
-        report.category, report.category_confidence = category, 1.0
-        report.classifier_version = CENTER_LABEL
+    changed = category if category is not None and category != report.category else None
+    if report.status == "forwarded" and report.agency_id:
+        # Already in an agency's queue: "routing" it to that same agency is no new forward (its
+        # deadline runs on, the citizen is not told again); only a changed category is recorded.
+        target = agency_id or choose_agency(category or report.category, 1.0, report.ward,
+                                            agency_rules(ctx), 0.0).agency_id
+        if target == report.agency_id:
+            if changed is not None:
+                _classify(session, report, changed, actor)
+            return report.agency_id
+    if changed is not None:
+        _classify(session, report, changed, actor)
     elif category is not None and report.classifier_version != CENTER_LABEL:
         # Routed with the classifier's category kept: a confirmation, a label like a correction.
         lifecycle.record(session, report, actor=actor, kind="classification", public=False,

@@ -59,7 +59,9 @@ DONE = {"route": "Đã chuyển phản ánh.", "status": "Đã cập nhật tr�
         "reply": "Đã gửi trả lời cho người phản ánh.", "merge": "Đã gộp vào phản ánh gốc.",
         "reject": "Đã từ chối phản ánh.", "hide": "Đã ẩn khỏi trang công khai.",
         "show": "Đã hiện lại trên trang công khai.", "triage": "Phản ánh ở lại chờ phân loại.",
-        "returned": "Đã trả lại Trung tâm."}
+        "returned": "Đã trả lại Trung tâm.",
+        "classified": "Đã đổi lĩnh vực. Phản ánh vẫn ở đơn vị đang xử lý, hạn xử lý giữ nguyên.",
+        "unchanged": "Không có gì thay đổi: phản ánh đã ở đơn vị này, với lĩnh vực này."}
 MAX_TEXT = 2000
 # Served inline (the browser shows them in <img>/<video>); anything else is a download.
 INLINE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp", "video/mp4", "video/webm",
@@ -251,6 +253,7 @@ async def _route(ctx: WebContext, session: AsyncSession, report: Report, user: S
     category = form.get("category") or None
     if agency is None and category is None:
         raise ActionError("Hãy chọn đơn vị xử lý hoặc lĩnh vực.", 400)
+    before = (report.status, report.agency_id, report.category)
     try:
         chosen = await reroute(ctx, session, report, agency_id=agency, category=category,
                                actor=user.actor)
@@ -265,6 +268,8 @@ async def _route(ctx: WebContext, session: AsyncSession, report: Report, user: S
         else:
             message = "Chưa có đơn vị nào nhận lĩnh vực này ở phường/xã này: hãy chọn đơn vị."
         raise ActionError(message, exc.status) from None
+    if chosen and before[:2] == ("forwarded", chosen):  # kept by the same agency: no new forward
+        return "classified" if report.category != before[2] else "unchanged"
     return "route" if chosen else "triage"
 
 

@@ -13,6 +13,7 @@ second report; a retry after processing is answered with the ``service_request_i
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import re
@@ -28,6 +29,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from sqlalchemy import select
 
 from channels.base import ChannelAdapter, ChannelContext, constant_time_equal
+from channels.media import host_allowed
 from channels.open311.render import FORMATS, MIME, error, format_of, respond
 from channels.open311.requests import (
     QueryError,
@@ -341,7 +343,15 @@ class WebChannel(ChannelAdapter):
                 .where(InboxEvent.channel == "web", InboxEvent.external_id == token))).scalar()
 
     def parse(self, payload: dict[str, Any]) -> list[InboundMessage]:
-        return [parse_request(payload)]
+        """A media_url outside ``media_hosts`` is never fetched (no server-side request
+        forgery) but kept as a link: the center and the agency still see what the client sent
+        (a photo-only request would otherwise reach them empty)."""
+        message = parse_request(payload)
+        allowed = self.allowed_media_hosts
+        message.attachments = [
+            ref if ref.kind != "image" or not ref.url or host_allowed(ref.url, allowed)
+            else dataclasses.replace(ref, kind="link") for ref in message.attachments]
+        return [message]
 
     # --- reading -----------------------------------------------------------------------------
     async def get_token(self, request: web.Request, fmt: str) -> web.Response:

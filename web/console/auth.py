@@ -65,10 +65,42 @@ def safe_next(target: str | None) -> str:
     return "/console/"
 
 
+EXPIRED_NOTICE = ("Phiên làm việc đã hết hạn, vui lòng đăng nhập lại. "
+                  "Nội dung vừa nhập chưa được lưu: hãy nhập lại sau khi đăng nhập.")
+
+
+def _form_page(request: web.Request) -> str:
+    """The page a form posted without a session was on: the Referer's path when it is this
+    site's, else the page that holds the form of the path posted to."""
+    referer = request.headers.get("Referer", "")
+    if referer:
+        parts = urlsplit(referer)
+        own = {request.host, urlsplit(request.config_dict[CONFIG_KEY].public_base_url).netloc}
+        if parts.netloc in own and parts.path.startswith("/console/"):
+            page = safe_next(parts.path + (f"?{parts.query}" if parts.query else ""))
+            if page != "/console/" or parts.path == "/console/":
+                return page
+    path = request.path
+    if path.startswith("/console/reports/") and path.count("/") >= 4:
+        return safe_next("/".join(path.split("/")[:4]))  # /console/reports/{code}/<action>
+    if path.startswith("/console/calls"):
+        return "/console/calls/new"
+    if path.startswith("/console/accounts/"):
+        return safe_next("/".join(path.split("/")[:4]))
+    for page in ("/console/callbacks", "/console/accounts", "/console/password"):
+        if path.startswith(page):
+            return page
+    return "/console/"
+
+
 def _login_redirect(request: web.Request) -> web.StreamResponse:
     target = "/console/login"
     if request.method == "GET" and request.path_qs != "/console/":
         target += "?next=" + quote(request.path_qs, safe="")
+    elif request.method != "GET" and request.path != "/console/logout":
+        # What was typed is not kept (a POST cannot be replayed after the login): the officer
+        # comes back to the form's page and is told.
+        target += "?expired=1&next=" + quote(_form_page(request), safe="")
     if request.headers.get("HX-Request"):
         return web.Response(status=200, headers={"HX-Redirect": target})
     return see_other(target)
@@ -170,6 +202,7 @@ def _login_page(request: web.Request, *, error: str | None = None, username: str
     token = secrets.token_urlsafe(24)
     response = render(request, "console/login.html", {
         "title": "Đăng nhập", "login_csrf": token, "error": error, "username": username,
+        "notice": EXPIRED_NOTICE if request.method == "GET" and request.query.get("expired") else None,
         "next": safe_next(next_target or request.query.get("next"))}, status=status)
     if headers:
         response.headers.update(headers)

@@ -6,7 +6,8 @@ Three ways in:
   digit 1–5 ("4/5", "5.", "5 sao") rates the citizen's latest report when it is resolved (or
   closed); a digit followed by a comment also rates, with the comment kept, when the two are
   plainly a rating ("5, rất tốt", "4 sao - hơi chậm", "5/5 cảm ơn", "5 rất hài lòng"); "5 ổ gà
-  trước nhà" stays an ordinary message. By email the reply rates the report it answers (thread
+  trước nhà" stays an ordinary message. On chat channels the rated report is the citizen's
+  resolved report most recently asked for a rating, even when they have made a newer one. By email the reply rates the report it answers (thread
   or ``[#code]``), not the latest one.
 - **A one-time link** for citizens who cannot answer (SMS, hotline, web): ``issue_rating_token``
   when a report is resolved; the link is ``{public_base_url}/r/{code}?rate={token}``; the
@@ -25,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from normalizer.schema import InboundMessage
 from router.notify import enqueue_citizen_message
-from store.models import Contact, RatingToken, Report, utcnow
+from store.models import Contact, OutboxMessage, RatingToken, Report, utcnow
 from store.reports import record_event
 
 if TYPE_CHECKING:
@@ -79,7 +80,8 @@ def parse_rating(text: str | None) -> tuple[int, str | None] | None:
 async def apply_rating(ctx: RouterContext, session: AsyncSession, contact: Contact,
                        msg: InboundMessage, report: Report | None = None) -> Report | None:
     """The rated report, or None when the message is not a rating. ``report``: the report the
-    message answers (an email reply in its thread); else, on chat channels, the citizen's latest."""
+    message answers (an email reply in its thread); else, on chat channels, the citizen's
+    resolved report most recently asked for a rating (``rating_asked_report``)."""
     if msg.kind != "message" or msg.attachments or msg.location:
         return None
     parsed = parse_rating(msg.text)
@@ -88,13 +90,38 @@ async def apply_rating(ctx: RouterContext, session: AsyncSession, contact: Conta
     if report is None:
         if msg.channel not in ctx.chat_channels:
             return None
-        report = (await session.execute(select(Report).where(Report.contact_id == contact.id)
-                                        .order_by(Report.id.desc()).limit(1))).scalar_one_or_none()
+        report = await rating_asked_report(session, contact, msg.channel)
     if report is None or report.status not in RATEABLE_STATUSES:
         return None
     store_rating(session, report, *parsed, via=msg.channel)
     report.external_ids = [*(report.external_ids or []), msg.external_id]
     await enqueue_citizen_message(session, ctx, report, "rating_thanks", score=parsed[0])
+    return report
+
+
+async def rating_asked_report(session: AsyncSession, contact: Contact,
+                              channel: str) -> Report | None:
+    """On a chat channel, the report a bare rating answers: the citizen's report that is resolved
+    (or closed) and was asked for a rating (a ``resolved*`` message), the most recently asked
+    first — not merely their latest report, which may be a newer one still open. None when the
+    citizen's newest report on the channel has a dialogue question open that was asked after
+    that request (the answer is to the question)."""
+    row = (await session.execute(
+        select(Report, OutboxMessage.created_at)
+        .join(OutboxMessage, OutboxMessage.report_id == Report.id)
+        .where(Report.contact_id == contact.id, Report.status.in_(RATEABLE_STATUSES),
+               OutboxMessage.purpose == "citizen", OutboxMessage.template.like("resolved%"))
+        .order_by(OutboxMessage.id.desc()).limit(1))).first()
+    if row is None:
+        return None
+    report, asked_at = row
+    newest = (await session.execute(
+        select(Report).where(Report.contact_id == contact.id, Report.channel == channel)
+        .order_by(Report.id.desc()).limit(1))).scalar_one_or_none()
+    if newest is not None and newest.id != report.id and newest.created_at > asked_at:
+        pending = ((newest.extra or {}).get("dialogue") or {})
+        if pending.get("pending") and not pending.get("done"):
+            return None
     return report
 
 

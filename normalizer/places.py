@@ -47,6 +47,8 @@ _DISTRICT_PREFIX = {"quan", "q", "huyen", "h", "tx", "tp", "thixa"}
 _BLOCKERS = {"duong", "d", "pho", "kiet", "k", "hem", "ngo", "ngach", "cau", "thon", "xom",
              "ap", "khoi", "ql", "tl", "song", "ben", "truong", "cong", "nga", "cum", "lang",
              "deo", "nui"}
+# Punctuation between a blocker and a name: they are not one phrase ("Chi Lăng, Phú Hậu").
+_PUNCT_GAP = re.compile(r"[,;.:()/\-–—]")
 # Bare (unprefixed) keys that are also everyday words.
 _BARE_STOP = {"nham", "phu gia", "an tay", "an dong", "loc an", "phu an", "hong ha", "a ngo",
               "son thuy", "trung son", "phu son", "an hoa", "huong hoa", "phu hoa", "xuan loc"}
@@ -280,6 +282,13 @@ def _from_text(text: str) -> PlaceResult:
         return NO_PLACE
     accented = any(not w.isascii() for w in orig)
     spans: list[tuple[int, int, str]] = []
+
+    def prefix(start: int) -> str:
+        found = _prefix(folded, start)
+        if found == "blocked" and _PUNCT_GAP.search(clean, words[start - 1].end(), words[start].start()):
+            return ""  # "kiệt 5 Chi Lăng, Phú Hậu": the street's last word is not "làng"
+        return found
+
     i = 0
     firsts = g.firsts
     while i < len(folded):
@@ -288,8 +297,8 @@ def _from_text(text: str) -> PlaceResult:
             continue
         for size in range(min(g.max_len, len(folded) - i), 0, -1):
             k = tuple(folded[i:i + size])
-            if k in g.index or (k in g.district_keys and _prefix(folded, i) == "district"):
-                spans.append((i, i + size, _prefix(folded, i)))
+            if k in g.index or (k in g.district_keys and prefix(i) == "district"):
+                spans.append((i, i + size, prefix(i)))
                 i += size
                 break
         else:

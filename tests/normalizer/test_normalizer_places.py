@@ -256,3 +256,18 @@ def test_coordinates_and_text_agreeing_raise_confidence():
 def test_coordinates_without_text_fall_back_to_text_when_outside():
     r = resolve_place("phường An Cựu", 21.0285, 105.8542)
     assert r.ward == "Phường An Cựu" and r.source == "text"
+
+
+@pytest.mark.parametrize(("text", "ward"), [
+    # console walkthrough: a street ending in "Lăng" (làng, village: a blocker) hid the old
+    # ward named after the comma
+    ("kiệt 5 Chi Lăng, Phú Hậu", "Phường Phú Xuân"),
+    ("kiet 5 Chi Lang, Phu Hau", "Phường Phú Xuân"),
+    ("Chi Lăng, Phú Hội", "Phường Thuận Hóa"),
+    ("12 Chi Lăng - Phú Hậu", "Phường Phú Xuân"),
+    # without punctuation the blocker still reads as one phrase: "làng Phú Hậu" is a village
+    ("làng Phú Hậu", None),
+    ("đường Phú Hậu", None),
+])
+def test_a_blocker_before_a_comma_does_not_hide_the_ward(text: str, ward: str | None) -> None:
+    assert resolve_place(text).ward == ward

@@ -1,5 +1,9 @@
 """A report re-routed while its first delivery still waits must not reach the old agency:
 the queued forward gives up, and the withdrawal carries only the code (no citizen, no notes)."""
+import asyncio
+import contextlib
+
+from aiohttp import web
 from sqlalchemy import select
 
 from hub.keys import HUB_KEY
@@ -19,10 +23,19 @@ async def test_rerouted_report_is_not_delivered_to_the_old_agency(settings_facto
          "webhook_url": f"{api.url}/hookA", "webhook_secret": SECRET},
         {"id": "so-xay-dung", "name": "SXD", "categories": ["traffic_infrastructure"]},
     ]
+    release = asyncio.Event()
+
+    async def slow_photo(request, body):  # a download still running holds the delivery back
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(release.wait(), 5)
+        return web.Response(status=503)
+    api.on("GET", "/x.jpg", default=slow_photo)
     client = await hub_client(settings_factory(
-        agencies=agencies, routing={"delivery_media_wait_seconds": 2}))
-    # A pending download holds the first delivery back for a while.
-    code = await post_report(client, ENV_FORM, media_url="https://example.org/x.jpg")
+        agencies=agencies, routing={"delivery_media_wait_seconds": 2},
+        channels={"web": {"media_hosts": ["127.0.0.1"]}}))
+    # A pending download holds the first delivery back for a while (a media_url outside
+    # media_hosts is only a link: nothing to wait for).
+    code = await post_report(client, ENV_FORM, media_url=f"{api.url}/x.jpg")
     center = await token(client, "center")
     resp = await client.post(f"/api/v1/reports/{code}/route", json={"agency": "so-xay-dung"},
                              headers=center)
@@ -35,6 +48,7 @@ async def test_rerouted_report_is_not_delivered_to_the_old_agency(settings_facto
         rows = await outbox(client, code, purpose="agency_webhook")
         return rows if len(rows) >= 2 and all(r.state in ("sent", "dead") for r in rows) else None
     rows = await wait_for(settled, timeout=15)
+    release.set()
     states = {r.payload["template_data"]["event"]: r for r in rows}
     assert states["report.forwarded"].state == "dead"
     assert "no longer assigned" in states["report.forwarded"].last_error

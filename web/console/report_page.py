@@ -22,6 +22,7 @@ not exist, so codes cannot be probed; the photo and video route is scoped the sa
 from __future__ import annotations
 
 import logging
+import secrets
 from typing import Any
 
 from aiohttp import web
@@ -142,6 +143,7 @@ async def _page(request: web.Request, *, error: str | None = None, status: int =
         "hidden": bool(moderation and moderation.hidden), "caller_unverified": unverified,
         "hidden_reason": moderation.reason if moderation else None,
         "error": error, "notice": DONE.get(done), "form": form or {}, "failed": failed,
+        "form_token": lambda: secrets.token_urlsafe(18),
         "media_url": lambda a: f"/console/reports/{report.code}/media/{a.sha256}",
         "inline": lambda a: (a.content_type or "") in INLINE_TYPES and a.state == "stored"},
         status=status)
@@ -222,16 +224,45 @@ def _label(status: str) -> str:
     return STATUS_LABELS.get(status, status)
 
 
+# Forms whose action messages the citizen carry a one-time token (``form_token``): the same form
+# sent twice (a double click, a retry, two requests at once) acts once. The tokens used lately are
+# kept on the report (``extra["form_tokens"]``), checked and written under the report's lock (row
+# lock on PostgreSQL; SQLite has one writer), in the action's transaction.
+ONCE = {"reply": "reply", "status": "status", "return": "returned", "reject": "reject"}
+KEEP_TOKENS = 20
+
+
+def _form_token(form: dict[str, str]) -> str | None:
+    token = form.get("form_token") or ""
+    return token if 16 <= len(token) <= 64 and token.replace("-", "").replace("_", "").isalnum() else None
+
+
+def _used(report: Report, token: str | None) -> bool:
+    return token is not None and token in ((report.extra or {}).get("form_tokens") or [])
+
+
+def _use(report: Report, token: str | None) -> None:
+    if token is not None:
+        used = [t for t in (report.extra or {}).get("form_tokens") or [] if isinstance(t, str)]
+        report.extra = {**(report.extra or {}), "form_tokens": [*used, token][-KEEP_TOKENS:]}
+
+
 async def _act(request: web.Request, action: str) -> web.StreamResponse:
     user = request[USER_KEY]
     code = _code(request)
     form = await _form(request)
+    token = _form_token(form) if action in ONCE else None
     try:
         ctx = _context(request)
         async with request.config_dict[SESSIONS_KEY]() as session, session.begin():
             report = await _locked(session, code, user)
-            can = permissions(user, report)
-            done = await ACTIONS[action](ctx, session, report, user, form, can)
+            if _used(report, token):  # already done by the first of the same form
+                log.info("console: %s %s on %s sent again, done once", user.actor, action, code)
+                done = ONCE[action]
+            else:
+                can = permissions(user, report)
+                done = await ACTIONS[action](ctx, session, report, user, form, can)
+                _use(report, token)
             still_visible = _scope(user) is None or report.agency_id == _scope(user)
     except ActionError as exc:
         return await _page(request, error=str(exc), status=exc.status, form=form, failed=action)

@@ -309,10 +309,33 @@ async def _set_status(ctx: WebContext, session: AsyncSession, report: Report, us
     status = form.get("status") or ""
     if not can["statuses"]:
         _forbid(False)
-    if status not in can["statuses"]:
-        raise ActionError(f"Không thể đặt trạng thái “{_label(status)}” cho phản ánh này.", 409)
+    seen = form.get("seen_status")
+    if status not in can["statuses"] or (seen and seen != report.status and status == report.status):
+        message = f"Không thể đặt trạng thái “{_label(status)}” cho phản ánh này."
+        if seen and seen != report.status:  # changed since the officer opened the page
+            message = (f"Phản ánh vừa được chuyển sang trạng thái “{_label(report.status)}”"
+                       f"{await _changed_by(session, report)} trong lúc bạn đang nhập: "
+                       "ghi chú của bạn chưa được lưu, hãy xem lại rồi gửi lại.")
+        raise ActionError(message, 409)
     await _status(ctx, session, report, user, status, _text(form, "note", "ghi chú", required=False))
     return "status"
+
+
+async def _changed_by(session: AsyncSession, report: Report) -> str:
+    """" bởi <who>" for the report's last status change ("" when unknown)."""
+    from store.models import Account, ReportEvent
+
+    actor = (await session.execute(select(ReportEvent.actor).where(
+        ReportEvent.report_id == report.id, ReportEvent.kind == "status")
+        .order_by(ReportEvent.id.desc()).limit(1))).scalar()
+    if not actor:
+        return ""
+    if actor.startswith("user:"):
+        name = (await session.execute(select(Account.display_name).where(
+            Account.username == actor[5:]))).scalar()
+        return f" bởi {name or actor[5:]}"
+    agencies = await known_agencies(session)
+    return f" bởi {ACTORS.get(actor) or agencies.get(actor, actor)}"
 
 
 async def _reply(ctx: WebContext, session: AsyncSession, report: Report, user: SessionUser,

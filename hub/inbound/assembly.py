@@ -66,6 +66,66 @@ async def find_open_report(hub: Hub, session: AsyncSession, contact: Contact,
         .order_by(Report.id.desc()).limit(1))).scalar_one_or_none()
 
 
+# How long after the citizen's last message an answer to the dialogue's last question still
+# joins the report once the assembly window has ended (docs/dialogue.md).
+LATE_ANSWER_HOURS = 6
+LATE_KEY = "late_answer"
+
+
+def fits_question(slot: str, msg: InboundMessage) -> bool:
+    """Whether a message reads as the answer to the dialogue's ``slot`` question: a location or
+    an address for the place, a photo for the photo, a shared or typed phone for the phone."""
+    if slot == "place":
+        return msg.location is not None or (
+            not msg.attachments and dialogue.looks_like_place(msg.text))
+    if slot == "photo":
+        return any(a.kind in conversation.PHOTO_KINDS for a in msg.attachments)
+    if slot == "phone":
+        from normalizer.phones import extract_phones
+
+        return bool((msg.contact is not None and msg.contact.phone) or extract_phones(msg.text))
+    return False
+
+
+async def find_late_answer(hub: Hub, session: AsyncSession, contact: Contact,
+                           msg: InboundMessage) -> tuple[Report, str] | None:
+    """(report, slot) when the message answers, after the assembly window ended, the last
+    question the dialogue asked on the citizen's latest report on this channel: that question
+    was neither answered nor skipped, the report's last message is under LATE_ANSWER_HOURS old,
+    no late answer joined it yet, and the message fits the question."""
+    report = (await session.execute(
+        select(Report).where(Report.contact_id == contact.id, Report.channel == msg.channel)
+        .order_by(Report.id.desc()).limit(1))).scalar_one_or_none()
+    if report is None or report.status not in OPEN_STATUSES or (report.extra or {}).get(LATE_KEY):
+        return None
+    state = conversation.state_of(report)
+    if state is None or not state.asked:
+        return None
+    slot = state.asked[-1]
+    if slot in state.skipped or not state.done:
+        return None
+    if (msg.sent_at or utcnow()) - report.last_message_at >= timedelta(hours=LATE_ANSWER_HOURS):
+        return None
+    if slot in await conversation.have(session, report, contact):
+        return None  # answered
+    return (report, slot) if fits_question(slot, msg) else None
+
+
+async def apply_late_answer(hub: Hub, session: AsyncSession, contact: Contact,
+                            msg: InboundMessage, report: Report, slot: str) -> None:
+    """Add a late answer to its report like any supplement (once), and thank the citizen as the
+    dialogue does."""
+    report.extra = {**(report.extra or {}), LATE_KEY: slot}
+    text = msg.text.strip()
+    if slot == "place" and msg.location is None and text:
+        report.address = text[:500]
+        report.place_source = "citizen"
+    elif slot == "phone" and text:
+        _remember_contacts(report, text)
+    await extend_report(hub, session, report, msg, contact)
+    await lifecycle.notify_citizen(session, hub, report, "dialogue_thanks")
+
+
 async def _owned(session: AsyncSession, report: Report, contact: Contact,
                  msg: InboundMessage) -> bool:
     if report.contact_id == contact.id or _same_person(report, msg):
@@ -105,6 +165,11 @@ async def apply_citizen_message(hub: Hub, session: AsyncSession, contact: Contac
             await commands.answer_small_talk(session, hub, msg, chat, contact)
             return None
     report = named or await find_open_report(hub, session, contact, msg)
+    if report is None and talks and msg.channel in hub.chat_channels:
+        late = await find_late_answer(hub, session, contact, msg)
+        if late is not None:
+            await apply_late_answer(hub, session, contact, msg, *late)
+            return late[0]
     if report is None and talks and msg.channel not in hub.chat_channels:
         # A mail carrying a code that is not an addition to the sender's own report: a lookup.
         code = msg.report_code or (dialogue.lookup_code(msg.text, loose=True) if plain else None)

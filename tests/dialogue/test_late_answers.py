@@ -1,0 +1,88 @@
+"""An answer to the dialogue's last question that comes after the assembly window ended joins
+that report (walkthrough defect: after "Sự việc ở đâu ạ?", "trước số 25 đường Trần Phú" sent
+late made a second report, asked the same question again)."""
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from sqlalchemy import update
+
+from hub.keys import HUB_KEY
+from router import templates
+from store.models import Report
+from tests.conftest import wait_for
+from tests.dialogue.chat_support import TelegramCitizen
+from tests.telegram.fakebot import channel_settings, serve
+
+QUIET = "Rác thải sinh hoạt đổ bừa bãi, bốc mùi hôi thối mấy ngày nay"
+
+
+async def _window_ended(citizen):
+    async def routed():
+        reports = await citizen.reports()
+        return reports if reports and reports[-1].status != "received" else None
+    reports = await wait_for(routed, timeout=30)
+    # its "forwarded"/"triage" message too
+    await citizen.answers(2)
+    # The job closes the window a little after it ended; a message's date is in whole seconds.
+    await asyncio.sleep(2)
+    return reports
+
+
+async def test_late_place_answer_joins_the_report_once(settings_factory, hub_client, fake_api):
+    bot_api = await fake_api()
+    serve(bot_api)
+    client = await hub_client(settings_factory(channels=channel_settings(bot_api.url),
+                                               intake={"assembly_window_minutes": 0.1}))
+    citizen = TelegramCitizen(client, bot_api, chat=512340091)
+    await citizen.say(QUIET)
+    [ack] = await citizen.answers(1)
+    assert "Sự việc ở đâu" in ack
+    [report] = await _window_ended(citizen)
+    assert report.address is None and report.extra["dialogue"]["asked"] == ["place"]
+
+    await citizen.say("trước số 25 đường Trần Phú")
+    thanks = (await citizen.answers(3))[2]
+    assert thanks == templates.render("dialogue_thanks", code=report.code)
+    [report] = await citizen.reports()
+    assert report.address == "trước số 25 đường Trần Phú"
+    assert "trước số 25 đường Trần Phú" in report.description
+    assert report.extra["late_answer"] == "place"
+
+    # Once: a second late place (after the window again) is a new report.
+    await asyncio.sleep(8)
+    await citizen.say("kiệt 7 đường Ngự Bình cũng có rác")
+    await citizen.answers(4)
+    assert len(await citizen.reports()) == 2
+
+
+async def test_late_answers_that_do_not_fit_or_come_too_late(settings_factory, hub_client,
+                                                             fake_api):
+    bot_api = await fake_api()
+    serve(bot_api)
+    client = await hub_client(settings_factory(channels=channel_settings(bot_api.url),
+                                               intake={"assembly_window_minutes": 0.1}))
+    citizen = TelegramCitizen(client, bot_api, chat=512340092)
+    await citizen.say(QUIET)
+    await citizen.answers(1)
+    [report] = await _window_ended(citizen)
+
+    # Not an answer to "where?": a report of its own.
+    await citizen.say("Cây xanh gãy đổ chắn ngang lối đi")
+    await citizen.answers(3)
+    reports = await citizen.reports()
+    assert len(reports) == 2 and reports[0].address is None
+
+    # Six hours on, an address is no longer taken as the late answer.
+    citizen2 = TelegramCitizen(client, bot_api, chat=512340093, first_update=830709001)
+    await citizen2.say(QUIET)
+    await citizen2.answers(1)
+    [old] = await _window_ended(citizen2)
+    async with client.app[HUB_KEY].sessions() as session, session.begin():
+        await session.execute(update(Report).where(Report.id == old.id).values(
+            last_message_at=old.last_message_at - timedelta(hours=6, minutes=1)))
+    await citizen2.say("trước số 25 đường Trần Phú")
+    await citizen2.answers(3)
+    reports = await citizen2.reports()
+    assert len(reports) == 2 and reports[0].address is None

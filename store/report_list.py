@@ -2,7 +2,7 @@
 
 Paging is LIMIT/OFFSET over an indexed order (created_at within status, agency, channel,
 category or ward: see the indexes at the end of store.models), so a page costs the same on
-100,000 reports as on 100. The center's default view puts triage first: two index range scans
+100,000 reports as on 100. The center's default view puts triage (and returned) first: two index range scans
 (triage, then the rest) instead of one sort over every row.
 
 Word search reads ``console_search``: each report's description, address and ward folded (lower
@@ -25,7 +25,7 @@ from math import isqrt
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import ForeignKey, Select, Text, and_, bindparam, func, literal_column, or_, select
+from sqlalchemy import ForeignKey, Select, Text, and_, bindparam, case, func, literal_column, or_, select
 from sqlalchemy import table as sa_table
 from sqlalchemy import text as sa_text
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -347,14 +347,21 @@ async def _search(session: AsyncSession, flt: QueueFilter, scope: QueueScope, no
     return page, found if total is None else total
 
 
+# Reports still waiting for someone: the deadline order lists them first.
+OPEN_STATUSES = ("received", "triage", "forwarded", "in_progress", "returned")
+# The center's "triage first" view: what waits for the center (a returned report is back with it).
+CENTER_FIRST = ("triage", "returned")
+
+
 def _sort_keys(sort: str) -> list[Any]:
-    return [Report.due_at] if sort == "due" else [Report.created_at]
+    return [Report.due_at, Report.status] if sort == "due" else [Report.created_at]
 
 
 def _sort_key(sort: str) -> Any:
-    """_ordered's order in Python, for rows (id, created_at) or (id, due_at)."""
+    """_ordered's order in Python, for rows (id, created_at) or (id, due_at, status)."""
     if sort == "due":
-        return lambda row: (row[1] is None, row[1] or datetime.min.replace(tzinfo=UTC), row[0])
+        return lambda row: (row[2] not in OPEN_STATUSES, row[1] is None,
+                            row[1] or datetime.min.replace(tzinfo=UTC), row[0])
     return lambda row: (row[1], row[0])
 
 
@@ -404,8 +411,10 @@ def _ordered(query: Select[Any], sort: str) -> Select[Any]:
     if sort == "old":
         return query.order_by(Report.created_at.asc(), Report.id.asc())
     if sort == "due":
-        # Reports without a due date last, on every backend.
-        return query.order_by(Report.due_at.is_(None), Report.due_at.asc(), Report.id.asc())
+        # Open reports first, then the rest (resolved, closed…); in each, by deadline and those
+        # without one last, on every backend.
+        return query.order_by(case((Report.status.in_(OPEN_STATUSES), 0), else_=1),
+                              Report.due_at.is_(None), Report.due_at.asc(), Report.id.asc())
     return query.order_by(Report.created_at.desc(), Report.id.desc())
 
 
@@ -458,14 +467,17 @@ async def list_reports(session: AsyncSession, flt: QueueFilter, scope: QueueScop
                          counts=counts, capped=found > COUNT_CAP)
     walk = session.bind.dialect.name == "sqlite" and sort in ("new", "old") and flt.overdue
     if scope.triage_first and not flt.status:
-        # Triage reports first, then every other one, each part in the chosen order.
-        first = _conditions(replace(flt, status="triage"), scope, now, overdue_statuses)
-        rest = [*_conditions(flt, scope, now, overdue_statuses), Report.status != "triage"]
+        # Triage and returned reports (waiting for the center) first, then every other one, each
+        # part in the chosen order.
+        first = [*_conditions(flt, scope, now, overdue_statuses), Report.status.in_(CENTER_FIRST)]
+        rest = [*_conditions(flt, scope, now, overdue_statuses), Report.status.not_in(CENTER_FIRST)]
         n_first = await _count(session, first)
         total = n_first + await _count(session, rest)
         if walk:
-            first = _conditions(replace(flt, status="triage"), scope, now, overdue_statuses, walk_created=True)
-            rest = [*_conditions(flt, scope, now, overdue_statuses, walk_created=True), Report.status != "triage"]
+            first = [*_conditions(flt, scope, now, overdue_statuses, walk_created=True),
+                     Report.status.in_(CENTER_FIRST)]
+            rest = [*_conditions(flt, scope, now, overdue_statuses, walk_created=True),
+                    Report.status.not_in(CENTER_FIRST)]
         reports = await _rows(session, first, sort, offset, page_size)
         reports += await _rows(session, rest, sort, max(0, offset - n_first), page_size - len(reports))
     else:

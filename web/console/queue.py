@@ -91,6 +91,9 @@ async def queue_page(request: web.Request) -> web.Response:
     async with request.config_dict[SESSIONS_KEY]() as session:
         result = await list_reports(session, flt, scope, now=now, page=page,
                                     page_size=config.page_size, overdue_statuses=OVERDUE_STATUSES)
+        if result.page > result.pages >= 1:  # past the end (an old link, a typed number): the last page
+            result = await list_reports(session, flt, scope, now=now, page=result.pages,
+                                        page_size=config.page_size, overdue_statuses=OVERDUE_STATUSES)
         agencies = {a: n for a, n in await session.execute(select(Agency.id, Agency.name))}
         channels = await report_channels(session)
     context = {

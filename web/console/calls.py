@@ -72,20 +72,38 @@ async def new_call(request: web.Request) -> web.Response:
     return _form_page(request)
 
 
+# Words that say "the ward's name follows" in an address ("p. Tây Lộc", "phường Thuận Hóa").
+WARD_MARKERS = frozenset({"p", "phuong", "x", "xa", "tt", "thi", "tran"})
+
+
+def _name_words(name: str) -> list[str]:
+    return fold(name).replace(",", " ").replace(".", " ").split()
+
+
+def _matches(tail: list[str], name: list[str]) -> bool:
+    """``tail`` is in the name's words: every word whole, the last one (still being typed) at
+    least a word's beginning ("thuan h" in "phuong thuan hoa"; "hau" not in "hoa chau")."""
+    for i in range(len(name) - len(tail) + 1):
+        if name[i:i + len(tail) - 1] == tail[:-1] and name[i + len(tail) - 1].startswith(tail[-1]):
+            return True
+    return False
+
+
 def _ward_matches(typed: str) -> list[str]:
-    """Wards whose name contains the last words typed in the address (folded: "thuan h" finds
-    "Phường Thuận Hóa")."""
-    words = fold(typed).replace(",", " ").split()
+    """Wards whose name has the last words typed in the address, as whole words (the last may
+    be the beginning of one): "thuan h" finds "Phường Thuận Hóa". After a ward marker
+    ("p. Tây Lộc") the whole name typed must match, not just its last word."""
+    segment = fold(typed).rsplit(",", 1)[-1].replace(".", " ").split()
+    marked = max((i for i, w in enumerate(segment) if w in WARD_MARKERS), default=-1)
+    words = segment[marked + 1:]
     if not words:
         return []
-    wards = list_wards()
-    for n in (3, 2, 1):
-        if len(words) < n:
+    wards = [(w, _name_words(w)) for w in list_wards()]
+    tails = [words] if marked >= 0 else [words[-n:] for n in (3, 2, 1) if len(words) >= n]
+    for tail in tails:
+        if len(" ".join(tail)) < 2:
             continue
-        tail = " ".join(words[-n:])
-        if len(tail) < 2:
-            continue
-        found = [w for w in wards if tail in fold(w)]
+        found = [w for w, name in wards if _matches(tail, name)]
         if found:
             return found[:MAX_SUGGESTIONS]
     return []

@@ -32,7 +32,7 @@ from store.accounts import (
 from store.ratelimit import client_address
 from web.console.auth import require_role
 from web.console.keys import CONFIG_KEY, SESSIONS_KEY, USER_KEY
-from web.console.render import render, see_other
+from web.console.render import account_event_detail, officer_names, render, see_other
 
 
 async def _form(request: web.Request) -> dict[str, str]:
@@ -88,9 +88,12 @@ async def _detail(request: web.Request, username: str, *, notice: str | None = N
         tokens = await account_tokens(session, account.username, include_revoked=True)
         events = await account_events(session, account.id)
         agencies = await known_agencies(session)
+        names = await officer_names(session, [e.actor for e in events])
     return render(request, "console/account.html", {
         "title": f"Tài khoản {account.username}", "account": account, "tokens": [t for t, _ in tokens],
-        "events": events, "agencies": agencies, "notice": notice, "secret": secret,
+        "events": events, "agencies": agencies,
+        "officer": lambda actor: names.get(actor) or agencies.get(actor, actor),
+        "event_detail": lambda detail: account_event_detail(detail, agencies), "notice": notice, "secret": secret,
         "secret_label": secret_label, "error": error, "can_have_tokens": account.role in TOKEN_ROLES},
         status=status)
 

@@ -13,7 +13,7 @@ from store.callbacks import list_callbacks, mark_callback_done_once
 from store.models import Report
 from web.console.auth import require_role
 from web.console.keys import SESSIONS_KEY, USER_KEY
-from web.console.render import failure_reason, render, see_other
+from web.console.render import failure_reason, officer_names, render, see_other
 
 STATES = {"open": "Chưa gọi", "done": "Đã gọi", "all": "Tất cả"}
 RATED = ("resolved", "closed")  # reports whose result the caller is asked to rate
@@ -30,11 +30,12 @@ async def callbacks_page(request: web.Request) -> web.Response:
         codes = {e["report_code"] for e in entries if e["report_code"]}
         statuses = dict((await session.execute(
             select(Report.code, Report.status).where(Report.code.in_(codes)))).all()) if codes else {}
+        names = await officer_names(session, [e["done_by"] for e in entries])
     return render(request, "console/callbacks.html", {
         "title": "Danh sách gọi lại", "entries": entries, "state": state, "states": STATES,
         "can_work": user.role in ("center", "hotline"),
         "asks_rating": {c for c, st in statuses.items() if st in RATED},
-        "reason": failure_reason})
+        "reason": failure_reason, "officer": lambda actor: names.get(actor, actor)})
 
 
 @require_role("center", "hotline")

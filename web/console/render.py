@@ -72,6 +72,9 @@ _ROUTE_NOTES = (  # (stored note, what the timeline says): {channel} and {templa
     (re.compile(r"^không gọi lại cho thông báo '(?P<template>[\w:.-]+)' \((?P<rest>.*)\)$", re.S),
      "không gọi lại để đọc {template} ({rest})"),
     (re.compile(r"^gửi kèm qua email \((?P<template>[\w:.-]+)\)$"), "gửi kèm qua thư điện tử: {template}"),
+    (re.compile(r"^đưa vào danh sách gọi lại \((?P<rest>.*)\)$", re.S), "đưa vào danh sách gọi lại ({rest})"),
+    (re.compile(r"^không còn cách nào liên hệ công dân \((?P<rest>.*)\)$", re.S),
+     "không còn cách nào liên hệ công dân ({rest})"),
 )
 
 
@@ -127,6 +130,36 @@ def event_note(kind: str, note: str | None, agencies: dict[str, str] | None = No
                     parts["rest"] = failure_reason(parts["rest"])
                 return text.format(**parts)
     return note
+
+
+async def officer_names(session: Any, actors: Any) -> dict[str, str]:
+    """``user:<name>`` actors → the officers' display names (others are left out)."""
+    from sqlalchemy import select
+
+    from store.models import Account
+
+    names = {a[5:] for a in actors if isinstance(a, str) and a.startswith("user:")}
+    if not names:
+        return {}
+    rows = await session.execute(select(Account.username, Account.display_name)
+                                 .where(Account.username.in_(names)))
+    return {f"user:{u}": n or u for u, n in rows}
+
+
+def account_event_detail(detail: str | None, agencies: dict[str, str] | None = None) -> str:
+    """An account event's detail ("role=hotline agency=moi-truong") in words."""
+    if not detail:
+        return ""
+    words = []
+    for part in detail.split():
+        key, _, value = part.partition("=")
+        if key == "role":
+            words.append(f"vai trò {ROLES.get(value, value)}")
+        elif key == "agency":
+            words.append(f"đơn vị {(agencies or {}).get(value, value)}")
+        else:
+            words.append(part)
+    return ", ".join(words)
 
 
 def see_other(location: str) -> web.Response:

@@ -51,7 +51,8 @@ log = logging.getLogger("hub.console")
 ATTACHMENT_KINDS = {"image": "Ảnh", "video": "Video", "audio": "Ghi âm", "file": "Tệp",
                     "location": "Vị trí"}
 EVENT_KINDS = {"status": "Trạng thái", "message": "Tin nhắn", "note": "Ghi chú", "reply": "Trả lời",
-               "notification": "Thông báo", "delivery": "Chuyển đơn vị", "classification": "Phân loại"}
+               "notification": "Thông báo", "delivery": "Chuyển đơn vị", "classification": "Phân loại",
+               "rating": "Đánh giá"}
 ACTORS = {"system": "Hệ thống", "citizen": "Người phản ánh", "center": "Trung tâm"}
 DELIVERY_STATES = {"pending": "Chờ gửi", "sending": "Đang gửi", "sent": "Đã gửi", "retry": "Sẽ gửi lại",
                    "dead": "Không gửi được", "paused": "Tạm dừng"}

@@ -81,7 +81,13 @@ async def answer_command(session: AsyncSession, ctx: RouterContext, msg: Inbound
                          contact: Contact | None = None) -> None:
     command = msg.meta.get("command", "")
     if command == "status":
-        await answer_lookup(session, ctx, msg, msg.report_code or "(trống)", contact)
+        if not msg.report_code:
+            # "/status" alone: how to use it, and the citizen's own codes.
+            template, mine = await my_codes_text(session, contact)
+            _reply(session, msg, "status_usage",
+                   f"{templates.render('status_usage')}\n{mine}", None)
+            return
+        await answer_lookup(session, ctx, msg, msg.report_code, contact)
         return
     _reply(session, msg, f"command:{command}", templates.render("welcome"), None)
 

@@ -59,6 +59,7 @@ TEMPLATES: dict[str, str] = {
         "chúng tôi sẽ gửi lại mã để bạn tra cứu."
     ),
     "status": "Phản ánh {code}: {status_label}. Cập nhật lúc {updated}.",
+    "status_usage": "Để tra cứu, gửi: /status <mã phản ánh> (ví dụ: /status PA-2026-000123).",
     "status_unknown": "Không tìm thấy phản ánh có mã {code}. Vui lòng kiểm tra lại mã.",
     # Email: under every mail about a report, so the citizen's answer threads into it.
     "email_reply_hint": (

@@ -36,7 +36,10 @@ async def find_named_report(session: AsyncSession, contact: Contact,
             select(Report).where(Report.code == msg.report_code))).scalar_one_or_none()
         if report is not None and await _owned(session, report, contact, msg):
             return report
-    thread_ids = msg.meta.get("in_reply_to_ids") or []
+    thread_ids = list(msg.meta.get("in_reply_to_ids") or [])
+    if msg.meta.get("reply_to_mid"):
+        # A swipe-reply (Messenger) to one of our messages names that message's id.
+        thread_ids.append(str(msg.meta["reply_to_mid"]))
     if thread_ids:
         report = (await session.execute(
             select(Report).join(OutboxMessage, OutboxMessage.report_id == Report.id)

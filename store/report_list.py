@@ -32,8 +32,9 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from normalizer.phones import normalize_phone
 from normalizer.text import fold
-from store.models import Base, ChannelState, Report, utcnow
+from store.models import Base, ChannelState, Contact, Report, utcnow
 
 SORTS = ("new", "old", "due")
 SEARCH_CURSOR = "console-search-cursor"
@@ -85,6 +86,8 @@ class QueueScope:
 
     agency_id: str | None = None
     triage_first: bool = False
+    # May find reports by the citizen's phone (staff who see contact data; never a public page).
+    contacts: bool = False
 
 
 @dataclass(slots=True)
@@ -446,6 +449,17 @@ async def _rows(session: AsyncSession, conds: list[Any], sort: str, offset: int,
     return list((await session.execute(query)).scalars())
 
 
+_PHONE_CHARS = re.compile(r"^\+?[0-9][0-9 .()-]{7,18}$")
+
+
+def phone_query(q: str | None) -> str | None:
+    """The number a query is, in the form contacts keep it (``+84…``), or None."""
+    text = (q or "").strip()
+    if not _PHONE_CHARS.match(text) or sum(c.isdigit() for c in text) < 9:
+        return None
+    return normalize_phone(text)
+
+
 async def list_reports(session: AsyncSession, flt: QueueFilter, scope: QueueScope, *, now: datetime,
                        page: int = 1, page_size: int = 50,
                        overdue_statuses: Sequence[str] = ("forwarded", "in_progress")) -> QueuePage:
@@ -457,6 +471,17 @@ async def list_reports(session: AsyncSession, flt: QueueFilter, scope: QueueScop
     if flt.q:  # control characters are no part of a search: only them is no search
         flt = replace(flt, q=clean_query(flt.q) or None)
     counts = await status_counts(session, scope)
+    phone = phone_query(flt.q) if scope.contacts else None
+    if phone is not None:
+        # A phone number ("0914 222 333", "+84914222333"): the reports of the citizen with that
+        # contact phone or reply address, in the chosen order (the index on contacts.phone).
+        local = "0" + phone[3:] if phone.startswith("+84") else phone
+        conds = [*_conditions(replace(flt, q=None), scope, now, overdue_statuses), or_(
+            Report.contact_id.in_(select(Contact.id).where(Contact.phone.in_((phone, local)))),
+            Report.reply_address.in_((phone, local)))]
+        total = await _count(session, conds)
+        reports = await _rows(session, conds, sort, offset, page_size)
+        return QueuePage(reports=reports, total=total, page=page, page_size=page_size, counts=counts)
     words = bool(flt.q and flt.q.strip() and not CODE_RE.match(flt.q.strip()))
     if words:
         # A word search lists its matches newest (or as sorted) first, triage or not, and counts

@@ -7,6 +7,7 @@ JavaScript; htmx swaps only the results when a filter changes).
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import datetime
 from urllib.parse import urlencode
 
@@ -30,6 +31,8 @@ from web.console.render import render
 
 # router.sla.is_overdue counts only reports an agency is working on.
 OVERDUE_STATUSES = ("forwarded", "in_progress")
+# Roles whose queue search finds reports by the citizen's phone number.
+CONTACT_ROLES = ("center", "hotline", "agency")
 MAX_QUERY = 200
 # Channels are a registry of adapters (a new one is one package): the filter offers the channels
 # that reports actually came from, and accepts any well-formed name.
@@ -87,6 +90,8 @@ async def queue_page(request: web.Request) -> web.Response:
     page = _page_number(request.query.get("page"))
     scope = (QueueScope(agency_id=user.agency_id or "") if user.role == "agency"
              else QueueScope(triage_first=user.role == "center"))
+    # Staff who see the citizen's contact data may find reports by phone (agencies in scope).
+    scope = replace(scope, contacts=user.role in CONTACT_ROLES)
     now = utcnow()
     async with request.config_dict[SESSIONS_KEY]() as session:
         result = await list_reports(session, flt, scope, now=now, page=page,

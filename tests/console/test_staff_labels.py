@@ -30,3 +30,11 @@ async def test_callbacks_and_account_log_name_the_officer(console_db: ConsoleDB,
     assert "Đỗ Văn Minh" in html and "user:op.minh" not in html
     html = await (await client.get("/console/accounts/op.minh")).text()
     assert "role=hotline" not in html and "vai trò " in html
+
+
+def test_return_alert_links_the_console_page() -> None:
+    note = ("Sở Xây dựng trả lại phản ánh PA-2026-000042: không thuộc thẩm quyền\n"
+            "Đề nghị Trung tâm phân loại và chuyển lại.\nXem: https://hub.test/r/PA-2026-000042")
+    shown = event_note("note", note)
+    assert "/r/PA-2026-000042" not in shown
+    assert shown.endswith("Xem: /console/reports/PA-2026-000042") and shown.startswith("Sở Xây dựng")

@@ -60,6 +60,7 @@ TEMPLATE_LABELS: dict[str, str] = {
     "agency_rerouted_away": "báo phản ánh đã chuyển đơn vị khác",
     "center_returned": "báo đơn vị trả lại phản ánh",
 }
+_PUBLIC_LINK = re.compile(r"Xem: \S*/r/(?P<code>[A-Z]{2}-\d{4}-\d+)\s*$")
 _ARROW = re.compile(r"^(\S+) → (\S+)$")
 _RECLASSIFIED = re.compile(r"^phân loại lại: (\S+?)/(.*?) → (\S+?)/(.*?)( \(.*\))?$")
 _ROUTE_NOTES = (  # (stored note, what the timeline says): {channel} and {template} are translated
@@ -118,6 +119,10 @@ def event_note(kind: str, note: str | None, agencies: dict[str, str] | None = No
         return f"chuyển {agencies.get(m[1], m[1])} → {agencies.get(m[2], m[2])}"
     if kind == "status" and (m := re.match(r"^tiếp nhận qua (\w+)$", note)) and m[1] in ROUTE_LABELS:
         return f"tiếp nhận qua {ROUTE_LABELS[m[1]]}"
+    if kind == "note" and (m := _PUBLIC_LINK.search(note)):
+        # The center's alert of a returned report points at the public page (a 404 when the
+        # report is hidden): staff are sent to the console's page of the report instead.
+        return note[:m.start()] + f"Xem: /console/reports/{m['code']}"
     if kind in ("notification", "delivery"):
         for pattern, text in _ROUTE_NOTES:
             if m := pattern.match(note):

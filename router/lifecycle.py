@@ -215,7 +215,8 @@ async def alert_center_of_return(ctx: RouterContext, session: AsyncSession, repo
                                             agency_id)
     ctx.metrics.alerts.labels("router", "returned").inc()
     fields = await template_fields(session, ctx, report)
-    fields.update(agency=await agency_name(session, agency_id, ctx), note=note)
+    fields.update(agency=await agency_name(session, agency_id, ctx), note=note,
+                  console_url=f"{ctx.public_base_url.rstrip('/')}/console/reports/{report.code}")
     record(session, report, actor="system", kind="note", public=False,
            note=templates.render("center_returned", **fields))
     center = ctx.routing.center_email

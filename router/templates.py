@@ -169,7 +169,7 @@ TEMPLATES: dict[str, str] = {
     # The center hears of a report an agency sent back.
     "center_returned": (
         "{agency} trả lại phản ánh {code}: {note}\nĐề nghị Trung tâm phân loại và chuyển lại.\n"
-        "Xem: {status_url}"
+        "Xem: {console_url}"
     ),
 }
 

@@ -87,6 +87,9 @@ async def test_a_returned_report_alerts_the_center(settings_factory, hub_client)
     assert row.payload["subject"] == f"[#{code}] Đơn vị trả lại phản ánh"
     assert "Công ty Môi trường đô thị Huế trả lại phản ánh" in row.payload["text"]
     assert "Không thuộc thẩm quyền" in row.payload["text"]
+    # the center's staff open it in the console (the public page may be hidden, and is a 404
+    # for a report never forwarded)
+    assert row.payload["text"].rstrip().endswith(f"/console/reports/{code}")
     notes = [e.note for e in await events(client, code, "note")]
     assert any(n.startswith("Công ty Môi trường đô thị Huế trả lại phản ánh") for n in notes)
     metrics = await (await client.get("/metrics")).text()

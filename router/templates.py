@@ -136,7 +136,7 @@ TEMPLATES: dict[str, str] = {
     "button_done": "Xong",
     "dialogue_thanks": "Cảm ơn bạn! Thông tin đã được bổ sung vào phản ánh {code}.",
     "dialogue_triage": (
-        "Cảm ơn bạn! Trung tâm đang xem xét để chuyển phản ánh {code} đến đơn vị có thẩm quyền."
+        "Phản ánh {code} đang được Trung tâm xem xét để chuyển đến đơn vị có thẩm quyền."
     ),
     # Status lookup: the citizen's own report in full, anyone else's as the public page shows it.
     "status_own": (

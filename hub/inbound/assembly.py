@@ -247,10 +247,16 @@ async def extend_report(hub: Hub, session: AsyncSession, report: Report, msg: In
             report.ward or report.lat is not None or report.address) and dialogue.looks_like_place(text):
         report.address = text[:500]  # the answer to "where is it?"
         report.place_source = "citizen"
+    if text and not dialogue.has_words(text):
+        text = ""  # "🙏🙏", "..." : nothing an agency can read (still on the timeline)
     if text:
         report.description = f"{report.description}\n{text}".strip()
-    if msg.location and report.lat is None and not report.address:
+    if msg.location and report.lat is None and msg.location.lat is not None:
+        # A pin places the report even after an address text (which may not have been one).
         report.lat, report.lon = msg.location.lat, msg.location.lon
+        report.address = report.address or msg.location.address
+        report.ward = report.ward or msg.location.ward
+    elif msg.location and report.lat is None and not report.address:
         report.address, report.ward = msg.location.address, msg.location.ward
     report.external_ids = [*(report.external_ids or []), msg.external_id]
     _remember_message_key(report, msg)

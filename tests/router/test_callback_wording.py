@@ -1,27 +1,15 @@
 """The call-back list holds what an operator reads out on the phone: the template's callback
 wording, not the chat text rendered for the channel that refused ("reply with a number")."""
-import json
-import time
-
 from sqlalchemy import select
 
 from hub.keys import HUB_KEY
 from store.models import Callback, Report
 from tests.conftest import wait_for
 from tests.router.helpers import report, token
-from tests.telegram.fakebot import SECRET, channel_settings, error, load, path, sent_messages, serve
+from tests.router.test_e2e_telegram import _post
+from tests.telegram.fakebot import channel_settings, error, path, sent_messages, serve
 
-HEADERS = {"X-Telegram-Bot-Api-Secret-Token": SECRET, "Content-Type": "application/json"}
 BLOCKED = error(403, "Forbidden: bot was blocked by the user")
-
-
-async def _post(client, name, text=None, update_id=None):
-    update = load(name, date=int(time.time()), update_id=update_id)
-    if text is not None:
-        update["message"]["text"] = text
-    resp = await client.post("/webhooks/telegram", data=json.dumps(update, ensure_ascii=False),
-                             headers=HEADERS)
-    assert resp.status == 200
 
 
 async def test_failed_result_is_called_back_with_the_spoken_wording(settings_factory, hub_client,

@@ -281,10 +281,6 @@ async def pending_statuses(session: AsyncSession, codes: Sequence[str]) -> dict[
     return {code: status for code, status in rows}
 
 
-async def pending_status(session: AsyncSession, code: str) -> str | None:
-    return (await pending_statuses(session, [code])).get(code)
-
-
 @dataclass(slots=True)
 class PendingReport:
     """A report that is not public — never forwarded, or hidden by the center — as the citizen
@@ -301,7 +297,7 @@ class PendingReport:
 
 
 async def pending_report(session: AsyncSession, code: str) -> PendingReport | None:
-    """``pending_status`` with the latest note for the citizen and the report a duplicate
+    """One report's ``pending_statuses`` with the latest note for the citizen and the report a duplicate
     joined; hidden reports too (a web citizen reads their updates only on this page)."""
     row = (await session.execute(select(Report).where(Report.code == code))).scalar_one_or_none()
     if row is None:

@@ -55,7 +55,7 @@ from normalizer.schema import (
     RawEvent,
 )
 from store.models import InboxEvent, Report, utcnow
-from store.public_reports import pending_status, pending_statuses, public_conditions
+from store.public_reports import pending_report, pending_statuses, public_conditions
 from store.ratelimit import RateLimiter, client_address
 
 log = logging.getLogger("hub.channels.open311")
@@ -373,10 +373,10 @@ class WebChannel(ChannelAdapter):
             report = (await session.execute(select(Report).where(
                 Report.code == code, *public_conditions()))).scalar_one_or_none()
             if report is None:
-                status = await pending_status(session, code)
-                if status is None:
+                pending = await pending_report(session, code)
+                if pending is None or pending.hidden:
                     return error(fmt, 404, "service_request_id not found")
-                return respond(fmt, "service_requests", [pending_request(code, status)])
+                return respond(fmt, "service_requests", [pending_request(pending)])
             return respond(fmt, "service_requests", await public_requests(
                 session, [report], self.zone, self.ctx.public_coordinate_decimals,
                 self.ctx.public_base_url))
@@ -395,7 +395,10 @@ class WebChannel(ChannelAdapter):
             public = {r.code for r in reports}
             pending = await pending_statuses(
                 session, [c for c in asked_ids(request.query) if c not in public])
-            found.extend(pending_request(code, status) for code, status in pending.items())
+            for code in pending:
+                one = await pending_report(session, code)
+                if one is not None and not one.hidden:
+                    found.append(pending_request(one))
             return respond(fmt, "service_requests", found)
 
     # --- sending -----------------------------------------------------------------------------

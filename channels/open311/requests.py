@@ -26,7 +26,7 @@ from normalizer.text import fold
 from store.models import Attachment, Contact, Report, ReportEvent
 from store.params import query_int
 from store.public_models import ReportModeration
-from store.public_reports import photo_url, public_conditions, public_photos
+from store.public_reports import PendingReport, photo_url, public_conditions, public_photos
 from store.serialize import public_text, public_text_for, report_dict
 
 DEFAULT_WINDOW = timedelta(days=90)  # "the range defaults to most recent 90 days"
@@ -159,11 +159,25 @@ def _ward_centres() -> dict[str, tuple[float, float]]:
     return {u["name"]: (u["lat"], u["lon"]) for u in units}
 
 
-def pending_request(code: str, status: str) -> dict[str, Any]:
-    """A report not public yet (still in triage): its code and whether it is open, every other
-    field null — the citizen's text and place become public only once the center forwards it."""
+# status_notes of a report the center merged into another: which one to follow instead (the
+# portal words it on the report's page; Open311 clients only have this field).
+DUPLICATE_NOTE = "Trùng với phản ánh {original}; mời theo dõi phản ánh đó."
+
+
+def merged_note(status: str, duplicate_of: str | None) -> str | None:
+    return DUPLICATE_NOTE.format(original=duplicate_of) if status == "duplicate" and duplicate_of else None
+
+
+def pending_request(found: PendingReport) -> dict[str, Any]:
+    """A report not public (still in triage, or refused or merged before it was forwarded): its
+    code, whether it is open and ``status_notes`` — the center's latest note for the citizen
+    (masked: a refusal's reason) or the report it was merged into; every other field null — the
+    citizen's text and place become public only once the center forwards it."""
+    note = merged_note(found.status, found.duplicate_of) or (
+        public_text_for(found.note, found.contact_name) if found.note else None)
     return {key: None for key in REQUEST_FIELDS} | {
-        "service_request_id": code, "status": "open" if status in OPEN_STATUSES else "closed"}
+        "service_request_id": found.code, "status": "open" if found.status in OPEN_STATUSES else "closed",
+        "status_notes": note}
 
 
 async def public_requests(session: AsyncSession, reports: list[Report],
@@ -232,7 +246,7 @@ def as_request(report: Report, public: dict[str, Any], contact: Contact | None,
     return {
         "service_request_id": report.code,
         "status": "open" if report.status in OPEN_STATUSES else "closed",
-        "status_notes": notes[-1] if notes else None,
+        "status_notes": merged_note(report.status, report.duplicate_of) or (notes[-1] if notes else None),
         "service_name": CATEGORIES.get(code, CATEGORIES["other"]),
         "service_code": code,
         "description": public["description"],

@@ -258,6 +258,22 @@ def small_talk(text: str | None) -> SmallTalk | None:
     return None
 
 
+# A whole message that only acknowledges ("ok", "vâng", "dạ", "👍").
+_ACK = {"ok", "oke", "okie", "okay", "oki", "okela", "vang", "da", "da vang", "vang a", "da a", "u",
+        "uh", "uhm", "um", "duoc", "dc", "ok a", "ok nhe", "ok nha", "roi", "biet roi", "da biet",
+        "da ro", "ro roi", "ok ad", "ok thanks", "vang ad", "da ad"}
+
+
+def says_nothing(text: str | None) -> bool:
+    """A message that reports nothing: no letter or digit ("👍", "🙏🙏", "..."), a bare
+    acknowledgement ("ok", "vâng ạ") or a bare "bỏ qua" / "xong" — with no open question it
+    answers one already closed."""
+    if not has_words(text):
+        return True
+    bare = _bare(text or "")
+    return bare in _ACK or bare in _SKIP or bare in _DONE
+
+
 def has_words(text: str | None) -> bool:
     """Whether the text has a letter or a digit (not only emoji, stickers' text or punctuation)."""
     return any(ch.isalnum() for ch in text or "")

@@ -111,7 +111,18 @@ async def find_late_answer(hub: Hub, session: AsyncSession, contact: Contact,
         return None
     if slot in await conversation.have(session, report, contact):
         return None  # answered
-    return (report, slot) if fits_question(slot, msg) else None
+    if not fits_question(slot, msg) or (slot == "place" and _another_problem(report, msg.text)):
+        return None
+    return report, slot
+
+
+def _another_problem(report: Report, text: str) -> bool:
+    """The text names a problem of another category than the report's ("Đèn đường kiệt 9 hỏng"
+    after a report about rubbish): a new report that happens to name a place, not the answer."""
+    from normalizer.classify import lexicon_hits, words
+
+    hits = {category for category, _ in lexicon_hits(words(text or ""))}
+    return bool(hits) and report.category not in hits
 
 
 async def apply_late_answer(hub: Hub, session: AsyncSession, contact: Contact,
@@ -173,6 +184,17 @@ async def apply_citizen_message(hub: Hub, session: AsyncSession, contact: Contac
         if late is not None:
             await apply_late_answer(hub, session, contact, msg, *late)
             return late[0]
+    if report is None and plain and talks and msg.channel in hub.chat_channels and \
+            dialogue.says_nothing(msg.text):
+        # "👍", "ok", "xong" or "bỏ qua" with nothing open (a dialogue already closed, a result
+        # already sent): not a report. A citizen who never reported is told how to.
+        known = (await session.execute(select(Report.id).where(
+            Report.contact_id == contact.id).limit(1))).scalar() is not None
+        if not known:
+            await commands.answer_small_talk(session, hub, msg, "greeting", contact)
+        log.info("inbox: %s message %s reports nothing and no report is open: no report",
+                 msg.channel, msg.external_id)
+        return None
     if report is None and talks and msg.channel not in hub.chat_channels:
         # A mail carrying a code that is not an addition to the sender's own report: a lookup.
         code = msg.report_code or (dialogue.lookup_code(msg.text, loose=True) if plain else None)

@@ -140,8 +140,22 @@ def looks_like_place(text: str | None) -> bool:
     bare = _bare(text or "")
     if not bare or len(bare) > 200:
         return False
-    padded = f" {bare} "
-    return bool(re.search(r"\d", bare)) or any(f" {w}" in padded for w in _PLACE_WORDS)
+    # "đèn đường", "mặt đường", "lòng đường", "lề đường" name a thing on a street, not a place
+    padded = _NOT_A_STREET.sub(" ", f" {bare} ")
+    if any(f" {w}" in padded for w in _PLACE_WORDS):
+        return True
+    # A house number before a street's name ("12 Lê Lợi", "5/3 Trần Phú"), or coordinates; a
+    # number alone ("2 ngày rồi", "lúc 9 giờ") is not a place.
+    original = nfc(text or "")
+    return bool(_HOUSE_NUMBER.search(original) or _COORDINATES.search(original)
+                or _STREET_NAMED.search(original) or re.search(r"(?:^| )so \d", bare))
+
+
+_NOT_A_STREET = re.compile(r"(?<= )(?:den|mat|long|le|via he|long le) duong(?= )")
+_CAPITAL = "(?:[A-ZĐÀÁẢÃẠÂẦẤẨẪẬĂẰẮẲẴẶÈÉẺẼẸÊỀẾỂỄỆÌÍỈĨỊÒÓỎÕỌÔỒỐỔỖỘƠỜỚỞỠỢÙÚỦŨỤƯỪỨỬỮỰỲÝỶỸỴ])"
+_HOUSE_NUMBER = re.compile(r"(?<![\d.,])\d{1,4}[A-Za-z]?(?:/\d{1,4}[A-Za-z]?)*\s+" + _CAPITAL)
+_STREET_NAMED = re.compile(r"(?i:đường|duong)\s+" + _CAPITAL)
+_COORDINATES = re.compile(r"\b\d{1,3}[.,]\d{3,}\s*[,;]\s*\d{1,3}[.,]\d{3,}\b")
 
 
 CODE_RE = re.compile(r"\bPA-\d{4}-\d{6,}\b", re.IGNORECASE)

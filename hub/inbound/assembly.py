@@ -105,8 +105,11 @@ async def find_late_answer(hub: Hub, session: AsyncSession, contact: Contact,
     if state is None or not state.asked:
         return None
     slot = state.asked[-1]
-    if slot in state.skipped or not state.done:
+    if slot in state.skipped:
         return None
+    if not state.done and report.last_message_at >= (msg.sent_at or utcnow()) - timedelta(
+            minutes=hub.assembly_window_minutes):
+        return None  # still within the window (find_open_report's)
     if (msg.sent_at or utcnow()) - report.last_message_at >= timedelta(hours=LATE_ANSWER_HOURS):
         return None
     if slot in await conversation.have(session, report, contact):
@@ -129,6 +132,9 @@ async def apply_late_answer(hub: Hub, session: AsyncSession, contact: Contact,
                             msg: InboundMessage, report: Report, slot: str) -> None:
     """Add a late answer to its report like any supplement (once), and thank the citizen as the
     dialogue does."""
+    # The window ended but the job that closes it has not run yet: close it first (the report
+    # is routed and the citizen told, as they would have been a moment earlier).
+    await conversation.close_dialogue(hub, session, report)
     report.extra = {**(report.extra or {}), LATE_KEY: slot}
     text = msg.text.strip()
     if slot == "place" and msg.location is None and text:

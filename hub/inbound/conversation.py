@@ -117,6 +117,19 @@ async def finish(hub: Hub, session: AsyncSession, report: Report, *, by_citizen:
         await lifecycle.notify_citizen(session, hub, report, "dialogue_thanks")
 
 
+async def close_dialogue(hub: Hub, session: AsyncSession, report: Report) -> bool:
+    """The assembly window ended while the report's dialogue still ran: close it and route the
+    report. False when there was none running."""
+    state = state_of(report)
+    if state is None or state.done:
+        return False
+    save(report, dialogue.close(state).state)
+    lifecycle.record(session, report, actor="system", kind="note", public=False,
+                     note="hết thời gian bổ sung thông tin; chuyển xử lý")
+    await finish(hub, session, report, by_citizen=False)
+    return True
+
+
 async def close_expired_dialogues(hub: Hub, batch: int = 100) -> int:
     """Leader job: reports whose assembly window ended while their dialogue still ran are
     routed now. Returns how many."""
@@ -130,14 +143,7 @@ async def close_expired_dialogues(hub: Hub, batch: int = 100) -> int:
             query = query.with_for_update(skip_locked=True)
         closed = 0
         for report in (await session.execute(query)).scalars().all():
-            state = state_of(report)
-            if state is None or state.done:
-                continue
-            save(report, dialogue.close(state).state)
-            lifecycle.record(session, report, actor="system", kind="note", public=False,
-                             note="hết thời gian bổ sung thông tin; chuyển xử lý")
-            await finish(hub, session, report, by_citizen=False)
-            closed += 1
+            closed += await close_dialogue(hub, session, report)
     if closed:
         log.info("assembly window ended for %d reports with a running dialogue: routed", closed)
     return closed

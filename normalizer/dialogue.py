@@ -209,6 +209,40 @@ def lookup_code(text: str | None, *, loose: bool = False) -> str | None:
     return find_code(text) if loose else None
 
 
+# --- withdrawing a report ---------------------------------------------------------------------
+
+# "hủy phản ánh", "huỷ giúp em", "rút lại", "thu hồi", "xóa phản ánh", "gửi nhầm": never "phá hủy",
+# "bị hủy", "tiêu hủy" (things destroyed are reported).
+_CANCEL = re.compile(r"(?<!pha )(?<!bi )(?<!tieu )(?<!da )\b(?:huy|rut\s*lai|thu\s*hoi|xoa)\b"
+                     r"|\bgui\s*nham\b|\bnham\s*roi\b")
+_CANCEL_WORDS = frozenset((
+    "huy", "rut", "lai", "thu", "hoi", "xoa", "gui", "nham", "bo", "muon", "yeu", "cau", "di",
+    "vua", "roi", "dum", "giup", "khong", "can", "nua", "bao", "cao", "don", "lam", "on", "duoc",
+    "ko", "k", "dc", "luon", "cai", "hom", "qua", "sang", "nay", "xin", "phep", "minh", "toi",
+    "em", "a", "ad", "nhe", "nha", "vi", "da", "xu", "ly", "het", "sua", "tu", "o",
+)) | _LOOKUP_WORDS
+_CANCEL_MAX_WORDS = 15
+
+
+def cancel_request(text: str | None) -> str | None:
+    """A short message withdrawing a report: "hủy phản ánh PA-…", "em gửi nhầm, hủy giúp em",
+    "tôi muốn rút lại phản ánh". Returns the code it names, "" when it names none, None when it is
+    not a withdrawal (with or without diacritics; "cây bị phá hủy", "hủy hoại môi trường" and
+    anything longer or saying more are reports)."""
+    if not text:
+        return None
+    folded = fold(nfc(text))
+    codes = {c.upper() for c in CODE_RE.findall(text)}
+    if len(codes) > 1:
+        return None
+    rest = re.findall(r"[a-z0-9]+", CODE_RE.sub(" ", folded))
+    if not rest or len(rest) > _CANCEL_MAX_WORDS or not _CANCEL.search(" ".join(rest)):
+        return None
+    if not all(w in _CANCEL_WORDS for w in rest):
+        return None
+    return codes.pop() if codes else ""
+
+
 # --- small talk: what is said to the bot, not reported ---------------------------------------
 
 SmallTalk = Literal["greeting", "thanks", "my_codes"]

@@ -93,6 +93,60 @@ async def answer_command(session: AsyncSession, ctx: RouterContext, msg: Inbound
 
 
 MY_CODES_SHOWN = 5
+# A withdrawal naming no code applies to the citizen's latest report on that channel, if its
+# last message is this recent.
+CANCEL_RECENT_HOURS = 6
+CANCEL_NOTE = "Công dân rút lại phản ánh."
+
+
+async def cancel_report(session: AsyncSession, ctx: RouterContext, msg: InboundMessage,
+                        code: str | None, contact: Contact | None) -> Report | None:
+    """A citizen withdraws a report ("hủy phản ánh PA-…", normalizer.dialogue.cancel_request):
+    the one named (theirs) or, naming none, their latest still open on this channel. Not yet
+    with an agency (received, in triage, returned): it is closed as ``rejected`` with the
+    citizen's reason, off every queue. Already with an agency: the agency gets the request as
+    the citizen's message and decides; the citizen is told so. Finished: nothing to do. Returns
+    the report acted on."""
+    from datetime import timedelta
+
+    from normalizer.schema import OPEN_STATUSES
+    from router import lifecycle
+    from router.delivery import tell_agency_of_followup
+    from store.models import utcnow
+
+    report = None
+    if code:
+        report = (await session.execute(select(Report).where(Report.code == code))).scalar_one_or_none()
+        if report is not None and not owns(report, contact, msg):
+            report = None
+    elif contact is not None:
+        since = (msg.sent_at or utcnow()) - timedelta(hours=CANCEL_RECENT_HOURS)
+        report = (await session.execute(select(Report).where(
+            Report.contact_id == contact.id, Report.channel == msg.channel,
+            Report.status.in_(OPEN_STATUSES), Report.last_message_at >= since)
+            .order_by(Report.id.desc()).limit(1))).scalar_one_or_none()
+    if report is None:
+        _reply(session, msg, "cancel_none", templates.render("cancel_none"), None)
+        return None
+    text = msg.text.strip()
+    if report.status in ("received", "triage", "returned") and report.agency_id is None:
+        lifecycle.set_status(session, report, "rejected", actor="citizen", note=CANCEL_NOTE)
+        report.due_at = report.reminded_at = report.escalated_at = None
+        lifecycle.record(session, report, actor="citizen", kind="message", note=text, public=False)
+        await lifecycle.notify_citizen(session, ctx, report, "cancelled")
+        return report
+    if report.status in OPEN_STATUSES and report.agency_id:
+        report.updated_at = utcnow()
+        lifecycle.record(session, report, actor="citizen", kind="message", note=text, public=False)
+        if not await tell_agency_of_followup(ctx, session, report, text):
+            # its first delivery is still to go: it carries the request with the report's text
+            report.description = f"{report.description}\n{text}".strip()
+        await lifecycle.notify_citizen(session, ctx, report, "cancel_forwarded")
+        return report
+    _reply(session, msg, "cancel_finished", templates.render(
+        "cancel_finished", code=report.code,
+        status_label=templates.STATUS_LABELS.get(report.status, report.status)), report.code)
+    return report
 
 
 async def my_codes_text(session: AsyncSession, contact: Contact | None) -> tuple[str, str]:

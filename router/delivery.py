@@ -58,6 +58,22 @@ def place_text(report: Report) -> str:
     return ", ".join(parts) or "chưa rõ địa điểm"
 
 
+async def tell_agency_of_followup(ctx: RouterContext, session: AsyncSession, report: Report,
+                                  text: str) -> bool:
+    """The agency already has the report (a delivery went out): what the citizen adds now is
+    sent after it. Before that, the first delivery carries the whole assembled text (False:
+    nothing queued, the caller adds the text to the report's)."""
+    delivered = (await session.execute(select(OutboxMessage.id).where(
+        OutboxMessage.report_id == report.id,
+        OutboxMessage.purpose.in_(("agency_email", "agency_webhook")),
+        OutboxMessage.state == "sent").limit(1))).scalar()
+    if delivered is None:
+        return False
+    await enqueue_agency_delivery(ctx, session, report, event="report.citizen_message",
+                                  template="agency_citizen_message", note=text)
+    return True
+
+
 async def enqueue_agency_delivery(ctx: RouterContext, session: AsyncSession, report: Report, *,
                                   event: str = "report.forwarded", template: str = "agency_new",
                                   **fields: Any) -> list[OutboxMessage]:

@@ -43,6 +43,17 @@ TEMPLATES: dict[str, str] = {
         "điều hành đô thị thông minh. Hãy gửi nội dung phản ánh, hình ảnh và vị trí; "
         "chúng tôi sẽ gửi lại mã để bạn tra cứu. Tra cứu: /status <mã phản ánh>"
     ),
+    # A citizen withdrawing a report ("hủy phản ánh …", router.commands.cancel_report).
+    "cancelled": "Phản ánh {code} đã được hủy theo yêu cầu của bạn. Khi cần, bạn cứ gửi phản ánh mới.",
+    "cancel_forwarded": (
+        "Phản ánh {code} đã được chuyển đến {agency} nên không thể tự hủy; yêu cầu hủy của bạn "
+        "đã được gửi kèm để đơn vị xem xét."
+    ),
+    "cancel_finished": "Phản ánh {code} hiện ở trạng thái “{status_label}”, không cần hủy nữa.",
+    "cancel_none": (
+        "Không tìm thấy phản ánh đang chờ xử lý nào của bạn để hủy. Để hủy một phản ánh, gửi: "
+        "hủy <mã phản ánh>."
+    ),
     # Small talk: said to the bot, never a report.
     "smalltalk_greeting": (
         "Xin chào! Trung tâm Giám sát, điều hành đô thị thông minh luôn sẵn sàng tiếp nhận phản "

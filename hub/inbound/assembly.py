@@ -15,7 +15,7 @@ from normalizer import dialogue
 from normalizer.schema import OPEN_STATUSES, InboundMessage
 from router import commands, lifecycle, notify, templates
 from router.assign import analyze_report, route_new_report
-from router.delivery import enqueue_agency_delivery
+from router.delivery import tell_agency_of_followup
 from router.rating import apply_rating
 from store.ids import new_object, next_id
 from store.models import Attachment, Contact, OutboxMessage, Report, utcnow
@@ -173,6 +173,9 @@ async def apply_citizen_message(hub: Hub, session: AsyncSession, contact: Contac
     if code is not None:
         await commands.answer_lookup(session, hub, msg, code, contact)
         return None
+    withdrawn = dialogue.cancel_request(msg.text) if plain and talks else None
+    if withdrawn is not None:
+        return await commands.cancel_report(session, hub, msg, withdrawn or msg.report_code, contact)
     named = await find_named_report(session, contact, msg)
     rated = await apply_rating(hub, session, contact, msg, report=named)
     if rated is not None:
@@ -305,19 +308,6 @@ async def extend_report(hub: Hub, session: AsyncSession, report: Report, msg: In
         await tell_agency_of_followup(hub, session, report, text)
     if running and conversation.converses(hub, msg):
         await conversation.advance(hub, session, report, contact, msg)
-
-
-async def tell_agency_of_followup(hub: Hub, session: AsyncSession, report: Report,
-                                  text: str) -> None:
-    """The agency already has the report (a delivery went out): what the citizen adds now is
-    sent after it. Before that, the first delivery carries the whole assembled text."""
-    delivered = (await session.execute(select(OutboxMessage.id).where(
-        OutboxMessage.report_id == report.id,
-        OutboxMessage.purpose.in_(("agency_email", "agency_webhook")),
-        OutboxMessage.state == "sent").limit(1))).scalar()
-    if delivered is not None:
-        await enqueue_agency_delivery(hub, session, report, event="report.citizen_message",
-                                      template="agency_citizen_message", note=text)
 
 
 def _remember_contacts(report: Report, text: str) -> None:

@@ -74,7 +74,10 @@ def _vietnam():  # noqa: ANN202
 async def answer_lookup(session: AsyncSession, ctx: RouterContext, msg: InboundMessage, code: str,
                         contact: Contact | None = None) -> None:
     template, text = await status_text(session, ctx, code, contact=contact, msg=msg)
-    _reply(session, msg, template, text, code if template != "status_unknown" else None)
+    # Only the owner's answer carries the code as the report's (a mail's [#code] subject and
+    # "reply to add to it" hint): anyone else cannot add to a report that is not theirs.
+    _reply(session, msg, template, text, code if template == "status_own" else None,
+           subject_code=code)
 
 
 async def answer_command(session: AsyncSession, ctx: RouterContext, msg: InboundMessage,
@@ -177,8 +180,8 @@ async def answer_small_talk(session: AsyncSession, ctx: RouterContext, msg: Inbo
 
 
 def _reply(session: AsyncSession, msg: InboundMessage, template: str, text: str,
-           code: str | None) -> None:
-    subject = templates.subject(template, code=code or "")
+           code: str | None, subject_code: str | None = None) -> None:
+    subject = templates.subject(template, code=code or subject_code or "")
     outbound_row(session, channel=msg.channel, address=msg.meta.get("reply_address", msg.sender_id),
                  report=None, template=template if template.startswith("command:")
                  else f"command:{template}",

@@ -43,6 +43,10 @@ TEMPLATES: dict[str, str] = {
         "điều hành đô thị thông minh. Hãy gửi nội dung phản ánh, hình ảnh và vị trí; "
         "chúng tôi sẽ gửi lại mã để bạn tra cứu. Tra cứu: /status <mã phản ánh>"
     ),
+    # A citizen writing about a result they dispute ("vẫn chưa sửa") after it was resolved.
+    "followup_after_result": (
+        "Ý kiến của bạn về kết quả xử lý phản ánh {code} đã được gửi đến {agency} để xem xét lại."
+    ),
     # A citizen withdrawing a report ("hủy phản ánh …", router.commands.cancel_report).
     "cancelled": "Phản ánh {code} đã được hủy theo yêu cầu của bạn. Khi cần, bạn cứ gửi phản ánh mới.",
     "cancel_forwarded": (
@@ -194,7 +198,8 @@ SUBJECTS: dict[str, str] = {
     "agency_citizen_message": "[#{code}] Công dân bổ sung thông tin",
     "center_returned": "[#{code}] Đơn vị trả lại phản ánh",
     "status_own": "[#{code}] Tình trạng phản ánh",
-    "status_public": "[#{code}] Tình trạng phản ánh",
+    # no [#code] tag: the asker is not the reporter, and a reply to it must not look like one
+    "status_public": "Tình trạng phản ánh {code}",
     "status_unknown": "Tra cứu phản ánh",
     "ask": "[#{code}] Bổ sung thông tin phản ánh",
 }

@@ -92,8 +92,9 @@ def fits_question(slot: str, msg: InboundMessage) -> bool:
 
 async def find_late_answer(hub: Hub, session: AsyncSession, contact: Contact,
                            msg: InboundMessage) -> tuple[Report, str] | None:
-    """(report, slot) when the message answers, after the assembly window ended, the last
-    question the dialogue asked on the citizen's latest report on this channel: that question
+    """(report, slot) when the message answers, after the assembly window ended (a mail: in a
+    new mail rather than a reply), the last question the dialogue asked on the citizen's latest
+    report on this channel: that question
     was neither answered nor skipped, the report's last message is under LATE_ANSWER_HOURS old,
     no late answer joined it yet, and the message fits the question."""
     report = (await session.execute(
@@ -107,16 +108,31 @@ async def find_late_answer(hub: Hub, session: AsyncSession, contact: Contact,
     slot = state.asked[-1]
     if slot in state.skipped:
         return None
-    if not state.done and report.last_message_at >= (msg.sent_at or utcnow()) - timedelta(
-            minutes=hub.assembly_window_minutes):
-        return None  # still within the window (find_open_report's)
+    if not state.done and msg.channel in hub.chat_channels and report.last_message_at >= (
+            msg.sent_at or utcnow()) - timedelta(minutes=hub.assembly_window_minutes):
+        return None  # still within the window (find_open_report's); a mail has none
     if (msg.sent_at or utcnow()) - report.last_message_at >= timedelta(hours=LATE_ANSWER_HOURS):
         return None
     if slot in await conversation.have(session, report, contact):
         return None  # answered
-    if not fits_question(slot, msg) or (slot == "place" and _another_problem(report, msg.text)):
+    if not fits_question(slot, msg) or _another_problem(report, msg.text):
         return None
     return report, slot
+
+
+def _ward_from_address(hub: Hub, report: Report) -> None:
+    """An address given in answer to "where?" names the ward when it can ("20 Bến Nghé, phường
+    Thuận Hóa"): a report routed before it came (a mail's) gets its ward, for the public map
+    and the statistics; one still with the center is routed with it."""
+    from normalizer.places import resolve_place
+
+    if report.ward is not None or not report.address:
+        return
+    found = resolve_place(report.address, province=hub.routing.province)
+    if found.ward:
+        report.ward = found.ward
+        report.extra = {**(report.extra or {}), "place": {
+            "matched": found.matched, "confidence": found.confidence}}
 
 
 def _another_problem(report: Report, text: str) -> bool:
@@ -140,10 +156,17 @@ async def apply_late_answer(hub: Hub, session: AsyncSession, contact: Contact,
     if slot == "place" and msg.location is None and text:
         report.address = text[:500]
         report.place_source = "citizen"
+        _ward_from_address(hub, report)
     elif slot == "phone" and text:
         _remember_contacts(report, text)
     await extend_report(hub, session, report, msg, contact)
     await lifecycle.notify_citizen(session, hub, report, "dialogue_thanks")
+
+
+async def _own_report(session: AsyncSession, contact: Contact, msg: InboundMessage,
+                      code: str) -> Report | None:
+    report = (await session.execute(select(Report).where(Report.code == code))).scalar_one_or_none()
+    return report if report is not None and await _owned(session, report, contact, msg) else None
 
 
 async def _owned(session: AsyncSession, report: Report, contact: Contact,
@@ -188,7 +211,7 @@ async def apply_citizen_message(hub: Hub, session: AsyncSession, contact: Contac
             await commands.answer_small_talk(session, hub, msg, chat, contact)
             return None
     report = named or await find_open_report(hub, session, contact, msg)
-    if report is None and talks and msg.channel in hub.chat_channels:
+    if report is None and talks:
         late = await find_late_answer(hub, session, contact, msg)
         if late is not None:
             await apply_late_answer(hub, session, contact, msg, *late)
@@ -208,6 +231,12 @@ async def apply_citizen_message(hub: Hub, session: AsyncSession, contact: Contac
         # A mail carrying a code that is not an addition to the sender's own report: a lookup.
         code = msg.report_code or (dialogue.lookup_code(msg.text, loose=True) if plain else None)
         if code is not None:
+            own = await _own_report(session, contact, msg, code)
+            if own is not None and dialogue.lookup_code(msg.text) is None:
+                # A new mail about their own report that says more than "what is its status?"
+                # ("Về phản ánh PA-… của tôi: đèn vẫn chưa sáng…") adds to it.
+                await extend_report(hub, session, own, msg, contact)
+                return own
             await commands.answer_lookup(session, hub, msg, code, contact)
             return None
     if report is not None:
@@ -270,7 +299,8 @@ async def extend_report(hub: Hub, session: AsyncSession, report: Report, msg: In
     now = utcnow()
     text = msg.text.strip()
     state = conversation.state_of(report)
-    running = state is not None and not state.done
+    # a finished report asks nothing more (its dialogue may never have been closed: a mail's)
+    running = state is not None and not state.done and report.status in OPEN_STATUSES
     plain = not (msg.attachments or msg.location)
     if running and plain and dialogue.intent_of(text) != "content":
         text = ""  # "bỏ qua" / "xong" answer the bot; they are not part of the report
@@ -278,6 +308,7 @@ async def extend_report(hub: Hub, session: AsyncSession, report: Report, msg: In
             report.ward or report.lat is not None or report.address) and dialogue.looks_like_place(text):
         report.address = text[:500]  # the answer to "where is it?"
         report.place_source = "citizen"
+        _ward_from_address(hub, report)
     if text and not dialogue.has_words(text):
         text = ""  # "🙏🙏", "..." : nothing an agency can read (still on the timeline)
     if text:
@@ -306,6 +337,12 @@ async def extend_report(hub: Hub, session: AsyncSession, report: Report, msg: In
     elif report.agency_id and report.status in ("forwarded", "in_progress") and text:
         _remember_contacts(report, text)
         await tell_agency_of_followup(hub, session, report, text)
+    elif report.agency_id and report.status == "resolved" and text and not (
+            dialogue.says_nothing(text) or dialogue.small_talk(text)):
+        # "Ổ gà vẫn còn nguyên, chưa ai vá": the citizen disputes the result. The agency hears
+        # it (after its first delivery, as any follow-up) and the citizen is told it went there.
+        await tell_agency_of_followup(hub, session, report, text)
+        await lifecycle.notify_citizen(session, hub, report, "followup_after_result")
     if running and conversation.converses(hub, msg):
         await conversation.advance(hub, session, report, contact, msg)
 

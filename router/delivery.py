@@ -254,7 +254,8 @@ class AgencyEmailSender(_AgencySender):
         lines = [message.text, ""]
         files = files or []
         if report is not None and not report.get("withdrawn"):
-            lines += self._summary(report)
+            lines += self._summary(report, message.text)
+        lines += ["", "—", templates.render("agency_mail_footer")]
         mail.set_content("\n".join(lines))
         for att, data in files:
             maintype, _, subtype = (att.get("content_type") or "application/octet-stream").partition("/")
@@ -262,7 +263,9 @@ class AgencyEmailSender(_AgencySender):
                                 filename=f"{att['sha256'][:12]}.{subtype or 'bin'}")
         return mail
 
-    def _summary(self, report: dict[str, Any]) -> list[str]:
+    def _summary(self, report: dict[str, Any], text: str = "") -> list[str]:
+        """The report's facts under the message; its description unless the message already
+        gave it (a new report's mail), the due time in the province's local time."""
         loc = report.get("location") or {}
         citizen = report.get("citizen") or {}
         lines = [
@@ -274,16 +277,28 @@ class AgencyEmailSender(_AgencySender):
         if loc.get("lat") is not None:
             lines.append(f"Bản đồ: https://www.openstreetmap.org/?mlat={loc['lat']}&mlon={loc['lon']}")
         if report.get("due_at"):
-            lines.append(f"Hạn xử lý: {report['due_at']}")
+            lines.append(f"Hạn xử lý: {self._local(report['due_at'])}")
         contact = ", ".join(str(v) for v in (citizen.get("name"), citizen.get("phone"),
                                                citizen.get("email")) if v)
         if contact:
             lines.append(f"Liên hệ công dân: {contact}")
-        lines += ["", "Nội dung:", report.get("description") or ""]
+        description = report.get("description") or ""
+        if not description or description not in text:
+            lines += ["", "Nội dung:", description]
         links = [a["url"] for a in report.get("attachments", []) if a.get("url")]
         if links:
             lines += ["", "Tệp đính kèm:", *links]
         return lines
+
+    def _local(self, stamp: str) -> str:
+        from datetime import datetime
+        from zoneinfo import ZoneInfo
+
+        try:
+            when = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+        except ValueError:
+            return stamp
+        return when.astimezone(ZoneInfo(self.ctx.routing.timezone)).strftime("%H:%M ngày %d/%m/%Y")
 
     async def _files(self, report: dict[str, Any]) -> list[tuple[dict[str, Any], bytes]]:
         """Stored photos to attach, read through the media store (any replica's)."""

@@ -101,6 +101,13 @@ TEMPLATES: dict[str, str] = {
         "{days} ngày làm việc (hạn {due})."
     ),
     "agency_citizen_message": "Công dân bổ sung thông tin cho phản ánh {code}: {note}",
+    # Under every mail to an agency: where its answer goes (a reply is kept on the report for
+    # the center, never sent to the citizen).
+    "agency_mail_footer": (
+        "Thư gửi tự động từ Trung tâm Giám sát, điều hành đô thị thông minh. Cập nhật tiến độ, kết "
+        "quả xử lý trên bảng điều khiển hoặc qua API của đơn vị; thư trả lời thư này được lưu vào "
+        "phản ánh để Trung tâm theo dõi, không gửi đến công dân."
+    ),
     "agency_rerouted_away": "Phản ánh {code} đã được Trung tâm chuyển cho đơn vị khác xử lý.",
     # Notes for a status an agency's own Open311 system reported without a note of its own.
     "open311_resolved_note": "Đơn vị đã báo hoàn thành xử lý trên hệ thống của mình.",

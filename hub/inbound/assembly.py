@@ -190,6 +190,10 @@ async def apply_citizen_message(hub: Hub, session: AsyncSession, contact: Contac
                                 msg: InboundMessage) -> Report | None:
     """A status lookup is answered (never a report); a rating rates; anything else makes a new
     report or adds to the one it belongs to (and moves its intake dialogue on)."""
+    if msg.channel == "email":
+        agency = _agency_writing(hub, msg.sender_id)
+        if agency is not None:
+            return await keep_agency_mail(hub, session, agency, msg)
     plain = not (msg.attachments or msg.location)
     talks = conversation.converses(hub, msg)
     code = dialogue.lookup_code(msg.text) if plain and talks else None
@@ -243,6 +247,44 @@ async def apply_citizen_message(hub: Hub, session: AsyncSession, contact: Contac
         await extend_report(hub, session, report, msg, contact)
         return report
     return await create_report(hub, session, contact, msg)
+
+
+def _agency_writing(hub: Hub, address: str | None) -> str | None:
+    """The agency whose mail address (its delivery route) this mail comes from, if any."""
+    address = (address or "").strip().lower()
+    if not address:
+        return None
+    return next((a.id for a in hub.agencies
+                 if address in {e.strip().lower() for e in a.email.split(",") if e.strip()}), None)
+
+
+async def keep_agency_mail(hub: Hub, session: AsyncSession, agency: str,
+                           msg: InboundMessage) -> Report | None:
+    """A mail from an agency's address — most often a reply to the report we sent it — is kept
+    on that report's staff timeline for the center (never sent to the citizen, never answered:
+    an answer would start a loop with the agency's mailbox). Staff update status and results
+    in the console or the API, as the agency mail's footer says. A mail naming no report of
+    this agency's is logged and dropped."""
+    report = None
+    if msg.report_code:
+        report = (await session.execute(
+            select(Report).where(Report.code == msg.report_code))).scalar_one_or_none()
+    thread_ids = list(msg.meta.get("in_reply_to_ids") or [])
+    if report is None and thread_ids:
+        report = (await session.execute(
+            select(Report).join(OutboxMessage, OutboxMessage.report_id == Report.id)
+            .where(OutboxMessage.provider_id.in_(thread_ids[:50]))
+            .order_by(Report.id.desc()).limit(1))).scalar_one_or_none()
+    if report is None or report.agency_id != agency:
+        log.info("inbox: mail %s from agency %s names none of its reports: kept in the inbox only",
+                 msg.external_id, agency)
+        return None
+    # Its files stay in the inbox's raw mail: a report's attachments are the citizen's (and
+    # public once forwarded), an agency's are not.
+    files = f" (kèm {len(msg.attachments)} tệp, xem thư gốc)" if msg.attachments else ""
+    lifecycle.record(session, report, actor=agency, kind="note", public=False,
+                     note=f"Thư của đơn vị{files}: {msg.text.strip()}"[:4000])
+    return report
 
 
 async def create_report(hub: Hub, session: AsyncSession, contact: Contact,

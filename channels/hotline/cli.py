@@ -14,7 +14,13 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from channels.hotline.importer import ImportSummary, RejectsWriter, import_file, reader_options
+from channels.hotline.importer import (
+    ImportSummary,
+    RejectsWriter,
+    import_file,
+    reader_options,
+    stored_ids,
+)
 
 
 def register(sub: Any, add: Any) -> None:
@@ -86,7 +92,7 @@ async def run_import(settings: Any, files: list[Path], *, sheet: str | None = No
                      rejects_path: str | None = None,
                      stream: TextIO | None = None) -> list[ImportSummary]:
     """Import files into the database named by the settings (migrating it first)."""
-    from store.db import make_engine, migrate
+    from store.db import make_engine, migrate, sessionmaker
     from store.intake import Intake
 
     cfg = settings.channels.hotline
@@ -94,6 +100,7 @@ async def run_import(settings: Any, files: list[Path], *, sheet: str | None = No
     engine = make_engine(settings.database_url)
     intake = Intake(engine, batch_max=max(cfg.import_batch, settings.intake.batch_max))
     shared = RejectsWriter(rejects_path) if rejects_path else None
+    known = stored_ids(sessionmaker(engine))
     summaries = []
     try:
         await migrate(engine)
@@ -104,7 +111,8 @@ async def run_import(settings: Any, files: list[Path], *, sheet: str | None = No
             try:
                 summaries.append(await import_file(
                     intake.submit_many, path, reader_options(cfg, sheet=sheet),
-                    batch_size=cfg.import_batch, rejects=rejects, progress=bar.update))
+                    batch_size=cfg.import_batch, rejects=rejects, progress=bar.update,
+                    known=known))
             finally:
                 bar.done()
                 if rejects is not shared:

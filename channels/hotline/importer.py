@@ -15,15 +15,25 @@ import os
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from channels.base import ChannelConfigError
-from channels.hotline.records import FIELDS, CallReader, ImportFormatError, ReaderOptions, Rejected
+from channels.hotline.records import (
+    FIELDS,
+    CallReader,
+    CallRecord,
+    ImportFormatError,
+    ReaderOptions,
+    Rejected,
+)
 from store.intake import IntakeResult
-from store.models import utcnow
+from store.models import InboxEvent, utcnow
 
 if TYPE_CHECKING:
     from channels.base import ChannelContext
@@ -32,6 +42,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("hub.channels.hotline")
 
 SubmitMany = Callable[[str, Sequence[tuple[str, Any]]], Awaitable[list[IntakeResult]]]
+# Which of these hotline inbox ids are already stored (see stored_ids).
+KnownIds = Callable[[list[str]], Awaitable[set[str]]]
 SAMPLE_REJECTS = 50
 DROP_MAX_ATTEMPTS = 5
 PARTIAL_SUFFIXES = (".part", ".tmp", ".crdownload", ".partial", "~")
@@ -72,12 +84,23 @@ class ImportSummary:
     unverified_rows: list[int] = field(default_factory=list)
     # Rows of a UTF-8 file that were Windows-1258 (pasted from another export): kept, listed.
     cp1258_rows: list[int] = field(default_factory=list)
+    # Rows whose cell opened with a quote that never closed: read with the quote as a character.
+    quote_rows: list[int] = field(default_factory=list)
 
     def reject(self, item: Rejected) -> None:
         self.rejected += 1
         self.reasons[item.reason.split(" '")[0].split(" (")[0]] += 1
         if len(self.samples) < SAMPLE_REJECTS:
             self.samples.append((item.row, item.reason))
+
+    def note(self, record: CallRecord) -> None:
+        """A kept row the operator should look at is listed by its row number."""
+        if record.caller_unverified:
+            self.unverified_rows.append(record.row)
+        if record.read_as_cp1258:
+            self.cp1258_rows.append(record.row)
+        if record.literal_quote:
+            self.quote_rows.append(record.row)
 
     def count(self, results: list[IntakeResult]) -> None:
         stored = sum(1 for r in results if r.stored)
@@ -94,6 +117,8 @@ class ImportSummary:
                                                 "(no reply is sent to it)")
         out += _row_list(self.cp1258_rows, "row{s} not in UTF-8, read as Windows-1258 "
                                            "(check the accents)")
+        out += _row_list(self.quote_rows, 'row{s} with a quote (") never closed, read as text '
+                                          "(the rows after it are rows of their own)")
         out += [f"  row {row}: {reason}" for row, reason in self.samples]
         if self.rejected > len(self.samples):
             out.append(f"  … and {self.rejected - len(self.samples)} more rejected rows")
@@ -151,10 +176,37 @@ def _inert(value: Any) -> Any:
     return value
 
 
+def stored_ids(sessions: async_sessionmaker[AsyncSession]) -> KnownIds:
+    """A KnownIds over the inbox: which of these ids already name a hotline row."""
+    async def known(ids: list[str]) -> set[str]:
+        found: set[str] = set()
+        async with sessions() as session:
+            for start in range(0, len(ids), 500):  # SQLite's bound-variable limit
+                found.update((await session.execute(select(InboxEvent.external_id).where(
+                    InboxEvent.channel == "hotline",
+                    InboxEvent.external_id.in_(ids[start:start + 500])))).scalars())
+        return found
+    return known
+
+
+async def _legacy_ids(records: list[CallRecord], known: KnownIds | None) -> None:
+    """Calls already stored under the id they had before hashes dropped the seconds keep that
+    id, so importing their file again counts them as already imported (not a second report)."""
+    legacy = [r.legacy_id for r in records if r.legacy_id]
+    if not legacy or known is None:
+        return
+    stored = await known(legacy)
+    for i, record in enumerate(records):
+        if record.legacy_id in stored:
+            records[i] = replace(record, external_id=record.legacy_id)
+
+
 async def import_file(submit: SubmitMany, path: str | Path, opts: ReaderOptions, *,
                       batch_size: int = 2000, rejects: RejectsWriter | None = None,
-                      progress: Callable[[ImportSummary, float], None] | None = None) -> ImportSummary:
-    """Stream one file into the inbox. Never raises for a bad file or row: the summary says."""
+                      progress: Callable[[ImportSummary, float], None] | None = None,
+                      known: KnownIds | None = None) -> ImportSummary:
+    """Stream one file into the inbox. Never raises for a bad file or row: the summary says.
+    ``known`` (see stored_ids) lets calls imported under an older hash id be recognised."""
     path = Path(path)
     summary = ImportSummary(file=str(path))
     started = time.perf_counter()
@@ -170,23 +222,22 @@ async def import_file(submit: SubmitMany, path: str | Path, opts: ReaderOptions,
             reading = True
             batch = await asyncio.to_thread(reader.next_batch, batch_size)
             reading = False
-            records = []
+            records: list[CallRecord] = []
             for item in batch:
                 if isinstance(item, Rejected):
                     summary.reject(item)
                     if rejects is not None:
                         rejects.write(path.name, item)
                 else:
-                    if item.caller_unverified:
-                        summary.unverified_rows.append(item.row)
-                    if item.read_as_cp1258:
-                        summary.cp1258_rows.append(item.row)
-                    records.append((item.external_id, item.payload))
+                    summary.note(item)
+                    records.append(item)
             if pending is not None:
                 summary.count(await pending)
                 pending = None
+            await _legacy_ids(records, known)
             if records:
-                pending = asyncio.ensure_future(submit("hotline", records))
+                pending = asyncio.ensure_future(
+                    submit("hotline", [(r.external_id, r.payload) for r in records]))
             summary.rows = reader.rows_read
             if progress is not None:
                 progress(summary, reader.progress())
@@ -297,7 +348,8 @@ class DropFolder:
         opts = reader_options(self.cfg)
         try:
             summary = await import_file(self.ctx.submit, path, opts,
-                                        batch_size=self.cfg.import_batch, rejects=rejects)
+                                        batch_size=self.cfg.import_batch, rejects=rejects,
+                                        known=stored_ids(self.ctx.sessions))
         finally:
             rejects.close()
         if summary.transient:

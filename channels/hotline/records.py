@@ -12,24 +12,25 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from channels.hotline.sources import (
     MAX_LINE_BYTES,
     OVERLONG_MARK,
+    CsvSource,
     ImportFormatError,
     JsonlSource,
     open_source,
 )
-from normalizer.phones import normalize_phone
-from normalizer.text import fold, nfc
+from channels.hotline.values import BadValue, cell_text, parse_caller, parse_time
+from normalizer.text import fold
 
-__all__ = ["CallReader", "CallRecord", "ImportFormatError", "Rejected", "ReaderOptions"]
+__all__ = ["BadValue", "CallReader", "CallRecord", "ImportFormatError", "Rejected", "ReaderOptions",
+           "parse_caller", "parse_time"]
 
 FIELDS = ("call_id", "time", "caller", "operator", "text", "address", "category", "name")
 REQUIRED = ("time", "text")
@@ -58,10 +59,6 @@ DEFAULT_HEADERS: dict[str, tuple[str, ...]] = {
              "nguoi phan anh", "ten cong dan"),
 }
 
-# What operators write when the number was withheld: the call is still a report.
-ANONYMOUS = frozenset({"anonymous", "unknown", "private", "withheld", "restricted", "an so",
-                       "khong xac dinh", "khong hien so", "-"})
-
 _HEADER_JUNK = re.compile(r"[\s_\-./:()#]+")
 
 
@@ -76,6 +73,9 @@ class CallRecord:
     payload: str  # JSON text, as the inbox stores it
     caller_unverified: bool = False  # kept, with the number flagged for the operator
     read_as_cp1258: bool = False  # a line of a UTF-8 file that only Windows-1258 reads
+    literal_quote: bool = False  # an opening quote never closed, read as a character
+    # The id this call had before hashes dropped the seconds (see call_hash), when it differs.
+    legacy_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,151 +96,28 @@ class ReaderOptions:
     source: str = ""
 
 
-# --- values ------------------------------------------------------------------------------------
-_DAY_FIRST = re.compile(
-    r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})"
-    r"(?:[ T,]+(\d{1,2})[:hH](\d{2})?(?::(\d{2})(?:[.,]\d+)?)?\s*([AaPp][Mm])?)?$")
-_TIME_FIRST = re.compile(
-    r"^(\d{1,2})[:hH](\d{2})(?::(\d{2}))?\s*(?:ng[aà]y\s*)?,?\s*(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})$",
-    re.IGNORECASE)
-_EXCEL_EPOCH = datetime(1899, 12, 30)
-
-
-class BadValue(ValueError):
-    """A cell that cannot be used; the message is the reject reason."""
-
-
-def _clock(h: int, m: int, s: int, ampm: str | None) -> tuple[int, int, int]:
-    if ampm:
-        if not 1 <= h <= 12:
-            raise ValueError
-        h = h % 12 + (12 if ampm.lower() == "pm" else 0)
-    return h, m, s
-
-
-def parse_time(value: Any, tz: tzinfo) -> datetime:
-    """A call time as exports write it: day first (``05/11/2026 14:02``, ``14h02 05/11/2026``),
-    ISO 8601, an Excel date cell or serial number, or Unix seconds. Naive times are local (tz)."""
-    if isinstance(value, datetime):
-        dt = value
-    elif isinstance(value, date):
-        dt = datetime(value.year, value.month, value.day)
-    elif isinstance(value, int | float) and not isinstance(value, bool):
-        dt = _from_number(float(value))
-    else:
-        text = str(value or "").strip()
-        if not text:
-            raise BadValue("no call time")
-        try:
-            dt = _from_text(text)
-        except (ValueError, OverflowError):
-            raise BadValue(f"unreadable time {text[:40]!r} (expected dd/mm/yyyy hh:mm or ISO 8601)") from None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=tz)
-    return dt
-
-
-def _from_number(number: float) -> datetime:
-    if 20_000 <= number < 80_000:  # Excel serial day (1954-2118)
-        return _EXCEL_EPOCH + timedelta(days=number)
-    if 1e9 <= number < 1e10:
-        return datetime.fromtimestamp(number, UTC)
-    if 1e12 <= number < 1e13:
-        return datetime.fromtimestamp(number / 1000, UTC)
-    raise BadValue(f"unreadable time {number!r} (a number that is neither an Excel date nor Unix time)")
-
-
-def _from_text(text: str) -> datetime:
-    m = _DAY_FIRST.match(text)
-    if m:
-        d, mo, y = int(m[1]), int(m[2]), int(m[3])
-        h, mi, s = _clock(int(m[4] or 0), int(m[5] or 0), int(m[6] or 0), m[7])
-        return datetime(y, mo, d, h, mi, s)
-    m = _TIME_FIRST.match(text)
-    if m:
-        h, mi, s = int(m[1]), int(m[2]), int(m[3] or 0)
-        return datetime(int(m[6]), int(m[5]), int(m[4]), h, mi, s)
-    if text[:4].isdigit() and len(text) >= 8:
-        return datetime.fromisoformat(text.replace(" ", "T", 1) if " " in text[:11] else text)
-    try:
-        return _from_number(float(text.replace(",", ".")))
-    except ValueError:
-        raise ValueError(text) from None
-
-
-def cell_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    text = str(value)
-    text = text.strip() if text.isascii() else nfc(text).strip()
-    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
-
-
-_NOT_DIGITS = re.compile(r"[\s.\-()/]")
-
-
-def _phone(raw: str) -> str | None:
-    """normalize_phone, cached on the national digits: "0905.123.456", "+84 905 123 456" and
-    "84905123456" are one cache entry (repeat callers are common in call logs)."""
-    digits = _NOT_DIGITS.sub("", raw)
-    national = digits
-    if digits.startswith("+84"):
-        national = "0" + digits[3:]
-    elif digits.startswith("0084"):
-        national = "0" + digits[4:]
-    elif digits.startswith("84") and len(digits) in (11, 12):
-        national = "0" + digits[2:]
-    if national != digits and national.startswith("00") and len(national) == 11:
-        national = national[1:]  # "+84 (0)905 …": the trunk 0 written after the country code
-    digits = national
-    if not digits.isdigit():
-        return _normalized(raw)
-    if digits[:1] == "0" and len(digits) == 10:
-        # Validity and type of a Vietnamese number follow from its first digits and its length
-        # (phonenumbers' VN patterns are prefixes of at most 4 digits, then \d{n}): remember
-        # which 5-digit prefixes are plain valid personal numbers and skip the full check.
-        key = digits[:6]
-        plain = _PLAIN_PREFIXES.get(key)
-        if plain:
-            return "+84" + digits[1:]
-        if plain is None:
-            result = _normalized(digits)
-            if len(_PLAIN_PREFIXES) < 200_000:
-                _PLAIN_PREFIXES[key] = result == "+84" + digits[1:]
-            return result
-    return _normalized(digits)
-
-
-_PLAIN_PREFIXES: dict[str, bool] = {}
-
-
-@lru_cache(maxsize=65536)
-def _normalized(raw: str) -> str | None:
-    return normalize_phone(raw)
-
-
-def parse_caller(value: Any) -> str | None:
-    """E.164, or None for a withheld number; BadValue for a number that cannot exist."""
-    raw = cell_text(value)
-    if not raw or (not raw[0].isdigit() and raw[0] != "+" and fold(raw) in ANONYMOUS):
-        return None
-    if isinstance(value, int | float) and not raw.startswith("0") and len(raw) == 9:
-        raw = "0" + raw  # a spreadsheet dropped the leading zero of 0905…
-    phone = _phone(raw)
-    if phone is None:
-        raise BadValue("caller number is not a valid Vietnamese phone number")
-    return phone
-
-
 _WS = re.compile(r"\s+")
 
 
 def call_hash(when: datetime, caller: str | None, text: str) -> str:
     """Stable id for a call without a call id: the same call from a CSV or an XLSX export (any
-    encoding, any time zone notation) gets the same hash."""
-    key = f"{when.astimezone(UTC).isoformat()}|{caller or ''}|{_WS.sub(' ', text).strip()}"
+    encoding, any time zone notation) gets the same hash. The time counts to the minute: an
+    XLSX cell keeps the seconds its ``dd/mm/yyyy hh:mm`` format hides, and the CSV Excel saves
+    from it shows only what the format shows (Excel drops the seconds, never rounds the minute
+    up). Fractions of a second (a serial number's float noise) are rounded away first."""
+    when = when.astimezone(UTC) + timedelta(microseconds=500_000)
+    return _hash(when.replace(second=0, microsecond=0), caller, text)
+
+
+def legacy_call_hash(when: datetime, caller: str | None, text: str) -> str | None:
+    """The id ``call_hash`` gave before it dropped the seconds, when that differs (a call time
+    with seconds): a call imported then is recognised when its file is imported again."""
+    old = _hash(when.astimezone(UTC), caller, text)
+    return old if old != call_hash(when, caller, text) else None
+
+
+def _hash(when: datetime, caller: str | None, text: str) -> str:
+    key = f"{when.isoformat()}|{caller or ''}|{_WS.sub(' ', text).strip()}"
     return "hash:" + hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
@@ -269,6 +146,7 @@ def make_record(row: int, values: dict[str, Any], opts: ReaderOptions) -> CallRe
     call_id = cell_text(values.get("call_id"))
     external_id = (f"call:{call_id}"[:255] if call_id
                    else call_hash(when, caller or caller_unverified, text))
+    legacy_id = None if call_id else legacy_call_hash(when, caller or caller_unverified, text)
     silent = opts.ack_max_age is not None and now - when > opts.ack_max_age
     payload = {"id": external_id, "call_id": call_id or None, "time": when.isoformat(),
                "caller": caller, "operator": cell_text(values.get("operator")) or None,
@@ -279,7 +157,7 @@ def make_record(row: int, values: dict[str, Any], opts: ReaderOptions) -> CallRe
     if caller_unverified:
         payload["caller_unverified"] = caller_unverified
     return CallRecord(row, external_id, json.dumps(payload, ensure_ascii=False, separators=(",", ":")),
-                      caller_unverified=bool(caller_unverified))
+                      caller_unverified=bool(caller_unverified), legacy_id=legacy_id)
 
 
 # --- header mapping and the reader -------------------------------------------------------------
@@ -304,6 +182,21 @@ def map_header(cells: Any, lookup: dict[str, str]) -> dict[str, int]:
         if fld and fld not in index:
             index[fld] = i
     return index
+
+
+def whole_row(width: int, time_at: int, tz: tzinfo) -> Callable[[list[str]], bool]:
+    """Whether cells read from one line make a call row: the header's number of cells (or more,
+    all empty) with a readable call time under the time header. A line inside a quoted cell
+    that passes is another call, swallowed by a quote left open (channels.hotline.quotes)."""
+    def check(cells: list[str]) -> bool:
+        if len(cells) < width or any(c.strip() for c in cells[width:]):
+            return False
+        try:
+            parse_time(cells[time_at], tz)
+        except BadValue:
+            return False
+        return True
+    return check
 
 
 class CallReader:
@@ -364,8 +257,9 @@ class CallReader:
                                        "of a line; correct the row and import it again", _raw(values))
                 continue
             record = make_record(number, values, self.opts)
-            if note is not None and isinstance(record, CallRecord):
-                record = replace(record, read_as_cp1258=True)
+            if isinstance(record, CallRecord) and (note is not None or self.source.row_literal_quote):
+                record = replace(record, read_as_cp1258=note is not None,
+                                 literal_quote=self.source.row_literal_quote)
             yield record
 
     def _find_header(self) -> dict[str, int]:
@@ -375,6 +269,8 @@ class CallReader:
                 if "time" not in index:
                     raise ImportFormatError(
                         f"row {number}: no call time column (looked for: {', '.join(self._names('time'))})")
+                if isinstance(self.source, CsvSource):
+                    self.source.expect_rows(whole_row(len(cells), index["time"], self.opts.tz))
                 return index
             if number >= HEADER_SCAN_ROWS:
                 break

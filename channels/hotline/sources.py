@@ -3,6 +3,8 @@ or tab, sniffed), XLSX (openpyxl read-only: streamed, first sheet or a named one
 
 Each source yields ``(row number, cells)`` — the row number as a spreadsheet shows it (header =
 row 1) or the JSONL line number — and tells how far through the file it is, for progress bars.
+CSV lines are grouped into records by ``channels.hotline.quotes``: as csv reads them, except
+that a quote left open does not swallow the rows after it.
 """
 from __future__ import annotations
 
@@ -10,10 +12,12 @@ import codecs
 import csv
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from channels.hotline import quotes
+from channels.hotline.quotes import Line, RecordGrouper
 from normalizer.jsonsafe import JSONRefused, loads_bounded
 
 # One physical line longer than this is a rejected row (named by its number), not a failed file.
@@ -96,6 +100,9 @@ class _Source:
     # What decoding noticed on the row last yielded: ("damaged", byte offset) for a UTF-8 line
     # with a broken character, ("cp1258", byte offset) for a line read as Windows-1258; else None.
     row_note: tuple[str, int] | None = None
+    # The row's cell opened with a quote that never closed (it would have swallowed the rows
+    # after it): the quote was read as a character and the row ends with its line.
+    row_literal_quote: bool = False
 
     def progress(self) -> float:
         return 0.0
@@ -127,43 +134,37 @@ class CsvSource(_FileSource):
         sample = self._raw.read(65536)
         self._raw.seek(0)
         self.encoding = sniff_encoding(sample)
-        # Physical lines (1-based) of a UTF-8 file that were not UTF-8, with their note, and the
-        # last line that was UTF-8 with non-ASCII text (a record mixing the two is damaged).
-        self._flagged: dict[int, tuple[str, int]] = {}
-        self._utf8_text_line = 0
         head = sample.decode(self.encoding if self.encoding != "utf-8" else "utf-8", errors="ignore")
         head = head.lstrip("\ufeff")
         self.delimiter = sniff_delimiter(head)
+        self._grouper = RecordGrouper(self.delimiter, MAX_LINE_BYTES)
         if self.encoding in ("utf-8", "utf-8-sig"):
             self._text = None
-            lines: Any = self._utf8_lines()
+            lines: Iterator[Line] = self._utf8_lines()
         else:
             self._text = io.TextIOWrapper(self._raw, encoding=self.encoding, errors="replace",
                                           newline="")
-            lines = self._text
-        reader = csv.reader(lines, delimiter=self.delimiter)
-        self.rows = enumerate(reader, start=1) if self._text is not None else self._noted(reader)
+            lines = (Line(number, text) for number, text in enumerate(self._text, start=1))
+        self.rows = self._rows(lines)
 
-    def _noted(self, reader: Any) -> Iterator[tuple[int, Any]]:
-        """Rows with ``row_note`` set from the physical lines each one spans (a quoted cell
-        may span several)."""
-        first = 1  # the record's first physical line
-        for number, cells in enumerate(reader, start=1):
-            self.row_note = None
-            if self._flagged:
-                for line in sorted(n for n in self._flagged if n <= reader.line_num):
-                    note = self._flagged.pop(line)
-                    if self.row_note is None or note[0] == "damaged":
-                        self.row_note = note
-                if self.row_note is not None and self.row_note[0] == "cp1258" \
-                        and self._utf8_text_line >= first:
-                    # a quoted cell with UTF-8 Vietnamese on one line and a bad byte on another:
-                    # one UTF-8 record with a damaged character, not a pasted Windows-1258 row
-                    self.row_note = ("damaged", self.row_note[1])
-            first = reader.line_num + 1
-            yield number, cells
+    def expect_rows(self, whole_row: Callable[[list[str]], bool]) -> None:
+        """Once the header is known: ``whole_row`` tells a line that is a call row of its own,
+        so a quote left open does not swallow the rows after it (see channels.hotline.quotes)."""
+        self._grouper.whole_row = whole_row
 
-    def _utf8_lines(self) -> Iterator[str]:
+    def _rows(self, lines: Iterator[Line]) -> Iterator[tuple[int, Any]]:
+        """Rows numbered as a spreadsheet shows them, with ``row_note`` and
+        ``row_literal_quote`` set from the physical lines each one spans."""
+        number = 0
+        for record in self._grouper.records(lines):
+            note = _record_note(record)
+            literal = any(line.literal for line in record)
+            for cells in quotes.parse(record, self.delimiter) or [[]]:
+                number += 1
+                self.row_note, self.row_literal_quote = note, literal
+                yield number, cells
+
+    def _utf8_lines(self) -> Iterator[Line]:
         """Each physical line decoded on its own: UTF-8, else (a pasted Windows-1258 row)
         Windows-1258. A line longer than MAX_LINE_BYTES becomes one marker cell, so the reader
         rejects that row by number instead of failing the file."""
@@ -171,34 +172,41 @@ class CsvSource(_FileSource):
         for chunk in self._raw:
             for line in _CR_ALONE.split(chunk):  # \r, \n and \r\n all end a line (as newline="")
                 number += 1
-                yield from self._decode_line(number, line)
-
-    def _decode_line(self, number: int, line: bytes) -> Iterator[str]:
-        if number == 1 and line.startswith(codecs.BOM_UTF8):
-            line = line[3:]
-        if len(line) > MAX_LINE_BYTES:
-            yield f"{OVERLONG_MARK}{len(line)}\n"
-            return
-        try:
-            text = line.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            at = damaged_utf8_at(line)
-            if at is not None:
-                self._flagged[number] = ("damaged", at)
-                yield line.decode("utf-8", errors="replace")
-            else:
-                self._flagged[number] = ("cp1258", exc.start)
-                yield line.decode("cp1258", errors="replace")
-            return
-        if not line.isascii():
-            self._utf8_text_line = number
-        yield text
+                yield _decode_line(number, line)
 
     def close(self) -> None:
         if self._text is not None:
             self._text.close()  # closes the file under it too
         else:
             self._raw.close()
+
+
+def _decode_line(number: int, line: bytes) -> Line:
+    if number == 1 and line.startswith(codecs.BOM_UTF8):
+        line = line[3:]
+    if len(line) > MAX_LINE_BYTES:
+        return Line(number, f"{OVERLONG_MARK}{len(line)}\n")
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        at = damaged_utf8_at(line)
+        if at is not None:
+            return Line(number, line.decode("utf-8", errors="replace"), ("damaged", at))
+        return Line(number, line.decode("cp1258", errors="replace"), ("cp1258", exc.start))
+    return Line(number, text, utf8_text=not line.isascii())
+
+
+def _record_note(record: list[Line]) -> tuple[str, int] | None:
+    """A damaged line anywhere makes the record damaged, else its first Windows-1258 line
+    speaks for it. A quoted cell with UTF-8 Vietnamese on one line and a bad byte on another is
+    one UTF-8 record with a damaged character, not a pasted Windows-1258 row."""
+    note = None
+    for line in record:
+        if line.note is not None and (note is None or line.note[0] == "damaged"):
+            note = line.note
+    if note is not None and note[0] == "cp1258" and any(line.utf8_text for line in record):
+        return ("damaged", note[1])
+    return note
 
 
 class XlsxSource(_Source):

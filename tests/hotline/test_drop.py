@@ -79,3 +79,26 @@ async def test_a_file_still_being_written_waits(settings_factory: Any, tmp_path:
         assert summary.imported == 3 and not fresh.exists()
     finally:
         await close_hub(hub)
+
+
+async def test_a_dropped_file_knows_calls_stored_under_their_old_hash(settings_factory: Any,
+                                                                      tmp_path: Path) -> None:
+    """A call whose time has seconds, imported before hashes dropped them: dropping its file
+    again adds no second call (the folder looks the old id up in the inbox)."""
+    from hub.app import close_hub, open_hub
+    from tests.hotline.test_fixtures import xlsx_with_seconds
+    from tests.hotline.test_import import SECONDS_CALL_OLD_ID
+
+    drop = tmp_path / "drop"
+    hub = await open_hub(drop_settings(settings_factory, drop))
+    try:
+        folder = DropFolder(hub, hub.settings.channels.hotline)
+        folder.prepare()
+        await hub.intake.submit_many("hotline", [(SECONDS_CALL_OLD_ID, "{}")])
+        path = xlsx_with_seconds(drop / "goi.xlsx")
+        old = time.time() - 60
+        os.utime(path, (old, old))
+        [summary] = await folder.scan()
+        assert (summary.imported, summary.duplicates, summary.error) == (0, 1, None)
+    finally:
+        await close_hub(hub)

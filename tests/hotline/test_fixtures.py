@@ -3,6 +3,7 @@ export in tests/fixtures/hotline and compares calls and rejected rows with its .
 call ids from hashes, files that cannot be read, damaged stored rows."""
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,7 +11,14 @@ from typing import Any
 
 import pytest
 
-from channels.hotline.records import CallReader, CallRecord, ImportFormatError, ReaderOptions, Rejected
+from channels.hotline.records import (
+    CallReader,
+    CallRecord,
+    ImportFormatError,
+    ReaderOptions,
+    Rejected,
+    call_hash,
+)
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "hotline"
 NOW = datetime(2026, 11, 6, 0, 0, tzinfo=UTC)
@@ -37,6 +45,46 @@ def test_the_same_call_hashes_alike_in_any_format(tmp_path: Path) -> None:
     csv_records, _ = read(FIXTURES / "calls__no_call_id.csv")
     json_records, _ = read(jsonl)
     assert json_records[0].external_id == csv_records[0].external_id
+
+
+def xlsx_with_seconds(path: Path) -> Path:
+    """An XLSX without a call-id column whose time cell holds seconds its format hides."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["Ngày giờ", "SĐT", "Ghi chú"])
+    ws.append([datetime(2026, 12, 3, 9, 50, 27), "0905121212", "Cuộc gọi có giây trong ô Excel"])
+    ws["A2"].number_format = "dd/mm/yyyy hh:mm"
+    wb.save(path)
+    return path
+
+
+def test_a_call_from_xlsx_and_from_its_csv_gets_one_id(tmp_path: Path) -> None:
+    """Excel's Save as CSV writes the cell as its format shows it: without the seconds."""
+    xlsx = xlsx_with_seconds(tmp_path / "goi.xlsx")
+    csv_path = tmp_path / "goi.csv"
+    csv_path.write_text("Ngày giờ;SĐT;Ghi chú\n03/12/2026 09:50;0905121212;"
+                        "Cuộc gọi có giây trong ô Excel\n", encoding="utf-8")
+    now = datetime(2026, 12, 4, tzinfo=UTC)
+    with CallReader(xlsx, ReaderOptions(now=now)) as reader:
+        [from_xlsx] = list(reader)
+    with CallReader(csv_path, ReaderOptions(now=now)) as reader:
+        [from_csv] = list(reader)
+    assert from_xlsx.external_id == from_csv.external_id
+    assert json.loads(from_xlsx.payload)["time"] == "2026-12-03T09:50:27+07:00"
+
+
+def test_the_hash_counts_the_minute_excel_shows() -> None:
+    """A serial number's float noise just under a minute is that minute; a second under the
+    next minute is not the next minute (Excel shows 09:50 for 09:50:59)."""
+    def at(*hms: int) -> str:
+        return call_hash(datetime(2026, 12, 3, *hms, tzinfo=UTC), "+84905121212", "Rác")
+    assert at(9, 49, 59, 999_600) == at(9, 50) == at(9, 50, 27) == at(9, 50, 59)
+    assert at(9, 50) != at(9, 51)
+    # a time without seconds keeps the id it was stored under before
+    assert at(9, 50) == "hash:" + hashlib.sha256(
+        b"2026-12-03T09:50:00+00:00|+84905121212|R\xc3\xa1c").hexdigest()[:32]
 
 
 def test_custom_columns_need_the_column_map() -> None:

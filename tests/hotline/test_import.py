@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -170,3 +171,63 @@ async def test_many_rows_stream_in_batches(intake: Intake, tmp_path: Path) -> No
     assert len(seen) == 9 and seen[-1] == 1.0
     async with intake._engine.connect() as conn:
         assert (await conn.execute(select(func.count()).select_from(InboxEvent))).scalar() == 5000
+
+
+def old_hash_id(when_utc: str, caller: str, text: str) -> str:
+    """The id a call without a call id was stored under before hashes dropped the seconds."""
+    return "hash:" + hashlib.sha256(f"{when_utc}|{caller}|{text}".encode()).hexdigest()[:32]
+
+
+SECONDS_CALL_OLD_ID = old_hash_id("2026-12-03T02:50:27+00:00", "+84905121212",
+                                  "Cuộc gọi có giây trong ô Excel")
+
+
+async def test_a_call_stored_under_its_old_hash_is_already_imported(intake: Intake,
+                                                                    tmp_path: Path) -> None:
+    """Stored before the seconds left the hash: importing its XLSX again adds no second call."""
+    from channels.hotline.importer import stored_ids
+    from store.db import sessionmaker
+    from tests.hotline.test_fixtures import xlsx_with_seconds
+
+    await intake.submit_many("hotline", [(SECONDS_CALL_OLD_ID, "{}")])
+    xlsx = xlsx_with_seconds(tmp_path / "goi.xlsx")
+    opts = ReaderOptions(now=datetime(2026, 12, 4, tzinfo=UTC))
+    summary = await import_file(intake.submit_many, xlsx, opts,
+                                known=stored_ids(sessionmaker(intake._engine)))
+    assert (summary.imported, summary.duplicates, summary.error) == (0, 1, None)
+    assert await inbox_ids(intake) == [SECONDS_CALL_OLD_ID]
+
+
+def test_cli_xlsx_then_its_csv_make_one_call_and_old_imports_are_known(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import asyncio
+
+    from tests.hotline.test_fixtures import xlsx_with_seconds
+
+    cfg = write_settings(tmp_path)
+    xlsx = xlsx_with_seconds(tmp_path / "goi.xlsx")
+    exported = tmp_path / "goi.csv"
+    exported.write_text("Ngày giờ;SĐT;Ghi chú\n03/12/2026 09:50;0905121212;"
+                        "Cuộc gọi có giây trong ô Excel\n", encoding="utf-8")
+    assert run_cli("--config", str(cfg), str(xlsx)) == 0
+    assert run_cli("--config", str(cfg), str(exported)) == 0
+    out = capsys.readouterr().out
+    assert "goi.xlsx: 1 imported" in out and "goi.csv: 0 imported, 1 already imported" in out
+
+    # A database where the XLSX went in under the old id (time with seconds): importing the
+    # file again adds nothing. (Its CSV, without the seconds, cannot name that old id.)
+    old = tmp_path / "old"
+    old.mkdir()
+    cfg = write_settings(old)
+
+    async def store_old() -> None:
+        engine = make_engine(f"sqlite+aiosqlite:///{old}/hub.db")
+        await migrate(engine)
+        intake = Intake(engine)
+        await intake.start()
+        await intake.submit_many("hotline", [(SECONDS_CALL_OLD_ID, "{}")])
+        await intake.close()
+        await engine.dispose()
+    asyncio.run(store_old())
+    assert run_cli("--config", str(cfg), str(xlsx)) == 0
+    assert "goi.xlsx: 0 imported, 1 already imported" in capsys.readouterr().out

@@ -20,6 +20,20 @@ HUE = timezone(timedelta(hours=7))
     ("05-11-2026 14:02", datetime(2026, 11, 5, 14, 2, tzinfo=HUE)),
     ("05.11.2026", datetime(2026, 11, 5, tzinfo=HUE)),
     ("05/11/2026 2:02 PM", datetime(2026, 11, 5, 14, 2, tzinfo=HUE)),
+    # Excel in Vietnam: SA (sáng) and CH (chiều), any case, with dots or diacritics
+    ("3/12/2026 9:30 SA", datetime(2026, 12, 3, 9, 30, tzinfo=HUE)),
+    ("03/12/2026 2:30 CH", datetime(2026, 12, 3, 14, 30, tzinfo=HUE)),
+    ("03/12/2026 12:05 SA", datetime(2026, 12, 3, 0, 5, tzinfo=HUE)),
+    ("03/12/2026 12:05 CH", datetime(2026, 12, 3, 12, 5, tzinfo=HUE)),
+    ("03/12/2026 9:30:15 sa", datetime(2026, 12, 3, 9, 30, 15, tzinfo=HUE)),
+    ("03/12/2026 2:30 ch", datetime(2026, 12, 3, 14, 30, tzinfo=HUE)),
+    ("03/12/2026 9:30 S.A.", datetime(2026, 12, 3, 9, 30, tzinfo=HUE)),
+    ("03/12/2026 2:30 C.H.", datetime(2026, 12, 3, 14, 30, tzinfo=HUE)),
+    ("03/12/2026 2:30 chiều", datetime(2026, 12, 3, 14, 30, tzinfo=HUE)),
+    ("03/12/2026 9:30 Sáng", datetime(2026, 12, 3, 9, 30, tzinfo=HUE)),
+    ("03/12/2026 2:30 Chie\u0300u", datetime(2026, 12, 3, 14, 30, tzinfo=HUE)),  # a combining mark
+    ("03/12/2026 9:30 am", datetime(2026, 12, 3, 9, 30, tzinfo=HUE)),
+    ("03/12/2026 12:30 P.M.", datetime(2026, 12, 3, 12, 30, tzinfo=HUE)),
     ("14h02 05/11/2026", datetime(2026, 11, 5, 14, 2, tzinfo=HUE)),
     ("14:02 ngày 05/11/2026", datetime(2026, 11, 5, 14, 2, tzinfo=HUE)),
     ("2026-11-05 14:02:00", datetime(2026, 11, 5, 14, 2, tzinfo=HUE)),
@@ -35,7 +49,8 @@ def test_call_times(raw: object, expected: datetime) -> None:
 
 
 @pytest.mark.parametrize("raw", ["11/25/2026 10:00", "32/01/2026", "hôm qua", "2026-13-01", "",
-                                 "05/11/2026 25:00", 12.5])
+                                 "05/11/2026 25:00", 12.5, "03/12/2026 14:30 CH",
+                                 "03/12/2026 0:30 SA", "03/12/2026 2:30 XY", "03/12/2026 2:30 CHX"])
 def test_unreadable_times(raw: object) -> None:
     with pytest.raises(BadValue):
         parse_time(raw, HUE)

@@ -21,7 +21,7 @@ from hub.inbound.assembly import apply_citizen_message
 from hub.inbound.contacts import attach_contact_to_open_report, upsert_contact
 from hub.inbound.edits import apply_edit
 from hub.inbound.limits import bound_message, clamp_times
-from hub.inbound.receipts import apply_delivery
+from hub.inbound.receipts import apply_delivery, lift_suppression
 from normalizer.schema import InboundMessage
 from router.commands import answer_command
 from store.models import InboxEvent, Report, utcnow
@@ -90,6 +90,7 @@ async def apply_message(hub: Hub, session: AsyncSession, msg: InboundMessage) ->
         await apply_delivery(session, msg, hub)
         return None
     contact = await upsert_contact(session, msg)
+    await lift_suppression(session, msg)
     if msg.kind == "contact":
         return await attach_contact_to_open_report(hub, session, contact, msg)
     if msg.kind == "command":

@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -70,3 +70,18 @@ async def apply_failed_delivery(session: AsyncSession, msg: InboundMessage, stat
             .on_conflict_do_nothing(index_elements=["channel", "address"]))
     log.info("failed delivery on %s: %d outbox rows dead, %d addresses suppressed",
              msg.channel, len(rows), len(addresses))
+
+
+async def lift_suppression(session: AsyncSession, msg: InboundMessage) -> None:
+    """A citizen writing from an address we stopped sending to (it bounced: a full mailbox, a
+    server down that day) shows the address works again: sending there resumes. Only mail
+    suppresses addresses, so other channels cost no query."""
+    if msg.channel != "email":
+        return
+    address = str(msg.meta.get("reply_address", msg.sender_id) or "").strip().lower()
+    if msg.kind != "message" or not address:
+        return
+    result = await session.execute(delete(Suppression).where(
+        Suppression.channel == msg.channel, func.lower(Suppression.address) == address))
+    if result.rowcount:
+        log.info("email address suppressed after a bounce wrote to us: sending there again")

@@ -128,7 +128,10 @@ async def route_elsewhere(ctx: RouterContext, session: AsyncSession, report: Rep
         record_event(session, report, actor="system", kind="notification", public=False,
                          note=f"không còn cách nào liên hệ công dân ({reason})")
         ctx.metrics.outbox_attempts.labels(from_channel, "fallback", "unreachable").inc()
-        log.warning("report %s: citizen unreachable after %s", report.code, from_channel)
+        # A citizen who left no way to reach them (a withheld number, an anonymous form) is
+        # expected; one whose channel and every contact point failed is worth a warning.
+        (log.warning if report.reply_address else log.info)(
+            "report %s: citizen unreachable after %s", report.code, from_channel)
     return None
 
 

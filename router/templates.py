@@ -43,6 +43,10 @@ TEMPLATES: dict[str, str] = {
         "điều hành đô thị thông minh. Hãy gửi nội dung phản ánh, hình ảnh và vị trí; "
         "chúng tôi sẽ gửi lại mã để bạn tra cứu. Tra cứu: /status <mã phản ánh>"
     ),
+    "attachment_too_large": (
+        "Tệp {names} lớn hơn {limit_mb} MB nên Trung tâm không nhận được. Bạn vui lòng gửi ảnh "
+        "hoặc video nhỏ hơn, hoặc đường liên kết đến tệp."
+    ),
     # A citizen writing about a result they dispute ("vẫn chưa sửa") after it was resolved.
     "followup_after_result": (
         "Ý kiến của bạn về kết quả xử lý phản ánh {code} đã được gửi đến {agency} để xem xét lại."

@@ -308,7 +308,7 @@ async def create_report(hub: Hub, session: AsyncSession, contact: Contact,
     session.add(report)
     lifecycle.record(session, report, actor="citizen", kind="status", status_to="received",
                      note=f"tiếp nhận qua {msg.channel}")
-    await add_attachments(hub, session, report, msg)
+    too_large = await add_attachments(hub, session, report, msg)
     analyze_report(hub, report, msg.meta.get("category_hint"), precomputed=hub.analysis.take(
         message_key(msg.text, msg.location, hub.routing.province)))
     hub.metrics.report_created(msg.channel)
@@ -321,6 +321,7 @@ async def create_report(hub: Hub, session: AsyncSession, contact: Contact,
             agency = await route_new_report(hub, session, report)
         await conversation.ask(hub, session, report, step.ask,
                                lead_template="ack_forwarded" if agency else "ack")
+        await _tell_too_large(hub, session, report, too_large)
         return report
     agency = await route_new_report(hub, session, report)
     if not msg.meta.get("silent"):
@@ -333,6 +334,7 @@ async def create_report(hub: Hub, session: AsyncSession, contact: Contact,
         if adapter is not None and adapter.phone_request and not contact.phone:
             # Officers often need to call back: a channel that can ask for the phone does.
             await notify.request_phone(session, hub, report)
+        await _tell_too_large(hub, session, report, too_large)
     return report
 
 
@@ -366,7 +368,7 @@ async def extend_report(hub: Hub, session: AsyncSession, report: Report, msg: In
     _remember_message_key(report, msg)
     report.last_message_at = max(report.last_message_at, msg.sent_at or now)
     report.updated_at = now
-    await add_attachments(hub, session, report, msg)
+    too_large = await add_attachments(hub, session, report, msg)
     lifecycle.record(session, report, actor="citizen", kind="message",
                      note=text or msg.text.strip() or f"bổ sung {len(msg.attachments)} tệp đính kèm",
                      public=False)
@@ -387,6 +389,16 @@ async def extend_report(hub: Hub, session: AsyncSession, report: Report, msg: In
         await lifecycle.notify_citizen(session, hub, report, "followup_after_result")
     if running and conversation.converses(hub, msg):
         await conversation.advance(hub, session, report, contact, msg)
+    await _tell_too_large(hub, session, report, too_large)
+
+
+async def _tell_too_large(hub: Hub, session: AsyncSession, report: Report, names: list[str]) -> None:
+    """Files that came with the message (a mail's) but were over the size limit: the citizen
+    is told, else they believe the agency has their video."""
+    if names:
+        await lifecycle.notify_citizen(
+            session, hub, report, "attachment_too_large", names=", ".join(names[:5]),
+            limit_mb=f"{hub.max_attachment_bytes / 1_000_000:g}")
 
 
 def _remember_contacts(report: Report, text: str) -> None:
@@ -413,8 +425,11 @@ def _remember_message_key(report: Report, msg: InboundMessage) -> None:
 
 
 async def add_attachments(hub: Hub, session: AsyncSession, report: Report,
-                          msg: InboundMessage) -> None:
+                          msg: InboundMessage) -> list[str]:
+    """The message's files on the report: stored now when they came inline, fetched later by
+    the media worker otherwise. Returns the names of inline files refused as too large."""
     cap = hub.max_attachment_bytes
+    too_large: list[str] = []
     for ref in msg.attachments:
         att = Attachment(report_id=report.id, channel=msg.channel, kind=ref.kind,
                          source_url=ref.url, name=ref.name, content_type=ref.content_type,
@@ -422,6 +437,7 @@ async def add_attachments(hub: Hub, session: AsyncSession, report: Report,
         if ref.data is not None:
             if len(ref.data) > cap:
                 att.state, att.error = "refused", f"file exceeds {cap} bytes"
+                too_large.append(ref.name or ref.kind)
             else:
                 att.sha256 = await hub.media.put(ref.data, session=session)
                 att.size, att.state = len(ref.data), "stored"
@@ -433,3 +449,4 @@ async def add_attachments(hub: Hub, session: AsyncSession, report: Report,
         if att.state == "pending":
             note_download_pending(session, report.id)
             hub.media_wakeup.set()
+    return too_large

@@ -16,12 +16,19 @@ Sending: ``email_smtp`` (aiosmtplib) with a per-address rate limit.
 from __future__ import annotations
 
 import base64
+import logging
 import re
 from typing import Any
 
 from channels.base import ChannelAdapter, ChannelContext
 from channels.email.imap import ImapPoller
-from channels.email.mime import ParsedMail, attachment_kind, external_id_for, parse_mail
+from channels.email.mime import (
+    ParsedMail,
+    attachment_kind,
+    external_id_for,
+    message_ref,
+    parse_mail,
+)
 from channels.email.settings import EmailSettings
 from channels.email.smtp import ReplyRateLimit, SmtpSender, build_message, domain_of
 from normalizer.schema import (
@@ -32,6 +39,8 @@ from normalizer.schema import (
     OutboundMessage,
 )
 
+log = logging.getLogger("hub.channels.email")
+
 # Reply/forward prefixes in the languages our citizens' mail clients use.
 SUBJECT_PREFIX = re.compile(
     r"^\s*((re|fw|fwd|tr|tl|ct|aw|wg|sv|vs|rv|trả lời|chuyển tiếp|phản hồi)\s*(\[\d+\])?\s*:\s*)+",
@@ -39,10 +48,18 @@ SUBJECT_PREFIX = re.compile(
 CODE_TAG = re.compile(r"\[#?PA-\d{4}-\d{6,}\]\s*", re.IGNORECASE)
 BOUNCE_REASONS = ("bounce:dsn", "bounce:mailer-daemon", "bounce:null-sender")
 TRUNCATED_NOTE = "[Thư quá lớn: chỉ lưu phần đầu, xem thư gốc trong hộp thư]"
+CUT_FILES_NOTE = "[Tệp bị cắt vì thư quá lớn, không lưu: {names}]"
 
 
 def clean_subject(subject: str) -> str:
     return CODE_TAG.sub("", SUBJECT_PREFIX.sub("", subject)).strip()
+
+
+def mail_label(mailbox: str, uidvalidity: int, uid: int, message_id: str | None) -> str:
+    """Which mail, for a log line, without personal data: its place in the mailbox and a short
+    hash of its Message-ID (``mime.message_ref``; ids often carry the sender's address)."""
+    ref = message_ref(message_id) if message_id else "no Message-ID"
+    return f"{mailbox} uid {uid} (uidvalidity {uidvalidity}, {ref})"
 
 
 class EmailChannel(ChannelAdapter):
@@ -89,7 +106,8 @@ class EmailChannel(ChannelAdapter):
         mailbox = str(payload.get("mailbox", self.settings.mailbox))
         uidvalidity, uid = int(payload.get("uidvalidity", 0)), int(payload.get("uid", 0))
         external_id = payload.get("external_id") or external_id_for(raw, mailbox, uidvalidity, uid)
-        mail = parse_mail(raw, self.own_addresses)
+        truncated = bool(payload.get("truncated"))
+        mail = parse_mail(raw, self.own_addresses, truncated=truncated)
         meta: dict[str, Any] = {"mailbox": mailbox, "uid": uid, "uidvalidity": uidvalidity}
         if mail.bounce is not None and mail.skip_reason in BOUNCE_REASONS:
             ours = [i for i in mail.bounce.original_ids if i.endswith(f"@{self.own_domain}>")]
@@ -97,10 +115,14 @@ class EmailChannel(ChannelAdapter):
                 return [self._bounce(external_id, mail, ours, meta)]
         if mail.skip_reason:
             meta["reason"] = mail.skip_reason
+            # The core's "ignored … event" line names the Message-ID, which the log scrubber
+            # masks as an address: this line tells the operator which mail it was.
+            log.info("skipped mail %s: %s", mail_label(mailbox, uidvalidity, uid, mail.message_id),
+                     mail.skip_reason)
             return [InboundMessage(channel=self.name, external_id=external_id,
                                    sender_id=mail.from_address or "unknown", kind="ignore",
                                    sent_at=mail.date, meta=meta)]
-        return [self._citizen_message(external_id, mail, meta, bool(payload.get("truncated")))]
+        return [self._citizen_message(external_id, mail, meta, truncated)]
 
     def _bounce(self, external_id: str, mail: ParsedMail, ours: list[str],
                 meta: dict[str, Any]) -> InboundMessage:
@@ -124,12 +146,18 @@ class EmailChannel(ChannelAdapter):
             text = f"{subject}\n{text}".strip()
         if truncated:
             text = f"{text}\n{TRUNCATED_NOTE}".strip()
+        cut = [a.name for a in mail.attachments if a.refused]
+        if cut:
+            text = f"{text}\n{CUT_FILES_NOTE.format(names=', '.join(cut))}".strip()
         if thread_ids:
             meta["in_reply_to_ids"] = thread_ids
         if mail.reply_to:
             meta["reply_address"] = mail.reply_to
+        # A refused part (cut off by a partial fetch) goes without data: the core records it as
+        # refused, never as a stored file.
         attachments = [AttachmentRef(kind=attachment_kind(a.content_type), content_type=a.content_type,
-                                     name=a.name, size=len(a.data), data=a.data)
+                                     name=a.name, size=None if a.refused else len(a.data),
+                                     data=None if a.refused else a.data)
                        for a in mail.attachments]
         reply_context: dict[str, Any] = {"subject": mail.subject}
         if mail.message_id:

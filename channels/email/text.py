@@ -1,7 +1,9 @@
-"""Mail text, pure: charset decoding, HTML → text, quoted-history stripping.
+"""Mail text, pure: charset decoding, HTML → text, quoted-history stripping, forwards.
 
 Citizens write from Gmail, Outlook, Yahoo, Apple Mail and Vietnamese webmails; replies carry the
 whole thread below (or above) the new text. We keep the full body and store only the new text.
+A forward is the other way round: what matters is the forwarded mail (a neighbour's complaint,
+its place), so its text is kept, after the forwarder's note, without its header lines.
 """
 from __future__ import annotations
 
@@ -48,6 +50,8 @@ BLOCK_TAGS = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", 
               "hr", "pre", "section", "article", "header", "footer", "blockquote", "dd", "dt"}
 SKIP_TAGS = {"script", "style", "head", "title", "template", "noscript"}
 VOID_TAGS = {"br", "hr", "img", "meta", "link", "input", "area", "base", "col", "wbr", "source"}
+# Our own mark between table cells (real tabs in the HTML become spaces before it is placed).
+CELL = "\t"
 QUOTE_CLASSES = ("gmail_quote", "yahoo_quoted", "moz-cite-prefix", "protonmail_quote", "OutlookMessageHeader")
 
 
@@ -59,6 +63,9 @@ class _TextExtractor(HTMLParser):
         self.quote_depth = 0
         # Open tags and whether each one opened a quote, so closing tags unwind correctly.
         self.stack: list[tuple[str, bool]] = []
+        # Cells opened so far in each open table row (tables nest): the second and later cells
+        # of a row get a CELL mark, so "<td>Vị trí</td><td>gần số 100</td>" does not run together.
+        self.row_cells: list[int] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         attr = {k: v or "" for k, v in attrs}
@@ -66,6 +73,15 @@ class _TextExtractor(HTMLParser):
             self.skip += 1
         if tag in BLOCK_TAGS:
             self.out.append("\n")
+        if tag == "tr":
+            self.row_cells.append(0)
+        if tag in ("td", "th"):
+            if self.row_cells:
+                if self.row_cells[-1]:
+                    self.out.append(CELL)
+                self.row_cells[-1] += 1
+            else:  # a cell outside any <tr> (sloppy HTML): still apart from what came before
+                self.out.append(CELL)
         if tag == "li":
             self.out.append("- ")
         if tag in VOID_TAGS:
@@ -80,6 +96,8 @@ class _TextExtractor(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag in SKIP_TAGS and self.skip:
             self.skip -= 1
+        if tag == "tr" and self.row_cells:
+            self.row_cells.pop()
         if tag in BLOCK_TAGS:
             self.out.append("\n")
         # Unwind to the matching open tag (HTML in mail is often not well-formed).
@@ -103,11 +121,25 @@ class _TextExtractor(HTMLParser):
         self.out.append(text)
 
 
+def _join_cells(line: str) -> str:
+    """One table row as one line: "label: value" for a two-cell row (the usual form layout),
+    cells apart with " | " otherwise; empty (layout) cells are dropped."""
+    cells = [c.strip() for c in line.split(CELL)]
+    cells = [c for c in cells if c and c != ">"]
+    quoted = line.lstrip().startswith(">")
+    if len(cells) == 2:
+        text = f"{cells[0]} {cells[1]}" if cells[0].endswith(":") else f"{cells[0]}: {cells[1]}"
+    else:
+        text = " | ".join(cells)
+    return f"> {text.removeprefix('> ')}" if quoted and not text.startswith(">") else text
+
+
 def html_to_text(html: str) -> str:
     parser = _TextExtractor()
     parser.feed(html)
     parser.close()
-    lines = [line.strip() for line in "".join(parser.out).split("\n")]
+    lines = [_join_cells(line) if CELL in line else line.strip()
+             for line in "".join(parser.out).split("\n")]
     text = "\n".join(lines)
     return nfc(re.sub(r"\n{3,}", "\n\n", text)).strip()
 
@@ -121,13 +153,30 @@ ATTRIBUTION_END = re.compile(
 ATTRIBUTION_INNER = re.compile(r"\b(wrote|schrieb|đã viết|a écrit|escribió)\b.*:\s*$", re.IGNORECASE)
 ATTRIBUTION_START = re.compile(r"^(on|am|vào|le|el|il|op|\d{1,2}[./]\d{1,2}[./]\d{2,4}|\d{4}-\d{2}-\d{2})\b",
                                re.IGNORECASE)
+# A named separator Outlook and webmails put above quoted (or forwarded) history.
 SEPARATORS = re.compile(
-    r"^\s*(-{2,}\s*(original message|ursprüngliche nachricht|thư gốc|tin nhắn gốc|message d'origine|"
-    r"mensaje original)\s*-{2,}|_{10,}|-{10,})\s*$", re.IGNORECASE)
+    r"^\s*-{2,}\s*(original message|ursprüngliche nachricht|thư gốc|tin nhắn gốc|message d'origine|"
+    r"mensaje original)\s*-{2,}\s*$", re.IGNORECASE)
+# A bare rule of dashes or underscores: Outlook's line above a From:/Sent: block, but just as
+# often a citizen's own underline below a heading ("PHẢN ÁNH HIỆN TRƯỜNG\n-----"). Quoted
+# history only when a header block follows it.
+RULE = re.compile(r"^\s*(_{10,}|-{10,})\s*$")
+# Marks a forwarded mail in its forwarder's text (Gmail, Thunderbird, Apple Mail, Yahoo,
+# Outlook web, their Vietnamese, German, French and Spanish forms).
+FORWARD_MARKER = re.compile(
+    r"^\s*(-{2,}\s*(forwarded message|thư đã chuyển tiếp|thư chuyển tiếp|tin nhắn đã chuyển tiếp|"
+    r"weitergeleitete nachricht|message transféré|mensaje reenviado)\s*-{2,}|"
+    r"begin forwarded message\s*:|bắt đầu thư được chuyển tiếp\s*:)\s*$", re.IGNORECASE)
 HEADER_FROM = re.compile(r"^\s*\*?(from|von|từ|de|người gửi)\s*:\*?\s", re.IGNORECASE)
 HEADER_NEXT = re.compile(
     r"^\s*\*?(sent|date|gesendet|datum|đã gửi|ngày|ngày gửi|envoyé|enviado|to|an|đến|subject|betreff|"
     r"chủ đề|tiêu đề)\s*:", re.IGNORECASE)
+HEADER_SUBJECT = re.compile(r"^\s*\*?(subject|betreff|objet|asunto|chủ đề|tiêu đề)\s*:", re.IGNORECASE)
+# Any line of a forwarded mail's header block (Thunderbird puts Subject first, Gmail adds Cc).
+HEADER_ANY = re.compile(
+    r"^\s*\*?(from|von|từ|de|người gửi|sent|date|gesendet|datum|đã gửi|ngày|ngày gửi|envoyé|"
+    r"enviado|to|an|à|para|đến|người nhận|cc|bcc|reply-to|subject|betreff|objet|asunto|chủ đề|"
+    r"tiêu đề)\s*:", re.IGNORECASE)
 
 
 def _attribution_at(lines: list[str], i: int) -> bool:
@@ -144,21 +193,111 @@ def _attribution_at(lines: list[str], i: int) -> bool:
     return False
 
 
-def _outlook_header_at(lines: list[str], i: int) -> bool:
+def _outlook_header_at(lines: list[str], i: int, forwarded: bool = False) -> bool:
+    """A From:/Sent:/To: block. ``forwarded``: one in a mail that answers nothing, which must
+    also name a Subject, as Outlook's always do: a citizen's own "Từ: 7h / Đến: 9h / Ngày: 5/7"
+    is no forwarded mail."""
     if not HEADER_FROM.match(lines[i]):
         return False
     following = [ln for ln in lines[i + 1:i + 5] if ln.strip()]
+    if forwarded and not any(HEADER_SUBJECT.match(ln) for ln in following):
+        return False
     return sum(1 for ln in following if HEADER_NEXT.match(ln)) >= 2
 
 
-def strip_quoted(text: str) -> str:
-    """The new text of a reply: cut at the first attribution or Outlook header/separator, drop
-    '>' lines; keep signatures (they often carry the phone number)."""
+def _next_filled(lines: list[str], i: int) -> int | None:
+    for j in range(i, min(len(lines), i + 4)):
+        if lines[j].strip():
+            return j
+    return None
+
+
+def _rule_above_header(lines: list[str], i: int, forwarded: bool = False) -> bool:
+    """A dashed/underscore rule that Outlook puts above a From:/Sent:/To: block."""
+    nxt = _next_filled(lines, i + 1)
+    return (bool(RULE.match(lines[i])) and nxt is not None
+            and _outlook_header_at(lines, nxt, forwarded))
+
+
+def _quote_follows(lines: list[str], i: int) -> bool:
+    """An attribution is a real quote header when '>' lines come right after it (one of its
+    own lines may be a wrapped continuation)."""
+    return any(ln.lstrip().startswith(">") for ln in lines[i + 1:i + 4])
+
+
+def strip_quoted(text: str, reply: bool = True) -> str:
+    """The new text of a reply: cut at the first attribution, named separator or Outlook header
+    block (with its rule), drop '>' lines; keep signatures (they often carry the phone number).
+
+    ``reply=False`` (a mail that answers nothing): cut only at an attribution followed by '>'
+    lines. Outlook blocks and rules there are no quote: a citizen underlines a heading, and an
+    Outlook block in a mail that is no reply is a forward (``unfold_forward``)."""
     lines = text.split("\n")
+    # Outlook's HTML marks its From:/Sent: block as a quote but not the history below it.
+    unquoted = [_unquote(ln) for ln in lines]
     cut = len(lines)
     for i, line in enumerate(lines):
-        if SEPARATORS.match(line) or _attribution_at(lines, i) or _outlook_header_at(lines, i):
+        if reply and (SEPARATORS.match(line) or _rule_above_header(lines, i)
+                      or _outlook_header_at(unquoted, i) or _attribution_at(lines, i)):
+            cut = i
+            break
+        if not reply and _attribution_at(lines, i) and _quote_follows(lines, i):
             cut = i
             break
     kept = [ln for ln in lines[:cut] if not ln.lstrip().startswith(">")]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip()
+
+
+# --- forwards ----------------------------------------------------------------------------------
+def forward_start(text: str, reply: bool = False) -> int | None:
+    """Line index where a forwarded mail begins: a forward marker, a named separator, a rule
+    above a header block or a From:/Sent:/To: block. None when the text shows no forward.
+    In a reply only an explicit forward marker counts (the rest are its quoted history)."""
+    lines = [_unquote(ln) for ln in text.split("\n")]
+    for i, line in enumerate(lines):
+        if FORWARD_MARKER.match(line):
+            return i
+        if not reply and (SEPARATORS.match(line) or _rule_above_header(lines, i, forwarded=True)
+                          or _outlook_header_at(lines, i, forwarded=True)):
+            return i
+    return None
+
+
+def _unquote(line: str) -> str:
+    """A line without its '>' quote marks (HTML forwards sit inside a quote block)."""
+    return re.sub(r"^\s*(>\s?)+", "", line)
+
+
+def unfold_forward(text: str) -> str:
+    """A forwarded mail as a report: the forwarder's note first, then the forwarded text.
+
+    The forward markers and the forwarded header lines (From/Date/Subject/To: a third party's
+    name and address, not the complaint) are dropped; the forwarded body, which says what and
+    where, is kept (also of a forward inside the forward)."""
+    start = forward_start(text)
+    if start is None:
+        return re.sub(r"\n{3,}", "\n\n", text).strip()
+    raw_lines = text.split("\n")
+    note = strip_quoted("\n".join(raw_lines[:start]), reply=False)
+    lines = [_unquote(ln) for ln in raw_lines[start:]]
+    body: list[str] = []
+    in_headers = False
+    for i, line in enumerate(lines):
+        if (FORWARD_MARKER.match(line) or SEPARATORS.match(line)
+                or _rule_above_header(lines, i, forwarded=True)):
+            in_headers = True
+            continue
+        if not in_headers and _outlook_header_at(lines, i, forwarded=True):
+            in_headers = True
+        if in_headers:
+            if HEADER_ANY.match(line):
+                continue
+            if not line.strip():
+                nxt = _next_filled(lines, i + 1)
+                if nxt is not None and HEADER_ANY.match(lines[nxt]):
+                    continue
+            in_headers = False
+        body.append(line)
+    forwarded = "\n".join(body).strip()
+    joined = f"{note}\n\n{forwarded}" if note and forwarded else note or forwarded
+    return re.sub(r"\n{3,}", "\n\n", joined).strip()

@@ -1,0 +1,38 @@
+"""End to end: a mail larger than max_message_bytes, fetched from Dovecot only in part, makes a
+report with its text and its whole photo; the photo the fetch cut off is refused, not stored."""
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from sqlalchemy import select
+
+from hub.keys import HUB_KEY
+from store.models import Attachment, Report
+from tests.conftest import wait_for
+from tests.email.conftest import needs_dovecot
+from tests.email.test_forwards_and_cuts import JPEG, big_mail
+
+pytestmark = needs_dovecot
+
+
+async def _attachments(hub: Any) -> list[Attachment] | None:
+    async with hub.sessions() as session:
+        rows = list((await session.execute(select(Attachment).order_by(Attachment.id))).scalars())
+    return rows if len(rows) >= 2 else None
+
+
+async def test_the_photo_a_partial_fetch_cut_is_refused(hub_client: Any, email_settings: Any,
+                                                        dovecot_server: Any, mail_user: str) -> None:
+    raw = big_mail()
+    assert len(raw) > 400_000  # two photos of 150 KB, base64: the fetch stops in the second
+    client = await hub_client(email_settings(max_message_bytes=300_000))
+    hub = client.app[HUB_KEY]
+    await asyncio.to_thread(dovecot_server.deliver, raw, mail_user)
+    first, second = await wait_for(lambda: _attachments(hub), timeout=15)
+    assert (first.name, first.state, first.size) == ("o-ga-1.jpg", "stored", len(JPEG))
+    assert (second.name, second.state, second.sha256) == ("o-ga-2.jpg", "refused", None)
+    async with hub.sessions() as session:
+        report = (await session.execute(select(Report))).scalar_one()
+    assert "Mặt đường có ổ gà lớn" in report.description
+    assert "o-ga-2.jpg" in report.description

@@ -58,6 +58,10 @@ class Hub:
     inbox_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     outbox_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     media_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+    # Edits held in the inbox because their message had not come yet (hub.inbound.edits):
+    # (channel, the message's id) → the held rows' external-id prefix, so the message's arrival
+    # brings them forward (this process's; another's wait for their retry time).
+    held_edits: dict[tuple[str, str], str] = field(default_factory=dict)
     # Channels whose sending is paused (token invalid...) with the reason.
     paused: dict[str, str] = field(default_factory=dict)
     # Periodic jobs: (id, every_seconds, coroutine function, leader_only). Channels and the

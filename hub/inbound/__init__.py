@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.inbound.assembly import apply_citizen_message
 from hub.inbound.contacts import attach_contact_to_open_report, upsert_contact
-from hub.inbound.edits import apply_edit
+from hub.inbound.edits import apply_edit, bring_held_edits_forward
 from hub.inbound.limits import bound_message, clamp_times
 from hub.inbound.receipts import apply_delivery, lift_suppression
 from normalizer.schema import InboundMessage
@@ -103,4 +103,6 @@ async def apply_message(hub: Hub, session: AsyncSession, msg: InboundMessage) ->
         log.info("empty %s message %s: no report", msg.channel, msg.external_id)
         hub.metrics.skipped.labels(msg.channel, "empty message").inc()
         return None
-    return await apply_citizen_message(hub, session, contact, msg)
+    report = await apply_citizen_message(hub, session, contact, msg)
+    await bring_held_edits_forward(hub, session, msg)
+    return report

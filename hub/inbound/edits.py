@@ -13,7 +13,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from normalizer.schema import InboundMessage
@@ -117,8 +117,22 @@ async def _keep_for_later(hub: Hub, session: AsyncSession, msg: InboundMessage,
         log.info("edit of unknown %s message %s ignored: the message did not come within %.0f "
                  "minutes", msg.channel, original, PENDING_EDIT_SECONDS / 60)
         return
+    if len(hub.held_edits) < 10_000:
+        hub.held_edits[(msg.channel, original)] = prefix
     session.add(InboxEvent(channel=msg.channel, external_id=f"{prefix}{tries + 1}",
                            payload=base.payload, received_at=first_seen, state="pending",
                            attempts=0, next_attempt_at=now + timedelta(seconds=delay)))
     log.info("edit of %s message %s came before the message: kept, tried again in %.0fs",
              msg.channel, original, delay)
+
+
+async def bring_held_edits_forward(hub: Hub, session: AsyncSession, msg: InboundMessage) -> None:
+    """The message an edit was held for has come: its held edit is due now (it is applied once
+    this message's report is committed), not at its retry time up to RETRY_MAX_SECONDS away."""
+    prefix = hub.held_edits.pop((msg.channel, msg.external_id), None) if hub.held_edits else None
+    if prefix is None:
+        return
+    await session.execute(update(InboxEvent).where(
+        InboxEvent.channel == msg.channel, InboxEvent.state == "pending",
+        InboxEvent.external_id.startswith(prefix, autoescape=True)).values(next_attempt_at=utcnow()))
+    hub.inbox_wakeup.set()

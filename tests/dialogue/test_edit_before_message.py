@@ -113,3 +113,30 @@ async def test_a_kept_edit_does_not_undo_a_later_one(settings_factory, hub_clien
     await wait_for(nothing_pending, timeout=20)
     [report] = await _reports(client)
     assert report.description == latest
+
+
+async def test_a_held_edit_is_applied_as_soon_as_its_message_comes(settings_factory, hub_client,
+                                                                   fake_api):
+    """Left last session: a held edit waited for its retry time (up to 5 minutes) even after its
+    message had come. With a 60 s retry base, the edit must still land within seconds."""
+    graph = await fake_api()
+
+    async def accept(request, body):
+        return web.json_response({"recipient_id": PSID, "message_id": "m_out"})
+    graph.on("POST", GRAPH_PATH, default=accept)
+    client = await hub_client(settings_factory(
+        channels={"messenger": messenger_section(graph.url)},
+        workers={"retry_base_seconds": 60, "retry_max_seconds": 300}))
+
+    async def post(item):
+        raw = json.dumps(batch([item]), ensure_ascii=False).encode()
+        resp = await client.post("/webhooks/messenger", data=raw, headers={
+            "Content-Type": "application/json", "X-Hub-Signature-256": sign(raw)})
+        assert resp.status == 200
+
+    await post({"sender": {"id": PSID}, "recipient": {"id": PAGE_ID}, "timestamp": now_ms(),
+                "message_edit": {"mid": "m_1009_x", "text": NEW, "num_edit": 1}})
+    await wait_for(lambda: _edit_processed(client))
+    await post(message(PSID, "m_1009_x", OLD, ts=now_ms(-5)))
+    [report] = await wait_for(lambda: _description_is(client, NEW), timeout=10)
+    assert report.extra["message_texts"]["m_1009_x"] == NEW

@@ -38,12 +38,14 @@ def record(session: AsyncSession, report: Report, *, actor: str, kind: str,
            public: bool = True) -> ReportEvent:
     """Record a report event. An agency's reply to the citizen (kind "reply") is public by rule
     — the citizen reads it on /r/{code}, Open311 clients in status_notes — and is stored with
-    phones and emails masked (public views also mask the citizen's name when they render)."""
+    phones and emails masked (public views also mask the citizen's name when they render); being
+    public, it moves the report's update time, whoever sends it (console, API, Open311)."""
     if kind == "reply" and note:
         from normalizer.phones import mask_personal
         from normalizer.text import nfc
 
         public, note = True, mask_personal(nfc(note))
+        report.updated_at = utcnow()
     return record_event(session, report, actor=actor, kind=kind, note=note,
                         status_from=status_from, status_to=status_to, public=public)
 

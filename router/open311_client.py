@@ -28,7 +28,7 @@ from normalizer.text import fold
 from router import lifecycle, templates
 from router.delivery import _AgencySender, agency_settings
 from router.notify import agency_name
-from store.models import OutboxMessage, Report, utcnow
+from store.models import OutboxMessage, Report
 
 if TYPE_CHECKING:
     from router.context import RouterContext
@@ -294,7 +294,6 @@ async def apply_update(ctx: RouterContext, agency: AgencySettings, code: str, ti
         target, note = _target(report.status, status, notes, ticket)
         try:
             if target == "reply":
-                report.updated_at = utcnow()
                 lifecycle.record(session, report, actor=agency.id, kind="reply", note=note,
                                  public=False)
                 await lifecycle.notify_citizen(session, ctx, report, "agency_reply", note=note,

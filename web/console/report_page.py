@@ -346,7 +346,6 @@ async def _reply(ctx: WebContext, session: AsyncSession, report: Report, user: S
     lifecycle.record(session, report, actor=user.actor, kind="reply", note=text, public=False)
     name = await agency_name(session, user.agency_id if user.role == "agency" else None)
     await lifecycle.notify_citizen(session, ctx, report, "agency_reply", note=text, agency=name)
-    report.updated_at = utcnow()
     return "reply"
 
 

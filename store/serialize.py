@@ -47,7 +47,17 @@ def _is_word(word: str, diacritic: frozenset[str], ascii_: frozenset[str]) -> bo
     return lower in diacritic or (lower.isascii() and lower in ascii_)
 
 
-def _context(before: str) -> str | None:
+def _person_cue(word: str, name_word: str) -> bool:
+    """``word`` says the name after it is a person's ("chị Lan", "ong Loi"). A cue spelled without
+    diacritics counts only before a name typed without them too: "Chu" in "Chu Văn An" is a
+    name, not "chú"."""
+    lower = word.lower().rstrip(":,")
+    if lower in _PERSON_WORDS:
+        return True
+    return lower.isascii() and lower in _PERSON_WORDS_ASCII and name_word.isascii()
+
+
+def _context(before: str, name_word: str = "") -> str | None:
     """"person", "place" or None from the words right before a name (same clause)."""
     if not before or not before[-1].isspace():
         return None
@@ -59,7 +69,7 @@ def _context(before: str) -> str | None:
         last = last[:-1]
     elif last.endswith((",", ".", ";", "!", "?", ")")):
         return None
-    if _is_word(last, _PERSON_WORDS, _PERSON_WORDS_ASCII) and last.lower() not in ("ba", "năm", "tư"):
+    if _person_cue(last, name_word) and last.lower() not in ("ba", "năm", "tư"):
         return "person"
     if last.lower() in ("là", "la") and len(words) > 1 and words[-2].lower() in _I_AM:
         return "person"
@@ -120,12 +130,35 @@ def _mask_self_introduction(text: str) -> str:
     return "".join(out) + text[last:] if out else text
 
 
-def mask_name_tokens(text: str, name: str | None) -> str:
-    """The citizen's name masked in public text, word by word, with or without diacritics
-    ("Nguyễn Thị Lan" masks "Nguyễn Thị Lan", "nguyen thi lan", "NGUYEN", "chị Lan", "Thị
-    Lan", in any order), while streets and places named like them are kept.
+# Common Vietnamese family names (folded). A contact name that ends with one and starts with
+# neither one nor "Văn"/"Thị" may be given name first ("Minh Tran", a Messenger profile): both
+# its first and last words count as the given name. Any other is family name first ("Lê Văn
+# Hùng"), the given name last.
+_FAMILY_NAMES = frozenset({
+    "nguyen", "tran", "le", "pham", "hoang", "huynh", "phan", "vu", "vo", "dang", "bui", "do",
+    "ho", "ngo", "duong", "ly", "dinh", "doan", "trinh", "truong", "luu", "luong", "ton", "quach",
+    "kieu", "phung", "nghiem", "vuong", "tieu", "khuc", "mai", "ha", "lam", "cao", "dao"})
 
-    Name words are read in runs of adjacent words (name words and capitalised words):
+
+def _given_names(name_words: list[str]) -> set[str]:
+    from normalizer.text import fold
+
+    first, last = fold(name_words[0]), fold(name_words[-1])
+    if last in _FAMILY_NAMES and first not in _FAMILY_NAMES and first not in ("van", "thi"):
+        return {name_words[0], name_words[-1]}
+    return {name_words[-1]}
+
+
+def mask_name_tokens(text: str, name: str | None) -> str:
+    """The citizen's name masked in public text where it names the citizen, with or without
+    diacritics ("Nguyễn Thị Lan" masks "Nguyễn Thị Lan", "nguyen thi lan", "NGUYEN THI LAN",
+    "chị Lan", "Thị Lan", "Nguyễn Lan", "Gửi Lan"), while streets and places named like them,
+    and the middle and family names most Vietnamese share ("Văn", "Thị", "Đức", "Nguyễn"), are
+    kept where they stand alone or inside another name ("Chu Văn An" for Lê Văn Hùng).
+
+    Name words are read in runs of adjacent words (name words and capitalised words). A run
+    names the citizen only when it holds their given name (the last word; also the first in a
+    given-name-first profile name "Minh Tran"): alone, or with other words of their name. Then:
     - after a person cue ("tôi là", "tên", "chị", "ông", "gọi"...) the run is the citizen:
       masked;
     - after a place word ("đường", "kiệt", "số 5", "chợ", "phường"... or a house number:
@@ -133,10 +166,11 @@ def mask_name_tokens(text: str, name: str | None) -> str:
     - a run that goes on with other capitalised words ("Trần Hưng" in "Trần Hưng Đạo", "Lợi"
       in "Lê Lợi" for a citizen called Nguyễn Văn Lợi) is someone else's name or a street:
       kept, unless it holds the citizen's whole name of three words or more;
-    - any other run of two name words or more, or a capitalised name word, is masked (a
-      partial name, "Lê Lợi" for Lê Văn Lợi, is still the citizen): privacy first;
-    - a lone lower-case name word without a person cue is an everyday word ("đô thị", "văn
-      bản", "lợi ích", "lan can"): kept.
+    - any other run, or a capitalised given name, is masked: privacy first;
+    - a lone lower-case given name without a person cue is an everyday word ("lợi ích", "lan
+      can"): kept.
+    A run of only middle or family names ("Văn", "Lê Văn", "anh Văn") is never the citizen for
+    this rule (a self-introduction, "Tôi là Lê Văn", is masked whatever the name).
     A word typed with diacritics must match them exactly ("lân" is not "Lan"); a bare-ASCII word
     matches the folded name word ("lan"). One- and two-letter words ("An", "Lê") count only
     when capitalised or next to another name word ("le van loi"), so "an ninh" and "lề đường"
@@ -147,16 +181,17 @@ def mask_name_tokens(text: str, name: str | None) -> str:
     tokens = set(name_words)
     if not tokens:
         return _mask_self_introduction(text)
-    folded = {fold(t) for t in tokens}
+    given = _given_names(name_words)
     words = list(_WORD.finditer(text))
 
     def is_name(word: str) -> bool:
-        lower = word.lower()
-        return lower in tokens or (word.isascii() and lower in folded)
+        return bool(keys(word))
 
-    def key(word: str) -> str:
-        return word.lower() if not word.isascii() else next(
-            (t for t in tokens if fold(t) == word.lower()), word.lower())
+    def keys(word: str) -> set[str]:  # the name words this word may be
+        lower = word.lower()
+        if not word.isascii():
+            return {lower} & tokens
+        return {t for t in tokens if fold(t) == lower}
 
     def spaced(a: int, b: int) -> bool:  # words a < b next to each other, only spaces between
         gap = text[words[a].end():words[b].start()]
@@ -189,16 +224,19 @@ def mask_name_tokens(text: str, name: str | None) -> str:
         while lo < i and not hits[lo]:
             word = words[lo].group(0)
             if (_sentence_start(text, words[lo].start())
-                    or _is_word(word, _PERSON_WORDS, _PERSON_WORDS_ASCII)
+                    or _person_cue(word, words[lo + 1].group(0))
                     or _is_word(word, _PLACE_WORDS, _PLACE_WORDS_ASCII)):
                 lo += 1
             else:
                 break
         run = range(lo, hi + 1)
-        context = _context(text[max(0, words[lo].start() - 80):words[lo].start()])
+        context = _context(text[max(0, words[lo].start() - 80):words[lo].start()], words[lo].group(0))
         run_hits = [j for j in run if hits[j]]
-        whole = len(tokens) >= 3 and tokens <= {key(words[j].group(0)) for j in run_hits}
-        if context == "person":
+        found = set().union(*(keys(words[j].group(0)) for j in run_hits))
+        whole = len(tokens) >= 3 and tokens <= found
+        if not given & found and not whole:
+            pass  # only middle or family names ("Văn", "Lê Văn"): shared by most people
+        elif context == "person":
             masked.update(run_hits)
         elif context == "place":
             pass
@@ -220,16 +258,85 @@ def mask_name_tokens(text: str, name: str | None) -> str:
     return "".join(pieces)
 
 
+# A mail's signature: "-- " (the standard delimiter, often sent without its space) or a closing
+# formula alone on its line ("Trân trọng,", "Best regards"), folded and without end punctuation.
+_SIGNATURE_RULE = re.compile(r"--[ \t]*")
+_CLOSINGS = frozenset({
+    "tran trong", "tran trong cam on", "tran trong cam on quy co quan", "tran trong kinh chao",
+    "kinh thu", "kinh chao", "than ai", "than men", "than", "best regards", "kind regards",
+    "warm regards", "regards", "best wishes", "best", "sincerely", "yours sincerely",
+    "sincerely yours", "yours faithfully", "yours truly"})
+# Thanks close a mail with a comma above a line ("Cảm ơn,\nLê Văn Hùng"), or above a name
+# ("Cảm ơn!\nLê Văn Hùng"); elsewhere they may be the report's last words.
+_THANKS = frozenset({
+    "thanks", "thank you", "many thanks", "thanks a lot", "cam on", "xin cam on", "chan thanh cam on",
+    "xin chan thanh cam on", "rat cam on", "cam on nhieu", "xin cam on nhieu"})
+SIGNATURE_LINES = 8  # what follows the delimiter: at most this many lines...
+SIGNATURE_LINE_CHARS = 80  # ...of at most this many characters: a name, a title, an address
+
+
+def _signature_start(line: str, after: list[str], name: str | None) -> bool:
+    from normalizer.text import fold
+
+    if _SIGNATURE_RULE.fullmatch(line.strip("\r")):
+        return True
+    stripped = line.strip()
+    words = fold(stripped).rstrip(" ,.!:;-").strip()
+    if words in _CLOSINGS:
+        return True
+    if words in _THANKS:
+        first = next((ln.strip() for ln in after if ln.strip()), "")
+        if stripped.endswith(","):
+            return first[:1].isupper() and not first.endswith((".", "!", "?"))
+        # "Cảm ơn!" then a name on a line of its own: the citizen's, or two to five
+        # capitalised words and nothing else ("Lê Văn Hùng", not "Mong sửa sớm")
+        signed = _WORD.findall(first)
+        if name and signed and {fold(w) for w in signed} <= set(fold(name).split()):
+            return True
+        return (2 <= len(signed) <= 5 and " ".join(signed) == first
+                and all(w[:1].isupper() for w in signed))
+    return False
+
+
+def strip_signature(text: str, name: str | None = None) -> str:
+    """Text without the signature block a mail ends with: from a "-- " line or a closing formula
+    alone on its line ("Trân trọng,", "Kính thư", "Best regards", "Cảm ơn," above a name,
+    "Cảm ơn!" above the citizen's ``name``) when what follows is a short block (at most
+    SIGNATURE_LINES lines of at most SIGNATURE_LINE_CHARS) up to the end, below some text. A
+    signature names the citizen and carries their title, employer, home address and phone: the
+    stored report keeps it (staff call that phone), public text never shows it. Chat text
+    rarely ends like that, so every text is read alike."""
+    lines = text.split("\n")
+    filled = [k for k, ln in enumerate(lines) if ln.strip()]
+    if len(filled) < 3:  # text, the delimiter, a signature
+        return text
+    # the delimiter is one of the last SIGNATURE_LINES + 1 filled lines, not the first
+    for at in range(max(1, len(filled) - SIGNATURE_LINES - 1), len(filled) - 1):
+        k, block = filled[at], filled[at + 1:]
+        if any(len(lines[j].strip()) > SIGNATURE_LINE_CHARS for j in block):
+            continue
+        if _signature_start(lines[k], [lines[j] for j in block], name):
+            return "\n".join(lines[:k]).rstrip()
+    return text
+
+
+# "+84 (0) 905 888 999", "+84 0905 888 999", "0084 905 …": the country code with the trunk
+# zero (bracketed or not) or with 00, written as "+84 905 …" before masking, so the mask reads
+# like the others ("090*****99", not "009******99").
+_TRUNK_ZERO = re.compile(r"(?<![\w+])(?:\+[ \t]*|00)84(?:[ \t.-]*\(0\)|[ \t.-]*0(?=[ \t.-]*[1-9]))?"
+                         r"[ \t.-]*(?=[1-9]\d)")
+
+
 def public_text_for(text: str | None, name: str | None) -> str:
-    """Free text as public pages may show it: phones, emails and every word of the citizen's
-    name masked (names given as the contact's name)."""
+    """Free text as public pages may show it: a mail's signature dropped, phones, emails and
+    every word of the citizen's name masked (names given as the contact's name)."""
     from normalizer.phones import mask_personal
     from normalizer.text import nfc
 
     if not text:
         return ""
-    clean = nfc(text)
-    clean = mask_personal(clean)
+    clean = strip_signature(nfc(text), nfc(name) if name else None)
+    clean = mask_personal(_TRUNK_ZERO.sub("+84 ", clean))
     if name and name.strip():
         clean = mask_name_tokens(clean, name)  # by word: streets named like the citizen are kept
     # A name the citizen typed that is not the contact's (a Messenger profile name "Minh Tran",

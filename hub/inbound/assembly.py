@@ -120,19 +120,37 @@ async def find_late_answer(hub: Hub, session: AsyncSession, contact: Contact,
     return report, slot
 
 
-def _ward_from_address(hub: Hub, report: Report) -> None:
+async def _ward_from_address(hub: Hub, session: AsyncSession, report: Report) -> None:
     """An address given in answer to "where?" names the ward when it can ("20 Bến Nghé, phường
     Thuận Hóa"): a report routed before it came (a mail's) gets its ward, for the public map
-    and the statistics; one still with the center is routed with it."""
+    and the statistics, and — routed by the rules, not yet taken up — moves to the agency the
+    rules choose for that ward when it is another (a ward's urban-order team rather than the
+    province's department); one still with the center is routed with it."""
     from normalizer.places import resolve_place
+    from router.assign import agency_rules, reroute
+    from router.rules import choose_agency
+    from store.models import ReportEvent
 
     if report.ward is not None or not report.address:
         return
     found = resolve_place(report.address, province=hub.routing.province)
-    if found.ward:
-        report.ward = found.ward
-        report.extra = {**(report.extra or {}), "place": {
-            "matched": found.matched, "confidence": found.confidence}}
+    if not found.ward:
+        return
+    report.ward = found.ward
+    report.extra = {**(report.extra or {}), "place": {
+        "matched": found.matched, "confidence": found.confidence}}
+    if report.status != "forwarded" or not report.agency_id:
+        return
+    decision = choose_agency(report.category, report.category_confidence, report.ward,
+                             agency_rules(hub), hub.routing.triage_threshold)
+    if decision.agency_id in (None, report.agency_id):
+        return
+    by = (await session.execute(select(ReportEvent.actor).where(
+        ReportEvent.report_id == report.id, ReportEvent.kind == "status",
+        ReportEvent.status_to == "forwarded").order_by(ReportEvent.id.desc()).limit(1))).scalar()
+    if by == "system":  # the center's own choice stands
+        await reroute(hub, session, report, agency_id=decision.agency_id, category=None,
+                      actor="system")
 
 
 def _another_problem(report: Report, text: str) -> bool:
@@ -156,7 +174,7 @@ async def apply_late_answer(hub: Hub, session: AsyncSession, contact: Contact,
     if slot == "place" and msg.location is None and text:
         report.address = text[:500]
         report.place_source = "citizen"
-        _ward_from_address(hub, report)
+        await _ward_from_address(hub, session, report)
     elif slot == "phone" and text:
         _remember_contacts(report, text)
     await extend_report(hub, session, report, msg, contact)
@@ -352,7 +370,7 @@ async def extend_report(hub: Hub, session: AsyncSession, report: Report, msg: In
             report.ward or report.lat is not None or report.address) and dialogue.looks_like_place(text):
         report.address = text[:500]  # the answer to "where is it?"
         report.place_source = "citizen"
-        _ward_from_address(hub, report)
+        await _ward_from_address(hub, session, report)
     if text and not dialogue.has_words(text):
         text = ""  # "🙏🙏", "..." : nothing an agency can read (still on the timeline)
     if text:

@@ -89,3 +89,33 @@ async def test_later_mails_join_the_citizens_report(settings_factory, hub_client
     rep = await report(client, code)
     assert rep.status == "resolved" and "chưa ai thay" in rep.description
     assert any("chưa ai thay" in (e.note or "") for e in await events(client, code, "message"))
+
+
+async def test_a_later_address_moves_the_report_to_the_wards_team(
+        settings_factory, hub_client, dovecot_server, mail_user, smtp_sink):
+    """A mail is routed at once, before the citizen says where: with the ward known later, a
+    report the rules sent to the province's department (and nobody took up yet) moves to the
+    ward's team the rules choose for it."""
+    client = await hub_client(settings_factory(
+        channels={"email": email_section(dovecot_server, mail_user, smtp_sink)},
+        workers={"leader_lease_seconds": 3},
+        agencies=[{"id": "so-xay-dung", "name": "Sở Xây dựng",
+                   "categories": ["traffic_infrastructure", "urban_infrastructure"]},
+                  {"id": "qldt-thuan-hoa", "name": "Đội Quản lý đô thị phường Thuận Hóa",
+                   "categories": ["urban_infrastructure"], "areas": ["Phường Thuận Hóa"]}]))
+    dovecot_server.deliver(mail(CITIZEN, "Đèn đường hỏng",
+                                "Đèn đường hỏng cả tuần nay, buổi tối tối om rất nguy hiểm.", 700),
+                           user=mail_user)
+    await wait_for(lambda: _mails(smtp_sink, 1), timeout=20)
+    async with client.app[HUB_KEY].sessions() as session:
+        code = (await session.execute(select(Report.code))).scalar_one()
+    rep = await report(client, code)
+    assert rep.agency_id == "so-xay-dung" and rep.ward is None
+    dovecot_server.deliver(mail(CITIZEN, f"Re: [#{code}] Đã tiếp nhận phản ánh",
+                                "Số 20 Bến Nghé, phường Thuận Hóa", 701), user=mail_user)
+
+    async def moved():
+        r = await report(client, code)
+        return r if r.agency_id == "qldt-thuan-hoa" else None
+    rep = await wait_for(moved, timeout=20)
+    assert rep.ward == "Phường Thuận Hóa" and rep.status == "forwarded"

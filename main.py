@@ -61,7 +61,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from aiohttp import web
 
     from hub.app import create_app
-    from hub.cli_serve import PreflightError, bind_listener, check_database, hold_signals_while_stopping
+    from hub.cli_serve import (
+        EX_TEMPFAIL,
+        DatabaseUnavailable,
+        PreflightError,
+        bind_listener,
+        check_database,
+        hold_signals_while_stopping,
+    )
     from hub.logs import setup_logging
 
     settings = _settings(args)
@@ -76,6 +83,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         except BaseException:
             sock.close()
             raise
+    except DatabaseUnavailable as exc:  # a boot race, a restart: systemd tries again on 75
+        print(f"error: {exc} (exit {EX_TEMPFAIL}: temporary, systemd restarts serve)",
+              file=sys.stderr)
+        return EX_TEMPFAIL
     except PreflightError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -96,9 +107,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
+    from hub.cli_serve import shown_url
     from store.db import migrate_sync
 
     settings = _settings(args)
+    print(f"database: {shown_url(settings.database_url)}", flush=True)
     migrate_sync(settings.database_url)
     print(f"database migrated: {settings.database_url.split('@')[-1]}")
     return 0
@@ -179,6 +192,49 @@ EXTRA_COMMANDS: list[str] = [
 ]
 
 
+# Commands that open the database and have no handling of their own for one that cannot be
+# opened: serve's check runs first, so a wrong URL is one line and exit 2, not a traceback.
+# (serve, backup and restore check it themselves; restore is for a missing database.)
+DATABASE_COMMANDS = frozenset({"migrate", "agency-token", "export", "user", "reclassify",
+                               "corrections", "retrain", "outbox", "public-hide",
+                               "import-hotline", "zalo-authorize"})
+
+
+def _database_preflight(args: argparse.Namespace) -> str | None:
+    from hub.cli_serve import PreflightError, check_database
+
+    url = load_settings(getattr(args, "config", None)).database_url
+    try:
+        asyncio.run(check_database(url))
+    except PreflightError as exc:
+        return f"error: {exc}"
+    return None
+
+
+def _database_error(args: argparse.Namespace, exc: BaseException) -> str | None:
+    """One line for a database a command could not open or use (the same words as serve's
+    check), or None when ``exc`` is not about the database (then the traceback is a bug)."""
+    import socket
+
+    from sqlalchemy.exc import DBAPIError
+
+    from hub.cli_serve import _causes, shown_url
+
+    causes = _causes(exc)
+    if not any(isinstance(c, DBAPIError) or type(c).__module__.startswith("asyncpg")
+               or isinstance(c, (ConnectionError, TimeoutError, socket.gaierror))
+               or (isinstance(c, OSError) and "Connect call failed" in str(c)) for c in causes):
+        return None
+    try:
+        url = load_settings(getattr(args, "config", None)).database_url
+    except Exception:  # noqa: BLE001 - the settings loaded once; without them, say less
+        return None
+    first = next((c for c in causes if getattr(c, "orig", None) is None), exc)
+    reason = (str(first).strip().splitlines() or [type(first).__name__])[0]
+    return (f"error: cannot open the database: {reason}; set [database] url "
+            f"(HUB__DATABASE__URL) = {shown_url(url)}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hub", description="Citizen report intake hub")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -222,9 +278,18 @@ def main(argv: list[str] | None = None) -> int:
     from channels.base import ChannelConfigError
 
     try:
+        if args.command in DATABASE_COMMANDS and (line := _database_preflight(args)):
+            print(line, file=sys.stderr)
+            return 2
         return args.func(args)
     except (SettingsError, ChannelConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        line = _database_error(args, exc)
+        if line is None:
+            raise
+        print(line, file=sys.stderr)
         return 2
     except BrokenPipeError:  # `hub export | head`: the reader has what it wanted
         # Python would complain again when it flushes stdout at exit: point it at nothing

@@ -102,16 +102,47 @@ def _stamp() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
+# A destination with one of these endings is a file name; anything else that does not exist
+# yet is a directory to create (`hub backup /var/backups/intake-hub` without its slash).
+BACKUP_FILE_SUFFIXES = (".db", ".sqlite", ".sqlite3", ".pgdump", ".dump", ".backup", ".bak")
+
+
+def backup_destination(arg: str, suffix: str) -> Path | str:
+    """Where `hub backup ARG` writes, or the error line. An existing directory, a name ending in
+    "/" or a missing name without a file suffix: a dated file inside it (the folder created). A
+    name with a file suffix: that file, which must not exist yet — an earlier backup is never
+    overwritten."""
+    dest = Path(arg)
+    if dest.is_dir() or arg.endswith("/") or (
+            not dest.exists() and not dest.is_symlink()
+            and not dest.name.lower().endswith(BACKUP_FILE_SUFFIXES)):
+        if dest.exists() and not dest.is_dir():
+            return f"{dest} is a file, not a directory"
+        return dest / f"hub-{_stamp()}{suffix}"
+    if dest.exists() or dest.is_symlink():
+        return (f"{dest} exists already; backups are never overwritten: give a directory (a "
+                "dated file is written in it) or a new file name")
+    return dest
+
+
 def cmd_backup(args: argparse.Namespace) -> int:
+    from hub.cli_serve import shown_url
+
     settings = args.load_settings(args.config)
     url = settings.database_url
-    dest = Path(args.dest)
     db_path = _sqlite_path(url, Path(settings.base_dir))
     suffix = ".db" if db_path else ".pgdump"
-    if dest.is_dir() or args.dest.endswith("/"):
-        dest.mkdir(parents=True, exist_ok=True)
-        dest = dest / f"hub-{_stamp()}{suffix}"
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    chosen = args.config or os.environ.get("HUB_SETTINGS") or "settings.toml only, no --config or HUB_SETTINGS"
+    print(f"database: {shown_url(url)} (settings: {chosen})", flush=True)
+    dest = backup_destination(args.dest, suffix)
+    if isinstance(dest, str):
+        print(f"error: {dest}", file=sys.stderr)
+        return 2
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        print(f"error: cannot create {dest.parent}: {exc.strerror}", file=sys.stderr)
+        return 2
     tmp = dest.with_name(dest.name + ".part")
     if db_path is not None:
         if not db_path.exists():

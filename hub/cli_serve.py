@@ -17,6 +17,49 @@ class PreflightError(Exception):
     pass
 
 
+class DatabaseUnavailable(PreflightError):
+    """The database server did not answer (refused, timed out, still starting): a later try can
+    work (boot race, a PostgreSQL restart during an upgrade), so serve exits with EX_TEMPFAIL
+    (75), which systemd restarts, unlike 2 (RestartPreventExitStatus=2)."""
+
+
+EX_TEMPFAIL = 75
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        item = todo.pop()
+        if item is None or any(item is s for s in seen):
+            continue
+        seen.append(item)
+        todo += [getattr(item, "orig", None), item.__cause__, item.__context__,
+                 *(getattr(item, "exceptions", None) or ())]
+    return seen
+
+
+def is_temporary(exc: BaseException, dialect: str) -> bool:
+    """A connection that a retry may get: refused, reset, timed out, or PostgreSQL still
+    starting / shutting down (SQLSTATE class 08 and 57P). A wrong password (28P01), a missing
+    database (3D000) or an unreadable SQLite file are not."""
+    if dialect == "sqlite":
+        return False
+    for item in _causes(exc):
+        state = str(getattr(item, "sqlstate", "") or "")
+        if state:
+            return state.startswith(("08", "57P"))
+        if isinstance(item, (ConnectionError, TimeoutError, asyncio.TimeoutError, socket.gaierror)):
+            return True
+        if isinstance(item, OSError) and item.errno in (errno.ECONNREFUSED, errno.ETIMEDOUT,
+                                                        errno.EHOSTUNREACH, errno.ENETUNREACH,
+                                                        errno.ECONNRESET, errno.EADDRNOTAVAIL):
+            return True
+        if isinstance(item, OSError) and "Connect call failed" in str(item):
+            return True  # asyncpg's "Multiple exceptions: [Errno 111] Connect call failed …"
+    return False
+
+
 def bind_listener(host: str, port: int) -> socket.socket:
     """A bound, listening socket for the HTTP server (handed to aiohttp's run_app)."""
     try:
@@ -47,6 +90,10 @@ def bind_listener(host: str, port: int) -> socket.socket:
     return sock
 
 
+def shown_url(url: str) -> str:
+    return _shown(url)
+
+
 def _shown(url: str) -> str:
     """The database URL without its password."""
     scheme, sep, rest = url.partition("://")
@@ -75,7 +122,10 @@ async def check_database(url: str) -> None:
             else:
                 await conn.execute(text("SELECT 1"))
     except Exception as exc:  # driver errors differ per database; all mean the same here
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        reason = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [type(exc).__name__])[0]
+        if is_temporary(exc, engine.dialect.name):
+            raise DatabaseUnavailable(f"the database is not reachable: {reason}; check that "
+                                      f"its server is up, and {where}") from None
         raise PreflightError(f"cannot open the database: {reason}; set {where}") from None
     finally:
         await engine.dispose()

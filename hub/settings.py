@@ -28,6 +28,7 @@ from web.portal.settings import PortalSettings
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SETTINGS = ROOT / "settings.toml"
 ENV_PREFIX = "HUB__"
+ASYNC_DATABASE_URLS = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
 
 
 class SettingsError(Exception):
@@ -47,6 +48,19 @@ class ServerSettings(_Section):
     # /metrics answers loopback clients (no X-Forwarded-For) and, when set, this bearer token.
     metrics_token: SecretStr = SecretStr("")
 
+    @field_validator("public_base_url")
+    @classmethod
+    def _absolute_http_url(cls, value: str) -> str:
+        """Every link in a message, Telegram's webhook and the Zalo callback are built from it:
+        'phananh.hue.gov.vn' without a scheme would make every one of them a broken link."""
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an absolute http(s) address with a host, e.g. "
+                             "https://phananh.hue.gov.vn")
+        return value.strip()
+
 
 class DatabaseSettings(_Section):
     url: str = "sqlite+aiosqlite:///data/hub.db"
@@ -54,6 +68,17 @@ class DatabaseSettings(_Section):
     # SQLite only: FULL makes every acknowledged commit survive a power loss (issue 19);
     # NORMAL is faster and safe against a process crash only.
     sqlite_synchronous: Literal["FULL", "NORMAL", "EXTRA"] = "FULL"
+
+    @field_validator("url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        """The hub runs on asyncio: a URL without an async driver (postgresql://, sqlite:///)
+        would fail deep in start-up with a traceback, and systemd would restart it forever."""
+        if not value.startswith(ASYNC_DATABASE_URLS):
+            # the URL itself is never echoed: it may carry the password
+            raise ValueError("needs an async driver: sqlite+aiosqlite:///PATH or "
+                             "postgresql+asyncpg://USER:PASSWORD@HOST:PORT/DATABASE")
+        return value
 
 
 class StorageSettings(_Section):
@@ -237,14 +262,23 @@ def _format_error(exc: ValidationError) -> str:
     for err in exc.errors():
         key = ".".join(str(p) for p in err["loc"])
         # Never echo the input: it may be a secret.
-        lines.append(f"  {key}: {err['msg']}")
-    return "invalid settings:\n" + "\n".join(lines)
+        msg = err["msg"].removeprefix("Value error, ")
+        lines.append(f"{key}: {msg}")
+    if len(lines) == 1:  # the usual case: one line, as the CLI prints it
+        return f"invalid settings: {lines[0]}"
+    return "invalid settings:\n" + "\n".join(f"  {line}" for line in lines)
 
 
 def load_settings(path: str | os.PathLike[str] | None = None,
                   environ: dict[str, str] | None = None) -> Settings:
-    """Load defaults, then the named file (argument, else HUB_SETTINGS), then env overrides."""
+    """Load defaults, then the named file (argument, else HUB_SETTINGS), then env overrides.
+
+    HUB_ENV_FILE names a file of KEY=VALUE lines (systemd's EnvironmentFile, e.g.
+    /etc/intake-hub/secrets.env): its variables count as environment variables, those already
+    set in the environment winning, so CLI commands see the secrets the service sees."""
     environ = dict(os.environ if environ is None else environ)
+    if environ.get("HUB_ENV_FILE"):
+        environ = {**read_env_file(environ["HUB_ENV_FILE"]), **environ}
     data: dict[str, Any] = {}
     base_dir = ROOT
     if DEFAULT_SETTINGS.exists():
@@ -267,9 +301,69 @@ def load_settings(path: str | os.PathLike[str] | None = None,
         raise SettingsError(_format_error(exc)) from None
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def _read_text(path: Path, what: str) -> str:
+    """A settings or environment file's text; every way it cannot be read is one line."""
+    fd_name = str(path)
     try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
+        if fd_name.startswith("/dev/fd/") and fd_name[8:].isdigit():
+            # an open descriptor handed over by deploy/bin/hub-admin (root opened the 0600
+            # file, the command runs as the service user): read it from the start, in place
+            fd, chunks, offset = int(fd_name[8:]), [], 0
+            while chunk := os.pread(fd, 65536, offset):
+                chunks.append(chunk)
+                offset += len(chunk)
+            raw = b"".join(chunks)
+        else:
+            raw = path.read_bytes()
+    except IsADirectoryError:
+        raise SettingsError(f"{what} {path} is a directory, not a file") from None
+    except PermissionError:
+        raise SettingsError(f"{what} {path}: permission denied (running as uid {os.getuid()}); "
+                            "run the command as the service user with deploy/bin/hub-admin, "
+                            "or as root") from None
+    except OSError as exc:
+        raise SettingsError(f"{what} {path} cannot be read: {exc.strerror or exc}") from None
+    if raw.startswith(b"\xef\xbb\xbf"):  # UTF-8 with a byte order mark: what Notepad writes
+        raw = raw[3:]
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        hint = " (it looks like UTF-16: save it as UTF-8)" if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else ""
+        raise SettingsError(f"{what} {path} is not UTF-8 text{hint}") from None
+
+
+def read_env_file(path: str | os.PathLike[str]) -> dict[str, str]:
+    """KEY=VALUE lines as systemd's EnvironmentFile reads them: blank lines and lines starting
+    with # or ; are skipped, a value may be in single or double quotes. A bad line is named by
+    its number, never by its content (it may hold a secret)."""
+    import re
+
+    env_path = Path(path)
+    if not str(path).startswith("/dev/fd/") and not env_path.exists():
+        raise SettingsError(f"environment file not found: HUB_ENV_FILE={env_path}")
+    text = _read_text(env_path, "environment file (HUB_ENV_FILE)")
+    values: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line[0] in "#;":
+            continue
+        key, sep, value = line.partition("=")
+        key, value = key.strip(), value.strip()
+        if key.startswith("export "):
+            key = key[7:].strip()
+        if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
+            raise SettingsError(f"environment file {env_path}, line {number}: not a KEY=VALUE line")
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            quote, value = value[0], value[1:-1]
+            if quote == '"':
+                value = re.sub(r'\\(["\\$`])', r"\1", value)
+        values[key] = value
+    return values
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    text = _read_text(path, "settings file")
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError(f"{path}: not valid TOML: {exc}") from None

@@ -28,6 +28,10 @@ def _run(args: argparse.Namespace, work: Callable[[Any, Any], Awaitable[list[str
         return 2
     for line in lines:
         print(line)
+    if args.action == "add":  # which database got the account (a forgotten --config shows)
+        from hub.cli_serve import shown_url
+
+        print(f"database: {shown_url(settings.database_url)}")
     return 0
 
 

@@ -31,3 +31,50 @@ def test_serve_units_may_write_the_model_folder() -> None:
         if "ProtectSystem=strict" in unit:
             [paths] = re.findall(r"^ReadWritePaths=(.*)$", unit, re.M)
             assert "/opt/intake-hub/normalizer/data" in paths.split(), name
+
+
+def test_units_keep_personal_data_from_other_local_users() -> None:
+    for unit in (DEPLOY / "systemd").glob("*.service"):
+        assert re.search(r"^UMask=0027$", unit.read_text(encoding="utf-8"), re.M), unit.name
+
+
+def test_units_name_the_settings_file_for_the_hub() -> None:
+    for unit in (DEPLOY / "systemd").glob("*.service"):
+        assert "Environment=HUB_SETTINGS=/etc/intake-hub/hub.toml" in unit.read_text(), unit.name
+
+
+def test_logrotate_rotates_as_root() -> None:
+    """systemd creates StandardOutput=append: files root:root (systemd #14385): rotating them as
+    intake-hub (`su intake-hub intake-hub`) failed with Permission denied."""
+    conf = (DEPLOY / "logrotate" / "intake-hub").read_text(encoding="utf-8")
+    assert not re.search(r"^\s*su\s", conf, re.M)
+    assert re.search(r"^\s*copytruncate$", conf, re.M)
+
+
+def test_nginx_access_log_has_no_query_strings_nor_referer() -> None:
+    conf = (DEPLOY / "nginx" / "intake-hub.conf").read_text(encoding="utf-8")
+    [log] = re.findall(r"^\s*access_log\s+\S+\s+(\S+)", conf, re.M)
+    assert log != "combined"  # combined logs $request (with ?rate=…) and the Referer
+    fmt = re.search(rf"log_format\s+{log}\s+(.*?);", conf, re.S).group(1)
+    assert "$uri" in fmt
+    for leak in ("$request_uri", "$request ", "$request'", "$args", "$query_string",
+                 "$http_referer", "$http_authorization", "$http_cookie"):
+        assert leak not in fmt, leak
+
+
+def test_caddy_filters_secret_headers_and_the_rating_token() -> None:
+    conf = (DEPLOY / "caddy" / "Caddyfile").read_text(encoding="utf-8")
+    for header in ("X-Telegram-Bot-Api-Secret-Token", "X-Hub-Signature-256", "Authorization",
+                   "Cookie", "Referer"):
+        assert re.search(rf"request>headers>{header}\s+delete", conf), header
+    query = re.search(r"request>uri query \{(.*?)\}", conf, re.S).group(1)
+    for key in ("code", "state", "rate"):
+        assert re.search(rf"delete {key}\b", query), key
+
+
+def test_hub_admin_is_posix_sh() -> None:
+    import subprocess
+
+    script = DEPLOY / "bin" / "hub-admin"
+    assert script.read_text().startswith("#!/bin/sh\n") and script.stat().st_mode & 0o111
+    subprocess.run(["sh", "-n", str(script)], check=True)

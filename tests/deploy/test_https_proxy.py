@@ -45,7 +45,7 @@ def local_caddyfile(tmp: Path, hub_port: int, http_port: int, https_port: int) -
     return path
 
 
-def get(url: str) -> tuple[int, bytes, dict[str, str]]:
+def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, bytes, dict[str, str]]:
     context = ssl.create_default_context()
     context.check_hostname, context.verify_mode = False, ssl.CERT_NONE  # Caddy's internal CA
 
@@ -55,7 +55,7 @@ def get(url: str) -> tuple[int, bytes, dict[str, str]]:
 
     opener = urllib.request.build_opener(urllib.request.HTTPSHandler(context=context), NoRedirect)
     try:
-        with opener.open(url, timeout=10) as resp:
+        with opener.open(urllib.request.Request(url, headers=headers or {}), timeout=10) as resp:
             return resp.status, resp.read(), dict(resp.headers)
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read(), dict(exc.headers)
@@ -100,9 +100,19 @@ def test_caddy_terminates_tls_in_front_of_the_hub(tmp_path: Path) -> None:
             assert status == 403 and b"state" in body  # the hub answered, through the proxy
             status, _, _ = get(base + "/open311/v2/services.json")
             assert status == 200
+            # the one-time rating link's token and webhook secrets stay out of the log too
+            get(base + "/r/PA-2026-000001?rate=RATE-TOKEN-1")
+            get(base + "/webhooks/telegram", {"X-Telegram-Bot-Api-Secret-Token": "TG-SECRET-1",
+                                              "X-Hub-Signature-256": "sha256=META-SIG-1",
+                                              "Authorization": "Bearer AUTH-TOKEN-1",
+                                              "Referer": f"{base}/r/X?rate=RATE-TOKEN-2"})
             time.sleep(0.5)
             access = (tmp_path / "access.log").read_text()
             assert "/oauth/zalo/callback" in access and "SECRET-CODE-1" not in access
+            assert "/r/PA-2026-000001" in access and "/webhooks/telegram" in access
+            for secret in ("RATE-TOKEN-1", "RATE-TOKEN-2", "TG-SECRET-1", "META-SIG-1",
+                           "AUTH-TOKEN-1"):
+                assert secret not in access, secret
         finally:
             caddy.terminate()
             hub.terminate()

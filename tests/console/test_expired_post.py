@@ -36,7 +36,7 @@ async def test_post_after_the_session_expired(console_db: ConsoleDB, console_cli
     assert query["next"] == ["/console/calls/new"] and query["expired"] == ["1"]
     html = await (await client.get(location)).text()
     assert "Phiên làm việc đã hết hạn, vui lòng đăng nhập lại" in html
-    assert "chưa được lưu" in html
+    assert "chưa được gửi" in html
     assert 'name="next" value="/console/calls/new"' in html
 
     # Without a Referer (or another site's): the page that holds the form posted to.

@@ -66,7 +66,8 @@ def safe_next(target: str | None) -> str:
 
 
 EXPIRED_NOTICE = ("Phiên làm việc đã hết hạn, vui lòng đăng nhập lại. "
-                  "Nội dung vừa nhập chưa được lưu: hãy nhập lại sau khi đăng nhập.")
+                  "Nội dung vừa nhập chưa được gửi; sau khi đăng nhập, trang sẽ hiện lại nội dung "
+                  "đó để bạn gửi lại.")
 
 
 def _form_page(request: web.Request) -> str:

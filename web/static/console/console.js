@@ -37,4 +37,54 @@
     address.focus();
     address.dispatchEvent(new Event("input", { bubbles: true }));
   });
+  // Drafts: what an officer types in a console form is kept in this tab (sessionStorage, gone
+  // when the tab closes) until it is sent, so a session that expired under a long reply does not
+  // lose it: the POST goes to the login (?expired=1), and after the login the page comes back
+  // with the text in place. A submit that reached the server (done, or refused with the text
+  // filled back) clears it.
+  var SENT = "hub-draft-sent:", DRAFT = "hub-draft:", EXPIRED = "hub-draft-expired";
+  function initDrafts() {
+    if (!window.sessionStorage) return;
+    var store = window.sessionStorage;
+    if (location.pathname === "/console/login") {
+      if (new URLSearchParams(location.search).get("expired")) store.setItem(EXPIRED, "1");
+      return;
+    }
+    var expired = store.getItem(EXPIRED);
+    store.removeItem(EXPIRED);
+    Object.keys(store).forEach(function (key) {
+      if (key.indexOf(SENT) !== 0) return;
+      if (!expired) {
+        var page = key.slice(SENT.length);
+        store.getItem(key).split(" ").forEach(function (id) { store.removeItem(DRAFT + page + "#" + id); });
+      }
+      store.removeItem(key);
+    });
+    var prefix = DRAFT + location.pathname + "#";
+    document.querySelectorAll("form[method=post]").forEach(function (form) {
+      var areas = form.querySelectorAll("textarea[id]");
+      if (!areas.length) return;
+      areas.forEach(function (area) {
+        var kept = store.getItem(prefix + area.id);
+        if (kept && !area.value) {
+          area.value = kept;
+          var note = document.createElement("p");
+          note.className = "hint draft-restored";
+          note.setAttribute("role", "status");
+          note.textContent = "Đã khôi phục nội dung bạn đã nhập nhưng chưa gửi được.";
+          area.insertAdjacentElement("afterend", note);
+        }
+        area.addEventListener("input", function () {
+          if (area.value) store.setItem(prefix + area.id, area.value);
+          else store.removeItem(prefix + area.id);
+        });
+      });
+      form.addEventListener("submit", function () {
+        var ids = Array.prototype.map.call(areas, function (a) { return a.id; });
+        store.setItem(SENT + location.pathname, ids.join(" "));
+      });
+    });
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", initDrafts);
+  else initDrafts();
 })();

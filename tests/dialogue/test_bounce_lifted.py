@@ -12,8 +12,8 @@ from hub.keys import HUB_KEY
 from store.models import Suppression
 from tests.conftest import wait_for
 from tests.dialogue.test_mail_dialogues import mail
-from tests.email.conftest import email_section, fixture_bytes, needs_dovecot
-from tests.email.test_flow import CITIZEN, _inbox_settled, _n_received, outbox
+from tests.email.conftest import email_section, needs_dovecot
+from tests.email.test_flow import CITIZEN, _n_received, bounce_first_ack, outbox
 
 pytestmark = needs_dovecot
 
@@ -25,14 +25,7 @@ async def test_a_new_mail_from_a_bounced_address_lifts_the_block(
         channels={"email": email_section(dovecot_server, mail_user, smtp_sink)},
         workers={"leader_lease_seconds": 3}))
     hub = client.app[HUB_KEY]
-    await asyncio.to_thread(dovecot_server.deliver, fixture_bytes("message__plain_utf8_photo.eml"),
-                            mail_user)
-    [ack] = await wait_for(lambda: _n_received(smtp_sink, 1), timeout=15)
-    dsn = fixture_bytes("bounce__dsn_ours.eml") \
-        .replace(b"<pa-2026-000001.outbox-1.abcdef012345@hue.gov.vn>", ack.message["Message-ID"].encode()) \
-        .replace(b"sai.dia.chi@gmail.com", CITIZEN.encode())
-    await asyncio.to_thread(dovecot_server.deliver, dsn, mail_user)
-    await wait_for(lambda: _inbox_settled(hub, 2), timeout=15)
+    await bounce_first_ack(hub, dovecot_server, mail_user, smtp_sink)
     async with hub.sessions() as session:
         assert len((await session.execute(select(Suppression))).scalars().all()) == 1
 

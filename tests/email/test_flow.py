@@ -91,11 +91,8 @@ async def test_mail_to_report_ack_replies_and_autoreply(hub_client: Any, email_s
     assert skipped == 1
 
 
-async def test_bounce_of_our_ack_kills_row_and_suppresses(hub_client: Any, email_settings: Any,
-                                                         dovecot_server: Any, mail_user: str,
-                                                         smtp_sink: Any) -> None:
-    client = await hub_client(email_settings())
-    hub = client.app[HUB_KEY]
+async def bounce_first_ack(hub: Any, dovecot_server: Any, mail_user: str, smtp_sink: Any) -> None:
+    """CITIZEN mails a report; the acknowledgement we send them bounces (a DSN naming it)."""
     await asyncio.to_thread(dovecot_server.deliver, fixture_bytes("message__plain_utf8_photo.eml"),
                             mail_user)
     [ack] = await wait_for(lambda: _n_received(smtp_sink, 1), timeout=15)
@@ -104,6 +101,14 @@ async def test_bounce_of_our_ack_kills_row_and_suppresses(hub_client: Any, email
         .replace(b"sai.dia.chi@gmail.com", CITIZEN.encode())
     await asyncio.to_thread(dovecot_server.deliver, dsn, mail_user)
     await wait_for(lambda: _inbox_settled(hub, 2), timeout=15)
+
+
+async def test_bounce_of_our_ack_kills_row_and_suppresses(hub_client: Any, email_settings: Any,
+                                                         dovecot_server: Any, mail_user: str,
+                                                         smtp_sink: Any) -> None:
+    client = await hub_client(email_settings())
+    hub = client.app[HUB_KEY]
+    await bounce_first_ack(hub, dovecot_server, mail_user, smtp_sink)
     [row] = await outbox(hub)
     assert (row.state, row.delivery_state) == ("dead", "bounced") and "5.1.1" in row.last_error
     async with hub.sessions() as session:

@@ -116,3 +116,33 @@ async def test_stale_duplicate_of_is_cleared_by_0010(console_db: ConsoleDB) -> N
     async with console_db.engine.connect() as conn:
         rows = dict((await conn.execute(text("SELECT id, duplicate_of FROM reports"))).all())
     assert rows == {original.id: None, reopened.id: None, merged.id: original.code}
+
+
+async def test_public_search_index_is_emptied_by_0011(console_db: ConsoleDB) -> None:
+    """The public index keeps text as the masking of its time left it (a citizen's middle name
+    once hid a street's: "chu *** an"); 0011 empties it, and the portal's first pass refolds."""
+    from sqlalchemy import text
+
+    from store.db import _alembic_config
+
+    report = await console_db.add_report(description="Quán nhậu ở 15 Chu Văn An", status="forwarded")
+
+    def alembic(sync_conn, target: str) -> None:  # noqa: ANN001
+        from alembic import command
+
+        cfg = _alembic_config(str(console_db.engine.url))
+        cfg.attributes["connection"] = sync_conn
+        (command.downgrade if target == "0010" else command.upgrade)(cfg, target)
+
+    async with console_db.engine.begin() as conn:
+        await conn.run_sync(alembic, "0010")
+        await conn.execute(text("INSERT INTO report_search (report_id, text, source_updated_at) "
+                                "VALUES (:id, 'quan nhau o 15 chu *** an', :at)"),
+                           {"id": report.id, "at": report.updated_at})
+        await conn.execute(text("INSERT INTO report_words (word, report_id) VALUES ('chu', :id)"),
+                           {"id": report.id})
+    async with console_db.engine.begin() as conn:
+        await conn.run_sync(alembic, "head")
+    async with console_db.engine.connect() as conn:
+        assert (await conn.execute(text("SELECT count(*) FROM report_search"))).scalar() == 0
+        assert (await conn.execute(text("SELECT count(*) FROM report_words"))).scalar() == 0

@@ -169,6 +169,13 @@ def mask_email(address: str) -> str:
 _EMAIL_LOOSE = re.compile(r"[^\s@<>()\[\],;:\"']+@[^\s@<>()\[\],;:\"']+\.[^\s@<>()\[\],;:\"'.]{2,}")
 
 
+# "+84 (0) 905 888 999", "+84 0905 888 999", "0084 905 …": the country code with the trunk
+# zero (bracketed or not) or with 00, written as "+84 905 …" before masking (every caller: public pages, agency replies), so the mask reads
+# like the others ("090*****99", not "009******99").
+_TRUNK_ZERO = re.compile(r"(?<![\w+])(?:\+[ \t]*|00)84(?:[ \t.-]*\(0\)|[ \t.-]*0(?=[ \t.-]*[1-9]))?"
+                         r"[ \t.-]*(?=[1-9]\d)")
+
+
 def mask_personal(text: str | None, region: str = "VN", names: tuple[str, ...] = (),
                   email: Callable[[str], str] | None = None,
                   phone: Callable[[str], str] | None = None) -> str:
@@ -179,6 +186,7 @@ def mask_personal(text: str | None, region: str = "VN", names: tuple[str, ...] =
     phone = phone or mask_phone
     if not text:
         return text or ""
+    text = _TRUNK_ZERO.sub("+84 ", text)
     for name in names:
         if name and len(name.strip()) >= 3:
             text = re.sub(re.escape(name.strip()), "***", text, flags=re.IGNORECASE)

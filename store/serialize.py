@@ -320,13 +320,6 @@ def strip_signature(text: str, name: str | None = None) -> str:
     return text
 
 
-# "+84 (0) 905 888 999", "+84 0905 888 999", "0084 905 …": the country code with the trunk
-# zero (bracketed or not) or with 00, written as "+84 905 …" before masking, so the mask reads
-# like the others ("090*****99", not "009******99").
-_TRUNK_ZERO = re.compile(r"(?<![\w+])(?:\+[ \t]*|00)84(?:[ \t.-]*\(0\)|[ \t.-]*0(?=[ \t.-]*[1-9]))?"
-                         r"[ \t.-]*(?=[1-9]\d)")
-
-
 def public_text_for(text: str | None, name: str | None) -> str:
     """Free text as public pages may show it: a mail's signature dropped, phones, emails and
     every word of the citizen's name masked (names given as the contact's name)."""
@@ -336,7 +329,7 @@ def public_text_for(text: str | None, name: str | None) -> str:
     if not text:
         return ""
     clean = strip_signature(nfc(text), nfc(name) if name else None)
-    clean = mask_personal(_TRUNK_ZERO.sub("+84 ", clean))
+    clean = mask_personal(clean)
     if name and name.strip():
         clean = mask_name_tokens(clean, name)  # by word: streets named like the citizen are kept
     # A name the citizen typed that is not the contact's (a Messenger profile name "Minh Tran",

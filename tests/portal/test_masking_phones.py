@@ -19,3 +19,10 @@ from store.serialize import public_text_for
 ])
 def test_a_trunk_zero_after_the_country_code_is_masked_like_other_numbers(text: str, masked: str) -> None:
     assert public_text_for(text, None) == masked
+
+
+def test_mask_personal_itself_reads_the_trunk_zero():
+    """Every caller of mask_personal (an agency's reply is stored masked) gets the same mask."""
+    from normalizer.phones import mask_personal
+
+    assert mask_personal("Liên hệ +84 (0) 905 888 999") == "Liên hệ 090*****99"

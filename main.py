@@ -222,7 +222,8 @@ def _database_error(args: argparse.Namespace, exc: BaseException) -> str | None:
 
     causes = _causes(exc)
     if not any(isinstance(c, DBAPIError) or type(c).__module__.startswith("asyncpg")
-               or isinstance(c, (ConnectionError, TimeoutError, socket.gaierror))
+               or (isinstance(c, (ConnectionError, TimeoutError, socket.gaierror))
+                   and not isinstance(c, BrokenPipeError))
                or (isinstance(c, OSError) and "Connect call failed" in str(c)) for c in causes):
         return None
     try:
@@ -285,16 +286,16 @@ def main(argv: list[str] | None = None) -> int:
     except (SettingsError, ChannelConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `hub export | head`: the reader has what it wanted
+        # Python would complain again when it flushes stdout at exit: point it at nothing
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141 if os.name == "posix" else 1  # 128 + SIGPIPE, as a shell reports it
     except Exception as exc:
         line = _database_error(args, exc)
         if line is None:
             raise
         print(line, file=sys.stderr)
         return 2
-    except BrokenPipeError:  # `hub export | head`: the reader has what it wanted
-        # Python would complain again when it flushes stdout at exit: point it at nothing
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 141 if os.name == "posix" else 1  # 128 + SIGPIPE, as a shell reports it
 
 
 if __name__ == "__main__":

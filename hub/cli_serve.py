@@ -125,7 +125,7 @@ async def check_database(url: str) -> None:
         reason = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [type(exc).__name__])[0]
         if is_temporary(exc, engine.dialect.name):
             raise DatabaseUnavailable(f"the database is not reachable: {reason}; check that "
-                                      f"its server is up, and {where}") from None
+                                      f"its server is up, or set {where}") from None
         raise PreflightError(f"cannot open the database: {reason}; set {where}") from None
     finally:
         await engine.dispose()

@@ -68,6 +68,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         bind_listener,
         check_database,
         hold_signals_while_stopping,
+        hold_sqlite_serve_lock,
     )
     from hub.logs import setup_logging
 
@@ -80,6 +81,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         sock = bind_listener(host, port)
         try:
             asyncio.run(check_database(settings.database_url))
+            hold_sqlite_serve_lock(settings.database_url)
         except BaseException:
             sock.close()
             raise

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import logging
+import os
 import signal
 import socket
 from typing import Any
@@ -129,6 +130,46 @@ async def check_database(url: str) -> None:
         raise PreflightError(f"cannot open the database: {reason}; set {where}") from None
     finally:
         await engine.dispose()
+
+
+# The lock this process holds on its SQLite database while it serves (closed at exit).
+_SERVE_LOCK: Any = None
+
+
+def hold_sqlite_serve_lock(url: str) -> None:
+    """SQLite takes one ``serve`` (one writer, the leader lease in one file): a second one on the
+    same database file — a second ``make run``, ``intake-hub@`` replica units on SQLite — is
+    refused with one line instead of starting silently as a follower. An advisory lock on
+    ``<database>.serve-lock``, held until the process ends (a crash frees it). CLI commands do
+    not take it."""
+    global _SERVE_LOCK
+    import fcntl
+
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return
+    path = os.path.abspath(parsed.database) + ".serve-lock"
+    try:
+        handle = open(path, "a+", encoding="ascii")  # noqa: SIM115  (held for the process)
+    except OSError:
+        return  # a read-only folder: check_database says what is wrong with it
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.seek(0)
+        pid = handle.read().strip() or "?"
+        handle.close()
+        raise PreflightError(
+            f"another hub serve (pid {pid}) already uses this SQLite database; SQLite takes one "
+            f"serve process — stop it, or use PostgreSQL for several (docs/deploy.md); "
+            f"[database] url (HUB__DATABASE__URL) = {_shown(url)}") from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(str(os.getpid()))
+    handle.flush()
+    _SERVE_LOCK = handle
 
 
 async def hold_signals_while_stopping(_app: Any) -> None:

@@ -95,6 +95,12 @@ def test_default_serve_turns_a_hotline_import_into_a_report(tmp_path: Path) -> N
         [report] = [json.loads(line) for line in out.splitlines()]
         assert report["channel"] == "hotline" and "Đông Ba" in report["description"]
         assert "no enabled adapter" not in log.read_text()
+        # A second serve on the same SQLite database (another port): refused, one line.
+        proc = hub("serve", "--port", "0", "--config", str(cfg))
+        assert proc.returncode == 2, proc.stderr
+        [line] = proc.stderr.splitlines()
+        assert line.startswith(f"error: another hub serve (pid {server.pid}) already uses this "
+                               "SQLite database"), line
     finally:
         server.terminate()
         server.wait(timeout=60)

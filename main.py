@@ -205,7 +205,10 @@ DATABASE_COMMANDS = frozenset({"migrate", "agency-token", "export", "user", "rec
 def _database_preflight(args: argparse.Namespace) -> str | None:
     from hub.cli_serve import PreflightError, check_database
 
-    url = load_settings(getattr(args, "config", None)).database_url
+    settings = load_settings(getattr(args, "config", None))
+    if args.command == "import-hotline" and not settings.channels.hotline.enabled:
+        return None  # the command says so itself, and no database file is made for nothing
+    url = settings.database_url
     try:
         asyncio.run(check_database(url))
     except PreflightError as exc:

@@ -40,15 +40,21 @@ async def find_named_report(session: AsyncSession, contact: Contact,
     if msg.meta.get("reply_to_mid"):
         # A swipe-reply (Messenger) to one of our messages names that message's id.
         thread_ids.append(str(msg.meta["reply_to_mid"]))
-    if thread_ids:
-        report = (await session.execute(
-            select(Report).join(OutboxMessage, OutboxMessage.report_id == Report.id)
-            .where(OutboxMessage.channel == msg.channel,
-                   OutboxMessage.provider_id.in_(thread_ids[:50]))
-            .order_by(Report.id.desc()).limit(1))).scalar_one_or_none()
-        if report is not None and await _owned(session, report, contact, msg):
-            return report
+    report = await report_in_thread(session, msg.channel, thread_ids)
+    if report is not None and await _owned(session, report, contact, msg):
+        return report
     return None
+
+
+async def report_in_thread(session: AsyncSession, channel: str, ids: list[str]) -> Report | None:
+    """The report of the latest of our messages on ``channel`` these provider ids name (a mail's
+    In-Reply-To/References, a swipe-reply's mid)."""
+    if not ids:
+        return None
+    return (await session.execute(
+        select(Report).join(OutboxMessage, OutboxMessage.report_id == Report.id)
+        .where(OutboxMessage.channel == channel, OutboxMessage.provider_id.in_(ids[:50]))
+        .order_by(Report.id.desc()).limit(1))).scalar_one_or_none()
 
 
 async def find_open_report(hub: Hub, session: AsyncSession, contact: Contact,
@@ -287,12 +293,10 @@ async def keep_agency_mail(hub: Hub, session: AsyncSession, agency: str,
     if msg.report_code:
         report = (await session.execute(
             select(Report).where(Report.code == msg.report_code))).scalar_one_or_none()
-    thread_ids = list(msg.meta.get("in_reply_to_ids") or [])
-    if report is None and thread_ids:
-        report = (await session.execute(
-            select(Report).join(OutboxMessage, OutboxMessage.report_id == Report.id)
-            .where(OutboxMessage.provider_id.in_(thread_ids[:50]))
-            .order_by(Report.id.desc()).limit(1))).scalar_one_or_none()
+    if report is None:
+        # the agency's mail answers ours: agency mail goes out on the "agency_email" route
+        report = await report_in_thread(session, "agency_email",
+                                        list(msg.meta.get("in_reply_to_ids") or []))
     if report is None or report.agency_id != agency:
         log.info("inbox: mail %s from agency %s names none of its reports: kept in the inbox only",
                  msg.external_id, agency)

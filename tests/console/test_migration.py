@@ -1,6 +1,6 @@
 """Migration 0002 creates exactly what store.models declares (no drift for the next autogenerate);
 0008 (the search index) goes down and up again on a database with reports; 0010 clears the
-duplicate_of kept by reports reopened from duplicate."""
+duplicate_of kept by reports reopened from duplicate; 0011 empties the public search index."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -9,8 +9,19 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 import store.report_list  # noqa: F401  (registers console_search on Base.metadata)
+from store.db import _alembic_config
 from store.models import Base
 from tests.console.conftest import ConsoleDB
+
+
+def _migrate(sync_conn, db: ConsoleDB, target: str) -> None:  # noqa: ANN001
+    """Alembic on this connection: "head" upgrades, any other revision is a downgrade to it."""
+    from alembic import command
+
+
+    cfg = _alembic_config(str(db.engine.url))
+    cfg.attributes["connection"] = sync_conn
+    (command.upgrade if target == "head" else command.downgrade)(cfg, target)
 
 
 async def test_migrated_schema_matches_the_models(console_db: ConsoleDB) -> None:
@@ -41,7 +52,6 @@ async def test_search_index_migration_down_and_up(console_db: ConsoleDB) -> None
     downgrade removes the column, the FTS5 table and its triggers (SQLite) or the index."""
     from sqlalchemy import inspect, text
 
-    from store.db import _alembic_config
     from store.models import utcnow
     from store.report_list import QueueFilter, QueueScope, list_reports, refresh_search_text
 
@@ -50,13 +60,6 @@ async def test_search_index_migration_down_and_up(console_db: ConsoleDB) -> None
     await console_db.add_report(description="Đèn đường hỏng", created_at=old, updated_at=old)
     async with console_db.sessions() as session, session.begin():
         assert await refresh_search_text(session) == 2
-
-    def alembic(sync_conn, target: str) -> None:  # noqa: ANN001
-        from alembic import command
-
-        cfg = _alembic_config(str(console_db.engine.url))
-        cfg.attributes["connection"] = sync_conn
-        (command.downgrade if target == "0007" else command.upgrade)(cfg, target)
 
     def schema(sync_conn) -> tuple[set[str], set[str], set[str]]:  # noqa: ANN001
         insp = inspect(sync_conn)
@@ -68,12 +71,12 @@ async def test_search_index_migration_down_and_up(console_db: ConsoleDB) -> None
         return columns, indexes, names
 
     async with console_db.engine.begin() as conn:
-        await conn.run_sync(alembic, "0007")
+        await conn.run_sync(_migrate, console_db, "0007")
     async with console_db.engine.connect() as conn:
         columns, indexes, names = await conn.run_sync(schema)
     assert "grams" not in columns and "ix_console_search_grams" not in indexes and names == set()
     async with console_db.engine.begin() as conn:
-        await conn.run_sync(alembic, "head")
+        await conn.run_sync(_migrate, console_db, "head")
     async with console_db.engine.connect() as conn:
         columns, indexes, names = await conn.run_sync(schema)
         grams = (await conn.execute(text("SELECT grams FROM console_search WHERE report_id = :id"),
@@ -94,25 +97,17 @@ async def test_stale_duplicate_of_is_cleared_by_0010(console_db: ConsoleDB) -> N
     ``duplicate_of``; 0010 clears it there and keeps it on reports still merged."""
     from sqlalchemy import text
 
-    from store.db import _alembic_config
 
     original = await console_db.add_report(description="Ổ gà giữa đường Lê Lợi")
     reopened = await console_db.add_report(description="Ổ gà Lê Lợi", status="triage")
     merged = await console_db.add_report(description="Ổ gà đường Lê Lợi", status="duplicate")
 
-    def alembic(sync_conn, target: str) -> None:  # noqa: ANN001
-        from alembic import command
-
-        cfg = _alembic_config(str(console_db.engine.url))
-        cfg.attributes["connection"] = sync_conn
-        (command.downgrade if target == "0009" else command.upgrade)(cfg, target)
-
     async with console_db.engine.begin() as conn:
-        await conn.run_sync(alembic, "0009")
+        await conn.run_sync(_migrate, console_db, "0009")
         await conn.execute(text("UPDATE reports SET duplicate_of = :code WHERE id IN (:a, :b)"),
                            {"code": original.code, "a": reopened.id, "b": merged.id})
     async with console_db.engine.begin() as conn:
-        await conn.run_sync(alembic, "head")
+        await conn.run_sync(_migrate, console_db, "head")
     async with console_db.engine.connect() as conn:
         rows = dict((await conn.execute(text("SELECT id, duplicate_of FROM reports"))).all())
     assert rows == {original.id: None, reopened.id: None, merged.id: original.code}
@@ -123,26 +118,18 @@ async def test_public_search_index_is_emptied_by_0011(console_db: ConsoleDB) -> 
     once hid a street's: "chu *** an"); 0011 empties it, and the portal's first pass refolds."""
     from sqlalchemy import text
 
-    from store.db import _alembic_config
 
     report = await console_db.add_report(description="Quán nhậu ở 15 Chu Văn An", status="forwarded")
 
-    def alembic(sync_conn, target: str) -> None:  # noqa: ANN001
-        from alembic import command
-
-        cfg = _alembic_config(str(console_db.engine.url))
-        cfg.attributes["connection"] = sync_conn
-        (command.downgrade if target == "0010" else command.upgrade)(cfg, target)
-
     async with console_db.engine.begin() as conn:
-        await conn.run_sync(alembic, "0010")
+        await conn.run_sync(_migrate, console_db, "0010")
         await conn.execute(text("INSERT INTO report_search (report_id, text, source_updated_at) "
                                 "VALUES (:id, 'quan nhau o 15 chu *** an', :at)"),
                            {"id": report.id, "at": report.updated_at})
         await conn.execute(text("INSERT INTO report_words (word, report_id) VALUES ('chu', :id)"),
                            {"id": report.id})
     async with console_db.engine.begin() as conn:
-        await conn.run_sync(alembic, "head")
+        await conn.run_sync(_migrate, console_db, "head")
     async with console_db.engine.connect() as conn:
         assert (await conn.execute(text("SELECT count(*) FROM report_search"))).scalar() == 0
         assert (await conn.execute(text("SELECT count(*) FROM report_words"))).scalar() == 0

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from hub.keys import HUB_KEY
 from store.models import InboxEvent, Report
 from tests.conftest import wait_for
-from tests.telegram.fakebot import SECRET, load, sent_messages
+from tests.telegram.fakebot import SECRET, channel_settings, load, sent_messages, serve
 
 HEADERS = {"X-Telegram-Bot-Api-Secret-Token": SECRET, "Content-Type": "application/json"}
 
@@ -69,3 +69,16 @@ class TelegramCitizen:
         async with self.client.app[HUB_KEY].sessions() as session:
             return list((await session.execute(select(Report).where(
                 Report.reply_address == str(self.chat)).order_by(Report.id))).scalars())
+
+
+async def telegram_hub(settings_factory: Any, hub_client: Any, fake_api: Any,
+                       window: float | None = None) -> tuple[Any, Any]:
+    """The hub with Telegram on a loopback fake Bot API (and an assembly window of ``window``
+    minutes when given): (test client, the fake API)."""
+    bot_api = await fake_api()
+    serve(bot_api)
+    sections: dict[str, Any] = {"channels": channel_settings(bot_api.url)}
+    if window is not None:
+        sections["intake"] = {"assembly_window_minutes": window}
+    return await hub_client(settings_factory(**sections)), bot_api
+

@@ -13,9 +13,8 @@ from router import templates
 from router.commands import CANCEL_NOTE
 from store.models import ReportEvent
 from tests.conftest import wait_for
-from tests.dialogue.chat_support import TelegramCitizen
+from tests.dialogue.chat_support import TelegramCitizen, telegram_hub
 from tests.router.helpers import token
-from tests.telegram.fakebot import channel_settings, serve
 
 CODE = "PA-2026-000123"
 
@@ -41,10 +40,7 @@ async def _events(client, report_id):
 
 
 async def test_withdrawing_reports(settings_factory, hub_client, fake_api):
-    bot_api = await fake_api()
-    serve(bot_api)
-    client = await hub_client(settings_factory(channels=channel_settings(bot_api.url),
-                                               intake={"assembly_window_minutes": 0.1}))
+    client, bot_api = await telegram_hub(settings_factory, hub_client, fake_api, window=0.1)
     citizen = TelegramCitizen(client, bot_api, chat=512340141)
     # Nothing to withdraw yet.
     await citizen.say("hủy giúp em")

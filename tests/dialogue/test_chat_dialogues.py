@@ -15,6 +15,7 @@ from hub.keys import HUB_KEY
 from router import templates
 from store.models import InboxEvent, OutboxMessage, Report
 from tests.conftest import wait_for
+from tests.dialogue.chat_support import telegram_hub
 from tests.dialogue.transcript import Transcript
 from tests.messenger.conftest import GRAPH_PATH, batch, image, message, messenger_section, sign
 from tests.telegram.fakebot import SECRET, channel_settings, load, sent_messages, serve
@@ -121,9 +122,7 @@ def _keyboard(sent: dict[str, str]) -> list[list[dict]]:
 
 
 async def test_telegram_dialogue_with_reply_keyboards(settings_factory, hub_client, fake_api):
-    bot_api = await fake_api()
-    serve(bot_api)
-    client = await hub_client(settings_factory(channels=channel_settings(bot_api.url)))
+    client, bot_api = await telegram_hub(settings_factory, hub_client, fake_api)
     talk = Transcript("Telegram")
     ids = iter(range(830200001, 830200100))
 

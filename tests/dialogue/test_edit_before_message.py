@@ -11,8 +11,9 @@ from sqlalchemy import select
 from hub.keys import HUB_KEY
 from store.models import InboxEvent, Report
 from tests.conftest import wait_for
+from tests.dialogue.chat_support import telegram_hub
 from tests.messenger.conftest import GRAPH_PATH, PAGE_ID, batch, message, messenger_section, now_ms, sign
-from tests.telegram.fakebot import SECRET, channel_settings, load, serve
+from tests.telegram.fakebot import SECRET, load
 
 PSID = "7712340099881008"
 OLD = "Cống thoát nước ở kiệt 8 Phan Đình Phùng bị tắc, nước tràn ra đường"
@@ -61,9 +62,7 @@ async def test_messenger_edit_before_its_message(settings_factory, hub_client, f
 
 
 async def test_telegram_edit_before_its_message(settings_factory, hub_client, fake_api):
-    bot_api = await fake_api()
-    serve(bot_api)
-    client = await hub_client(settings_factory(channels=channel_settings(bot_api.url)))
+    client, bot_api = await telegram_hub(settings_factory, hub_client, fake_api)
     headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET, "Content-Type": "application/json"}
     now = int(time.time())
 

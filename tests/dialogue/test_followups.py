@@ -15,9 +15,10 @@ from hub.keys import HUB_KEY
 from router import templates
 from store.models import Contact, utcnow
 from tests.conftest import wait_for
+from tests.dialogue.chat_support import telegram_hub
 from tests.messenger.conftest import GRAPH_PATH, batch, message, messenger_section, sign
 from tests.router.helpers import ENV_FORM, events, outbox, post_report, report, token
-from tests.telegram.fakebot import SECRET, channel_settings, load, sent_messages, serve
+from tests.telegram.fakebot import SECRET, load, sent_messages
 
 HEADERS = {"X-Telegram-Bot-Api-Secret-Token": SECRET, "Content-Type": "application/json"}
 ALICE, BOB = 512340001, 600000002
@@ -42,9 +43,7 @@ async def _code_of(client, chat):
 
 async def test_merged_reporter_hears_the_surviving_reports_result(settings_factory, hub_client,
                                                                   fake_api):
-    bot_api = await fake_api()
-    serve(bot_api)
-    client = await hub_client(settings_factory(channels=channel_settings(bot_api.url)))
+    client, bot_api = await telegram_hub(settings_factory, hub_client, fake_api)
     for chat, update_id in ((ALICE, 830300001), (BOB, 830300002)):
         body = load("message__text", chat_id=chat, update_id=update_id, date=int(time.time()))
         assert (await client.post("/webhooks/telegram", data=json.dumps(body, ensure_ascii=False),

@@ -12,8 +12,7 @@ from hub.keys import HUB_KEY
 from router import templates
 from store.models import Report
 from tests.conftest import wait_for
-from tests.dialogue.chat_support import TelegramCitizen
-from tests.telegram.fakebot import channel_settings, serve
+from tests.dialogue.chat_support import TelegramCitizen, telegram_hub
 
 QUIET = "Rác thải sinh hoạt đổ bừa bãi, bốc mùi hôi thối mấy ngày nay"
 
@@ -31,10 +30,7 @@ async def _window_ended(citizen):
 
 
 async def test_late_place_answer_joins_the_report_once(settings_factory, hub_client, fake_api):
-    bot_api = await fake_api()
-    serve(bot_api)
-    client = await hub_client(settings_factory(channels=channel_settings(bot_api.url),
-                                               intake={"assembly_window_minutes": 0.1}))
+    client, bot_api = await telegram_hub(settings_factory, hub_client, fake_api, window=0.1)
     citizen = TelegramCitizen(client, bot_api, chat=512340091)
     await citizen.say(QUIET)
     [ack] = await citizen.answers(1)
@@ -59,10 +55,7 @@ async def test_late_place_answer_joins_the_report_once(settings_factory, hub_cli
 
 async def test_late_answers_that_do_not_fit_or_come_too_late(settings_factory, hub_client,
                                                              fake_api):
-    bot_api = await fake_api()
-    serve(bot_api)
-    client = await hub_client(settings_factory(channels=channel_settings(bot_api.url),
-                                               intake={"assembly_window_minutes": 0.1}))
+    client, bot_api = await telegram_hub(settings_factory, hub_client, fake_api, window=0.1)
     citizen = TelegramCitizen(client, bot_api, chat=512340092)
     await citizen.say(QUIET)
     await citizen.answers(1)
@@ -98,10 +91,7 @@ async def test_a_late_answer_before_the_window_job_ran(settings_factory, hub_cli
     async def held(hub, batch=100):
         return 0
     monkeypatch.setattr(conversation, "close_expired_dialogues", held)
-    bot_api = await fake_api()
-    serve(bot_api)
-    client = await hub_client(settings_factory(channels=channel_settings(bot_api.url),
-                                               intake={"assembly_window_minutes": 0.05}))
+    client, bot_api = await telegram_hub(settings_factory, hub_client, fake_api, window=0.05)
     citizen = TelegramCitizen(client, bot_api, chat=512340093)
     await citizen.say(QUIET)
     await citizen.answers(1)

@@ -7,8 +7,7 @@ import pytest
 
 from normalizer.dialogue import lookup_code
 from router import templates
-from tests.dialogue.chat_support import TelegramCitizen
-from tests.telegram.fakebot import channel_settings, serve
+from tests.dialogue.chat_support import TelegramCitizen, telegram_hub
 
 CODE = "PA-2026-000004"
 
@@ -34,9 +33,7 @@ def test_not_lookups(text):
 
 async def test_lookup_phrasings_answer_status_and_make_no_report(settings_factory, hub_client,
                                                                 fake_api):
-    bot_api = await fake_api()
-    serve(bot_api)
-    client = await hub_client(settings_factory(channels=channel_settings(bot_api.url)))
+    client, bot_api = await telegram_hub(settings_factory, hub_client, fake_api)
     owner = TelegramCitizen(client, bot_api)
     other = TelegramCitizen(client, bot_api, chat=600000077, first_update=830800001)
 

@@ -10,9 +10,8 @@ import pytest
 
 from normalizer.dialogue import says_nothing
 from router import templates
-from tests.dialogue.chat_support import TelegramCitizen
+from tests.dialogue.chat_support import TelegramCitizen, telegram_hub
 from tests.dialogue.test_late_answers import QUIET, _window_ended
-from tests.telegram.fakebot import channel_settings, serve
 
 
 @pytest.mark.parametrize("text,nothing", [
@@ -26,10 +25,7 @@ def test_what_says_nothing(text, nothing):
 
 
 async def test_nothing_said_makes_no_report(settings_factory, hub_client, fake_api):
-    bot_api = await fake_api()
-    serve(bot_api)
-    client = await hub_client(settings_factory(channels=channel_settings(bot_api.url),
-                                               intake={"assembly_window_minutes": 0.1}))
+    client, bot_api = await telegram_hub(settings_factory, hub_client, fake_api, window=0.1)
     citizen = TelegramCitizen(client, bot_api, chat=512340131)
     # A first message of emoji only: told how to report, no report.
     await citizen.say("👍👍")

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from router import templates
 from tests.conftest import wait_for
-from tests.dialogue.chat_support import TelegramCitizen
+from tests.dialogue.chat_support import TelegramCitizen, telegram_hub
 from tests.router.helpers import token
-from tests.telegram.fakebot import channel_settings, serve
 
 
 async def _resolve(client, citizen, code: str, note: str) -> int:
@@ -25,9 +24,7 @@ async def _resolve(client, citizen, code: str, note: str) -> int:
 
 async def test_rating_after_a_newer_report_rates_the_resolved_one(settings_factory, hub_client,
                                                                    fake_api):
-    bot_api = await fake_api()
-    serve(bot_api)
-    client = await hub_client(settings_factory(channels=channel_settings(bot_api.url)))
+    client, bot_api = await telegram_hub(settings_factory, hub_client, fake_api)
     citizen = TelegramCitizen(client, bot_api, chat=512340077)
 
     await citizen.say("Đèn đường kiệt 5 Ngự Bình hỏng cả tuần nay, buổi tối tối om")

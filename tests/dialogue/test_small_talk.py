@@ -9,9 +9,8 @@ import pytest
 from normalizer.dialogue import small_talk
 from router import templates
 from tests.conftest import wait_for
-from tests.dialogue.chat_support import TelegramCitizen
+from tests.dialogue.chat_support import TelegramCitizen, telegram_hub
 from tests.router.helpers import token
-from tests.telegram.fakebot import channel_settings, serve
 
 
 @pytest.mark.parametrize("text,kind", [
@@ -32,9 +31,7 @@ def test_small_talk_is_recognised(text, kind):
 
 
 async def test_chatter_is_answered_and_never_a_report(settings_factory, hub_client, fake_api):
-    bot_api = await fake_api()
-    serve(bot_api)
-    client = await hub_client(settings_factory(channels=channel_settings(bot_api.url)))
+    client, bot_api = await telegram_hub(settings_factory, hub_client, fake_api)
     citizen = TelegramCitizen(client, bot_api)
 
     await citizen.say("Xin chào")

@@ -3,14 +3,11 @@ it answered "Không tìm thấy phản ánh có mã (trống)")."""
 from __future__ import annotations
 
 from router import templates
-from tests.dialogue.chat_support import TelegramCitizen
-from tests.telegram.fakebot import channel_settings, serve
+from tests.dialogue.chat_support import TelegramCitizen, telegram_hub
 
 
 async def test_status_without_a_code(settings_factory, hub_client, fake_api):
-    bot_api = await fake_api()
-    serve(bot_api)
-    client = await hub_client(settings_factory(channels=channel_settings(bot_api.url)))
+    client, bot_api = await telegram_hub(settings_factory, hub_client, fake_api)
     citizen = TelegramCitizen(client, bot_api, chat=512340095)
     await citizen.say("/status")
     [answer] = await citizen.answers(1)

@@ -3,17 +3,14 @@
 took for the address was dropped (coordinates were taken only while no address existed)."""
 from __future__ import annotations
 
-from tests.dialogue.chat_support import TelegramCitizen
-from tests.telegram.fakebot import channel_settings, serve
+from tests.dialogue.chat_support import TelegramCitizen, telegram_hub
 
 TEXT = "Cây đổ chắn ngang đường, xe máy không qua được"
 
 
 async def test_emoji_is_not_report_text_and_a_later_pin_places_the_report(settings_factory,
                                                                          hub_client, fake_api):
-    bot_api = await fake_api()
-    serve(bot_api)
-    client = await hub_client(settings_factory(channels=channel_settings(bot_api.url)))
+    client, bot_api = await telegram_hub(settings_factory, hub_client, fake_api)
     citizen = TelegramCitizen(client, bot_api, chat=512340177)
     await citizen.say(TEXT)
     await citizen.answers(1)

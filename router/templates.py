@@ -7,6 +7,7 @@ plain template — richer channels fall back to text.
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import Any
 
 from normalizer.schema import OutboundMessage
@@ -256,12 +257,40 @@ def subject(name: str, **fields: Any) -> str:
     return SUBJECTS.get(name, DEFAULT_SUBJECT).format_map(_Default(fields))
 
 
+# Reply and forward prefixes a mail client puts before a subject (English, Vietnamese, German,
+# Nordic, French, Spanish/Italian clients), possibly several ("Re: Fwd: RE[2]: …").
+_SUBJECT_PREFIXES = re.compile(
+    r"^(\s*(re|aw|sv|tl|antw|fwd?|tr|wg|rv|ct|trả lời|phản hồi|chuyển tiếp)\s*(\[\d+\])?\s*:)+\s*",
+    re.IGNORECASE)
+THREAD_SUBJECT_MAX = 160
+
+
+def thread_subject(citizen_subject: str, code: str) -> str:
+    """The subject of every mail to a citizen about the report their mail opened: "Re: <their
+    subject> [#code]", the same on each one, as helpdesks answer. Mail clients thread by subject
+    (Gmail puts mails with different subjects in different conversations even when they reply
+    to each other): a subject per status ("Đã tiếp nhận…", "Tình trạng…") scattered one
+    report's mails over as many conversations. The tag keeps a reply joining the report when a
+    client drops the thread headers."""
+    base = _SUBJECT_PREFIXES.sub("", " ".join(citizen_subject.split()))
+    if len(base) > THREAD_SUBJECT_MAX:
+        base = base[:THREAD_SUBJECT_MAX].rstrip() + "…"
+    if code.lower() not in base.lower():
+        base = f"{base} [#{code}]"
+    return f"Re: {base}"
+
+
 def for_channel(message: OutboundMessage, channel: str) -> OutboundMessage:
     """What a channel's medium needs on top of the text: a mail gets a subject (always) and the
-    hint that a reply keeping the code in the subject joins the report."""
+    hint that a reply keeping the code in the subject joins the report. A report that came by
+    mail is answered in the citizen's own thread (``thread_subject``)."""
     if channel != "email":
         return message
-    subject_line = (message.subject or "").strip() or render("email_subject_default")
+    citizen_subject = str((message.reply_context or {}).get("subject") or "")
+    if message.report_code and _SUBJECT_PREFIXES.sub("", citizen_subject).strip():
+        subject_line = thread_subject(citizen_subject, message.report_code)
+    else:
+        subject_line = (message.subject or "").strip() or render("email_subject_default")
     text = message.text
     hint = render("email_reply_hint", code=message.report_code) if message.report_code else ""
     if hint and hint not in text:

@@ -58,7 +58,8 @@ async def test_mail_to_report_ack_replies_and_autoreply(hub_client: Any, email_s
     assert report.channel == "email" and report.reply_address == CITIZEN
     assert "Rác thải tồn đọng 3 ngày" in report.description
     mail = ack.message
-    assert ack.rcpt_tos == [CITIZEN] and report.code in mail["Subject"]
+    assert ack.rcpt_tos == [CITIZEN]
+    assert mail["Subject"] == f"Re: Rác thải ở kiệt 12 Lê Lợi [#{report.code}]"
     assert mail["In-Reply-To"] == "<CAF1plain001@mail.gmail.com>"
     assert mail["Auto-Submitted"] == "auto-replied"
     [row] = await outbox(hub)
@@ -89,6 +90,16 @@ async def test_mail_to_report_ack_replies_and_autoreply(hub_client: Any, email_s
     assert ignored.state == "ignored" and ignored.report_id is None
     skipped = hub.metrics.skipped.labels("email", "auto-reply:auto-submitted")._value.get()
     assert skipped == 1
+
+    # Every mail about the report answers in the citizen's thread under one subject: a status
+    # update has the acknowledgement's subject (Gmail files mails of other subjects apart).
+    async with hub.sessions() as session:
+        report = await session.get(Report, report.id)
+        await lifecycle.notify_citizen(session, hub, report, "in_progress")
+        await session.commit()
+    [_, update] = await wait_for(lambda: _n_received(smtp_sink, 2), timeout=15)
+    assert update.message["Subject"] == mail["Subject"]
+    assert update.message["In-Reply-To"] == "<CAF1plain001@mail.gmail.com>"
 
 
 async def bounce_first_ack(hub: Any, dovecot_server: Any, mail_user: str, smtp_sink: Any) -> None:

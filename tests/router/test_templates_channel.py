@@ -32,3 +32,31 @@ def test_a_resolved_report_is_rated_the_way_each_channel_can() -> None:
     assert "trả lời bằng một số" in chat
     call = citizen_message("resolved", "callback", values).text
     assert "http" not in call and "trả lời" not in call and "từ 1 đến 5" in call
+
+
+def test_a_mailed_report_is_answered_in_the_citizens_thread() -> None:
+    """Every mail about a report a citizen's mail opened carries "Re: <their subject> [#code]"
+    (one subject, so mail clients keep one conversation), whatever the status it tells."""
+    from router.messages import citizen_message
+
+    code = "PA-2026-000007"
+    context = {"subject": "Fwd: RE: Đèn đường   hỏng kiệt 5", "message_id": "<a@b>"}
+    subjects = {templates.for_channel(citizen_message(name, "email", {"code": code},
+                                                      reply_context=context, report_code=code),
+                                      "email").subject
+                for name in ("ack", "in_progress", "resolved", "ask_place")}
+    assert subjects == {f"Re: Đèn đường hỏng kiệt 5 [#{code}]"}
+    # a subject that already carries the code keeps it once; a bare "Re:" or none keeps ours
+    tagged = {"subject": f"Re: [#{code}] Tình trạng phản ánh"}
+    again = templates.for_channel(citizen_message("ack", "email", {"code": code},
+                                                  reply_context=tagged, report_code=code), "email")
+    assert again.subject == f"Re: [#{code}] Tình trạng phản ánh"
+    for empty in ({"subject": "Re:  "}, {}):
+        plain = templates.for_channel(citizen_message("ack", "email", {"code": code},
+                                                      reply_context=empty, report_code=code),
+                                      "email")
+        assert plain.subject == f"[#{code}] Đã tiếp nhận phản ánh"
+    # a stranger's status answer (no report code of theirs) is not tagged
+    public = templates.for_channel(citizen_message("status_public", "email", {"code": code},
+                                                   reply_context=context), "email")
+    assert public.subject == f"Tình trạng phản ánh {code}"

@@ -60,6 +60,9 @@ _inbox = InboxEvent.__table__
 _MARK_APPLIED = (update(_inbox).where(_inbox.c.id == bindparam("row_id"))
                  .values(state=bindparam("state"), report_id=bindparam("report_id"),
                          processed_at=bindparam("processed_at"), error=bindparam("error")))
+# Payloads longer than this (a mail with photos; chat events are a few kB) are parsed in a
+# thread instead of on the event loop.
+PARSE_IN_THREAD_CHARS = 256 * 1024
 OUTCOMES = "inbox_outcomes"  # session.info: this transaction's applied events not yet marked
 
 
@@ -235,7 +238,12 @@ class Workers:
             if event.state != "claimed" or event.claimed_by != hub.worker_id:
                 continue
             try:
-                parsed[event.id] = parse_event(hub, event)
+                if len(event.payload) > PARSE_IN_THREAD_CHARS:
+                    # A 25 MB mail takes the email parser a second or two: in a thread, the
+                    # event loop keeps answering webhooks meanwhile (between GIL switches).
+                    parsed[event.id] = await asyncio.to_thread(parse_event, hub, event)
+                else:
+                    parsed[event.id] = parse_event(hub, event)
             except Exception as exc:
                 await self._inbox_failed(event.id, exc)
         # The texts of the reports these events may make, analysed by the pool meanwhile.

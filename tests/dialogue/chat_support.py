@@ -72,12 +72,12 @@ class TelegramCitizen:
 
 
 async def telegram_hub(settings_factory: Any, hub_client: Any, fake_api: Any,
-                       window: float | None = None) -> tuple[Any, Any]:
+                       window: float | None = None, **extra: dict[str, Any]) -> tuple[Any, Any]:
     """The hub with Telegram on a loopback fake Bot API (and an assembly window of ``window``
-    minutes when given): (test client, the fake API)."""
+    minutes when given; other settings sections in ``extra``): (test client, the fake API)."""
     bot_api = await fake_api()
     serve(bot_api)
-    sections: dict[str, Any] = {"channels": channel_settings(bot_api.url)}
+    sections: dict[str, Any] = {"channels": channel_settings(bot_api.url), **extra}
     if window is not None:
         sections["intake"] = {"assembly_window_minutes": window}
     return await hub_client(settings_factory(**sections)), bot_api

@@ -6,10 +6,11 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from sqlalchemy import update
+from sqlalchemy import text, update
 
 from hub.keys import HUB_KEY
 from router import templates
+from store.leases import HUB_LEADER
 from store.models import Report
 from tests.conftest import wait_for
 from tests.dialogue.chat_support import TelegramCitizen, telegram_hub
@@ -81,17 +82,22 @@ async def test_late_answers_that_do_not_fit_or_come_too_late(settings_factory, h
     assert len(reports) == 2 and reports[0].address is None
 
 
-async def test_a_late_answer_before_the_window_job_ran(settings_factory, hub_client, fake_api,
-                                                      monkeypatch):
+async def test_a_late_answer_before_the_window_job_ran(settings_factory, hub_client, fake_api):
     """Left by the dialogue walkthrough: an answer sent after the window ended but before the
     leader's window job closed the dialogue (it runs every few seconds, later when the leader is
-    busy or changing) made a second report. The job is held back here to open that gap."""
-    from hub.inbound import conversation
+    busy or changing) made a second report. Here another replica holds the leader lease, so
+    this hub, which takes the citizen's messages, never runs the window job."""
+    client, bot_api = await telegram_hub(settings_factory, hub_client, fake_api, window=0.05,
+                                         workers={"leader_lease_seconds": 3})
+    hub = client.app[HUB_KEY]
+    async with hub.engine.begin() as conn:  # replica-2 took the lease (ours lapsed, say)
+        await conn.execute(text("UPDATE leases SET holder = 'replica-2', "
+                                "expires_at = '9999-01-01 00:00:00.000000' WHERE name = :n"),
+                           {"n": HUB_LEADER})
 
-    async def held(hub, batch=100):
-        return 0
-    monkeypatch.setattr(conversation, "close_expired_dialogues", held)
-    client, bot_api = await telegram_hub(settings_factory, hub_client, fake_api, window=0.05)
+    async def follower() -> bool:
+        return not hub.is_leader
+    await wait_for(follower)  # this hub's next renewal finds it taken
     citizen = TelegramCitizen(client, bot_api, chat=512340093)
     await citizen.say(QUIET)
     await citizen.answers(1)

@@ -123,7 +123,8 @@ TEMPLATES: dict[str, str] = {
     "forwarded@sms": "Phản ánh {code} đã chuyển đến {agency}. Tra cứu: {status_url}",
     "rerouted@sms": "Phản ánh {code} đã chuyển đến {agency}. Tra cứu: {status_url}",
     "in_progress@sms": "Phản ánh {code} đang được xử lý. Tra cứu: {status_url}",
-    "resolved@sms": "Phản ánh {code} đã xử lý xong. Kết quả: {note}{rate_link}",
+    # The rating link before the note: what does not fit in the SMS is the note's end.
+    "resolved@sms": "Phản ánh {code} đã được xử lý xong.{rate_link}\nKết quả: {note}",
     "rejected@sms": "Phản ánh {code} không được tiếp nhận. Lý do: {note}",
     "returned@sms": "Phản ánh {code} đang được chuyển đơn vị có thẩm quyền. Tra cứu: {status_url}",
     # --- The intake dialogue (issue 15): one short question at a time, each asked once. The
@@ -189,7 +190,7 @@ TEMPLATES: dict[str, str] = {
     "rate_link@email": ", hoặc bấm vào liên kết:\n{rate_url}",
     "rate_link": "\nĐánh giá mức độ hài lòng (1–5): {rate_url}",
     "rate_link@callback": "",  # an operator reads it on the phone: no link
-    "rate_link@sms": "\nĐánh giá 1-5: {rate_url}",
+    "rate_link@sms": " Đánh giá 1-5: {rate_url}",
     # "Me too": a duplicate's reporter hears the surviving report's news.
     "merged_prefix": "Phản ánh {own_code} của bạn đã được gộp vào phản ánh {code}. ",
     "resolved_merged": "Phản ánh {code} đã được {agency} xử lý xong.\nKết quả: {note}",

@@ -37,9 +37,17 @@ def unaccented(text: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
 
 
+_LINK = re.compile(r"https?://\S+")
+# A link with or without its scheme ("phananh.hue.gov.vn/r/PA-…"): a part never ends inside one.
+_ANY_LINK = re.compile(r"(?:https?://)?[\w-]+(?:\.[\w-]+)+/\S*")
+
+
 def sms_parts(text: str, max_chars: int, max_parts: int = 1, strip_accents: bool = False) -> list[str]:
     """Split at spaces into parts of at most ``max_chars`` (each numbered "(1/3)" when there are
-    several); text beyond ``max_parts`` parts is trimmed with an ellipsis."""
+    several); text beyond ``max_parts`` parts is trimmed with an ellipsis. A link is never cut
+    or split over two SMS (a part ends before it instead; one longer than a part loses its
+    "https://", which phones link without): a broken rating or status link is worse than a
+    shorter note."""
     text = _SPACES.sub(" ", unicodedata.normalize("NFC", text)).strip()
     if strip_accents:
         text = unaccented(text)
@@ -47,8 +55,9 @@ def sms_parts(text: str, max_chars: int, max_parts: int = 1, strip_accents: bool
     if len(text) <= max_chars:
         return [text]
     if max_parts <= 1:
-        return [_trim(text, max_chars - len(ellipsis)) + ellipsis]
+        return [_trim(_fit_links(text, max_chars), max_chars - len(ellipsis)) + ellipsis]
     size = max_chars - len(f" ({max_parts}/{max_parts})")
+    text = _fit_links(text, size)
     chunks: list[str] = []
     rest = text
     while rest:
@@ -65,12 +74,23 @@ def sms_parts(text: str, max_chars: int, max_parts: int = 1, strip_accents: bool
     return [f"{c} ({i}/{n})" for i, c in enumerate(chunks, 1)]
 
 
+def _fit_links(text: str, size: int) -> str:
+    """Links longer than a part without their scheme (``phananh.hue.gov.vn/r/…``)."""
+    return _LINK.sub(lambda m: m[0].split("://", 1)[1] if len(m[0]) > size else m[0], text)
+
+
 def _trim(text: str, size: int) -> str:
-    """At most ``size`` characters, cut at the last space when there is one in the second half."""
+    """At most ``size`` characters, cut at the last space when there is one in the second half,
+    and never inside a link (before it instead)."""
     if len(text) <= size:
         return text
     cut = text.rfind(" ", 0, size + 1)
-    return text[:cut].rstrip() if cut > size // 2 else text[:size]
+    cut = cut if cut > size // 2 else size
+    for link in _ANY_LINK.finditer(text, 0, size + 1):
+        if link.start() < cut < link.end() and link.start() > 0:
+            cut = link.start()
+            break
+    return text[:cut].rstrip()
 
 
 def render_body(template: str, values: dict[str, str]) -> tuple[bytes, str]:

@@ -151,3 +151,27 @@ def test_field_definitions_in_operator_category_words() -> None:
     assert map_category("Ổ gà") == "traffic_infrastructure"
     assert map_category("Đô thị") == "urban_infrastructure"
     assert map_category("Di tích") == "tourism"
+
+
+def test_a_link_is_never_cut_or_split_over_two_sms() -> None:
+    """Vietnamese review: the rating link came last in a resolved SMS and was cut ('Đánh giá
+    1-5: http://…?rate=D…') or split over two SMS. The template now puts it before the note,
+    and a part ends before a link rather than inside it."""
+    from router.messages import citizen_message
+
+    url = "https://phananh.hue.gov.vn/r/PA-2026-000001?rate=Dq3kF9xZ2mLp7Wc1"
+    note = ("Đơn vị đã cử cán bộ kiểm tra hiện trường, phối hợp tổ dân phố thu gom toàn bộ rác "
+            "tồn đọng. ") * 3
+    text = citizen_message("resolved", "hotline", {"code": "PA-2026-000001", "note": note,
+                                                    "rate_url": url}).text
+    for max_chars, max_parts in ((70, 3), (70, 5), (160, 3), (160, 1)):
+        parts = sms_parts(text, max_chars, max_parts)
+        assert all(len(p) <= max_chars for p in parts)
+        whole = [p for p in parts if url in p or url.split("://")[1] in p]
+        assert len(whole) == 1, (max_chars, max_parts, parts)  # the link whole, in one SMS
+        if len(text) > max_chars * max_parts:  # the note's end is what went
+            assert parts[-1].rsplit(" (", 1)[0].endswith("…")
+    # a link at a part's boundary moves whole to the next part
+    parts = sms_parts("Phản ánh PA-2026-000001 đã được tiếp nhận. Tra cứu: "
+                      "http://hub.test/r/PA-2026-000001", 70, 3)
+    assert parts[1].startswith("http://hub.test/r/PA-2026-000001"), parts

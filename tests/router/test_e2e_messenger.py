@@ -67,11 +67,11 @@ async def test_messenger_citizen_hears_updates_then_sms_outside_the_window(setti
     [call] = await wait_for(lambda: _calls(sms, "/send"))
     # By SMS the citizen cannot answer with a digit: a one-time link to rate on the report page.
     text = call.json()["text"]
-    prefix = (f"Phản ánh {code} đã xử lý xong. Kết quả: Đã thu gom và khử mùi\n"
-              f"Đánh giá 1-5: http://hub.test/r/{code}?rate=")
-    assert text.startswith(prefix)
+    prefix = f"Phản ánh {code} đã được xử lý xong. Đánh giá 1-5: http://hub.test/r/{code}?rate="
+    assert text.startswith(prefix) and text.endswith("\nKết quả: Đã thu gom và khử mùi")
+    rate_token = text[len(prefix):].split("\n", 1)[0]
     async with client.app[HUB_KEY].sessions() as session:
-        assert await rating_token_report(session, code, text[len(prefix):]) is not None
+        assert await rating_token_report(session, code, rate_token) is not None
     assert len(sent) == before + 1  # nothing more went to Graph
     notes = [e.note for e in await events(client, code, "notification")]
     assert any(n.startswith("gửi qua messenger thất bại:") for n in notes)

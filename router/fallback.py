@@ -15,6 +15,7 @@ the center see how the citizen was — or was not — reached.
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -89,9 +90,15 @@ async def reroute_failed_message(ctx: RouterContext, session: AsyncSession, row:
 async def route_elsewhere(ctx: RouterContext, session: AsyncSession, report: Report, template: str | None,
                           values: dict[str, Any], *, reason: str,
                           tried: set[tuple[str, str]] | None = None, root_id: int | None = None,
-                          text: str = "", from_channel: str | None = None) -> OutboxMessage | None:
-    """Queue the message on the next untried route, else put the citizen on the call-back list."""
+                          text: str = "", from_channel: str | None = None,
+                          prefix: str = "") -> OutboxMessage | None:
+    """Queue the message on the next untried route, else put the citizen on the call-back list.
+    A message with a template is worded again for the new route, with the ``prefix`` the
+    original carried ("Phản ánh … của bạn đã được gộp vào …": a merged reporter's own code)."""
     from_channel = from_channel or report.channel
+    templated = bool(template) and not str(template).startswith("command:")
+    if templated and not prefix and text:
+        prefix = _prefix_of(text, template, values, from_channel)
     tried = tried or set()
     if report.reply_address:
         tried.add(route_key(ctx, report.channel, report.reply_address))
@@ -99,9 +106,11 @@ async def route_elsewhere(ctx: RouterContext, session: AsyncSession, report: Rep
     for channel, address in candidate_routes(ctx, points):
         if route_key(ctx, channel, address) in tried:
             continue
-        message = (citizen_message(template, channel, values, report_code=report.code)
-                   if template and not template.startswith("command:")
-                   else citizen_message_text(text, report.code))
+        if templated:
+            message = citizen_message(template, channel, values, report_code=report.code)
+            message = dataclasses.replace(message, text=prefix + message.text)
+        else:
+            message = citizen_message_text(text, report.code)
         new = outbound_row(session, channel=channel, address=address, report=report,
                            template=template, message=message, fallback_of=root_id)
         ctx.wake_outbox()
@@ -110,9 +119,11 @@ async def route_elsewhere(ctx: RouterContext, session: AsyncSession, report: Rep
         ctx.metrics.outbox_attempts.labels(from_channel, "fallback", f"to_{channel}").inc()
         log.info("report %s: notification rerouted from %s to %s", report.code, from_channel, channel)
         return new
-    message_text = callback_text(template, values, text, from_channel)
-    if points["phone"] and template and not template.startswith("command:") \
-            and template not in ctx.routing.callback_templates:
+    # What an operator reads out: the template's @callback variant (no "reply with a number",
+    # no link), never the chat text rendered for the channel that failed.
+    message_text = (prefix + citizen_message(template, "callback", values).text if templated
+                    else text)
+    if points["phone"] and templated and template not in ctx.routing.callback_templates:
         # Operators call back for what needs a human voice (routing.callback_templates: the
         # result, a rejection, an agency's question), not to read out a receipt.
         record_event(session, report, actor="system", kind="notification", public=False,
@@ -135,18 +146,11 @@ async def route_elsewhere(ctx: RouterContext, session: AsyncSession, report: Rep
     return None
 
 
-def callback_text(template: str | None, values: dict[str, Any], text: str,
-                  from_channel: str) -> str:
-    """What an operator reads out: the template's ``@callback`` variant (no "reply with a
-    number", no link) when the message has a template, never the chat text already rendered for
-    the channel that failed. A prefix that text carried ("your report was merged into …") is
-    kept; a message without a template (a command's answer) is its text."""
-    if not template or template.startswith("command:"):
-        return text
-    spoken = citizen_message(template, "callback", values).text
-    written = citizen_message(template, from_channel, values).text
+def _prefix_of(text: str, template: str, values: dict[str, Any], channel: str) -> str:
+    """What a sent text carried before its template's own words (a merged reporter's prefix)."""
+    written = citizen_message(template, channel, values).text
     at = text.find(written) if written else -1
-    return (text[:at] + spoken) if at > 0 else spoken
+    return text[:at] if at > 0 else ""
 
 
 def citizen_message_text(text: str, code: str | None) -> OutboundMessage:

@@ -72,7 +72,8 @@ async def _deliver(session: AsyncSession, ctx: RouterContext, report: Report, te
     if unreachable:
         if template is None:
             return None  # a question only makes sense where the citizen can answer
-        return await route_elsewhere(ctx, session, report, template, values, reason=unreachable)
+        return await route_elsewhere(ctx, session, report, template, values, reason=unreachable,
+                                     prefix=prefix)
     if template is not None:
         message = citizen_message(template, report.channel, values, extra_text=extra_text,
                                   reply_context=report.reply_context, report_code=report.code)

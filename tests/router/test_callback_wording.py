@@ -60,3 +60,49 @@ async def _pending_done(client):
     async with client.app[HUB_KEY].sessions() as session:
         states = (await session.execute(select(OutboxMessage.state))).scalars().all()
     return states and all(s in ("sent", "dead") for s in states)
+
+
+async def test_a_merged_callers_call_back_names_their_own_code(settings_factory, hub_client,
+                                                              tmp_path):
+    """Vietnamese review: a "me too" caller merged into another report was read out the other
+    report's news without being told it was theirs ("Phản ánh PA-…1 không được tiếp nhận…" to
+    the caller of PA-…2): every fallback route dropped the merged reporter's prefix."""
+    from datetime import datetime, timedelta, timezone
+
+    from channels.hotline.importer import import_file, reader_options
+
+    client = await hub_client(settings_factory(channels={"hotline": {"enabled": True}}))
+    hub = client.app[HUB_KEY]
+    when = (datetime.now(timezone(timedelta(hours=7))) - timedelta(minutes=5)).isoformat(
+        timespec="seconds")
+    export = tmp_path / "calls.csv"
+    export.write_text(
+        "Call ID,Call time,Caller,Agent,Transcript,Address\n"
+        f'CC-1,{when},0905 111 222,Lan,"Cây xanh đổ chắn đường Lê Lợi",Lê Lợi\n'
+        f'CC-2,{when},0914 222 333,Lan,"Cây đổ ngang đường Lê Lợi, không đi được",Lê Lợi\n',
+        encoding="utf-8")
+    summary = await import_file(hub.intake.submit_many, export,
+                                reader_options(hub.settings.channels.hotline))
+    assert summary.imported == 2
+
+    async def codes():
+        async with hub.sessions() as session:
+            found = (await session.execute(select(Report.code).order_by(Report.id))).scalars().all()
+        return found if len(found) == 2 else None
+    first, second = await wait_for(codes)
+    center = await token(client, "center")
+    resp = await client.post(f"/api/v1/reports/{second}/status", headers=center,
+                             json={"status": "duplicate", "duplicate_of": first})
+    assert resp.status == 200, await resp.text()
+    resp = await client.post(f"/api/v1/reports/{first}/status", headers=center,
+                             json={"status": "rejected", "note": "Cây đã được dọn trước đó."})
+    assert resp.status == 200, await resp.text()
+
+    async def listed():
+        async with hub.sessions() as session:
+            entries = (await session.execute(select(Callback).where(
+                Callback.phone == "+84914222333"))).scalars().all()
+        return [e for e in entries if first in e.text] or None
+    [entry] = await wait_for(listed)
+    assert entry.text.startswith(f"Phản ánh {second} của bạn đã được gộp vào phản ánh {first}. ")
+    assert "không được tiếp nhận" in entry.text and "Cây đã được dọn trước đó." in entry.text

@@ -22,9 +22,6 @@ TEMPLATES: dict[str, str] = {
         "Mã phản ánh: {code}. Phản ánh đã được chuyển đến {agency} để xử lý.\n"
         "Tra cứu tiến độ tại {status_url}"
     ),
-    "ack_missing_place": (
-        "\nĐể xử lý nhanh hơn, vui lòng gửi thêm địa chỉ hoặc vị trí cụ thể nơi xảy ra sự việc."
-    ),
     "forwarded": "Phản ánh {code} đã được chuyển đến {agency} để xử lý.",
     "in_progress": "Phản ánh {code} đang được {agency} xử lý.",
     "resolved": (

@@ -13,7 +13,7 @@ from hub.analysis import message_key
 from hub.inbound import conversation
 from normalizer import dialogue
 from normalizer.schema import OPEN_STATUSES, InboundMessage
-from router import commands, lifecycle, notify, templates
+from router import commands, lifecycle, notify
 from router.assign import analyze_report, route_new_report
 from router.delivery import tell_agency_of_followup
 from router.rating import apply_rating
@@ -347,11 +347,9 @@ async def create_report(hub: Hub, session: AsyncSession, contact: Contact,
         return report
     agency = await route_new_report(hub, session, report)
     if not msg.meta.get("silent"):
-        extra = ""
-        if report.ward is None and report.lat is None and not report.address:
-            extra = templates.render("ack_missing_place")
-        await lifecycle.notify_citizen(session, hub, report,
-                                       "ack_forwarded" if agency else "ack", extra_text=extra)
+        # No "send us the address" here: a caller, a web or app citizen cannot answer the
+        # acknowledgement (chat and mail ask in the dialogue above).
+        await lifecycle.notify_citizen(session, hub, report, "ack_forwarded" if agency else "ack")
         adapter = hub.channels.get(msg.channel)
         if adapter is not None and adapter.phone_request and not contact.phone:
             # Officers often need to call back: a channel that can ask for the phone does.

@@ -70,3 +70,24 @@ async def test_hotline_caller_gets_sms_updates_then_a_call_back(settings_factory
 async def _calls(api, count):
     calls = api.calls_to("/send")
     return calls if len(calls) >= count else None
+
+
+async def test_a_caller_is_not_asked_by_sms_for_what_they_cannot_send(settings_factory, hub_client,
+                                                                      fake_api, tmp_path):
+    """Vietnamese review: a call logged without an address got 'vui lòng gửi thêm địa chỉ…'
+    under its SMS receipt (three SMS instead of one), which no caller can answer by SMS."""
+    sms = await fake_api()
+    sms.on("POST", "/send", default={"id": "sms-ok"})
+    client = await hub_client(settings_factory(channels={"hotline": {
+        "enabled": True, "sms_gateway_url": f"{sms.url}/send"}}))
+    hub = client.app[HUB_KEY]
+    when = (datetime.now(HUE) - timedelta(minutes=5)).isoformat(timespec="seconds")
+    export = tmp_path / "calls.csv"
+    export.write_text("Call ID,Call time,Caller,Agent,Transcript,Address\n"
+                      f"CC-9002,{when},0905 123 456,Lan,Rác thải ùn ứ bốc mùi,\n", encoding="utf-8")
+    summary = await import_file(hub.intake.submit_many, export,
+                                reader_options(hub.settings.channels.hotline))
+    assert summary.imported == 1
+    [ack] = await wait_for(lambda: _calls(sms, 1))
+    text = ack.json()["text"]
+    assert "địa chỉ" not in text and "(1/" not in text, text  # one SMS, the receipt alone

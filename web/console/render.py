@@ -43,7 +43,6 @@ ROUTE_LABELS: dict[str, str] = {
 # The messages the hub sends (router.templates keys), as the timeline describes them.
 TEMPLATE_LABELS: dict[str, str] = {
     "ack": "tin báo đã tiếp nhận", "ack_forwarded": "tin báo đã tiếp nhận và chuyển đơn vị",
-    "ack_missing_place": "tin báo đã tiếp nhận, xin thêm địa điểm",
     "forwarded": "tin báo đã chuyển đơn vị xử lý", "rerouted": "tin báo chuyển đơn vị khác",
     "in_progress": "tin báo đang xử lý", "resolved": "tin báo kết quả xử lý",
     "rejected": "tin báo không tiếp nhận", "returned": "tin báo Trung tâm xem xét lại",

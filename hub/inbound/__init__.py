@@ -22,6 +22,7 @@ from hub.inbound.contacts import attach_contact_to_open_report, upsert_contact
 from hub.inbound.edits import apply_edit, bring_held_edits_forward
 from hub.inbound.limits import bound_message, clamp_times
 from hub.inbound.receipts import apply_delivery, lift_suppression
+from hub.inbound.resend import resend_after_window
 from normalizer.schema import InboundMessage
 from router.commands import answer_command
 from store.models import InboxEvent, Report, utcnow
@@ -91,6 +92,7 @@ async def apply_message(hub: Hub, session: AsyncSession, msg: InboundMessage) ->
         return None
     contact = await upsert_contact(session, msg)
     await lift_suppression(session, msg)
+    await resend_after_window(hub, session, msg)
     if msg.kind == "contact":
         return await attach_contact_to_open_report(hub, session, contact, msg)
     if msg.kind == "command":

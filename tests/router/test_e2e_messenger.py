@@ -1,6 +1,7 @@
 """Messenger end to end: webhook → report → routed → the agency works it through the API → the
 fake Graph API receives the Vietnamese updates; after 24 hours without a message from the
 citizen, the update goes by SMS to the phone they wrote."""
+import asyncio
 from datetime import timedelta
 
 from aiohttp import web
@@ -84,3 +85,63 @@ async def _n(items, count):
 
 async def _calls(api, path):
     return api.calls_to(path) or None
+
+
+async def test_a_result_the_window_kept_back_goes_out_when_the_citizen_writes_again(
+        settings_factory, hub_client, fake_api):
+    """Messenger walkthrough: a result refused because the citizen's 24-hour window had closed,
+    with no other way to reach them, was lost; the citizen who wrote days later ('xử lý chưa
+    ạ?') never read it. Their new message reopens the window and the result is sent then,
+    once, before the answer to that message."""
+    import json
+
+    graph = await fake_api()
+    sent = []
+
+    async def accept(request, body):
+        sent.append((await request.json())["message"]["text"])
+        return web.json_response({"recipient_id": PSID, "message_id": f"m_out_{len(sent)}"})
+    graph.on("POST", GRAPH_PATH, default=accept)
+    client = await hub_client(settings_factory(channels={"messenger": messenger_section(graph.url)}))
+    hub = client.app[HUB_KEY]
+
+    async def say(mid, text):
+        raw = json.dumps(batch([message(PSID, mid, text)]), ensure_ascii=False).encode()
+        resp = await client.post("/webhooks/messenger", data=raw, headers={
+            "Content-Type": "application/json", "X-Hub-Signature-256": sign(raw)})
+        assert resp.status == 200
+    await say("m_w_1", "Cống thoát nước đường Hùng Vương trước số 12, phường Phú Xuân bị tắc, "
+                       "nước tràn lên mặt đường")
+    await wait_for(lambda: _n(sent, 1))
+    async with hub.sessions() as session:
+        code = (await session.execute(select(Report.code))).scalar_one()
+    center = await token(client, "center")
+    rep = await report(client, code)
+    if rep.agency_id is None or rep.status != "forwarded":
+        resp = await client.post(f"/api/v1/reports/{code}/route", headers=center,
+                                 json={"agency": "moi-truong", "category": "urban_infrastructure"})
+        assert resp.status == 200
+    agency = await token(client, (await report(client, code)).agency_id)
+    async with hub.sessions() as session, session.begin():  # three days without a word
+        await session.execute(update(Contact).where(Contact.channel_user_id == PSID)
+                              .values(last_inbound_at=utcnow() - timedelta(days=3)))
+    await asyncio.sleep(1)  # what the first message made has gone out
+    before = len(sent)
+    resp = await client.post(f"/api/v1/reports/{code}/status", headers=agency,
+                             json={"status": "resolved", "note": "Đã nạo vét cống"})
+    assert resp.status == 200
+
+    async def dead():
+        notes = [e.note for e in await events(client, code, "notification")]
+        return any("thất bại: outside 24-hour window" in (n or "") for n in notes)
+    await wait_for(dead)
+    assert len(sent) == before  # nothing reached Graph: the window is closed
+
+    await say("m_w_2", "ad ơi phản ánh hôm trước xử lý chưa ạ")
+    await wait_for(lambda: _n(sent, before + 1))
+    await asyncio.sleep(1)
+    results = [t for t in sent[before:] if "Đã nạo vét cống" in t]
+    assert len(results) == 1 and results[0].startswith(f"Phản ánh {code} đã được ")
+    assert sent[before] == results[0]  # first: before whatever answers the new message
+    notes = [e.note for e in await events(client, code, "notification")]
+    assert any(n.startswith("gửi lại qua messenger khi công dân nhắn tin trở lại") for n in notes)

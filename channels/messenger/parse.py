@@ -188,19 +188,22 @@ def _attachment(raw: dict[str, Any]) -> AttachmentRef | Location | None:
     title = raw.get("title") or payload.get("title")
     title = nfc(title) if isinstance(title, str) else None
     if kind == "location":
-        return _location(payload.get("coordinates"), title, url)
+        return _location(payload.get("coordinates"), url)
     if kind == "image" and payload.get("sticker_id"):
         return AttachmentRef(kind="sticker", url=url, name=f"sticker {payload['sticker_id']}")
     if kind in MEDIA_KINDS:
         return AttachmentRef(kind=MEDIA_KINDS[kind], url=url, name=title)
     if kind == "fallback" and url:
-        place = _location(None, None, url)
+        place = _location(None, url)
         return place if place is not None else AttachmentRef(kind="link", url=url, name=title)
     # template, story_mention, product, unknown future types: kept as a link, never fetched.
     return AttachmentRef(kind="link", url=url, name=title or kind or None) if url else None
 
 
-def _location(coords: Any, title: str | None, url: str | None) -> Location | None:
+def _location(coords: Any, url: str | None) -> Location | None:
+    """Coordinates only, never the attachment's title as the address: Meta titles a shared
+    location "Pinned Location" or "<name>'s Location", localized ("Vị trí của Lan"), so a title
+    may name the citizen and would be published with the report; the coordinates give the place."""
     lat = lon = None
     if isinstance(coords, dict):
         lat, lon = _number(coords.get("lat")), _number(coords.get("long", coords.get("lon")))
@@ -210,9 +213,7 @@ def _location(coords: Any, title: str | None, url: str | None) -> Location | Non
             lat, lon = float(found.group(1)), float(found.group(2))
     if lat is None or lon is None or not (-90 <= lat <= 90 and -180 <= lon <= 180):
         return None
-    # "Pinned Location" / "<name>'s Location" say nothing about the place (and may name a person).
-    address = title if title and not fold(title).endswith("location") else None
-    return Location(lat=lat, lon=lon, address=address)
+    return Location(lat=lat, lon=lon)
 
 
 def _number(value: Any) -> float | None:

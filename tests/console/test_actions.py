@@ -91,7 +91,7 @@ async def test_center_routes_and_the_agency_works_the_report(settings_factory, h
 
     # in_progress, then resolved without a note (refused), then with one.
     status, html = await hoa.page(f"/console/reports/{code}")
-    assert '<select id="status-status" name="status">' in html and 'name="note"' in html
+    assert '<select id="status-status" name="status" required>' in html and 'name="note"' in html
     assert 'action="/console/reports/' + code + '/route"' not in html  # routing is the center's
     resp = await hoa.post(f"/console/reports/{code}/status", {"status": "in_progress", "note": ""})
     assert resp.status == 303

@@ -11,6 +11,7 @@ application as ``WEB_CONTEXT``. The actor of every event is the officer (``user:
 | route (agency, category) | ``route`` | center |
 | status with note | ``status`` | center; agency (its own reports) |
 | reply to the citizen | ``reply`` | center; agency (its own reports) |
+| internal note (staff only) | ``note`` | center; agency (its own reports) |
 | merge as duplicate | ``merge`` | center |
 | reject with reason | ``reject`` | center |
 | return to the center | ``return`` | agency (its own reports) |
@@ -58,7 +59,8 @@ DELIVERY_STATES = {"pending": "Chờ gửi", "sending": "Đang gửi", "sent": "
                    "dead": "Không gửi được", "paused": "Tạm dừng"}
 # What the page says after an action succeeded (?done=…).
 DONE = {"route": "Đã chuyển phản ánh.", "status": "Đã cập nhật trạng thái.",
-        "reply": "Đã gửi trả lời cho người phản ánh.", "merge": "Đã gộp vào phản ánh gốc.",
+        "reply": "Đã gửi trả lời cho người phản ánh.", "note": "Đã lưu ghi chú nội bộ.",
+        "merge": "Đã gộp vào phản ánh gốc.",
         "reject": "Đã từ chối phản ánh.", "hide": "Đã ẩn khỏi trang công khai.",
         "show": "Đã hiện lại trên trang công khai.", "triage": "Phản ánh ở lại chờ phân loại.",
         "returned": "Đã trả lại Trung tâm.",
@@ -97,6 +99,7 @@ def permissions(user: SessionUser, report: Report) -> dict[str, Any]:
         "route": center and "forwarded" in lifecycle.TRANSITIONS.get(report.status, ()),
         "statuses": statuses,
         "reply": center or own,
+        "note": center or own,  # the agency API's /note: its own reports, the center every one
         "merge": center and "duplicate" in lifecycle.TRANSITIONS.get(report.status, ()),
         "reject": center and "rejected" in lifecycle.TRANSITIONS.get(report.status, ()),
         "return": own and "returned" in lifecycle.TRANSITIONS.get(report.status, ()),
@@ -229,7 +232,8 @@ def _label(status: str) -> str:
 # sent twice (a double click, a retry, two requests at once) acts once. The tokens used lately are
 # kept on the report (``extra["form_tokens"]``), checked and written under the report's lock (row
 # lock on PostgreSQL; SQLite has one writer), in the action's transaction.
-ONCE = {"reply": "reply", "status": "status", "return": "returned", "reject": "reject"}
+ONCE = {"reply": "reply", "status": "status", "return": "returned", "reject": "reject",
+        "note": "note"}  # a note messages no one, but a double click would write it twice
 KEEP_TOKENS = 20
 
 
@@ -310,6 +314,9 @@ async def _set_status(ctx: WebContext, session: AsyncSession, report: Report, us
     status = form.get("status") or ""
     if not can["statuses"]:
         _forbid(False)
+    if not status:  # the select starts empty: a progress note must not resolve the report
+        raise ActionError("Hãy chọn trạng thái mới. Để ghi tiến độ mà không đổi trạng thái, "
+                          "dùng mục “Ghi chú nội bộ”.", 400)
     seen = form.get("seen_status")
     if status not in can["statuses"] or (seen and seen != report.status and status == report.status):
         message = f"Không thể đặt trạng thái “{_label(status)}” cho phản ánh này."
@@ -349,6 +356,16 @@ async def _reply(ctx: WebContext, session: AsyncSession, report: Report, user: S
     return "reply"
 
 
+async def _note(ctx: WebContext, session: AsyncSession, report: Report, user: SessionUser,
+                form: dict[str, str], can: dict[str, Any]) -> str:
+    """What the agency API's ``POST /reports/{code}/note`` does (web.agency_api.add_note): a
+    private event; the citizen is not told and the report's public update time does not move."""
+    _forbid(can["note"])
+    text = _text(form, "note", "ghi chú nội bộ")
+    lifecycle.record(session, report, actor=user.actor, kind="note", note=text, public=False)
+    return "note"
+
+
 async def _merge(ctx: WebContext, session: AsyncSession, report: Report, user: SessionUser,
                  form: dict[str, str], can: dict[str, Any]) -> str:
     _forbid(can["merge"])
@@ -386,7 +403,7 @@ async def _hide(ctx: WebContext, session: AsyncSession, report: Report, user: Se
     return "hide" if hidden else "show"
 
 
-ACTIONS = {"route": _route, "status": _set_status, "reply": _reply, "merge": _merge,
+ACTIONS = {"route": _route, "status": _set_status, "reply": _reply, "note": _note, "merge": _merge,
            "reject": _reject, "return": _return, "hide": _hide}
 
 

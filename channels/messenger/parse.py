@@ -24,6 +24,11 @@ CHANNEL = "messenger"
 START_PAYLOADS = frozenset({"GET_STARTED", "GET_STARTED_PAYLOAD", "START", "HELP", "HUONG_DAN"})
 MEDIA_KINDS = {"image": "image", "video": "video", "audio": "audio", "file": "file",
                "reel": "video", "ig_reel": "video"}
+# A lone sticker stands for an emoji (no letters: normalizer.dialogue.says_nothing): Meta's
+# Like button sends one of three "thumbs-up" stickers (small, medium, large).
+LIKE_STICKERS = frozenset({"369239263222822", "369239343222814", "369239383222810"})
+LIKE_TEXT = "👍"
+STICKER_TEXT = "🙂"
 _STATUS_COMMAND = re.compile(r"^\s*/?(?:status|tra cuu|tracuu)\s+(pa-\d{4}-\d+)\s*$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # Coordinates inside map links (legacy location URLs wrap a Bing/Google maps link).
@@ -154,8 +159,11 @@ def _message(event: dict[str, Any], key: str, sender: str) -> list[InboundMessag
         msg.kind = "contact"
     elif not text and location is None and attachments and all(
             a.kind == "sticker" for a in attachments):
-        # A lone sticker (often the thumbs-up) keeps the conversation open but is no report.
-        msg.kind, msg.meta["reason"] = "contact", "sticker only"
+        # A lone sticker (most often the Like) says what an emoji says: the hub treats it as
+        # the emoji it stands for (a greeting for a first-time citizen, never a report).
+        sticker = str(body.get("sticker_id") or attachments[0].name or "").removeprefix("sticker ")
+        msg.text, msg.attachments = LIKE_TEXT if sticker in LIKE_STICKERS else STICKER_TEXT, []
+        msg.meta["sticker_id"] = sticker
     elif not text and location is None and not attachments:
         return [_ignore(key, sender, "empty message")]
     return [msg]

@@ -43,3 +43,20 @@ async def test_a_localized_location_title_is_neither_the_address_nor_published(m
     assert report.address is None
     page = await m.client.get(f"/r/{report.code}")
     assert "Lan" not in await page.text()
+
+
+async def test_a_lone_sticker_from_a_first_time_citizen_gets_the_greeting_and_no_report(
+        messenger) -> None:
+    m = await messenger()
+    like = _fixture_event("message__sticker")  # the Like, sticker 369239263222822
+    other = message("7712093845562302", "m_ws_2", attachments=[{"type": "image", "payload": {
+        "url": "https://scontent.xx.fbcdn.net/v/t39.1997-6/meo.png", "sticker_id": 126361874215276}}])
+    await m.post(batch([like], [other]))
+    await _settled(m)
+
+    async def sent() -> list | None:
+        return m.sends() if len(m.sends()) == 2 else None
+    answers = await wait_for(sent)
+    assert await _reports(m) == []
+    assert sorted(a["recipient"]["id"] for a in answers) == sorted([PSID, "7712093845562302"])
+    assert all("luôn sẵn sàng tiếp nhận phản ánh" in a["message"]["text"] for a in answers)

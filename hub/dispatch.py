@@ -4,26 +4,102 @@ Retry with exponential backoff (or the provider's retry-after), a dead state wit
 after ``outbox_max_attempts`` or a permanent refusal, and a paused channel (invalid token) that
 keeps its rows for later instead of burning retries. The outbox row id is the idempotency key
 handed to senders, so a send retried after a crash is recognizable downstream.
+
+Messages to one address leave in order: a row is not claimed while an older unfinished row to
+the same (channel, address) waits (a retry due later, a row another replica is sending), and
+rows claimed without the older one they follow are put back (``claim_in_order``).
 """
 from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, bindparam, case, exists, select, update
+from sqlalchemy.orm import aliased
 
 from normalizer.schema import DeliveryResult, OutboundMessage
 from router import lifecycle
 from router.fallback import reroute_failed_message
 from store.models import OutboxMessage, Report, Suppression, utcnow
-from store.queue import backoff_seconds
+from store.queue import backoff_seconds, claim
 
 if TYPE_CHECKING:
     from hub.context import Hub
 
 log = logging.getLogger("hub.outbox")
+
+READY_STATES = ("pending", "retry")
+# Unfinished rows: an older one of these holds back a newer row to the same address. The order
+# is the one of the partial index ix_outbox_open_address, whose predicate a query must repeat
+# with literal values for SQLite to use it.
+OPEN_STATES = ("pending", "retry", "sending", "paused")
+
+
+def _open(column: ColumnElement[str]) -> ColumnElement[bool]:
+    return column.in_(bindparam("open_states", list(OPEN_STATES), expanding=True,
+                                literal_execute=True))
+
+
+def _behind_one_not_taken(taken: list[int]) -> ColumnElement[bool]:
+    """Rows with an older unfinished row to their address that is not among ``taken``."""
+    older = aliased(OutboxMessage)
+    return exists().where(older.channel == OutboxMessage.channel,
+                          older.address == OutboxMessage.address, older.id < OutboxMessage.id,
+                          _open(older.state), older.id.not_in(taken))
+
+
+def held_back(now: datetime) -> ColumnElement[bool]:
+    """Rows with an older unfinished row to their address that a claim now cannot take along
+    (being sent, paused, or not due yet). An older row that is due may be claimed in the same
+    batch; ``claim_in_order`` puts back whatever was claimed without it."""
+    older = aliased(OutboxMessage)
+    return exists().where(
+        older.channel == OutboxMessage.channel, older.address == OutboxMessage.address,
+        older.id < OutboxMessage.id, _open(older.state),
+        (older.state.not_in(list(READY_STATES))) | (older.next_attempt_at > now))
+
+
+async def claim_in_order(hub: Hub, *, limit: int, extra_where: ColumnElement[bool] | None = None,
+                         ) -> list[int]:
+    """Claim due outbox rows, none ahead of an older unfinished row to the same address.
+
+    The claim skips rows held back by an older row it cannot take along; then the rows it took
+    whose older row it did not take (the batch limit cut between them, or on PostgreSQL another
+    replica's claim held that row locked — SKIP LOCKED) are put back. What goes on is checked
+    after this claim committed: an older row still unfinished and not ours is in someone else's
+    hands or waits, and the newer one waits with it."""
+    cfg = hub.settings.workers
+    cond = ~held_back(utcnow())
+    if extra_where is not None:
+        cond = cond & extra_where
+    ids = await claim(hub.engine, OutboxMessage, worker_id=hub.worker_id, limit=limit,
+                      lease_seconds=cfg.claim_lease_seconds, ready_states=READY_STATES,
+                      claimed_state="sending", extra_where=cond)
+    if not ids:
+        return ids
+    async with hub.sessions() as session:
+        behind = set((await session.execute(select(OutboxMessage.id).where(
+            OutboxMessage.id.in_(ids), _behind_one_not_taken(ids)))).scalars())
+    if behind:
+        await put_back(hub, sorted(behind))
+    return [i for i in ids if i not in behind]
+
+
+async def put_back(hub: Hub, ids: list[int]) -> None:
+    """Rows this worker claimed but does not send now go back as they were: their attempt is not
+    counted, and they are due from now on: after the older row that held them back (due
+    already), which so comes first in the next claim's order and cannot be starved by them."""
+    attempts = OutboxMessage.attempts
+    async with hub.engine.begin() as conn:
+        await conn.execute(
+            update(OutboxMessage).where(OutboxMessage.id.in_(ids), OutboxMessage.state == "sending",
+                                        OutboxMessage.claimed_by == hub.worker_id)
+            .values(state=case((attempts > 1, "retry"), else_="pending"),
+                    attempts=case((attempts > 0, attempts - 1), else_=0),
+                    next_attempt_at=utcnow(), claimed_by=None, claimed_until=None)
+            .execution_options(synchronize_session=False))
 
 
 def _message(row: OutboxMessage) -> OutboundMessage:
@@ -32,7 +108,8 @@ def _message(row: OutboxMessage) -> OutboundMessage:
     return OutboundMessage(**fields)
 
 
-async def dispatch_row(hub: Hub, row_id: int) -> DeliveryResult | None:
+async def dispatch_row(hub: Hub, row_id: int) -> tuple[DeliveryResult, str] | None:
+    """Send one claimed row; the sender's result and the state recorded for the row."""
     async with hub.sessions() as session:
         row = await session.get(OutboxMessage, row_id)
         if row is None or row.state != "sending" or row.claimed_by != hub.worker_id:
@@ -53,16 +130,17 @@ async def dispatch_row(hub: Hub, row_id: int) -> DeliveryResult | None:
         except Exception as exc:  # a sender bug must not lose the row
             log.exception("sender %s raised", row.channel)
             result = DeliveryResult.retry(f"sender error: {type(exc).__name__}")
-    await record_outcome(hub, row_id, result)
-    return result
+    state = await record_outcome(hub, row_id, result)
+    return (result, state) if state is not None else None
 
 
-async def record_outcome(hub: Hub, row_id: int, result: DeliveryResult) -> None:
+async def record_outcome(hub: Hub, row_id: int, result: DeliveryResult) -> str | None:
+    """Record one attempt's result; the row's state after it (None: the row is gone)."""
     cfg = hub.settings.workers
     async with hub.sessions() as session, session.begin():
         row = await session.get(OutboxMessage, row_id)
         if row is None:
-            return
+            return None
         now = utcnow()
         outcome = result.status
         if result.status == "sent":
@@ -102,6 +180,7 @@ async def record_outcome(hub: Hub, row_id: int, result: DeliveryResult) -> None:
                     await reroute_failed_message(hub, session, row, report, result)
                 elif outcome == "dead":
                     hub.metrics.alerts.labels(row.channel, "delivery_dead").inc()
+        return row.state
 
 
 class ChannelPace:
@@ -130,7 +209,9 @@ class ChannelPace:
 async def dispatch_rows(hub: Hub, rows: list[tuple[int, str, str]], paces: dict[str, ChannelPace],
                         stopping: asyncio.Event) -> None:
     """Claimed outbox rows, sent concurrently: channels in parallel, each under its pace, rows of
-    one address in order (a citizen's acknowledgement before the update that follows it)."""
+    one address in order (a citizen's acknowledgement before the update that follows it): after
+    a row that is not done (a retry, a pause) the address's later rows are put back, to go after
+    it."""
     cfg = hub.settings.workers
     by_address: dict[tuple[str, str], list[int]] = {}
     for row_id, channel, address in sorted(rows):
@@ -141,15 +222,20 @@ async def dispatch_rows(hub: Hub, rows: list[tuple[int, str, str]], paces: dict[
         if pace is None:
             rate = cfg.outbox_rate_per_second.get(channel, cfg.outbox_default_rate_per_second)
             pace = paces[channel] = ChannelPace(rate, cfg.outbox_concurrency)
-        for row_id in ids:
+        for n, row_id in enumerate(ids):
             if stopping.is_set():
                 return
             async with pace.slots:
                 await pace.start()
-                result = await dispatch_row(hub, row_id)
-                if result is not None and result.status == "retry" and result.retry_after:
+                done = await dispatch_row(hub, row_id)
+                if done is not None and done[0].status == "retry" and done[0].retry_after:
                     # a 429: the channel backs off before the next send takes the slot
-                    pace.hold(min(float(result.retry_after), cfg.retry_max_seconds))
+                    pace.hold(min(float(done[0].retry_after), cfg.retry_max_seconds))
+            if done is None or done[1] not in ("sent", "dead"):
+                # Not done: the address's later rows wait for it (a dead row holds nothing).
+                if ids[n + 1:]:
+                    await put_back(hub, ids[n + 1:])
+                return
 
     await asyncio.gather(*(one_address(channel, ids)
                            for (channel, _address), ids in by_address.items()))

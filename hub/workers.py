@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from channels.media import MediaRefused
 from hub.analysis import Key, message_key
-from hub.dispatch import ChannelPace, dispatch_rows
+from hub.dispatch import ChannelPace, claim_in_order, dispatch_rows
 from hub.inbound import apply_event, parse_event
 from hub.inbound.contacts import ensure_contacts
 from normalizer.schema import InboundMessage
@@ -380,9 +380,7 @@ class Workers:
         limit = await self._yield_to_intake(cfg.outbox_batch)
         paused = list(hub.paused)
         extra = OutboxMessage.channel.not_in(paused) if paused else None
-        ids = await claim(hub.engine, OutboxMessage, worker_id=hub.worker_id, limit=limit,
-                          lease_seconds=cfg.claim_lease_seconds, ready_states=("pending", "retry"),
-                          claimed_state="sending", extra_where=extra)
+        ids = await claim_in_order(hub, limit=limit, extra_where=extra)
         if ids:
             async with hub.sessions() as session:
                 rows = [tuple(r) for r in await session.execute(

@@ -66,6 +66,15 @@ DONE = {"route": "Đã chuyển phản ánh.", "status": "Đã cập nhật tr�
         "returned": "Đã trả lại Trung tâm.",
         "classified": "Đã đổi lĩnh vực. Phản ánh vẫn ở đơn vị đang xử lý, hạn xử lý giữ nguyên.",
         "unchanged": "Không có gì thay đổi: phản ánh đã ở đơn vị này, với lĩnh vực này."}
+# What the status form's note is, per status chosen, and who reads it (router.lifecycle: the
+# note goes with the citizen's message; store.serialize.PUBLIC_NOTE_STATUSES: shown publicly).
+NOTE_LABELS = {
+    "": "Ghi chú (chọn trạng thái để biết ai đọc được)",
+    "resolved": "Kết quả xử lý (bắt buộc) — gửi cho người phản ánh và hiển thị công khai",
+    "in_progress": "Ghi chú tiến độ (không bắt buộc) — gửi cho người phản ánh và hiển thị công khai",
+    "rejected": "Lý do từ chối (bắt buộc) — gửi cho người phản ánh và hiển thị công khai",
+}
+NOTE_STAFF_ONLY = "Ghi chú (không bắt buộc) — chỉ cán bộ xem, không gửi cho người phản ánh"
 MAX_TEXT = 2000
 # Served inline (the browser shows them in <img>/<video>); anything else is a download.
 INLINE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp", "video/mp4", "video/webm",
@@ -140,7 +149,7 @@ async def _page(request: web.Request, *, error: str | None = None, status: int =
         "tile_url": config.tile_url, "tile_attribution": config.tile_attribution,
         "attachment_kinds": ATTACHMENT_KINDS, "event_kinds": EVENT_KINDS,
         "delivery_states": DELIVERY_STATES, "delivery_reason": explain_delivery, "actor": actor,
-        "can": can,
+        "can": can, "note_label": lambda s: NOTE_LABELS.get(s, NOTE_STAFF_ONLY),
         "note_text": lambda e: event_note(e.kind, e.note, agencies),
         "agencies": agencies, "categories": CATEGORIES, "duplicates": duplicates, "merged": merged,
         "link_merged": _scope(user) is None,  # a merged report is in no agency's scope

@@ -37,6 +37,13 @@
     address.focus();
     address.dispatchEvent(new Event("input", { bubbles: true }));
   });
+  // Status form: the note's label says what the note is for the status chosen, and who reads it.
+  document.addEventListener("change", function (ev) {
+    var label = document.getElementById("status-note-label");
+    if (!label || ev.target.id !== "status-status") return;
+    var option = ev.target.options[ev.target.selectedIndex];
+    if (option && option.dataset.noteLabel) label.textContent = option.dataset.noteLabel;
+  });
   // Drafts: what an officer types in a console form is kept in this tab (sessionStorage, gone
   // when the tab closes) until it is sent, so a session that expired under a long reply does not
   // lose it: the POST goes to the login (?expired=1), and after the login the page comes back

@@ -121,6 +121,7 @@ def build_hub(settings: Settings) -> Hub:
     for adapter in hub.channels.values():
         hub.senders.update(adapter.senders())
     hub.senders.update(wiring.install(hub))
+    metrics.expect_routes(hub.senders)  # series the alert rules select exist from the start
     conversation.install(hub)  # the intake dialogue's window job
     if "web" in hub.channels:
         from channels.open311.form import link_form_photos

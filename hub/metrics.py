@@ -1,6 +1,7 @@
 """Prometheus metrics, one registry per hub instance (tests build several)."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -53,6 +54,24 @@ class Metrics:
         if child is None:
             child = self._children[key] = metric.labels(*labels)
         return child
+
+    def expect_routes(self, routes: Iterable[str]) -> None:
+        """Every series an alert rule (deploy/prometheus/alerts.yml) selects, at 0, for each
+        outbox route of this hub (its channels' senders, "zns", "callback", the agency routes).
+
+        A labelled child appears at its first event, at its value: Prometheus then sees a series
+        that starts at 1 (or 3), and ``increase``/``delta`` over it give 0 — the first dead
+        letter or refused token on a route after each start alerted nobody."""
+        for route in routes:
+            # The agency routes carry their own name as purpose (router.delivery); every other
+            # route sends to citizens.
+            purpose = route if route.startswith("agency_") else "citizen"
+            for outcome in ("sent", "retry", "dead"):
+                self._child(self.outbox_attempts, route, purpose, outcome)
+            self._child(self.outbox_by_state, route, "dead")
+            self._child(self.alerts, route, "paused")
+            self._child(self.channel_paused, route)
+        self._child(self.alerts, "router", "overdue_director")
 
     def ack_seconds(self, channel: str) -> Histogram:
         return self._child(self.request_seconds, channel)

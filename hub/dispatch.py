@@ -1,7 +1,8 @@
 """Outbox dispatch: one claimed row → one send through its channel's sender → recorded outcome.
 
-Retry with exponential backoff (or the provider's retry-after), a dead state with the reason
-after ``outbox_max_attempts`` or a permanent refusal, and a paused channel (invalid token) that
+Retry with exponential backoff (or the provider's retry-after, which is not counted as an
+attempt: RATE_LIMITED_GIVE_UP_SECONDS), a dead state with the reason after
+``outbox_max_attempts`` or a permanent refusal, and a paused channel (invalid token) that
 keeps its rows for later instead of burning retries. The outbox row id is the idempotency key
 handed to senders, so a send retried after a crash is recognizable downstream.
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -151,6 +153,8 @@ async def record_outcome(hub: Hub, row_id: int, result: DeliveryResult) -> str |
             row.attempts = max(0, row.attempts - 1)  # a pause is not the message's fault
             row.next_attempt_at = now + timedelta(seconds=cfg.retry_base_seconds)
             hub.pause(row.channel, result.reason)
+        elif result.status == "retry" and result.retry_after is not None:
+            outcome = _rate_limited(row, result, now, cfg.outbox_max_attempts)
         elif result.status == "retry" and row.attempts < cfg.outbox_max_attempts:
             delay = result.retry_after if result.retry_after is not None else backoff_seconds(
                 row.attempts, cfg.retry_base_seconds, cfg.retry_max_seconds)
@@ -161,7 +165,8 @@ async def record_outcome(hub: Hub, row_id: int, result: DeliveryResult) -> str |
             reason = result.reason if result.status == "give_up" else (
                 f"gave up after {row.attempts} attempts: {result.reason}")
             row.state, row.last_error = "dead", reason
-            log.warning("outbox %s to %s dead: %s", row.id, row.channel, reason)
+        if outcome == "dead":
+            log.warning("outbox %s to %s dead: %s", row.id, row.channel, row.last_error)
         row.claimed_by = None
         hub.metrics.outbox_attempts.labels(row.channel, row.purpose, outcome).inc()
         if row.report_id is not None and outcome in ("sent", "dead"):
@@ -181,6 +186,39 @@ async def record_outcome(hub: Hub, row_id: int, result: DeliveryResult) -> str |
                 elif outcome == "dead":
                     hub.metrics.alerts.labels(row.channel, "delivery_dead").inc()
         return row.state
+
+
+# A provider's "later" (a 429 with retry-after, Zalo's night hours, our own per-address mail
+# limit) is not the message's fault and is not counted as an attempt. A row rate-limited without
+# a break for this long, at least outbox_max_attempts times, gives up all the same (dead, with a
+# dead-letter alert, and a citizen's message goes to the next contact point): a channel limited
+# for good must not hold messages forever unnoticed. Both conditions: one long wait (Zalo's
+# night, eight hours) is not a channel stuck; many short ones over a few minutes are a burst.
+RATE_LIMITED_GIVE_UP_SECONDS = 3600.0
+# last_error of a row waiting out rate limits: since when, how many times, the provider's words.
+_RATE_LIMITED = re.compile(r"^rate limited since (\S+) \((\d+)×\): ")
+
+
+def _rate_limited(row: OutboxMessage, result: DeliveryResult, now: datetime,
+                  max_attempts: int) -> str:
+    """Record a rate-limited attempt (uncounted); "dead" once the bound above is reached."""
+    row.attempts = max(0, row.attempts - 1)
+    since, times = now, 1
+    earlier = _RATE_LIMITED.match(row.last_error or "")  # another outcome in between resets
+    if earlier:
+        try:
+            since, times = datetime.fromisoformat(earlier[1]), int(earlier[2]) + 1
+        except ValueError:
+            pass
+    if times >= max_attempts and (now - since).total_seconds() >= RATE_LIMITED_GIVE_UP_SECONDS:
+        row.state = "dead"
+        row.last_error = (f"gave up after {(now - since).total_seconds() / 60:.0f} minutes "
+                          f"rate limited ({times}×): {result.reason}")
+        return "dead"
+    row.state = "retry"
+    row.last_error = f"rate limited since {since.isoformat()} ({times}×): {result.reason}"
+    row.next_attempt_at = now + timedelta(seconds=float(result.retry_after or 0))
+    return "retry"
 
 
 class ChannelPace:

@@ -154,6 +154,8 @@ def _message(event: dict[str, Any], key: str, sender: str) -> list[InboundMessag
     if command:
         msg.kind, msg.report_code = "command", command.group(1).upper()
         msg.meta["command"] = "status"
+    elif _is_category(meta.get("quick_reply_payload")) and location is None and not attachments:
+        _choose_category(msg)  # the quick reply's text is its title, not the citizen's words
     elif contact is not None:
         # A phone/e-mail quick reply (user_phone_number / user_email): contact data, no report.
         msg.kind = "contact"
@@ -169,13 +171,24 @@ def _message(event: dict[str, Any], key: str, sender: str) -> list[InboundMessag
     return [msg]
 
 
+def _is_category(payload: str | None) -> bool:
+    return bool(payload) and str(payload).upper().startswith("CATEGORY_")
+
+
 def _category_hint(payload: str) -> str | None:
     """Buttons and quick replies whose payload is ``CATEGORY_<category>`` (see the docs) name
-    the report's category."""
-    if payload.upper().startswith("CATEGORY_"):
+    the category of the report the citizen's next message makes."""
+    if _is_category(payload):
         category = payload[len("CATEGORY_"):].lower()
         return category if category in CATEGORIES else None
     return None
+
+
+def _choose_category(msg: InboundMessage) -> None:
+    """A category button or quick reply alone: a command carrying the category (the hub keeps
+    it for the citizen's next message and asks them to describe the matter). Its title
+    ("Trật tự xây dựng") is no description: it opens no report and never joins one's text."""
+    msg.kind, msg.text, msg.meta["command"] = "command", "", "category"
 
 
 def _shared_contact(payload: str, text: str) -> ContactInfo | None:
@@ -256,7 +269,9 @@ def _postback(event: dict[str, Any], key: str, sender: str) -> list[InboundMessa
         meta["category_hint"] = hint
     msg = InboundMessage(channel=CHANNEL, external_id=key, sender_id=sender, text=title,
                          sent_at=to_datetime(event.get("timestamp")), meta=meta)
-    if payload.upper() in START_PAYLOADS or not title:
+    if _is_category(payload):
+        _choose_category(msg)
+    elif payload.upper() in START_PAYLOADS or not title:
         msg.kind, msg.text, msg.meta["command"] = "command", "", "start"
     return [msg]
 

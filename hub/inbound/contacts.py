@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
@@ -81,7 +82,35 @@ async def upsert_contact(session: AsyncSession, msg: InboundMessage) -> Contact:
         at = msg.sent_at or now
         if contact.last_inbound_at is None or at > contact.last_inbound_at:
             contact.last_inbound_at = at
+    _carry_category_hint(contact, msg, now)
     return contact
+
+
+# A category button tapped alone (Messenger's CATEGORY_* postback: a "category" command) names
+# the category of what the citizen writes next, if it comes within this time.
+CATEGORY_HINT_MINUTES = 60
+
+
+def _carry_category_hint(contact: Contact, msg: InboundMessage, now: datetime) -> None:
+    """Kept on the contact by the category command; the citizen's next message takes it (as
+    its meta's ``category_hint``, which the report's analysis uses) unless it names its own."""
+    extra = contact.extra or {}
+    if msg.kind == "command" and msg.meta.get("command") == "category":
+        hint = msg.meta.get("category_hint")
+        kept = {k: v for k, v in extra.items() if k != "category_hint"}
+        contact.extra = {**kept, "category_hint": {
+            "category": hint, "at": (msg.sent_at or now).isoformat()}} if hint else kept
+    elif msg.kind == "message" and isinstance(extra.get("category_hint"), dict):
+        pending = extra["category_hint"]
+        contact.extra = {k: v for k, v in extra.items() if k != "category_hint"}
+        try:
+            at = datetime.fromisoformat(str(pending.get("at")))
+        except ValueError:
+            return
+        at = at if at.tzinfo else at.replace(tzinfo=UTC)
+        if (msg.sent_at or now) - at <= timedelta(minutes=CATEGORY_HINT_MINUTES) and \
+                pending.get("category") and not msg.meta.get("category_hint"):
+            msg.meta["category_hint"] = pending["category"]
 
 
 async def attach_contact_to_open_report(hub: Hub, session: AsyncSession, contact: Contact,

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from store.models import InboxEvent, Report
+from store.models import Contact, InboxEvent, Report
 from tests.conftest import wait_for
-from tests.messenger.conftest import batch, message, now_ms
+from tests.messenger.conftest import PAGE_ID, batch, message, now_ms
 
 PSID = "7712093845562301"
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "messenger"
@@ -60,3 +60,34 @@ async def test_a_lone_sticker_from_a_first_time_citizen_gets_the_greeting_and_no
     assert await _reports(m) == []
     assert sorted(a["recipient"]["id"] for a in answers) == sorted([PSID, "7712093845562302"])
     assert all("luôn sẵn sàng tiếp nhận phản ánh" in a["message"]["text"] for a in answers)
+
+
+def _postback(mid: str, title: str, payload: str, offset: float = 0) -> dict:
+    return {"sender": {"id": PSID}, "recipient": {"id": PAGE_ID}, "timestamp": now_ms(offset),
+            "postback": {"mid": mid, "title": title, "payload": payload}}
+
+
+async def test_a_category_button_alone_opens_no_report_and_names_the_next_ones_category(
+        messenger) -> None:
+    m = await messenger()
+    await m.post(batch([_postback("m_wc_1", "Trật tự xây dựng", "CATEGORY_construction_order")]))
+    await _settled(m)
+    assert await _reports(m) == []
+
+    async def sent() -> list | None:
+        return m.sends() or None
+    [answer] = await wait_for(sent)
+    assert "Sự việc ở đâu" not in answer["message"]["text"] and "PA-" not in answer["message"]["text"]
+    assert "gửi nội dung phản ánh" in answer["message"]["text"]  # how to report, meanwhile
+
+    await m.post(batch([message(PSID, "m_wc_2", "Bãi rác tự phát ngay đầu kiệt 7 Lê Lợi")]))
+    await _settled(m)
+    [report] = await _reports(m)
+    assert report.description == "Bãi rác tự phát ngay đầu kiệt 7 Lê Lợi"
+    # the button's category, not the classifier's (which would say environment)
+    assert (report.category, report.category_confidence) == ("construction_order", 1.0)
+
+    # Taken once: the citizen's report after this one is classified from its own words.
+    async with m.hub.sessions() as session:
+        contact = (await session.execute(select(Contact))).scalar_one()
+    assert "category_hint" not in (contact.extra or {})

@@ -35,6 +35,7 @@ from router import lifecycle
 from router.assign import RouteRefused, reroute
 from router.notify import agency_name
 from store.accounts import known_agencies
+from store.callbacks import callbacks_in_transaction
 from store.models import Attachment, Report, utcnow
 from store.public_models import ReportModeration
 from store.public_reports import set_report_hidden
@@ -44,7 +45,7 @@ from web.console.auth import require_role
 from web.console.delivery_reasons import explain as explain_delivery
 from web.console.keys import CONFIG_KEY, SESSIONS_KEY, USER_KEY
 from web.console.queue import sla_state
-from web.console.render import event_note, render, see_other
+from web.console.render import ROUTE_LABELS, event_note, render, see_other
 from web.context import WEB_CONTEXT, WebContext
 
 log = logging.getLogger("hub.console")
@@ -59,7 +60,13 @@ DELIVERY_STATES = {"pending": "Chờ gửi", "sending": "Đang gửi", "sent": "
                    "dead": "Không gửi được", "paused": "Tạm dừng"}
 # What the page says after an action succeeded (?done=…).
 DONE = {"route": "Đã chuyển phản ánh.", "status": "Đã cập nhật trạng thái.",
-        "reply": "Đã gửi trả lời cho người phản ánh.", "note": "Đã lưu ghi chú nội bộ.",
+        # the same reply form sent again (acted once): what the first did is on the timeline
+        "reply": "Đã ghi nhận trả lời; xem mục Diễn biến để biết đã gửi qua đâu.",
+        "reply-callback": "Không có kênh nào nhắn được cho người phản ánh: trả lời đã được đưa vào "
+                          "danh sách gọi lại, tổng đài viên sẽ gọi báo.",
+        "reply-none": "Đã lưu trả lời (hiển thị công khai), nhưng không gửi được: không có cách "
+                      "liên hệ người phản ánh.",
+        "note": "Đã lưu ghi chú nội bộ.",
         "merge": "Đã gộp vào phản ánh gốc.",
         "reject": "Đã từ chối phản ánh.", "hide": "Đã ẩn khỏi trang công khai.",
         "show": "Đã hiện lại trên trang công khai.", "triage": "Phản ánh ở lại chờ phân loại.",
@@ -155,11 +162,28 @@ async def _page(request: web.Request, *, error: str | None = None, status: int =
         "link_merged": _scope(user) is None,  # a merged report is in no agency's scope
         "hidden": bool(moderation and moderation.hidden), "caller_unverified": unverified,
         "hidden_reason": moderation.reason if moderation else None,
-        "error": error, "notice": DONE.get(done), "form": form or {}, "failed": failed,
+        "error": error, "notice": _notice(done), "form": form or {}, "failed": failed,
         "form_token": lambda: secrets.token_urlsafe(18),
         "media_url": lambda a: f"/console/reports/{report.code}/media/{a.sha256}",
         "inline": lambda a: (a.content_type or "") in INLINE_TYPES and a.state == "stored"},
         status=status)
+
+
+def _notice(done: str) -> str | None:
+    """The confirmation for ``?done=…``; ``reply-sent:<outbox channel>`` names the channel the
+    reply was queued on."""
+    kind, _, channel = done.partition(":")
+    if kind == "reply-sent" and channel == "web":  # the web sender posts on the status page
+        return ("Đã đăng trả lời trên trang theo dõi phản ánh, nơi người phản ánh qua cổng thông "
+                "tin xem kết quả.")
+    if kind == "reply-sent" and channel in ROUTE_LABELS:
+        label = ROUTE_LABELS[channel]
+        label = label if label[:1].islower() or channel in BRANDS else label[:1].lower() + label[1:]
+        return f"Đã gửi trả lời cho người phản ánh qua {label}."
+    return DONE.get(done)
+
+
+BRANDS = ("messenger", "zalo", "telegram", "zns")  # names that keep their capital
 
 
 async def report_page(request: web.Request) -> web.Response:
@@ -361,8 +385,13 @@ async def _reply(ctx: WebContext, session: AsyncSession, report: Report, user: S
     text = _text(form, "text", "nội dung trả lời")
     lifecycle.record(session, report, actor=user.actor, kind="reply", note=text, public=False)
     name = await agency_name(session, user.agency_id if user.role == "agency" else None)
-    await lifecycle.notify_citizen(session, ctx, report, "agency_reply", note=text, agency=name)
-    return "reply"
+    row = await lifecycle.notify_citizen(session, ctx, report, "agency_reply", note=text, agency=name)
+    if row is not None:
+        return f"reply-sent:{row.channel}"
+    # No channel reaches the citizen: the router put it on the call-back list (a hotline caller
+    # without SMS), or there is no one to tell — what the agency API's reply answers too.
+    await session.flush()
+    return "reply-callback" if callbacks_in_transaction(session) else "reply-none"
 
 
 async def _note(ctx: WebContext, session: AsyncSession, report: Report, user: SessionUser,

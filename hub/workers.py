@@ -448,7 +448,13 @@ class Workers:
                 count = (await session.execute(select(func.count()).select_from(InboxEvent).where(
                     InboxEvent.state == state))).scalar()
                 hub.metrics.inbox_by_state.labels(state).set(count or 0)
-            for channel, state, count in await session.execute(
-                    select(OutboxMessage.channel, OutboxMessage.state, func.count())
-                    .group_by(OutboxMessage.channel, OutboxMessage.state)):
-                hub.metrics.outbox_by_state.labels(channel, state).set(count)
+            counts = {(channel, state): count for channel, state, count in await session.execute(
+                select(OutboxMessage.channel, OutboxMessage.state, func.count())
+                .group_by(OutboxMessage.channel, OutboxMessage.state))}
+        # A (channel, state) the GROUP BY no longer returns is 0, not its last count: after
+        # `outbox retry` the dead rows are gone. Its series stays (at 0) rather than vanishing,
+        # which would leave alert rules on it without data.
+        gauge = hub.metrics.outbox_by_state
+        known = {(s.labels["channel"], s.labels["state"]) for m in gauge.collect() for s in m.samples}
+        for channel, state in known | counts.keys():
+            gauge.labels(channel, state).set(counts.get((channel, state), 0))

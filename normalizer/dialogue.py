@@ -325,3 +325,17 @@ def says_nothing(text: str | None) -> bool:
 def has_words(text: str | None) -> bool:
     """Whether the text has a letter or a digit (not only emoji, stickers' text or punctuation)."""
     return any(ch.isalnum() for ch in text or "")
+
+
+# "Vẫn còn rác", "chưa dọn hết", "lại bị tắc", "tái diễn": the citizen says the result does not
+# hold (folded, so with or without diacritics).
+_DISPUTE = re.compile(
+    r"\b(van (con|chua|bi|the|nhu cu)|chua (duoc )?(xu ly|sua|don|xong|het|khac phuc|thu gom|"
+    r"giai quyet|lam|vot|nao vet|thay)|lai (bi|tiep tuc|xay ra|tac|hong|ngap|do)|tai dien|"
+    r"khong (dung|chinh xac|dung su that)|chua dung|khong (he )?(xu ly|sua|don))\b")
+
+
+def disputes_result(text: str | None) -> bool:
+    """Whether a message about a resolved report says the result does not hold ("Nhưng vẫn còn
+    một ít gạch vụn chưa dọn hết ạ", "van chua sua", "hôm nay lại bị tắc")."""
+    return bool(_DISPUTE.search(" ".join(_words(text))))

@@ -49,6 +49,8 @@ TEMPLATES: dict[str, str] = {
     "followup_after_result": (
         "Ý kiến của bạn về kết quả xử lý phản ánh {code} đã được gửi đến {agency} để xem xét lại."
     ),
+    # A chat citizen's answer to an agency's question, passed on to the agency.
+    "followup_to_agency": "Cảm ơn bạn! Thông tin đã được chuyển đến {agency} cho phản ánh {code}.",
     # A citizen withdrawing a report ("hủy phản ánh …", router.commands.cancel_report).
     "cancelled": "Phản ánh {code} đã được hủy theo yêu cầu của bạn. Khi cần, bạn cứ gửi phản ánh mới.",
     "cancel_forwarded": (

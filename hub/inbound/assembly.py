@@ -3,6 +3,7 @@ within the assembly window), or of the report it names (email thread, code)."""
 from __future__ import annotations
 
 import logging
+import re
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -124,6 +125,69 @@ async def find_late_answer(hub: Hub, session: AsyncSession, contact: Contact,
     if not fits_question(slot, msg) or _another_problem(report, msg.text):
         return None
     return report, slot
+
+
+# After the hub told a chat citizen something they may well answer — an agency's question, the
+# result (which they may dispute) — their next messages within this time are about that report.
+FOLLOWUP_HOURS = 48
+FOLLOWUP_TEMPLATES = frozenset({"agency_reply", "resolved", "rating_thanks",
+                                "followup_after_result", "followup_to_agency"})
+
+
+async def find_followup(hub: Hub, session: AsyncSession, contact: Contact,
+                        msg: InboundMessage) -> Report | None:
+    """The chat citizen's latest report on this channel when the last thing the hub sent them
+    about it was an agency's question or the result (or what followed it), under
+    FOLLOWUP_HOURS ago, and the message does not name a problem of another category: "Dạ rác vẫn
+    còn nguyên" answering "Anh/chị gửi thêm ảnh giúp?" used to become a new report the agency
+    never saw, and so did "vẫn còn gạch vụn chưa dọn" after the result."""
+    if msg.channel not in hub.chat_channels:
+        return None
+    report = (await session.execute(
+        select(Report).where(Report.contact_id == contact.id, Report.channel == msg.channel)
+        .order_by(Report.id.desc()).limit(1))).scalar_one_or_none()
+    if report is None or report.agency_id is None or report.status not in (
+            "forwarded", "in_progress", "resolved"):
+        return None
+    last = (await session.execute(
+        select(OutboxMessage.template, OutboxMessage.created_at, OutboxMessage.state)
+        .where(OutboxMessage.report_id == report.id, OutboxMessage.purpose == "citizen",
+               OutboxMessage.channel == msg.channel)
+        .order_by(OutboxMessage.id.desc()).limit(1))).first()
+    if last is None or last.template not in FOLLOWUP_TEMPLATES:
+        return None
+    recent = (msg.sent_at or utcnow()) - last.created_at < timedelta(hours=FOLLOWUP_HOURS)
+    if not recent and last.state not in ("pending", "retry", "claimed"):  # queued again now
+        return None
+    if _another_place(hub, report, msg.text):
+        return None
+    if _another_problem(report, msg.text) and not (
+            report.status == "resolved" and dialogue.disputes_result(msg.text)):
+        return None  # a problem of another kind ("gạch vụn" after rubbish: unless it disputes)
+    return report
+
+
+_NUMBERED_PLACE = re.compile(r"\b(kiet|hem|ngo|ngach|so|k)\s*(\d+[a-z]?(?:/\d+)*)\b")
+
+
+def _another_place(hub: Hub, report: Report, text: str) -> bool:
+    """The text places itself elsewhere than the report: another ward, or a lane or house
+    number ("kiệt 7") the report never named (it was about "kiệt 5")."""
+    from normalizer.places import resolve_place
+    from normalizer.text import fold
+
+    if not dialogue.looks_like_place(text):
+        return False
+    numbered = {m[2] for m in _NUMBERED_PLACE.finditer(fold(text).lower())}
+    if numbered:
+        known = {m[2] for m in _NUMBERED_PLACE.finditer(
+            fold(f"{report.description or ''} {report.address or ''}").lower())}
+        if not numbered & known:
+            return True
+    if not report.ward:
+        return False
+    found = resolve_place(text, province=hub.routing.province)
+    return bool(found.ward) and found.ward != report.ward
 
 
 async def _ward_from_address(hub: Hub, session: AsyncSession, report: Report) -> None:
@@ -267,6 +331,14 @@ async def apply_citizen_message(hub: Hub, session: AsyncSession, contact: Contac
                 return own
             await commands.answer_lookup(session, hub, msg, code, contact)
             return None
+    if report is None and talks:
+        followed = await find_followup(hub, session, contact, msg)
+        if followed is not None:
+            asked = followed.status != "resolved"
+            await extend_report(hub, session, followed, msg, contact)
+            if asked:  # an answer to the agency's question: the citizen hears it arrived
+                await lifecycle.notify_citizen(session, hub, followed, "followup_to_agency")
+            return followed
     if report is not None:
         await extend_report(hub, session, report, msg, contact)
         return report

@@ -1,0 +1,76 @@
+"""A chat citizen's answer to an agency's question, or their word on the result, joins the
+report it is about after the assembly window has long closed (agency walkthrough: "Dạ rác vẫn
+còn nguyên…" answering the agency's question became a new report the agency never saw, and so
+did "vẫn còn gạch vụn chưa dọn hết" after the result)."""
+from __future__ import annotations
+
+import asyncio
+
+from router import templates
+from tests.dialogue.chat_support import TelegramCitizen, telegram_hub
+from tests.router.helpers import events, report, token
+
+FIRST = ("Rác thải sinh hoạt đổ bừa bãi ở kiệt 12 Lê Lợi, phường Thuận Hóa, bốc mùi hôi thối "
+         "mấy ngày nay")
+
+
+async def _forwarded(client, citizen):
+    [rep] = await citizen.reports()
+    center = await token(client, "center")
+    resp = await client.post(f"/api/v1/reports/{rep.code}/route", headers=center,
+                             json={"agency": "moi-truong", "category": "environment"})
+    assert resp.status == 200, await resp.text()
+    return rep.code, await token(client, "moi-truong")
+
+
+async def test_an_answer_to_the_agency_and_a_word_on_the_result_join_the_report(
+        settings_factory, hub_client, fake_api):
+    client, bot_api = await telegram_hub(settings_factory, hub_client, fake_api, window=0.02)
+    citizen = TelegramCitizen(client, bot_api, chat=512340201, first_update=830720001)
+    await citizen.say(FIRST)
+    await citizen.say("xong")
+    code, agency = await _forwarded(client, citizen)
+    await asyncio.sleep(2)  # the assembly window (1.2 s) is over
+    told = len(await citizen.answers(1))
+
+    resp = await client.post(f"/api/v1/reports/{code}/reply", headers=agency,
+                             json={"text": "Anh/chị có thể gửi thêm ảnh hiện trường không?"})
+    assert resp.status == 202, await resp.text()
+    told = len(await citizen.answers(told + 1))
+    await asyncio.sleep(2)
+    await citizen.say("Dạ rác vẫn còn nguyên, chất cao gần 1 mét")
+    texts = await citizen.answers(told + 1)
+    assert len(await citizen.reports()) == 1  # not a new report
+    assert texts[-1] == templates.render("followup_to_agency", code=code,
+                                         agency="Công ty Môi trường đô thị Huế")
+    assert "chất cao gần 1 mét" in (await report(client, code)).description
+    # on the timeline the agency works from (console, API; by mail or webhook when it has one)
+    said = [e.note for e in await events(client, code, "message")]
+    assert any("chất cao gần 1 mét" in (n or "") for n in said)
+
+    resp = await client.post(f"/api/v1/reports/{code}/status", headers=agency,
+                             json={"status": "resolved", "note": "Đã thu gom"})
+    assert resp.status == 200
+    told = len(await citizen.answers(len(texts) + 1))
+    await asyncio.sleep(2)
+    await citizen.say("Nhưng vẫn còn một ít gạch vụn chưa dọn hết ạ")
+    texts = await citizen.answers(told + 1)
+    assert len(await citizen.reports()) == 1
+    assert texts[-1].startswith(f"Ý kiến của bạn về kết quả xử lý phản ánh {code}")
+
+    # Another problem, or the same kind of problem in another ward, is a new report.
+    await citizen.say("Rác thải đổ bừa bãi trước chợ An Cựu, phường An Cựu, bốc mùi")
+    reports = await citizen.reports()
+    assert len(reports) == 2 and "chợ An Cựu" in reports[1].description
+
+
+def test_what_disputes_a_result() -> None:
+    from normalizer.dialogue import disputes_result
+
+    for text in ("Nhưng vẫn còn một ít gạch vụn chưa dọn hết ạ", "van chua sua gi ca",
+                 "Hôm nay cống lại bị tắc rồi", "Rác chưa được thu gom", "tình trạng tái diễn",
+                 "Kết quả không đúng sự thật"):
+        assert disputes_result(text), text
+    for text in ("Cảm ơn đơn vị đã xử lý nhanh", "Rác thải đổ bừa bãi trước chợ An Cựu",
+                 "Đèn đường kiệt 9 hỏng", "còn vấn đề khác"):
+        assert not disputes_result(text), text

@@ -88,11 +88,11 @@ async def answer_command(session: AsyncSession, ctx: RouterContext, msg: Inbound
             # "/status" alone: how to use it, and the citizen's own codes.
             template, mine = await my_codes_text(session, contact)
             _reply(session, msg, "status_usage",
-                   f"{templates.render('status_usage')}\n{mine}", None)
+                   f"{templates.render_for('status_usage', msg.channel)}\n{mine}", None)
             return
         await answer_lookup(session, ctx, msg, msg.report_code, contact)
         return
-    _reply(session, msg, f"command:{command}", templates.render("welcome"), None)
+    _reply(session, msg, f"command:{command}", templates.render_for("welcome", msg.channel), None)
 
 
 MY_CODES_SHOWN = 5

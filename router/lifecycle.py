@@ -181,6 +181,10 @@ async def change_status(ctx: RouterContext, session: AsyncSession, report: Repor
     template = STATUS_TEMPLATES.get(status)
     if template:
         fields: dict[str, object] = {"note": note or ""}
+        if status == "in_progress" and note:  # what the agency is doing, in its words
+            from router import templates
+
+            fields["note_line"] = templates.render("note_line", note=note)
         if status == "duplicate":
             # The page to follow is the surviving report's: this one will not change any more.
             from router.messages import status_url

@@ -23,20 +23,26 @@ TEMPLATES: dict[str, str] = {
         "Tra cứu tiến độ tại {status_url}"
     ),
     "forwarded": "Phản ánh {code} đã được chuyển đến {agency} để xử lý.",
-    "in_progress": "Phản ánh {code} đang được {agency} xử lý.",
+    "in_progress": "Phản ánh {code} đang được {agency} xử lý.{note_line}",
+    "note_line": "\nGhi chú của đơn vị: {note}",
     "resolved": (
         "Phản ánh {code} đã được {agency} xử lý xong.\nKết quả: {note}\n"
         "Mời bạn đánh giá mức độ hài lòng từ 1 đến 5 (trả lời bằng một số, 5 là rất hài lòng)."
     ),
     "rejected": "Phản ánh {code} không được tiếp nhận xử lý. Lý do: {note}",
     "returned": "Phản ánh {code} đang được Trung tâm xem xét để chuyển đến đơn vị có thẩm quyền.",
-    "rerouted": "Phản ánh {code} đã được chuyển đến {agency} để xử lý.",
-    "duplicate": "Phản ánh {code} trùng với phản ánh {duplicate_of} đang được xử lý; "
-                 "bạn có thể theo dõi tại {status_url}",
+    "rerouted": "Phản ánh {code} đã được chuyển lại đến {agency} để xử lý.",
+    "duplicate": "Phản ánh {code} trùng với phản ánh {duplicate_of}; bạn có thể theo dõi kết "
+                 "quả tại {status_url}",
     "closed": "Phản ánh {code} đã kết thúc. Cảm ơn bạn đã đồng hành cùng thành phố.",
     "agency_reply": "Phản hồi về phản ánh {code} từ {agency}: {note}",
     "rating_thanks": "Cảm ơn bạn đã đánh giá {score}/5 cho phản ánh {code}.",
     "welcome": (
+        "Xin chào! Đây là kênh tiếp nhận phản ánh hiện trường của Trung tâm Giám sát, "
+        "điều hành đô thị thông minh. Hãy gửi nội dung phản ánh, hình ảnh và vị trí; "
+        "chúng tôi sẽ gửi lại mã để bạn tra cứu. Để tra cứu, gửi: tra cứu <mã phản ánh>"
+    ),
+    "welcome@telegram": (
         "Xin chào! Đây là kênh tiếp nhận phản ánh hiện trường của Trung tâm Giám sát, "
         "điều hành đô thị thông minh. Hãy gửi nội dung phản ánh, hình ảnh và vị trí; "
         "chúng tôi sẽ gửi lại mã để bạn tra cứu. Tra cứu: /status <mã phản ánh>"
@@ -54,7 +60,7 @@ TEMPLATES: dict[str, str] = {
     # A citizen withdrawing a report ("hủy phản ánh …", router.commands.cancel_report).
     "cancelled": "Phản ánh {code} đã được hủy theo yêu cầu của bạn. Khi cần, bạn cứ gửi phản ánh mới.",
     "cancel_forwarded": (
-        "Phản ánh {code} đã được chuyển đến {agency} nên không thể tự hủy; yêu cầu hủy của bạn "
+        "Phản ánh {code} đã được chuyển đến {agency} nên Trung tâm không thể hủy ngay; yêu cầu hủy của bạn "
         "đã được gửi kèm để đơn vị xem xét."
     ),
     "cancel_finished": "Phản ánh {code} hiện ở trạng thái “{status_label}”, không cần hủy nữa.",
@@ -78,7 +84,8 @@ TEMPLATES: dict[str, str] = {
         "chúng tôi sẽ gửi lại mã để bạn tra cứu."
     ),
     "status": "Phản ánh {code}: {status_label}. Cập nhật lúc {updated}.",
-    "status_usage": "Để tra cứu, gửi: /status <mã phản ánh> (ví dụ: /status PA-2026-000123).",
+    "status_usage": "Để tra cứu, gửi: tra cứu <mã phản ánh> (mã có dạng PA-2026-000123).",
+    "status_usage@telegram": "Để tra cứu, gửi: /status <mã phản ánh> (mã có dạng PA-2026-000123).",
     "status_unknown": "Không tìm thấy phản ánh có mã {code}. Vui lòng kiểm tra lại mã.",
     # Email: under every mail about a report, so the citizen's answer threads into it.
     "email_reply_hint": (
@@ -119,13 +126,13 @@ TEMPLATES: dict[str, str] = {
     # Router: shorter variants for a phone reached by SMS when the origin channel refused.
     "ack@sms": "Đã tiếp nhận phản ánh {code}. Tra cứu: {status_url}",
     "ack_forwarded@sms": "Phản ánh {code} đã được chuyển đến {agency}. Tra cứu: {status_url}",
-    "forwarded@sms": "Phản ánh {code} đã chuyển đến {agency}. Tra cứu: {status_url}",
-    "rerouted@sms": "Phản ánh {code} đã chuyển đến {agency}. Tra cứu: {status_url}",
+    "forwarded@sms": "Phản ánh {code} đã được chuyển đến {agency}. Tra cứu: {status_url}",
+    "rerouted@sms": "Phản ánh {code} đã được chuyển lại đến {agency}. Tra cứu: {status_url}",
     "in_progress@sms": "Phản ánh {code} đang được xử lý. Tra cứu: {status_url}",
     # The rating link before the note: what does not fit in the SMS is the note's end.
     "resolved@sms": "Phản ánh {code} đã được xử lý xong.{rate_link}\nKết quả: {note}",
     "rejected@sms": "Phản ánh {code} không được tiếp nhận. Lý do: {note}",
-    "returned@sms": "Phản ánh {code} đang được chuyển đơn vị có thẩm quyền. Tra cứu: {status_url}",
+    "returned@sms": "Phản ánh {code} đang được chuyển đến đơn vị có thẩm quyền. Tra cứu: {status_url}",
     # --- The intake dialogue (issue 15): one short question at a time, each asked once. The
     # plain text always works; channels with buttons get them too (OutboundMessage.quick_replies).
     "ask_place": "Sự việc ở đâu ạ? Bạn gửi giúp vị trí hoặc gõ địa chỉ (số nhà, tên đường, phường/xã).",
@@ -213,6 +220,10 @@ SUBJECTS: dict[str, str] = {
     # no [#code] tag: the asker is not the reporter, and a reply to it must not look like one
     "status_public": "Tình trạng phản ánh {code}",
     "status_unknown": "Tra cứu phản ánh",
+    "cancel_none": "Hủy phản ánh",
+    "resolved": "[#{code}] Phản ánh đã được xử lý xong",
+    "rejected": "[#{code}] Phản ánh không được tiếp nhận",
+    "agency_reply": "[#{code}] Phản hồi của đơn vị xử lý",
     "ask": "[#{code}] Bổ sung thông tin phản ánh",
 }
 DEFAULT_SUBJECT = "[#{code}] Cập nhật phản ánh"
@@ -220,7 +231,7 @@ DEFAULT_SUBJECT = "[#{code}] Cập nhật phản ánh"
 STATUS_LABELS: dict[str, str] = {
     "received": "Đã tiếp nhận",
     "triage": "Đang phân loại",
-    "forwarded": "Đã chuyển đơn vị xử lý",
+    "forwarded": "Đã chuyển đến đơn vị xử lý",
     "in_progress": "Đang xử lý",
     "resolved": "Đã xử lý xong",
     "closed": "Đã kết thúc",
@@ -254,7 +265,11 @@ def render_for(name: str, channel: str | None, **fields: Any) -> str:
 
 
 def subject(name: str, **fields: Any) -> str:
-    return SUBJECTS.get(name, DEFAULT_SUBJECT).format_map(_Default(fields))
+    """A mail's subject; without a report code, one that does not need it (no "[#] …")."""
+    line = SUBJECTS.get(name, DEFAULT_SUBJECT)
+    if "{code}" in line and not fields.get("code"):
+        return render("email_subject_default")
+    return line.format_map(_Default(fields))
 
 
 # Reply and forward prefixes a mail client puts before a subject (English, Vietnamese, German,

@@ -490,7 +490,13 @@ async def _tell_too_large(hub: Hub, session: AsyncSession, report: Report, names
     if names:
         await lifecycle.notify_citizen(
             session, hub, report, "attachment_too_large", names=", ".join(names[:5]),
-            limit_mb=f"{hub.max_attachment_bytes / 1_000_000:g}")
+            limit_mb=megabytes(hub.max_attachment_bytes))
+
+
+def megabytes(size: int) -> str:
+    """A size limit as a Vietnamese reader writes it: 26214400 → "25", 1572864 → "1,5"."""
+    mb = round(size / (1024 * 1024), 1)
+    return f"{mb:g}".replace(".", ",")
 
 
 def _remember_contacts(report: Report, text: str) -> None:

@@ -12,12 +12,12 @@ async def test_status_without_a_code(settings_factory, hub_client, fake_api):
     await citizen.say("/status")
     [answer] = await citizen.answers(1)
     assert "(trống)" not in answer
-    assert answer.startswith(templates.render("status_usage"))
+    assert answer.startswith(templates.render_for("status_usage", "telegram"))
     assert templates.render("my_codes_none") in answer
     await citizen.say("Đèn đường kiệt 5 Ngự Bình hỏng cả tuần nay, buổi tối tối om")
     await citizen.answers(2)
     [report] = await citizen.reports()
     await citizen.say("/status")
     answer = (await citizen.answers(3))[2]
-    assert answer.startswith(templates.render("status_usage")) and report.code in answer
+    assert answer.startswith(templates.render_for("status_usage", "telegram")) and report.code in answer
     assert len(await citizen.reports()) == 1

@@ -31,5 +31,5 @@ async def test_a_refused_file_is_told(hub_client: Any, settings_factory: Any, do
     dovecot_server.deliver(mail.as_bytes(), user=mail_user)
     mails = await wait_for(lambda: _n_received(smtp_sink, 2), timeout=20)
     texts = [without_hint(body_of(m)) for m in mails]
-    told = templates.render("attachment_too_large", names="ngap.mp4", limit_mb="0.2")
+    told = templates.render("attachment_too_large", names="ngap.mp4", limit_mb="0,2")
     assert told in texts and "Mã phản ánh" in texts[0]  # after the acknowledgement

@@ -56,7 +56,9 @@ async def test_messenger_citizen_hears_updates_then_sms_outside_the_window(setti
                              json={"status": "in_progress", "note": "Đã giao tổ thu gom"}, headers=agency)
     assert resp.status == 200
     await wait_for(lambda: _n(sent, before + 1))
-    assert sent[-1] == f"Phản ánh {code} đang được Công ty Môi trường đô thị Huế xử lý."
+    # the agency's note goes with it (it is public on the report's page anyway)
+    assert sent[-1] == (f"Phản ánh {code} đang được Công ty Môi trường đô thị Huế xử lý.\n"
+                        "Ghi chú của đơn vị: Đã giao tổ thu gom")
 
     # a day and more later the citizen has not written again: Messenger's window is closed
     async with client.app[HUB_KEY].sessions() as session, session.begin():

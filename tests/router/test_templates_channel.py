@@ -60,3 +60,22 @@ def test_a_mailed_report_is_answered_in_the_citizens_thread() -> None:
     public = templates.for_channel(citizen_message("status_public", "email", {"code": code},
                                                    reply_context=context), "email")
     assert public.subject == f"Tình trạng phản ánh {code}"
+
+
+def test_wording_a_citizen_reads_right() -> None:
+    """Vietnamese review: no "[#] Cập nhật phản ánh" subject without a code, sizes as a
+    Vietnamese reader writes them, Telegram's /status only on Telegram, and a merged report
+    that points to a finished one does not say it is 'still being handled'."""
+    from hub.inbound.assembly import megabytes
+
+    assert templates.subject("cancel_none", code="") == "Hủy phản ánh"
+    assert templates.subject("some_command_answer", code="") == templates.render(
+        "email_subject_default")
+    assert templates.subject("resolved", code="PA-2026-000001").startswith("[#PA-2026-000001] ")
+    assert megabytes(26214400) == "25" and megabytes(1572864) == "1,5"
+    for channel in ("messenger", "zalo", "email"):
+        for name in ("welcome", "status_usage"):
+            assert "/status" not in templates.render_for(name, channel)
+    assert "/status" in templates.render_for("status_usage", "telegram")
+    assert "đang được xử lý" not in templates.render("duplicate", code="A", duplicate_of="B",
+                                                      status_url="u")

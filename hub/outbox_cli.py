@@ -4,12 +4,15 @@ provider outage longer than the retry schedule, a token replaced, an agency's en
 Rows are selected by channel, report code and the time they were created; each selected row goes
 back to ``pending`` with its attempts reset, and the running hub's outbox worker sends it within
 a poll interval. A citizen message whose fallback (another contact point) was already sent is
-skipped unless ``--include-fallen-back``: the citizen heard it once already.
+skipped unless ``--include-fallen-back``: the citizen heard it once already. A row that died
+because a setting is missing that is still missing (ZNS without ``channels.zalo.zns_template_id``)
+is skipped too: requeued, it would die again at once.
 
     python main.py outbox retry [--channel zalo] [--report PA-2026-000123]
                                 [--since ISO] [--until ISO] [--dry-run]
 
-Prints one JSON line: ``{"selected": n, "requeued": n, "skipped_fallen_back": n, "ids": [...]}``.
+Prints one JSON line: ``{"selected": n, "requeued": n, "skipped_fallen_back": n,
+"skipped_not_configured": n, "ids": [...]}``.
 A ``--report`` code (any case) that no report has exits 2 with "no report …", like
 ``public-hide``: a typo must not read as "nothing to retry".
 """
@@ -28,6 +31,9 @@ from sqlalchemy.orm import aliased
 
 from store.models import OutboxMessage, Report, utcnow
 
+# What the ZNS sender says without a template (channels/zalo/zns.py).
+ZNS_NOT_CONFIGURED = "zns_template_id is not configured"
+
 
 def when_arg(value: str | None, name: str) -> datetime | None:
     """A command's ISO date/time option (naive = local time); one error line when it is not one."""
@@ -44,7 +50,10 @@ def when_arg(value: str | None, name: str) -> datetime | None:
 async def retry_dead(engine: AsyncEngine, *, channel: str | None = None,
                      report_code: str | None = None, since: datetime | None = None,
                      until: datetime | None = None, dry_run: bool = False,
-                     include_fallen_back: bool = False, limit: int = 10_000) -> dict[str, Any]:
+                     include_fallen_back: bool = False, limit: int = 10_000,
+                     still_unconfigured: tuple[str, ...] = ()) -> dict[str, Any]:
+    """``still_unconfigured``: reasons (substrings of ``last_error``) of rows dead for a setting
+    that is still missing; those rows are skipped."""
     conds = [OutboxMessage.state == "dead"]
     if channel:
         conds.append(OutboxMessage.channel == channel)
@@ -58,10 +67,12 @@ async def retry_dead(engine: AsyncEngine, *, channel: str | None = None,
     fallback = aliased(OutboxMessage)
     fallen_back = exists().where(fallback.fallback_of == OutboxMessage.id, fallback.state == "sent")
     async with engine.begin() as conn:
-        rows = (await conn.execute(select(OutboxMessage.id, fallen_back).where(and_(*conds))
-                                   .order_by(OutboxMessage.id).limit(limit))).all()
+        rows = (await conn.execute(select(OutboxMessage.id, fallen_back, OutboxMessage.last_error)
+                                   .where(and_(*conds)).order_by(OutboxMessage.id).limit(limit))).all()
         skipped = [r[0] for r in rows if r[1] and not include_fallen_back]
-        ids = [r[0] for r in rows if r[0] not in set(skipped)]
+        unconfigured = [r[0] for r in rows if r[0] not in set(skipped)
+                        and any(reason in (r[2] or "") for reason in still_unconfigured)]
+        ids = [r[0] for r in rows if r[0] not in set(skipped) | set(unconfigured)]
         if ids and not dry_run:
             for start in range(0, len(ids), 500):
                 await conn.execute(update(OutboxMessage).where(
@@ -69,7 +80,16 @@ async def retry_dead(engine: AsyncEngine, *, channel: str | None = None,
                     .values(state="pending", attempts=0, next_attempt_at=utcnow(),
                             claimed_by=None, claimed_until=None))
     return {"selected": len(rows), "requeued": 0 if dry_run else len(ids),
-            "skipped_fallen_back": len(skipped), "dry_run": dry_run, "ids": ids[:100]}
+            "skipped_fallen_back": len(skipped), "skipped_not_configured": len(unconfigured),
+            "dry_run": dry_run, "ids": ids[:100]}
+
+
+def missing_settings(settings: Any) -> tuple[str, ...]:
+    """The dead-letter reasons of settings this configuration still lacks."""
+    zalo = getattr(settings.channels, "zalo", None)
+    if zalo is not None and not zalo.zns_template_id:
+        return (ZNS_NOT_CONFIGURED,)
+    return ()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -97,7 +117,8 @@ def run(args: argparse.Namespace) -> int:
                     return f"no sender {args.channel!r}; senders: {', '.join(known)}"
             return await retry_dead(engine, channel=args.channel, report_code=code,
                                     since=since, until=until, dry_run=args.dry_run,
-                                    include_fallen_back=args.include_fallen_back)
+                                    include_fallen_back=args.include_fallen_back,
+                                    still_unconfigured=missing_settings(settings))
         finally:
             await engine.dispose()
 

@@ -4,7 +4,8 @@ Messenger outside its 24-hour window, Zalo outside 7 days, a blocked Telegram bo
 mailbox: the channel's sender gives up, the dispatcher marks the row dead and calls
 ``reroute_failed_message``. The chain, in order, skipping routes already tried for this message:
 
-1. ``zns`` — Zalo ZNS to the citizen's phone (when the Zalo channel provides that sender);
+1. ``zns`` — Zalo ZNS to the citizen's phone (when the Zalo channel provides that sender and
+   ``channels.zalo.zns_template_id`` is set);
 2. ``sms`` — the SMS gateway to the phone (when the hotline channel provides it);
 3. ``email`` — to an email address the citizen gave (when the email channel is on);
 4. the operator call-back list (a ``Callback`` row) when a phone is known.
@@ -60,8 +61,21 @@ async def contact_points(session: AsyncSession, report: Report) -> dict[str, lis
 
 
 def candidate_routes(ctx: RouterContext, points: dict[str, list[str]]) -> list[tuple[str, str]]:
-    return [(channel, address) for channel, kind in ROUTES if channel in ctx.senders
+    return [(channel, address) for channel, kind in ROUTES if _can_send(ctx, channel)
             for address in points[kind][:1]]
+
+
+def _can_send(ctx: RouterContext, channel: str) -> bool:
+    """The route has a sender that can send a fallback. ZNS sends only an approved template:
+    without ``channels.zalo.zns_template_id`` every message rerouted there died at once (and
+    raised a dead-letter alert pointing at ZNS), so the chain goes on to SMS, email, call-back."""
+    sender = ctx.senders.get(channel)
+    if sender is None:
+        return False
+    cfg = getattr(sender, "cfg", None)
+    if channel == "zns" and cfg is not None:
+        return bool(getattr(cfg, "zns_template_id", True))
+    return True
 
 
 def route_key(ctx: RouterContext, channel: str, address: str) -> tuple[str, str]:

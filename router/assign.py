@@ -1,6 +1,7 @@
 """Classify, place and route a report (the decision itself is pure: router.rules)."""
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import TYPE_CHECKING
 
@@ -130,6 +131,11 @@ async def reroute(ctx: RouterContext, session: AsyncSession, report: Report, *, 
     previous = report.agency_id
     if agency_id is None:
         decision = choose_agency(report.category, 1.0, report.ward, agency_rules(ctx), 0.0)
+        returned_by = (report.extra or {}).get("returned_by") or ()
+        if decision.agency_id in returned_by:
+            # The agency the rules name sent it back as not theirs: the center chooses.
+            decision = dataclasses.replace(decision, agency_id=None, reason=(
+                f"{decision.agency_id} đã trả lại phản ánh này; Trung tâm chọn đơn vị xử lý"))
         if decision.agency_id is None:
             if report.status != "triage" and "triage" not in lifecycle.TRANSITIONS[report.status]:
                 raise RouteRefused(f"{decision.reason}; name the agency")

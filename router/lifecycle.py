@@ -174,6 +174,10 @@ async def change_status(ctx: RouterContext, session: AsyncSession, report: Repor
                note=f"{report.code} được gộp vào phản ánh này")
     if status == "in_progress" and old == "resolved":
         report.resolved_at = None
+    if status == "returned" and agency_before:
+        # The rules will not send it back there (router.assign.reroute); the center still can.
+        returned_by = set((report.extra or {}).get("returned_by") or ()) | {agency_before}
+        report.extra = {**(report.extra or {}), "returned_by": sorted(returned_by)}
     if status in ("returned", "triage", "rejected", "duplicate"):
         # Back with the center: off the agency's queue and clock.
         report.agency_id = None

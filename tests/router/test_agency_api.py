@@ -134,7 +134,7 @@ async def test_center_routes_rejects_and_merges(settings_factory, hub_client, db
     moved = await (await client.get(f"/api/v1/reports/{env}", headers=road_auth)).json()
     assert moved["category"] == "urban_infrastructure" and moved["status"] == "forwarded"
     texts = [row.payload["text"] for row in await outbox(client, env, purpose="citizen")]
-    assert "đã được chuyển đến Sở Xây dựng" in texts[-1]
+    assert "đã được chuyển lại đến Sở Xây dựng" in texts[-1]
 
     # duplicate needs an existing other report
     url = f"/api/v1/reports/{road}/status"
@@ -191,3 +191,26 @@ async def test_callback_list_is_for_the_center(settings_factory, hub_client):
     async with hub.sessions() as session:
         done = (await session.execute(select(Callback))).scalar_one()
     assert done.done_by == "center"
+
+
+async def test_the_rules_do_not_send_a_report_back_to_the_agency_that_returned_it(
+        settings_factory, hub_client):
+    """Agency walkthrough: after moi-truong returned a report as not theirs, the center's
+    'route with this category, rules choose' sent it straight back to moi-truong, with a new
+    deadline and no word. It now stays with the center (triage), which may still name it."""
+    client, env, _, auth, _ = await _two_agencies(settings_factory, hub_client)
+    resp = await client.post(f"/api/v1/reports/{env}/status", headers=auth,
+                             json={"status": "returned", "note": "Thuộc thẩm quyền phường"})
+    assert resp.status == 200
+    center = await token(client, "center")
+    resp = await client.post(f"/api/v1/reports/{env}/route", headers=center,
+                             json={"category": "environment"})
+    assert resp.status == 200, await resp.text()
+    assert (await resp.json())["agency"] is None
+    rep = await report(client, env)
+    assert rep.status == "triage" and rep.agency_id is None
+    notes = [e.note for e in await events(client, env, "status")]
+    assert "moi-truong đã trả lại phản ánh này" in notes[-1]
+    resp = await client.post(f"/api/v1/reports/{env}/route", headers=center,
+                             json={"agency": "moi-truong"})  # named: the center's call
+    assert resp.status == 200 and (await resp.json())["agency"] == "moi-truong"

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import aiohttp_jinja2
 import jinja2
+import phonenumbers
 from aiohttp import web
 
 from normalizer.schema import CATEGORIES
@@ -179,6 +180,42 @@ def _static_version() -> str:
     return digest.hexdigest()[:10]
 
 
+# An attachment's state (store.models.Attachment.state), as the report page shows it.
+ATTACHMENT_STATES = {"pending": "đang tải", "fetching": "đang tải", "stored": "đã lưu",
+                     "failed": "không tải được (đã thử lại nhiều lần)",
+                     "linked": "chỉ có đường liên kết, tệp không được lưu", "refused": "bị từ chối"}
+# Why a file was refused (channels.media.MediaRefused, hub.inbound.assembly), by its English text.
+REFUSED_REASONS = (("exceeds", "tệp quá lớn"), ("not an allowed media host", "máy chủ không được phép"),
+                   ("redirect to a host", "chuyển hướng tới máy chủ không được phép"),
+                   ("too many redirects", "chuyển hướng quá nhiều lần"),
+                   ("expired or gone", "đường liên kết đã hết hạn hoặc không còn"),
+                   ("no URL and no data", "không có tệp"), ("is not enabled", "kênh chưa được bật"))
+
+
+def attachment_state(state: str, error: str | None = None) -> str:
+    label = ATTACHMENT_STATES.get(state, state)
+    if state == "refused" and error:
+        reason = next((vi for en, vi in REFUSED_REASONS if en in error), None)
+        return f"{label}: {reason}" if reason else label
+    return label
+
+
+def national_phone(value: str | None) -> str:
+    """A phone as officers write it: "0905 777 888" (a foreign one "+1 415-555-0100"); what
+    does not parse stays as it is."""
+    if not value:
+        return ""
+    try:
+        number = phonenumbers.parse(value, "VN")
+    except phonenumbers.NumberParseException:
+        return value
+    if not phonenumbers.is_possible_number(number):
+        return value
+    fmt = (phonenumbers.PhoneNumberFormat.NATIONAL if phonenumbers.region_code_for_number(number) == "VN"
+           else phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    return phonenumbers.format_number(number, fmt)
+
+
 def setup_templates(app: web.Application, timezone: str) -> jinja2.Environment:
     tz = ZoneInfo(timezone)
 
@@ -196,10 +233,12 @@ def setup_templates(app: web.Application, timezone: str) -> jinja2.Environment:
         app, app_key=JINJA_KEY, loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
         autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
         undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-        filters={"local_time": local_time, "iso_time": iso_time, "local_iso": local_iso}, default_helpers=False)
+        filters={"local_time": local_time, "iso_time": iso_time, "local_iso": local_iso,
+                 "phone": national_phone}, default_helpers=False)
     env.globals.update(
         STATUS_LABELS=STATUS_LABELS, CATEGORY_LABELS=CATEGORY_LABELS,
-        CHANNEL_LABELS=CHANNEL_LABELS, ROUTE_LABELS=ROUTE_LABELS, ROLE_LABELS=ROLES, ACTION_LABELS=ACCOUNT_ACTION_LABELS, static_version=_static_version())
+        CHANNEL_LABELS=CHANNEL_LABELS, ROUTE_LABELS=ROUTE_LABELS, ROLE_LABELS=ROLES, ACTION_LABELS=ACCOUNT_ACTION_LABELS, static_version=_static_version(),
+        attachment_state=attachment_state)
     return env
 
 

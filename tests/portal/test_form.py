@@ -119,9 +119,14 @@ async def test_bad_input_is_a_clear_vietnamese_error_and_nothing_is_stored(porta
         assert resp.status == status, (fields, status, text[:200])
         assert message in text, (message, text)
         assert 'role="alert"' in text
-    # what the citizen typed is kept for the next try (photos must be chosen again)
+    # what the citizen typed is kept for the next try (photos must be chosen again), also when
+    # a photo was refused (Vietnamese review: a too-big photo emptied the whole form)
     resp = await client.post("/report", data=multipart({**FORM, "phone": "12345"}))
     assert "Bãi rác tự phát bốc mùi" in await resp.text()
+    for photos in ([("big.jpg", b"\xff\xd8" + b"0" * (11 * 1024 * 1024), "image/jpeg")],
+                   [(f"{i}.jpg", jpeg(), "image/jpeg") for i in range(6)]):
+        resp = await client.post("/report", data=multipart(FORM, photos))
+        assert resp.status == 413 and "Bãi rác tự phát bốc mùi" in await resp.text()
     async with client.app[HUB_KEY].sessions() as session:
         assert (await session.execute(select(func.count()).select_from(InboxEvent))).scalar_one() == 0
 

@@ -23,9 +23,11 @@ MAX_FIELD_CHARS = DESCRIPTION_MAX  # the longest text field (UTF-8: at most 4 by
 
 
 class FormProblem(ValueError):
-    def __init__(self, message: str, status: int = 400) -> None:
+    def __init__(self, message: str, status: int = 400,
+                 fields: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.fields = fields or {}  # what was typed, read before the problem: shown again
 
 
 def _page(request: web.Request, values: dict[str, str], errors: list[str], status: int = 200) -> web.Response:
@@ -116,19 +118,24 @@ async def _read_form(request: web.Request) -> tuple[dict[str, str], list[tuple[b
         raise FormProblem(UNREADABLE) from None
     fields: dict[str, str] = {}
     photos: list[tuple[bytes, str]] = []
+    problem: str | None = None  # a photo refused: the text fields are still read, to show again
     for name, filename, data in parts:
         if name == "photo":
             if not filename and not data:  # the empty file input
                 continue
             if len(photos) >= settings.max_photos:
-                raise FormProblem(f"Chỉ gửi được tối đa {settings.max_photos} ảnh.", 413)
-            if len(data) > settings.max_photo_bytes:
-                raise FormProblem(f"Mỗi ảnh tối đa {settings.max_photo_bytes // (1024 * 1024)} MB.", 413)
-            photos.append((data, filename or "anh.jpg"))
+                problem = problem or f"Chỉ gửi được tối đa {settings.max_photos} ảnh."
+            elif len(data) > settings.max_photo_bytes:
+                problem = problem or (
+                    f"Mỗi ảnh tối đa {settings.max_photo_bytes // (1024 * 1024)} MB.")
+            else:
+                photos.append((data, filename or "anh.jpg"))
         elif name in TEXT_FIELDS:
             if len(data) > MAX_FIELD_CHARS * 4:
                 raise FormProblem("Nội dung quá dài.", 413)
             fields[name] = data.decode("utf-8", errors="replace")
+    if problem:
+        raise FormProblem(f"{problem} Vui lòng chọn lại ảnh và gửi lại.", 413, fields)
     return fields, photos
 
 
@@ -196,7 +203,8 @@ async def submit(request: web.Request) -> web.Response:
         fields, uploads = await _read_form(request)
     except FormProblem as exc:
         ctx.count_rejected("web", "form_unreadable")
-        return _page(request, {}, [str(exc)], status=exc.status)
+        kept = {k: exc.fields.get(k, "") for k in TEXT_FIELDS if k != HONEYPOT}
+        return _page(request, kept, [str(exc)], status=exc.status)
     values = {k: fields.get(k, "") for k in TEXT_FIELDS if k != HONEYPOT}
     if fields.get(HONEYPOT, "").strip():
         limiter.allow(client)  # a bot's tries count against its address all the same

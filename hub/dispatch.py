@@ -15,6 +15,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
+from collections import deque
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -221,12 +223,61 @@ def _rate_limited(row: OutboxMessage, result: DeliveryResult, now: datetime,
     return "retry"
 
 
+class SendHealth:
+    """Whether a channel's sends are failing, said once in the log: a provider outage (5xx,
+    429s, timeouts) used to be silent until messages died. One WARNING when ``FAILING_AFTER``
+    sends in a row came back "retry later", again at most every ``WINDOW`` seconds while they
+    keep failing, and one INFO at the first send that goes through after it. The lines name the
+    channel, a count and the provider's reason, never an address or a text."""
+
+    WINDOW = 300.0
+    FAILING_AFTER = 3
+
+    def __init__(self, channel: str) -> None:
+        self.channel = channel
+        self.failures: deque[float] = deque()  # monotonic times of failures within WINDOW
+        self.in_a_row = 0
+        self.warned_at: float | None = None  # while failing: when the last warning went out
+        self.failing_since = 0.0
+
+    def note(self, result: DeliveryResult) -> None:
+        now = time.monotonic()
+        while self.failures and self.failures[0] < now - self.WINDOW:
+            self.failures.popleft()
+        if result.status == "sent":
+            if self.warned_at is not None:
+                log.info("%s: sending recovered after %.0f s of failed sends", self.channel,
+                         now - self.failing_since)
+            self.in_a_row, self.warned_at = 0, None
+            return
+        if result.status != "retry":  # a refusal of one message, or a pause (alerted apart)
+            return
+        self.failures.append(now)
+        self.in_a_row += 1
+        if self.in_a_row == 1:
+            self.failing_since = now
+        if self.in_a_row >= self.FAILING_AFTER and (
+                self.warned_at is None or now - self.warned_at >= self.WINDOW):
+            self.warned_at = now
+            log.warning("%s: %d sends failed in the last %d min: %s", self.channel,
+                        len(self.failures), self.WINDOW // 60, impersonal(result.reason))
+
+
+_PERSONAL = re.compile(r"[^\s<>\"'@]+@[^\s<>\"']+|\+?\d(?:[ .-]?\d){6,}")  # 7+ digits: a phone, an id
+
+
+def impersonal(reason: str) -> str:
+    """A provider's reason without what could name a person (an email, a phone or chat id)."""
+    return _PERSONAL.sub("…", reason or "unknown")[:200]
+
+
 class ChannelPace:
     """One channel's send pace: at most ``concurrency`` sends in flight, at most ``rate`` sends
     started per second, and, after a provider's 429 (a retry with retry-after), no send before
     the provider said. Shared by every outbox pass of this process."""
 
-    def __init__(self, rate: float, concurrency: int) -> None:
+    def __init__(self, rate: float, concurrency: int, channel: str = "") -> None:
+        self.health = SendHealth(channel)
         self.interval = 1.0 / rate
         self.slots = asyncio.Semaphore(concurrency)
         self.next_start = 0.0  # monotonic time the next send may start
@@ -259,13 +310,15 @@ async def dispatch_rows(hub: Hub, rows: list[tuple[int, str, str]], paces: dict[
         pace = paces.get(channel)
         if pace is None:
             rate = cfg.outbox_rate_per_second.get(channel, cfg.outbox_default_rate_per_second)
-            pace = paces[channel] = ChannelPace(rate, cfg.outbox_concurrency)
+            pace = paces[channel] = ChannelPace(rate, cfg.outbox_concurrency, channel)
         for n, row_id in enumerate(ids):
             if stopping.is_set():
                 return
             async with pace.slots:
                 await pace.start()
                 done = await dispatch_row(hub, row_id)
+                if done is not None:
+                    pace.health.note(done[0])
                 if done is not None and done[0].status == "retry" and done[0].retry_after:
                     # a 429: the channel backs off before the next send takes the slot
                     pace.hold(min(float(done[0].retry_after), cfg.retry_max_seconds))

@@ -6,11 +6,20 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from aiohttp import web
 from sqlalchemy import select
 
 from store.models import Contact, InboxEvent, Report
 from tests.conftest import wait_for
-from tests.messenger.conftest import PAGE_ID, batch, message, now_ms
+from tests.messenger.conftest import (
+    GRAPH_PATH,
+    PAGE_ID,
+    MessengerHub,
+    batch,
+    message,
+    messenger_section,
+    now_ms,
+)
 
 PSID = "7712093845562301"
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "messenger"
@@ -91,3 +100,45 @@ async def test_a_category_button_alone_opens_no_report_and_names_the_next_ones_c
     async with m.hub.sessions() as session:
         contact = (await session.execute(select(Contact))).scalar_one()
     assert "category_hint" not in (contact.extra or {})
+
+
+
+WARD_AGENCY = {"id": "ubnd-thuan-hoa", "name": "UBND phường Thuận Hóa",
+               "categories": ["urban_infrastructure"], "areas": ["Phường Thuận Hóa"]}
+
+
+async def test_an_edit_that_adds_the_place_answers_the_place_question_and_routes_by_ward(
+        settings_factory, hub_client, fake_api) -> None:
+    graph = await fake_api()
+
+    async def accept(request, body):
+        return web.json_response({"recipient_id": PSID, "message_id": f"m_out_{len(graph.calls)}"})
+    graph.on("POST", GRAPH_PATH, default=accept)
+    agencies = [*(a.model_dump() for a in settings_factory().agencies), WARD_AGENCY]
+    m = MessengerHub(await hub_client(settings_factory(
+        channels={"messenger": messenger_section(graph.url)}, agencies=agencies)), graph)
+    await m.post(batch([message(PSID, "m_we_1", "Đèn đường hỏng mấy hôm nay rồi")]))
+    await _settled(m)
+
+    async def asked() -> list | None:
+        return m.sends() or None
+    [ack] = await wait_for(asked)
+    assert "Sự việc ở đâu" in ack["message"]["text"]
+    edit = {"sender": {"id": PSID}, "recipient": {"id": PAGE_ID}, "timestamp": now_ms(),
+            "message_edit": {"mid": "m_we_1", "num_edit": 1, "text": (
+                "Đèn đường ở kiệt 3 Nguyễn Huệ, phường Thuận Hóa hỏng mấy hôm nay rồi")}}
+    await m.post(batch([edit]))
+    await _settled(m)
+    [report] = await _reports(m)
+    assert report.description.startswith("Đèn đường ở kiệt 3 Nguyễn Huệ")
+    assert report.ward == "Phường Thuận Hóa" and report.extra["dialogue"]["pending"] != "place"
+
+    async def next_question() -> list | None:
+        return m.sends()[1:] or None
+    [question] = await wait_for(next_question)
+    assert "Sự việc ở đâu" not in question["message"]["text"]  # the next question, not the place
+
+    await m.post(batch([message(PSID, "m_we_2", "xong")]))
+    await _settled(m)
+    [report] = await _reports(m)
+    assert (report.status, report.agency_id) == ("forwarded", "ubnd-thuan-hoa")

@@ -37,7 +37,7 @@ async def status_text(session: AsyncSession, ctx: RouterContext, code: str, *,
     report = (await session.execute(select(Report).where(Report.code == code))).scalar_one_or_none()
     if report is None:
         return "status_unknown", templates.render("status_unknown", code=code)
-    label = templates.STATUS_LABELS.get(report.status, report.status)
+    label = templates.status_label(report.status, report.extra)
     url = status_url(ctx, report.duplicate_of if report.status == "duplicate" else report.code)
     if not owns(report, contact, msg):
         return "status_public", templates.render("status_public", code=report.code,
@@ -134,6 +134,7 @@ async def cancel_report(session: AsyncSession, ctx: RouterContext, msg: InboundM
     text = msg.text.strip()
     if report.status in ("received", "triage", "returned") and report.agency_id is None:
         lifecycle.set_status(session, report, "rejected", actor="citizen", note=CANCEL_NOTE)
+        report.extra = {**(report.extra or {}), "withdrawn": True}
         report.due_at = report.reminded_at = report.escalated_at = None
         lifecycle.record(session, report, actor="citizen", kind="message", note=text, public=False)
         await lifecycle.notify_citizen(session, ctx, report, "cancelled")
@@ -148,7 +149,7 @@ async def cancel_report(session: AsyncSession, ctx: RouterContext, msg: InboundM
         return report
     _reply(session, msg, "cancel_finished", templates.render(
         "cancel_finished", code=report.code,
-        status_label=templates.STATUS_LABELS.get(report.status, report.status)), report.code)
+        status_label=templates.status_label(report.status, report.extra)), report.code)
     return report
 
 
@@ -162,7 +163,7 @@ async def my_codes_text(session: AsyncSession, contact: Contact | None) -> tuple
     if not reports:
         return "my_codes_none", templates.render("my_codes_none")
     lines = "\n".join(templates.render(
-        "my_codes_line", code=r.code, status_label=templates.STATUS_LABELS.get(r.status, r.status),
+        "my_codes_line", code=r.code, status_label=templates.status_label(r.status, r.extra),
         date=r.created_at.astimezone(_vietnam()).strftime("%d/%m/%Y")) for r in reports)
     return "my_codes", templates.render("my_codes", lines=lines, example=reports[0].code)
 

@@ -38,7 +38,7 @@ async def agency_name(session: AsyncSession, agency_id: str | None, ctx: RouterC
 async def template_fields(session: AsyncSession, ctx: RouterContext, report: Report) -> dict[str, Any]:
     return {"code": report.code, "status_url": status_url(ctx, report.code),
             "agency": await agency_name(session, report.agency_id, ctx),
-            "status_label": templates.STATUS_LABELS.get(report.status, report.status)}
+            "status_label": templates.status_label(report.status, report.extra)}
 
 
 _MESSAGE_FIELDS = tuple(f.name for f in dataclasses.fields(OutboundMessage))

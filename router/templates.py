@@ -241,6 +241,17 @@ STATUS_LABELS: dict[str, str] = {
 }
 
 
+WITHDRAWN_LABEL = "Đã hủy theo yêu cầu người gửi"
+
+
+def status_label(status: str, extra: dict[str, Any] | None = None) -> str:
+    """A report's status as the citizen reads it: one they withdrew is not "Không tiếp nhận"
+    (which reads as the center refusing it)."""
+    if status == "rejected" and (extra or {}).get("withdrawn"):
+        return WITHDRAWN_LABEL
+    return STATUS_LABELS.get(status, status)
+
+
 class _Default(dict[str, Any]):
     def __missing__(self, key: str) -> str:
         return ""

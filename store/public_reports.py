@@ -294,6 +294,7 @@ class PendingReport:
     note_kind: str | None = None
     duplicate_of: str | None = None
     contact_name: str | None = None
+    withdrawn: bool = False  # the citizen withdrew it (router.commands.cancel_report)
 
 
 async def pending_report(session: AsyncSession, code: str) -> PendingReport | None:
@@ -304,7 +305,8 @@ async def pending_report(session: AsyncSession, code: str) -> PendingReport | No
         return None
     moderation = await session.get(ReportModeration, row.id)
     found = PendingReport(row.code or code, row.status, hidden=bool(moderation and moderation.hidden),
-                          duplicate_of=row.duplicate_of if row.status == "duplicate" else None)
+                          duplicate_of=row.duplicate_of if row.status == "duplicate" else None,
+                          withdrawn=bool((row.extra or {}).get("withdrawn")))
     events = (await session.execute(select(ReportEvent).where(
         ReportEvent.report_id == row.id, ReportEvent.public.is_(True),
         ReportEvent.kind.in_(PUBLIC_EVENT_KINDS), ReportEvent.note.is_not(None))

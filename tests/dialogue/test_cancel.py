@@ -62,24 +62,28 @@ async def test_withdrawing_reports(settings_factory, hub_client, fake_api):
     assert any(e.status_to == "rejected" and e.note == CANCEL_NOTE and e.actor == "citizen"
                for e in events)
     assert len(citizen.texts()) == 3  # no "forwarded"/triage message after it
-    page = await client.get(f"/r/{report.code}")
-    assert CANCEL_NOTE in await page.text()
+    page = await (await client.get(f"/r/{report.code}")).text()
+    assert CANCEL_NOTE in page
+    # read as withdrawn, not as the center refusing it (Vietnamese review)
+    assert templates.WITHDRAWN_LABEL in page and "Trung tâm không chuyển" not in page
+    await citizen.say(f"tra cứu {report.code}")
+    assert templates.WITHDRAWN_LABEL in (await citizen.answers(4))[3]
 
     # With an agency already: the agency decides; the citizen is told so.
     await citizen.say("Đèn đường kiệt 5 Ngự Bình hỏng cả tuần nay, buổi tối tối om")
-    await citizen.answers(4)
+    await citizen.answers(5)
     second = (await citizen.reports())[-1]
     center = await token(client, "center")
     assert (await client.post(f"/api/v1/reports/{second.code}/route", headers=center,
                               json={"agency": "so-xay-dung"})).status == 200
 
     async def forwarded_told():
-        return len(citizen.texts()) >= 5 or None
+        return len(citizen.texts()) >= 6 or None
     await wait_for(forwarded_told)
     count = len(citizen.texts())
     await citizen.say(f"hủy phản ánh {second.code}")
     told = (await citizen.answers(count + 1))[-1]
-    assert second.code in told and "không thể tự hủy" in told
+    assert second.code in told and "không thể hủy ngay" in told
     second = (await citizen.reports())[-1]
     assert second.status == "forwarded" and second.agency_id == "so-xay-dung"
     assert any(e.kind == "message" and e.note == f"hủy phản ánh {second.code}"

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from normalizer.schema import CATEGORIES
-from router.templates import STATUS_LABELS
+from router.templates import status_label
 from router.views import due_state
 from store.models import Report
 from store.serialize import public_text_for
@@ -55,7 +55,7 @@ def card(report: Report, name: str | None, agencies: dict[str, str], *, base_url
         "created_at": report.created_at,
         "updated_at": report.updated_at,
         "status": report.status,
-        "status_label": STATUS_LABELS.get(report.status, report.status),
+        "status_label": status_label(report.status, report.extra),
         "category": report.category,
         "category_label": CATEGORY_LABELS.get(report.category or "other", ""),
         "agency": report.agency_id,

@@ -189,6 +189,7 @@ async def report_page(request: web.Request, rate_error: str | None = None, statu
             return not_found(request)
         return render(request, "portal/pending.html", {
             "code": code, "status": pending.status, "hidden": pending.hidden,
+            "withdrawn": pending.withdrawn,
             "duplicate_of": pending.duplicate_of,
             "note": public_text_for(pending.note, pending.contact_name) if pending.note else None,
             "note_label": PUBLIC_NOTE_LABELS.get(pending.note_kind or "", "Ghi chú"),

@@ -142,3 +142,24 @@ async def test_an_edit_that_adds_the_place_answers_the_place_question_and_routes
     await _settled(m)
     [report] = await _reports(m)
     assert (report.status, report.agency_id) == ("forwarded", "ubnd-thuan-hoa")
+
+
+async def test_an_edit_that_says_what_happened_takes_a_report_out_of_triage(messenger) -> None:
+    m = await messenger()
+    await m.post(batch([message(PSID, "m_wt_1", "Ad ơi em có việc cần báo ạ", ts=now_ms(-2))]))
+    await _settled(m)
+    await m.post(batch([message(PSID, "m_wt_2", "xong")]))
+    await _settled(m)
+    [report] = await _reports(m)
+    assert (report.status, report.agency_id) == ("triage", None)
+    edit = {"sender": {"id": PSID}, "recipient": {"id": PAGE_ID}, "timestamp": now_ms(),
+            "message_edit": {"mid": "m_wt_1", "num_edit": 1,
+                             "text": "Đèn chiếu sáng đường Nguyễn Huệ bị hỏng, tối om không sáng"}}
+    await m.post(batch([edit]))
+    await _settled(m)
+    [report] = await _reports(m)
+    assert (report.status, report.agency_id) == ("forwarded", "so-xay-dung")
+
+    async def told() -> list | None:
+        return [s for s in m.sends() if "Sở Xây dựng" in s["message"]["text"]] or None
+    assert await wait_for(told)

@@ -35,7 +35,7 @@ TEMPLATES: dict[str, str] = {
     "duplicate": "Phản ánh {code} trùng với phản ánh {duplicate_of}; bạn có thể theo dõi kết "
                  "quả tại {status_url}",
     "closed": "Phản ánh {code} đã kết thúc. Cảm ơn bạn đã đồng hành cùng thành phố.",
-    "agency_reply": "Phản hồi về phản ánh {code} từ {agency}: {note}",
+    "agency_reply": "{agency} phản hồi về phản ánh {code}: {note}",
     "rating_thanks": "Cảm ơn bạn đã đánh giá {score}/5 cho phản ánh {code}.",
     "welcome": (
         "Xin chào! Đây là kênh tiếp nhận phản ánh hiện trường của Trung tâm Giám sát, "
@@ -132,6 +132,9 @@ TEMPLATES: dict[str, str] = {
     # The rating link before the note: what does not fit in the SMS is the note's end.
     "resolved@sms": "Phản ánh {code} đã được xử lý xong.{rate_link}\nKết quả: {note}",
     "rejected@sms": "Phản ánh {code} không được tiếp nhận. Lý do: {note}",
+    "duplicate@sms": "Phản ánh {code} trùng với phản ánh {duplicate_of}. Theo dõi: {status_url}",
+    "agency_reply@sms": "{agency} phản hồi phản ánh {code}: {note}",
+    "resolved_merged@sms": "Phản ánh {code} đã được xử lý xong. Kết quả: {note}",
     "returned@sms": "Phản ánh {code} đang được chuyển đến đơn vị có thẩm quyền. Tra cứu: {status_url}",
     # --- The intake dialogue (issue 15): one short question at a time, each asked once. The
     # plain text always works; channels with buttons get them too (OutboundMessage.quick_replies).
@@ -192,6 +195,10 @@ TEMPLATES: dict[str, str] = {
     "resolved@callback": (
         "Phản ánh {code} đã được {agency} xử lý xong. Kết quả: {note}\n"
         "Xin ông/bà cho biết mức độ hài lòng từ 1 đến 5 (5 là rất hài lòng)."
+    ),
+    "agency_reply@callback": (
+        "{agency} phản hồi về phản ánh {code}: {note}\n"
+        "Xin ông/bà cho biết ý kiến để Trung tâm chuyển lại đơn vị."
     ),
     "rate_link@email": ", hoặc bấm vào liên kết:\n{rate_url}",
     "rate_link": "\nĐánh giá mức độ hài lòng (1–5): {rate_url}",

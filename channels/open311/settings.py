@@ -28,7 +28,7 @@ class Open311Settings(ChannelSettings):
     jurisdiction_id: str = ""
     # Service discovery (discovery.xml / .json): who to ask, how to get a key, when the
     # service list last changed (a sortable string), production or test.
-    contact: str = "Trung tâm Giám sát, điều hành đô thị thông minh tỉnh Huế"
+    contact: str = "Trung tâm Giám sát, điều hành đô thị thông minh thành phố Huế"
     key_service: str = "Liên hệ Trung tâm để được cấp api_key cho ứng dụng gửi phản ánh."
     changeset: str = "2026-11-30T00:00:00+07:00"
     endpoint_type: str = "production"

@@ -162,7 +162,7 @@ async def test_reply_and_note_are_recorded_and_the_reply_is_queued(settings_fact
     body = await resp.json()
     assert body["queued"] and body["channel"] == "web"
     [row] = [r for r in await outbox(client, env) if r.id == body["outbox_id"]]
-    assert row.payload["text"] == (f"Phản hồi về phản ánh {env} từ Công ty Môi trường đô thị Huế: "
+    assert row.payload["text"] == (f"Công ty Môi trường đô thị Huế phản hồi về phản ánh {env}: "
                                    "Chiều nay tổ sẽ đến")
     assert (await client.post(f"/api/v1/reports/{env}/reply", json={}, headers=auth)).status == 400
     assert (await client.post(f"/api/v1/reports/{env}/note", json={"note": "Cần xe ép rác"},

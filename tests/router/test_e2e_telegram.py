@@ -73,7 +73,8 @@ async def test_telegram_citizen_hears_every_step_and_rates(settings_factory, hub
                              json={"status": "in_progress", "note": "Đã cử đội duy tu"}, headers=agency)
     assert resp.status == 200
     texts = await _bot_texts(bot_api, before + 1)
-    assert texts[-1] == f"Phản ánh {code} đang được Sở Xây dựng xử lý."
+    assert texts[-1] == (f"Phản ánh {code} đang được Sở Xây dựng xử lý.\n"
+                         "Ghi chú của đơn vị: Đã cử đội duy tu")
 
     # the citizen blocks the bot: the reply goes out by SMS to the phone they shared
     bot_api.on("POST", path("sendMessage"), default=error(403, "Forbidden: bot was blocked by the user"))
@@ -83,7 +84,7 @@ async def test_telegram_citizen_hears_every_step_and_rates(settings_factory, hub
     [call] = await wait_for(lambda: _calls(sms, "/send", 1))
     sent = call.json()
     assert sent["to"] in ("+84905123456", "84905123456", "0905123456")
-    assert f"Phản hồi về phản ánh {code} từ Sở Xây dựng: Tối nay sẽ vá xong" in sent["text"]
+    assert f"Sở Xây dựng phản hồi phản ánh {code}: Tối nay sẽ vá xong" in sent["text"]
     notes = [e.note for e in await events(client, code, "notification")]
     assert any(n.startswith("gửi qua telegram thất bại: bot blocked by user") for n in notes)
     assert any(n.startswith("chuyển thông báo sang sms (telegram: bot blocked") for n in notes)

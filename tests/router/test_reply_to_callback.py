@@ -43,6 +43,8 @@ async def test_a_reply_to_a_hotline_caller_goes_onto_the_call_back_list(settings
     assert body["queued"] is True and body["channel"] == "callback" and body["outbox_id"] is None
     [entry] = (await (await client.get("/api/v1/callbacks", headers=center)).json())["callbacks"]
     assert body["callback_id"] == entry["id"] and "Chiều nay tổ sẽ đến" in entry["text"]
+    # worded to be read out, asking what the caller says (Vietnamese review)
+    assert entry["text"].endswith("Xin ông/bà cho biết ý kiến để Trung tâm chuyển lại đơn vị.")
 
     # A second message joins the open entry: the same call-back.
     resp = await client.post(f"/api/v1/reports/{code}/reply", json={"text": "Cần thêm ảnh"},

@@ -201,7 +201,7 @@ async def test_start_answers_with_the_welcome_text(telegram_hub, bot_api):
     update = now_update("command__start")
     await post(client, update)
     assert await processed(client, update["update_id"]) == "ignored"
-    assert await sent_to(bot_api, CHAT) == [templates.render("welcome")]
+    assert await sent_to(bot_api, CHAT) == [templates.render_for("welcome", "telegram")]
     assert await reports(client) == []
 
 

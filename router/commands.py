@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from normalizer.schema import InboundMessage, OutboundMessage
+from normalizer.schema import CATEGORIES, InboundMessage, OutboundMessage
 from router import templates
 from router.messages import agency_name, outbound_row, status_url
 from store.models import Contact, Report, ReportEvent
@@ -91,6 +91,11 @@ async def answer_command(session: AsyncSession, ctx: RouterContext, msg: Inbound
                    f"{templates.render_for('status_usage', msg.channel)}\n{mine}", None)
             return
         await answer_lookup(session, ctx, msg, msg.report_code, contact)
+        return
+    if command == "category" and msg.meta.get("category_hint") in CATEGORIES:
+        label = CATEGORIES[msg.meta["category_hint"]].split(" (")[0]
+        _reply(session, msg, "category_chosen",
+               templates.render("category_chosen", category=label), None)
         return
     _reply(session, msg, f"command:{command}", templates.render_for("welcome", msg.channel), None)
 

@@ -55,6 +55,11 @@ TEMPLATES: dict[str, str] = {
     "followup_after_result": (
         "Ý kiến của bạn về kết quả xử lý phản ánh {code} đã được gửi đến {agency} để xem xét lại."
     ),
+    # A category button tapped alone (Messenger): the next message is that category's report.
+    "category_chosen": (
+        "Bạn đã chọn lĩnh vực “{category}”. Bạn mô tả sự việc giúp nhé: chuyện gì, ở đâu, kèm "
+        "ảnh nếu có."
+    ),
     # A chat citizen's answer to an agency's question, passed on to the agency.
     "followup_to_agency": "Cảm ơn bạn! Thông tin đã được chuyển đến {agency} cho phản ánh {code}.",
     # A citizen withdrawing a report ("hủy phản ánh …", router.commands.cancel_report).

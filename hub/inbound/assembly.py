@@ -403,7 +403,10 @@ async def create_report(hub: Hub, session: AsyncSession, contact: Contact,
     lifecycle.record(session, report, actor="citizen", kind="status", status_to="received",
                      note=f"tiếp nhận qua {msg.channel}")
     too_large = await add_attachments(hub, session, report, msg)
-    analyze_report(hub, report, msg.meta.get("category_hint"), precomputed=hub.analysis.take(
+    hint = msg.meta.get("category_hint")
+    if hint:  # the operator's or the button's category holds when more text comes
+        report.extra = {**(report.extra or {}), "category_hint": hint}
+    analyze_report(hub, report, hint, precomputed=hub.analysis.take(
         message_key(msg.text, msg.location, hub.routing.province)))
     hub.metrics.report_created(msg.channel)
     if conversation.converses(hub, msg):
@@ -467,7 +470,8 @@ async def extend_report(hub: Hub, session: AsyncSession, report: Report, msg: In
     if report.status in ("received", "triage") and report.agency_id is None:
         # Still with the center: the added text may now be enough to route it (a report whose
         # dialogue still runs waits for it to end).
-        analyze_report(hub, report, msg.meta.get("category_hint"))
+        analyze_report(hub, report, msg.meta.get("category_hint")
+                       or (report.extra or {}).get("category_hint"))
         if report.status == "triage":
             await route_new_report(hub, session, report, from_triage=True)
     elif report.agency_id and report.status in ("forwarded", "in_progress") and text:

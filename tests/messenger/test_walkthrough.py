@@ -87,7 +87,7 @@ async def test_a_category_button_alone_opens_no_report_and_names_the_next_ones_c
         return m.sends() or None
     [answer] = await wait_for(sent)
     assert "Sự việc ở đâu" not in answer["message"]["text"] and "PA-" not in answer["message"]["text"]
-    assert "gửi nội dung phản ánh" in answer["message"]["text"]  # how to report, meanwhile
+    assert answer["message"]["text"].startswith("Bạn đã chọn lĩnh vực “Trật tự xây dựng”. Bạn mô tả")
 
     await m.post(batch([message(PSID, "m_wc_2", "Bãi rác tự phát ngay đầu kiệt 7 Lê Lợi")]))
     await _settled(m)
@@ -163,3 +163,18 @@ async def test_an_edit_that_says_what_happened_takes_a_report_out_of_triage(mess
     async def told() -> list | None:
         return [s for s in m.sends() if "Sở Xây dựng" in s["message"]["text"]] or None
     assert await wait_for(told)
+
+
+async def test_a_buttons_category_holds_when_the_citizen_adds_text(messenger) -> None:
+    """The category a button named was dropped as soon as the citizen wrote a second message
+    within the window: the added text re-ran the classifier without it."""
+    m = await messenger()
+    await m.post(batch([_postback("m_wh_1", "Trật tự xây dựng", "CATEGORY_construction_order")]))
+    await _settled(m)
+    await m.post(batch([message(PSID, "m_wh_2", "Bãi rác tự phát ngay đầu kiệt 7 Lê Lợi")]))
+    await _settled(m)
+    await m.post(batch([message(PSID, "m_wh_3", "Rác bốc mùi hôi thối, ruồi nhặng nhiều lắm")]))
+    await _settled(m)
+    [report] = await _reports(m)
+    assert "ruồi nhặng" in report.description
+    assert (report.category, report.category_confidence) == ("construction_order", 1.0)

@@ -47,7 +47,8 @@ async def test_zalo_citizen_hears_updates_then_zns_outside_the_window(settings_f
                              json={"status": "in_progress", "note": "Đang xử lý"}, headers=agency)
     assert resp.status == 200
     await wait_for(lambda: _n(_texts(api), before + 1))
-    assert _texts(api)[-1] == f"Phản ánh {code} đang được Công ty Môi trường đô thị Huế xử lý."
+    assert _texts(api)[-1] == (f"Phản ánh {code} đang được Công ty Môi trường đô thị Huế xử lý.\n"
+                               "Ghi chú của đơn vị: Đang xử lý")
 
     async def outside_window(request, body):
         return web.json_response({"error": -230,

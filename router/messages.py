@@ -82,6 +82,8 @@ def citizen_message(template: str, channel: str, values: dict[str, Any], *,
     one-time rating link (``rate_url``) is worded for the channel it goes out on, so a message
     moved to SMS by the fallback chain carries the link the SMS variant needs."""
     values = dict(values)
+    if values.get("status_url"):  # the short form SMS use ("phananh.hue.gov.vn/r/PA-…")
+        values["status_link"] = str(values["status_url"]).split("://", 1)[-1]
     if values.get("rate_url"):
         values["rate_link"] = templates.render_for("rate_link", channel, rate_url=values["rate_url"])
     else:

@@ -129,18 +129,21 @@ TEMPLATES: dict[str, str] = {
     "open311_resolved_note": "Đơn vị đã báo hoàn thành xử lý trên hệ thống của mình.",
     "open311_returned_note": "Đơn vị báo phản ánh không thuộc thẩm quyền xử lý của mình.",
     # Router: shorter variants for a phone reached by SMS when the origin channel refused.
-    "ack@sms": "Đã tiếp nhận phản ánh {code}. Tra cứu: {status_url}",
-    "ack_forwarded@sms": "Phản ánh {code} đã được chuyển đến {agency}. Tra cứu: {status_url}",
-    "forwarded@sms": "Phản ánh {code} đã được chuyển đến {agency}. Tra cứu: {status_url}",
-    "rerouted@sms": "Phản ánh {code} đã được chuyển lại đến {agency}. Tra cứu: {status_url}",
-    "in_progress@sms": "Phản ánh {code} đang được xử lý. Tra cứu: {status_url}",
+    # Vietnamese SMS travel as UCS-2, 70 characters each: the code is in the link (without its
+    # "https://", which phones link anyway), not said twice. "Đã tiếp nhận phản ánh. Tra cứu:
+    # phananh.hue.gov.vn/r/PA-2026-000123" is one SMS; with the code and scheme it was two.
+    "ack@sms": "Đã tiếp nhận phản ánh. Tra cứu: {status_link}",
+    "ack_forwarded@sms": "Phản ánh đã được chuyển đến {agency}. Tra cứu: {status_link}",
+    "forwarded@sms": "Phản ánh đã được chuyển đến {agency}. Tra cứu: {status_link}",
+    "rerouted@sms": "Phản ánh đã được chuyển lại đến {agency}. Tra cứu: {status_link}",
+    "in_progress@sms": "Phản ánh đang được xử lý. Tra cứu: {status_link}",
     # The rating link before the note: what does not fit in the SMS is the note's end.
     "resolved@sms": "Phản ánh {code} đã được xử lý xong.{rate_link}\nKết quả: {note}",
     "rejected@sms": "Phản ánh {code} không được tiếp nhận. Lý do: {note}",
-    "duplicate@sms": "Phản ánh {code} trùng với phản ánh {duplicate_of}. Theo dõi: {status_url}",
+    "duplicate@sms": "Phản ánh {code} trùng với phản ánh {duplicate_of}. Theo dõi: {status_link}",
     "agency_reply@sms": "{agency} phản hồi phản ánh {code}: {note}",
     "resolved_merged@sms": "Phản ánh {code} đã được xử lý xong. Kết quả: {note}",
-    "returned@sms": "Phản ánh {code} đang được chuyển đến đơn vị có thẩm quyền. Tra cứu: {status_url}",
+    "returned@sms": "Phản ánh đang được chuyển đến đơn vị có thẩm quyền. Tra cứu: {status_link}",
     # --- The intake dialogue (issue 15): one short question at a time, each asked once. The
     # plain text always works; channels with buttons get them too (OutboundMessage.quick_replies).
     "ask_place": "Sự việc ở đâu ạ? Bạn gửi giúp vị trí hoặc gõ địa chỉ (số nhà, tên đường, phường/xã).",

@@ -175,3 +175,16 @@ def test_a_link_is_never_cut_or_split_over_two_sms() -> None:
     parts = sms_parts("Phản ánh PA-2026-000001 đã được tiếp nhận. Tra cứu: "
                       "http://hub.test/r/PA-2026-000001", 70, 3)
     assert parts[1].startswith("http://hub.test/r/PA-2026-000001"), parts
+
+
+def test_an_sms_receipt_is_one_sms() -> None:
+    """Vietnamese review: the receipt said the code twice (text and link, with its https://),
+    two UCS-2 SMS for a message that fits in one."""
+    from router.messages import citizen_message
+
+    for template in ("ack", "in_progress"):
+        text = citizen_message(template, "hotline", {
+            "code": "PA-2026-000123",
+            "status_url": "https://phananh.hue.gov.vn/r/PA-2026-000123"}).text
+        assert sms_parts(text, 70, 3) == [text] and len(text) <= 70, text
+        assert "phananh.hue.gov.vn/r/PA-2026-000123" in text and "https://" not in text

@@ -65,7 +65,7 @@ async def test_email_citizen_hears_updates_then_sms_after_a_bounce(settings_fact
     # the citizen's mailbox is disabled: the bounce for that update sends it on by SMS
     dovecot_server.deliver(bounce(update["Message-ID"]), user=mail_user)
     [call] = await wait_for(lambda: _calls(sms), timeout=20)
-    assert call.json()["text"] == f"Phản ánh {code} đang được xử lý. Tra cứu: http://hub.test/r/{code}"
+    assert call.json()["text"] == f"Phản ánh đang được xử lý. Tra cứu: hub.test/r/{code}"
     notes = [e.note for e in await events(client, code)]
     assert any(n and n.startswith("chuyển thông báo sang sms (email:") for n in notes)
 

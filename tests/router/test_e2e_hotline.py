@@ -43,7 +43,7 @@ async def test_hotline_caller_gets_sms_updates_then_a_call_back(settings_factory
     assert resp.status == 200
     calls = await wait_for(lambda: _calls(sms, 2))
     # SMS texts are the short variants (router/templates.py "<name>@sms")
-    assert calls[-1].json()["text"] == f"Phản ánh {code} đang được xử lý. Tra cứu: http://hub.test/r/{code}"
+    assert calls[-1].json()["text"] == f"Phản ánh đang được xử lý. Tra cứu: hub.test/r/{code}"
 
     sms.on("POST", "/send", default=(400, {"error": "invalid destination"}))
     resp = await client.post(f"/api/v1/reports/{code}/status",

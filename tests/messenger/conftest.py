@@ -84,6 +84,21 @@ class MessengerHub:
     def sends(self) -> list[dict[str, Any]]:
         return [c.json() for c in self.graph.calls_to(GRAPH_PATH)]
 
+    async def reports(self) -> list[Any]:
+        from store.models import Report
+
+        async with self.hub.sessions() as session:
+            return list((await session.execute(select(Report).order_by(Report.id))).scalars())
+
+    async def settled(self) -> None:
+        """Until the inbox worker has taken every event posted so far."""
+        from store.models import InboxEvent
+        from tests.conftest import wait_for
+
+        async def done() -> bool:
+            return await self.count(InboxEvent, InboxEvent.state.in_(("pending", "claimed"))) == 0
+        await wait_for(done)
+
 
 @pytest.fixture
 async def messenger(settings_factory: Callable[..., Any], hub_client: Any,

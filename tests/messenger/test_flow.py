@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
-from store.models import Attachment, InboxEvent, OutboxMessage, Report, ReportEvent
+from store.models import Attachment, OutboxMessage, Report, ReportEvent
 from tests.conftest import wait_for
 from tests.messenger.conftest import PAGE_ID, batch, image, message, now_ms
 
@@ -16,14 +16,11 @@ PHOTO = b"\xff\xd8\xff\xe0" + b"anh-o-ga-le-loi" * 200
 
 
 async def _reports(m) -> list[Report]:
-    async with m.hub.sessions() as session:
-        return list((await session.execute(select(Report).order_by(Report.id))).scalars())
+    return await m.reports()
 
 
 async def _settled(m) -> None:
-    async def done() -> bool:
-        return await m.count(InboxEvent, InboxEvent.state.in_(("pending", "claimed"))) == 0
-    await wait_for(done)
+    await m.settled()
 
 
 async def test_acknowledgement_reaches_graph_with_recipient_type_and_code(messenger) -> None:

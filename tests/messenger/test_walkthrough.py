@@ -9,7 +9,7 @@ from pathlib import Path
 from aiohttp import web
 from sqlalchemy import select
 
-from store.models import Contact, InboxEvent, Report
+from store.models import Contact, Report
 from tests.conftest import wait_for
 from tests.messenger.conftest import (
     GRAPH_PATH,
@@ -26,14 +26,11 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "messenger"
 
 
 async def _reports(m) -> list[Report]:
-    async with m.hub.sessions() as session:
-        return list((await session.execute(select(Report).order_by(Report.id))).scalars())
+    return await m.reports()
 
 
 async def _settled(m) -> None:
-    async def done() -> bool:
-        return await m.count(InboxEvent, InboxEvent.state.in_(("pending", "claimed"))) == 0
-    await wait_for(done)
+    await m.settled()
 
 
 def _fixture_event(name: str) -> dict:

@@ -441,8 +441,10 @@ async def extend_report(hub: Hub, session: AsyncSession, report: Report, msg: In
     # a finished report asks nothing more (its dialogue may never have been closed: a mail's)
     running = state is not None and not state.done and report.status in OPEN_STATUSES
     plain = not (msg.attachments or msg.location)
-    if running and plain and dialogue.intent_of(text) != "content":
-        text = ""  # "bỏ qua" / "xong" answer the bot; they are not part of the report
+    if state is not None and plain and dialogue.intent_of(text) != "content":
+        # "bỏ qua" / "xong" answer the bot; they are not part of the report (also a moment
+        # after the dialogue ended: a late tap on its button)
+        text = ""
     elif running and plain and state.pending == "place" and text and not (
             report.ward or report.lat is not None or report.address) and dialogue.looks_like_place(text):
         report.address = text[:500]  # the answer to "where is it?"

@@ -74,3 +74,16 @@ def test_what_disputes_a_result() -> None:
     for text in ("Cảm ơn đơn vị đã xử lý nhanh", "Rác thải đổ bừa bãi trước chợ An Cựu",
                  "Đèn đường kiệt 9 hỏng", "còn vấn đề khác"):
         assert not disputes_result(text), text
+
+
+async def test_a_late_tap_on_a_dialogue_button_is_not_report_text(settings_factory, hub_client,
+                                                                  fake_api):
+    """Agency walkthrough: 'xong' sent again after the dialogue had ended was appended to the
+    description the agency reads (and published), and passed on as the citizen's follow-up."""
+    client, bot_api = await telegram_hub(settings_factory, hub_client, fake_api)
+    citizen = TelegramCitizen(client, bot_api, chat=512340202, first_update=830721001)
+    await citizen.say(FIRST)
+    await citizen.say("xong")  # ends the dialogue: routed
+    await citizen.say("xong")  # a second tap, inside the window
+    [rep] = await citizen.reports()
+    assert rep.status != "received" and "xong" not in rep.description.lower()

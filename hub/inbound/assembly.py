@@ -450,6 +450,13 @@ async def extend_report(hub: Hub, session: AsyncSession, report: Report, msg: In
         report.address = text[:500]  # the answer to "where is it?"
         report.place_source = "citizen"
         await _ward_from_address(hub, session, report)
+    elif running and plain and state.pending == "phone" and text and contact is not None \
+            and not contact.phone:
+        # "sdt em 0935.111.222 nha" answering "your phone?": the citizen's own number, for the
+        # console, the export and their next reports (as a shared contact card would be)
+        from normalizer.phones import extract_phones
+
+        contact.phone = next(iter(extract_phones(text)), None)
     if text and not dialogue.has_words(text):
         text = ""  # "🙏🙏", "..." : nothing an agency can read (still on the timeline)
     if text:

@@ -87,3 +87,26 @@ async def test_a_late_tap_on_a_dialogue_button_is_not_report_text(settings_facto
     await citizen.say("xong")  # a second tap, inside the window
     [rep] = await citizen.reports()
     assert rep.status != "received" and "xong" not in rep.description.lower()
+
+
+async def test_a_typed_answer_to_the_phone_question_is_the_citizens_phone(settings_factory,
+                                                                          hub_client, fake_api):
+    """Messenger walkthrough: 'sdt em 0935.111.222 nha' answering 'your phone?' stayed in the
+    report's text only: the console showed 'Điện thoại —' and the export citizen.phone null."""
+    from sqlalchemy import select
+
+    from hub.keys import HUB_KEY
+    from store.models import Contact
+
+    client, bot_api = await telegram_hub(settings_factory, hub_client, fake_api)
+    citizen = TelegramCitizen(client, bot_api, chat=512340203, first_update=830722001)
+    await citizen.say(FIRST)
+    texts = await citizen.answers(1)
+    while not any("số điện thoại" in t for t in texts):  # skip what comes before the phone
+        await citizen.say("bỏ qua")
+        texts = await citizen.answers(len(texts) + 1)
+    await citizen.say("sdt em 0935.111.222 nha")
+    async with client.app[HUB_KEY].sessions() as session:
+        phone = (await session.execute(select(Contact.phone).where(
+            Contact.channel_user_id == "512340203"))).scalar_one()
+    assert phone == "+84935111222"

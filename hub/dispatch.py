@@ -168,7 +168,7 @@ async def record_outcome(hub: Hub, row_id: int, result: DeliveryResult) -> str |
                 f"gave up after {row.attempts} attempts: {result.reason}")
             row.state, row.last_error = "dead", reason
         if outcome == "dead":
-            log.warning("outbox %s to %s dead: %s", row.id, row.channel, row.last_error)
+            log.warning("outbox %s to %s dead: %s", row.id, row.channel, impersonal(row.last_error or ""))
         row.claimed_by = None
         hub.metrics.outbox_attempts.labels(row.channel, row.purpose, outcome).inc()
         if row.report_id is not None and outcome in ("sent", "dead"):

@@ -25,11 +25,11 @@ import sys
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, select, update
+from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlalchemy.orm import aliased
 
 from store.models import OutboxMessage, Report, utcnow
+from store.queue import taken_over
 
 # What the ZNS sender says without a template (channels/zalo/zns.py).
 ZNS_NOT_CONFIGURED = "zns_template_id is not configured"
@@ -64,8 +64,7 @@ async def retry_dead(engine: AsyncEngine, *, channel: str | None = None,
         conds.append(OutboxMessage.created_at >= since)
     if until is not None:
         conds.append(OutboxMessage.created_at < until)
-    fallback = aliased(OutboxMessage)
-    fallen_back = exists().where(fallback.fallback_of == OutboxMessage.id, fallback.state == "sent")
+    fallen_back = taken_over()
     async with engine.begin() as conn:
         rows = (await conn.execute(select(OutboxMessage.id, fallen_back, OutboxMessage.last_error)
                                    .where(and_(*conds)).order_by(OutboxMessage.id).limit(limit))).all()

@@ -277,6 +277,25 @@ _MY_CODES = re.compile(
     r"den\s*dau|toi\s*dau|gom|la)"
     r"|" + _MY + r"\s*(?:da\s*)?(?:gui|phan\s*anh)\s*(?:nhung\s*)?(?:gi|nhung\s*gi|bao\s*nhieu))")
 _SMALL_MAX_WORDS = 12
+_PROGRESS_MAX_WORDS = 16
+# "Phản ánh hôm trước xử lý chưa ạ?", "cống em báo hôm trước đến đâu rồi": how is my earlier
+# report doing, without its code — answered with the citizen's latest reports and their status.
+_PROGRESS = re.compile(r"\b(xu ly chua|da xu ly chua|den dau roi|toi dau roi|the nao roi|"
+                       r"sao roi|ra sao roi|xong chua|khi nao xu ly|bao gio xu ly|co ai xu ly chua)\b")
+_EARLIER = re.compile(r"\b(hom truoc|hom qua|hom kia|tuan truoc|lan truoc|bua truoc|bua qua|"
+                      r"(da|em|minh|toi|tui|chau) (bao|gui|phan anh)|phan anh (roi|truoc)|"
+                      r"bao roi|gui roi)\b")
+
+
+def _asks_progress(bare: str) -> bool:
+    """A short question about an earlier report's progress: it names the earlier report ("hôm
+    trước", "em báo") or says nothing else ("xử lý chưa ạ?")."""
+    if not _PROGRESS.search(bare):
+        return False
+    if _EARLIER.search(bare):
+        return True
+    rest = _PROGRESS.sub(" ", bare).split()
+    return all(w in _FILLER or w in ("phan", "anh", "cua", "viec", "vu") for w in rest)
 
 
 def _words(text: str | None) -> list[str]:
@@ -292,6 +311,8 @@ def small_talk(text: str | None) -> SmallTalk | None:
     if not text or CODE_RE.search(text):
         return None
     words = _words(text)
+    if words and len(words) <= _PROGRESS_MAX_WORDS and _asks_progress(" ".join(words)):
+        return "my_codes"
     if not words or len(words) > _SMALL_MAX_WORDS:
         return None
     bare = " ".join(words)
@@ -331,8 +352,9 @@ def has_words(text: str | None) -> bool:
 # hold (folded, so with or without diacritics).
 _DISPUTE = re.compile(
     r"\b(van (con|chua|bi|the|nhu cu)|chua (duoc )?(xu ly|sua|don|xong|het|khac phuc|thu gom|"
-    r"giai quyet|lam|vot|nao vet|thay)|lai (bi|tiep tuc|xay ra|tac|hong|ngap|do)|tai dien|"
-    r"khong (dung|chinh xac|dung su that)|chua dung|khong (he )?(xu ly|sua|don))\b")
+    r"giai quyet|lam|vot|nao vet|thay)|lai (bi|xay ra|tac|hong|ngap|do)|tai dien|"
+    r"khong (chinh xac|dung su that)|(ket qua|bao cao) (khong|chua) dung|"
+    r"khong (he )?(xu ly|sua|don))\b")
 
 
 def disputes_result(text: str | None) -> bool:

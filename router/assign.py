@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from router import lifecycle
 from router.delivery import agency_settings, enqueue_agency_delivery
-from router.rules import AgencyRule, agency_index, choose_agency
+from router.rules import AgencyRule, RouteDecision, agency_index, choose_agency
 from router.sla import add_working_days, sla_days_for
 from store.models import Report, utcnow
 
@@ -59,8 +59,9 @@ async def route_new_report(ctx: RouterContext, session: AsyncSession, report: Re
     """received/triage → forwarded (agency found) or triage. Returns the agency id or None.
     A report leaving triage this way (the citizen's added text made it routable) tells the
     citizen where it went; a new one says so in its acknowledgement."""
-    decision = choose_agency(report.category, report.category_confidence, report.ward,
-                             agency_rules(ctx), ctx.routing.triage_threshold)
+    decision = _not_back(report, choose_agency(report.category, report.category_confidence,
+                                               report.ward, agency_rules(ctx),
+                                               ctx.routing.triage_threshold))
     if decision.agency_id is None:
         if report.status == "received":
             lifecycle.set_status(session, report, "triage", actor="system", note=decision.reason)
@@ -69,6 +70,15 @@ async def route_new_report(ctx: RouterContext, session: AsyncSession, report: Re
     if from_triage:
         await lifecycle.notify_citizen(session, ctx, report, "forwarded")
     return decision.agency_id
+
+
+def _not_back(report: Report, decision: RouteDecision) -> RouteDecision:
+    """The rules never send a report back to an agency that returned it as not theirs (the
+    center may still name it): the center chooses."""
+    if decision.agency_id in ((report.extra or {}).get("returned_by") or ()):
+        return dataclasses.replace(decision, agency_id=None, reason=(
+            f"{decision.agency_id} đã trả lại phản ánh này; Trung tâm chọn đơn vị xử lý"))
+    return decision
 
 
 async def forward(ctx: RouterContext, session: AsyncSession, report: Report, agency_id: str, *, actor: str,
@@ -130,12 +140,8 @@ async def reroute(ctx: RouterContext, session: AsyncSession, report: Report, *, 
         report.category_confidence, report.classifier_version = 1.0, CENTER_LABEL
     previous = report.agency_id
     if agency_id is None:
-        decision = choose_agency(report.category, 1.0, report.ward, agency_rules(ctx), 0.0)
-        returned_by = (report.extra or {}).get("returned_by") or ()
-        if decision.agency_id in returned_by:
-            # The agency the rules name sent it back as not theirs: the center chooses.
-            decision = dataclasses.replace(decision, agency_id=None, reason=(
-                f"{decision.agency_id} đã trả lại phản ánh này; Trung tâm chọn đơn vị xử lý"))
+        decision = _not_back(report, choose_agency(report.category, 1.0, report.ward,
+                                                   agency_rules(ctx), 0.0))
         if decision.agency_id is None:
             if report.status != "triage" and "triage" not in lifecycle.TRANSITIONS[report.status]:
                 raise RouteRefused(f"{decision.reason}; name the agency")

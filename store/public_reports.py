@@ -306,7 +306,8 @@ async def pending_report(session: AsyncSession, code: str) -> PendingReport | No
     moderation = await session.get(ReportModeration, row.id)
     found = PendingReport(row.code or code, row.status, hidden=bool(moderation and moderation.hidden),
                           duplicate_of=row.duplicate_of if row.status == "duplicate" else None,
-                          withdrawn=bool((row.extra or {}).get("withdrawn")))
+                          withdrawn=row.status == "rejected" and bool(
+                              (row.extra or {}).get("withdrawn")))
     events = (await session.execute(select(ReportEvent).where(
         ReportEvent.report_id == row.id, ReportEvent.public.is_(True),
         ReportEvent.kind.in_(PUBLIC_EVENT_KINDS), ReportEvent.note.is_not(None))

@@ -89,3 +89,19 @@ async def lapse_foreign_claims(engine: AsyncEngine, model: Any, *, worker_id: st
             .execution_options(synchronize_session=False))
     async with engine.begin() as conn:
         return (await conn.execute(stmt)).rowcount or 0
+
+
+def taken_over() -> Any:
+    """A clause on ``OutboxMessage``: another route took this (dead) row's message over — a
+    fallback row of it that did not die (sent, or still being tried), or a call-back entry for
+    its report made since. Sending the row again would tell the citizen twice."""
+    from sqlalchemy import exists, or_
+    from sqlalchemy.orm import aliased
+
+    from store.models import Callback, OutboxMessage
+
+    fallback = aliased(OutboxMessage)
+    return or_(
+        exists().where(fallback.fallback_of == OutboxMessage.id, fallback.state != "dead"),
+        exists().where(Callback.report_id == OutboxMessage.report_id,
+                       Callback.created_at >= OutboxMessage.created_at))

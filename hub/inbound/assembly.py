@@ -130,8 +130,7 @@ async def find_late_answer(hub: Hub, session: AsyncSession, contact: Contact,
 # After the hub told a chat citizen something they may well answer — an agency's question, the
 # result (which they may dispute) — their next messages within this time are about that report.
 FOLLOWUP_HOURS = 48
-FOLLOWUP_TEMPLATES = frozenset({"agency_reply", "resolved", "rating_thanks",
-                                "followup_after_result", "followup_to_agency"})
+FOLLOWUP_TEMPLATES = frozenset({"agency_reply", "resolved", "rating_thanks"})
 
 
 async def find_followup(hub: Hub, session: AsyncSession, contact: Contact,
@@ -150,20 +149,23 @@ async def find_followup(hub: Hub, session: AsyncSession, contact: Contact,
             "forwarded", "in_progress", "resolved"):
         return None
     last = (await session.execute(
-        select(OutboxMessage.template, OutboxMessage.created_at, OutboxMessage.state)
+        select(OutboxMessage.template, OutboxMessage.created_at, OutboxMessage.sent_at,
+               OutboxMessage.state)
         .where(OutboxMessage.report_id == report.id, OutboxMessage.purpose == "citizen",
                OutboxMessage.channel == msg.channel)
         .order_by(OutboxMessage.id.desc()).limit(1))).first()
     if last is None or last.template not in FOLLOWUP_TEMPLATES:
         return None
-    recent = (msg.sent_at or utcnow()) - last.created_at < timedelta(hours=FOLLOWUP_HOURS)
-    if not recent and last.state not in ("pending", "retry", "claimed"):  # queued again now
+    said_at = last.sent_at or last.created_at  # a message sent again later counts from then
+    recent = (msg.sent_at or utcnow()) - said_at < timedelta(hours=FOLLOWUP_HOURS)
+    if not recent and last.state not in ("pending", "retry", "sending", "paused"):  # going out now
         return None
+    if report.status == "resolved" and not dialogue.disputes_result(msg.text):
+        return None  # after a result only a word against it is about it ("xử lý chưa?" is not)
     if _another_place(hub, report, msg.text):
         return None
-    if _another_problem(report, msg.text) and not (
-            report.status == "resolved" and dialogue.disputes_result(msg.text)):
-        return None  # a problem of another kind ("gạch vụn" after rubbish: unless it disputes)
+    if _another_problem(report, msg.text) and report.status != "resolved":
+        return None  # a problem of another kind (after a result: "vẫn còn gạch vụn" disputes it)
     return report
 
 

@@ -80,11 +80,19 @@ async def upsert_contact(session: AsyncSession, msg: InboundMessage) -> Contact:
         contact.address = msg.meta["contact_address"]
     if msg.kind in ("message", "edit", "command", "contact") and msg.meta.get("citizen_initiated", True):
         at = msg.sent_at or now
+        # After a day of silence a chat channel's window had closed: messages it kept back may
+        # wait for this one (hub/inbound/resend.py asks only then: it costs a query).
+        msg.meta["window_reopened"] = contact.last_inbound_at is not None and (
+            at - contact.last_inbound_at > WINDOW_CLOSES_AFTER)
         if contact.last_inbound_at is None or at > contact.last_inbound_at:
             contact.last_inbound_at = at
     _carry_category_hint(contact, msg, now)
     return contact
 
+
+# Messenger's standard window (Zalo's are longer): no message can have died for a closed window
+# while the citizen wrote more often than this.
+WINDOW_CLOSES_AFTER = timedelta(hours=24)
 
 # A category button tapped alone (Messenger's CATEGORY_* postback: a "category" command) names
 # the category of what the citizen writes next, if it comes within this time.

@@ -13,12 +13,12 @@ import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import exists, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import select
 
 from channels.messenger.send import OUTSIDE_WINDOW
 from channels.zalo.api import CS_ERRORS
 from store.models import OutboxMessage, Report, utcnow
+from store.queue import taken_over
 from store.reports import record_event
 
 if TYPE_CHECKING:
@@ -41,21 +41,19 @@ RESEND_WITHIN = timedelta(days=14)
 async def resend_after_window(hub: Hub, session: AsyncSession, msg: InboundMessage) -> int:
     """Queue again, in this transaction, the messages ``routing.callback_templates`` names (a
     result, a rejection, an agency's question) that died on ``msg``'s channel and address only
-    because the window was closed, and that no fallback route delivered. Returns how many."""
+    because the window was closed, and that no other route took over (a fallback sent or still
+    trying, a call-back entry). Returns how many."""
     reasons = WINDOW_REASONS.get(msg.channel)
-    if not reasons or not msg.sender_id:
-        return 0
+    if not reasons or not msg.sender_id or not msg.meta.get("window_reopened"):
+        return 0  # the citizen wrote within the day: no window closed on them since
     now = utcnow()
-    fallback = aliased(OutboxMessage)
-    delivered_elsewhere = exists().where(fallback.fallback_of == OutboxMessage.id,
-                                         fallback.state == "sent")
     rows = (await session.execute(
         select(OutboxMessage).where(
             OutboxMessage.state == "dead", OutboxMessage.channel == msg.channel,
             OutboxMessage.address == msg.sender_id, OutboxMessage.purpose == "citizen",
             OutboxMessage.template.in_(hub.settings.routing.callback_templates),
             OutboxMessage.created_at >= now - RESEND_WITHIN,
-            ~delivered_elsewhere)
+            ~taken_over())
         .order_by(OutboxMessage.id))).scalars().all()
     rows = [row for row in rows if any(r in (row.last_error or "") for r in reasons)]
     for row in rows:

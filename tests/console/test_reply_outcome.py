@@ -56,7 +56,7 @@ async def test_the_confirmation_names_the_channel(settings_factory, hub_client, 
                            category="environment", agency_id="moi-truong",
                            description="Rác ùn ứ ở kiệt 14", created_at=utcnow(), updated_at=utcnow()))
     assert await _reply(hoa, "PA-2026-000141", "Chiều nay đội thu gom sẽ đến") == (
-        "Đã gửi trả lời cho người phản ánh qua Zalo.")
+        "Trả lời đang được gửi cho người phản ánh qua Zalo (kết quả gửi hiện ở mục Diễn biến).")
     # No address and no phone: kept and public, sent to no one.
     assert await _reply(hoa, "PA-2026-000142", "Đã báo đơn vị quản lý") == (
         "Đã lưu trả lời (hiển thị công khai), nhưng không gửi được: không có cách liên hệ người "

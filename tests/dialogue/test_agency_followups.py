@@ -69,10 +69,11 @@ def test_what_disputes_a_result() -> None:
 
     for text in ("Nhưng vẫn còn một ít gạch vụn chưa dọn hết ạ", "van chua sua gi ca",
                  "Hôm nay cống lại bị tắc rồi", "Rác chưa được thu gom", "tình trạng tái diễn",
-                 "Kết quả không đúng sự thật"):
+                 "Kết quả không đúng sự thật", "báo cáo chưa đúng"):
         assert disputes_result(text), text
     for text in ("Cảm ơn đơn vị đã xử lý nhanh", "Rác thải đổ bừa bãi trước chợ An Cựu",
-                 "Đèn đường kiệt 9 hỏng", "còn vấn đề khác"):
+                 "Đèn đường kiệt 9 hỏng", "còn vấn đề khác", "không đúng giờ thu gom",
+                 "Cảm ơn, lại tiếp tục làm tốt", "ad ơi phản ánh hôm trước xử lý chưa ạ"):
         assert not disputes_result(text), text
 
 

@@ -25,6 +25,10 @@ from tests.router.helpers import token
     ("cảm ơn nhưng đèn vẫn hỏng", None), ("không có ai dọn rác", None), ("rác mà đâu có ai dọn", None),
     ("số của tôi là 0905123456", None), ("tra cứu PA-2026-000004", None),
     ("Cảm ơn. Tôi muốn phản ánh việc quán karaoke ở đường Lê Lợi hát đến 1 giờ sáng", None),
+    # how an earlier report is doing, without its code (Messenger walkthrough)
+    ("ad ơi phản ánh hôm trước xử lý chưa ạ", "my_codes"), ("xử lý chưa ạ", "my_codes"),
+    ("ad ơi cống bị tắc em báo hôm trước xử lý chưa ạ", "my_codes"),
+    ("Đèn đường hỏng 3 ngày rồi, khi nào xử lý", None), ("sửa chữa đường xong chưa", None),
 ])
 def test_small_talk_is_recognised(text, kind):
     assert small_talk(text) == kind

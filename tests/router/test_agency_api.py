@@ -211,6 +211,16 @@ async def test_the_rules_do_not_send_a_report_back_to_the_agency_that_returned_i
     assert rep.status == "triage" and rep.agency_id is None
     notes = [e.note for e in await events(client, env, "status")]
     assert "moi-truong đã trả lại phản ánh này" in notes[-1]
+    # nor when text the citizen adds later routes it out of triage by the rules
+    from hub.keys import HUB_KEY
+    from router.assign import route_new_report
+    from store.models import Report
+
+    hub = client.app[HUB_KEY]
+    async with hub.sessions() as session, session.begin():
+        rep = await session.get(Report, rep.id)
+        assert await route_new_report(hub, session, rep, from_triage=True) is None
+        assert rep.status == "triage"
     resp = await client.post(f"/api/v1/reports/{env}/route", headers=center,
                              json={"agency": "moi-truong"})  # named: the center's call
     assert resp.status == 200 and (await resp.json())["agency"] == "moi-truong"

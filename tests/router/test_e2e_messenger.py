@@ -80,6 +80,16 @@ async def test_messenger_citizen_hears_updates_then_sms_outside_the_window(setti
     assert any(n.startswith("gửi qua messenger thất bại:") for n in notes)
     assert any(n.startswith("chuyển thông báo sang sms (messenger:") for n in notes)
 
+    # The citizen writes again: the result went by SMS already, so it is not sent again here.
+    graph_before = len(sent)
+    raw = json.dumps(batch([message(PSID, "m_e2e_2", "cảm ơn ad")]), ensure_ascii=False).encode()
+    resp = await client.post("/webhooks/messenger", data=raw, headers={
+        "Content-Type": "application/json", "X-Hub-Signature-256": sign(raw)})
+    assert resp.status == 200
+    await wait_for(lambda: _n(sent, graph_before + 1))  # the "you're welcome"
+    await asyncio.sleep(1)
+    assert not any("Đã thu gom và khử mùi" in t for t in sent[graph_before:])
+
 
 async def _n(items, count):
     return len(items) >= count
@@ -144,10 +154,16 @@ async def test_a_result_the_window_kept_back_goes_out_when_the_citizen_writes_ag
     assert len(sent) == before  # nothing reached Graph: the window is closed
 
     await say("m_w_2", "ad ơi phản ánh hôm trước xử lý chưa ạ")
-    await wait_for(lambda: _n(sent, before + 1))
+    await wait_for(lambda: _n(sent, before + 2))
     await asyncio.sleep(1)
     results = [t for t in sent[before:] if "Đã nạo vét cống" in t]
     assert len(results) == 1 and results[0].startswith(f"Phản ánh {code} đã được ")
     assert sent[before] == results[0]  # first: before whatever answers the new message
+    # the question itself is answered with the citizen's reports, not taken as a dispute of
+    # the result nor as a new report
+    assert len(sent) == before + 2 and sent[-1].startswith("Các phản ánh gần đây của bạn:")
+    assert code in sent[-1]
+    async with hub.sessions() as session:
+        assert len((await session.execute(select(Report.id))).scalars().all()) == 1
     notes = [e.note for e in await events(client, code, "notification")]
     assert any(n.startswith("gửi lại qua messenger khi công dân nhắn tin trở lại") for n in notes), notes

@@ -179,7 +179,7 @@ def _notice(done: str) -> str | None:
     if kind == "reply-sent" and channel in ROUTE_LABELS:
         label = ROUTE_LABELS[channel]
         label = label if label[:1].islower() or channel in BRANDS else label[:1].lower() + label[1:]
-        return f"Đã gửi trả lời cho người phản ánh qua {label}."
+        return f"Trả lời đang được gửi cho người phản ánh qua {label} (kết quả gửi hiện ở mục Diễn biến)."
     return DONE.get(done)
 
 

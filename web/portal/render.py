@@ -14,7 +14,7 @@ import jinja2
 from aiohttp import web
 
 from normalizer.schema import CATEGORIES
-from router.templates import STATUS_LABELS
+from router.templates import STATUS_LABELS, WITHDRAWN_LABEL
 from web.portal.keys import PORTAL_JINJA, PORTAL_SETTINGS
 
 PORTAL_DIR = Path(__file__).resolve().parent
@@ -94,7 +94,7 @@ def setup_templates(app: web.Application) -> jinja2.Environment:
         filters={"local_time": local_time, "long_date": long_date, "iso_time": iso_time,
                  "number": number, "percent": percent}, default_helpers=False)
     env.globals.update(
-        STATUS_LABELS=STATUS_LABELS, CATEGORY_LABELS=CATEGORY_LABELS, CATEGORY_HINTS=CATEGORY_HINTS,
+        STATUS_LABELS=STATUS_LABELS, WITHDRAWN_LABEL=WITHDRAWN_LABEL, CATEGORY_LABELS=CATEGORY_LABELS, CATEGORY_HINTS=CATEGORY_HINTS,
         STATUS_FILTERS=PUBLIC_STATUS_FILTERS, DUE_LABELS=DUE_LABELS, SITE_NAME=SITE_NAME,
         static_version=_static_version(), urlencode=urlencode)
     return env

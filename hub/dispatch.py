@@ -47,19 +47,22 @@ def _open(column: ColumnElement[str]) -> ColumnElement[bool]:
 
 
 def _behind_one_not_taken(taken: list[int]) -> ColumnElement[bool]:
-    """Rows with an older unfinished row to their address that is not among ``taken``."""
+    """Citizen rows with an older unfinished row to their address that is not among ``taken``."""
     older = aliased(OutboxMessage)
-    return exists().where(older.channel == OutboxMessage.channel,
-                          older.address == OutboxMessage.address, older.id < OutboxMessage.id,
-                          _open(older.state), older.id.not_in(taken))
+    return (OutboxMessage.purpose == "citizen") & exists().where(
+        older.channel == OutboxMessage.channel, older.address == OutboxMessage.address,
+        older.id < OutboxMessage.id, _open(older.state), older.id.not_in(taken))
 
 
 def held_back(now: datetime) -> ColumnElement[bool]:
     """Rows with an older unfinished row to their address that a claim now cannot take along
     (being sent, paused, or not due yet). An older row that is due may be claimed in the same
-    batch; ``claim_in_order`` puts back whatever was claimed without it."""
+    batch; ``claim_in_order`` puts back whatever was claimed without it. Only a citizen's
+    messages are ordered (an acknowledgement before the question that follows it): an agency's
+    deliveries are one report each, and one its endpoint keeps refusing must not hold back the
+    others for the agency until it dies."""
     older = aliased(OutboxMessage)
-    return exists().where(
+    return (OutboxMessage.purpose == "citizen") & exists().where(
         older.channel == OutboxMessage.channel, older.address == OutboxMessage.address,
         older.id < OutboxMessage.id, _open(older.state),
         (older.state.not_in(list(READY_STATES))) | (older.next_attempt_at > now))

@@ -137,3 +137,18 @@ async def test_a_dead_older_row_holds_nothing_back(tmp_path: Path, db_url: str, 
         assert texts_to(api, CHAT) == [ASK]
     finally:
         await close_hub(hub)
+
+
+async def test_an_agencys_deliveries_do_not_wait_for_one_it_keeps_refusing(
+        tmp_path: Path, db_url: str, fake_api: Any) -> None:
+    """Review: the order rule held an agency's every delivery behind one its endpoint kept
+    refusing (until that one died, 11 minutes and more); only a citizen's messages are ordered."""
+    hub, api = await telegram_outbox_hub(tmp_path, db_url, fake_api)
+    try:
+        await queue(hub, (CHAT, "Phản ánh mới PA-2026-000040"), purpose="agency_webhook",
+                    state="retry", attempts=3, next_attempt_at=utcnow() + timedelta(minutes=5))
+        [newer] = await queue(hub, (CHAT, "Phản ánh mới PA-2026-000041"), purpose="agency_webhook")
+        await Workers(hub).run_outbox_once()
+        assert (await states(hub))[newer] == "sent"
+    finally:
+        await close_hub(hub)

@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from normalizer import dialogue
 from normalizer.schema import OPEN_STATUSES, InboundMessage
 from router import lifecycle
 from store.models import Contact, Report, utcnow
@@ -108,7 +109,10 @@ def _carry_category_hint(contact: Contact, msg: InboundMessage, now: datetime) -
         kept = {k: v for k, v in extra.items() if k != "category_hint"}
         contact.extra = {**kept, "category_hint": {
             "category": hint, "at": (msg.sent_at or now).isoformat()}} if hint else kept
-    elif msg.kind == "message" and isinstance(extra.get("category_hint"), dict):
+    elif msg.kind == "message" and isinstance(extra.get("category_hint"), dict) and not (
+            not (msg.attachments or msg.location) and (
+                dialogue.says_nothing(msg.text) or dialogue.small_talk(msg.text))):
+        # (a "👍", "ok" or "chào ad" in between describes nothing: the hint waits for the report)
         pending = extra["category_hint"]
         contact.extra = {k: v for k, v in extra.items() if k != "category_hint"}
         try:

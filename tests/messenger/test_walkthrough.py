@@ -175,3 +175,18 @@ async def test_a_buttons_category_holds_when_the_citizen_adds_text(messenger) ->
     [report] = await _reports(m)
     assert "ruồi nhặng" in report.description
     assert (report.category, report.category_confidence) == ("construction_order", 1.0)
+
+
+async def test_a_thumbs_up_after_a_category_button_leaves_the_category_for_the_report(
+        messenger) -> None:
+    """Review: any message took the button's category, a 👍 in between too, and the report the
+    citizen then described was classified without it."""
+    m = await messenger()
+    await m.post(batch([_postback("m_wt_1", "Trật tự xây dựng", "CATEGORY_construction_order")]))
+    await _settled(m)
+    await m.post(batch([message(PSID, "m_wt_2", "👍")]))
+    await _settled(m)
+    await m.post(batch([message(PSID, "m_wt_3", "Bãi rác tự phát ngay đầu kiệt 7 Lê Lợi")]))
+    await _settled(m)
+    [report] = await _reports(m)
+    assert (report.category, report.category_confidence) == ("construction_order", 1.0)

@@ -485,9 +485,12 @@ async def extend_report(hub: Hub, session: AsyncSession, report: Report, msg: In
                        or (report.extra or {}).get("category_hint"))
         if report.status == "triage":
             await route_new_report(hub, session, report, from_triage=True)
-    elif report.agency_id and report.status in ("forwarded", "in_progress") and text:
+    elif report.agency_id and report.status in ("forwarded", "in_progress") and (
+            text or msg.attachments):
         _remember_contacts(report, text)
-        await tell_agency_of_followup(hub, session, report, text)
+        # photos alone: the agency hears that they came (its mail or webhook carries no file)
+        await tell_agency_of_followup(hub, session, report, text or (
+            f"Công dân gửi thêm {len(msg.attachments)} tệp ảnh/video; xem trên trang phản ánh."))
     elif report.agency_id and report.status == "resolved" and text and not (
             dialogue.says_nothing(text) or dialogue.small_talk(text)):
         # "Ổ gà vẫn còn nguyên, chưa ai vá": the citizen disputes the result. The agency hears

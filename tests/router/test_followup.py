@@ -42,6 +42,17 @@ async def test_follow_up_after_delivery_goes_to_the_agency(settings_factory) -> 
         assert [r.template for r in rows] == ["agency_new", "agency_citizen_message"]
         assert "Hôm nay còn bốc cháy khói" in rows[1].payload["text"]
         assert code in rows[1].payload["text"]
+        # photos alone: the agency hears they came (review: it heard nothing)
+        from normalizer.schema import AttachmentRef
+
+        photo = call(4, "", code)
+        photo.attachments = [AttachmentRef(kind="image", url="http://127.0.0.1:9/a.jpg")]
+        async with hub.sessions() as session, session.begin():
+            await apply_message(hub, session, photo)
+        async with hub.sessions() as session:
+            rows = (await session.execute(select(OutboxMessage).where(
+                OutboxMessage.purpose == "agency_webhook").order_by(OutboxMessage.id))).scalars().all()
+        assert "Công dân gửi thêm 1 tệp ảnh/video" in rows[-1].payload["text"]
     finally:
         await close_hub(hub)
 

@@ -117,7 +117,8 @@ async def test_report_is_posted_polled_back_and_the_citizen_hears_it_on_telegram
     agency.update(srid, "open", "Đã cử đội duy tu kiểm tra hiện trường")
     assert (await poll_open311(hub))["changed"] == 1
     assert (await report(client, code)).status == "in_progress"
-    progress = f"Phản ánh {code} đang được Sở Xây dựng xử lý."
+    progress = (f"Phản ánh {code} đang được Sở Xây dựng xử lý.\n"
+                "Ghi chú của đơn vị: Đã cử đội duy tu kiểm tra hiện trường")
     texts = await _bot_texts_until(bot_api, lambda t: t == progress)
     assert texts[acked:] == [progress]
     [public] = await (await client.get(f"/open311/v2/requests/{code}.json")).json()

@@ -174,3 +174,11 @@ async def test_rate_limit_is_per_client_behind_the_local_proxy(settings_factory:
     assert (await client.post("/report", data=multipart(FORM), headers=second, allow_redirects=False)).status == 303
     spoof = {"X-Forwarded-For": "198.51.100.2, 203.0.113.9"}
     assert (await client.post("/report", data=multipart(FORM), headers=spoof, allow_redirects=False)).status == 429
+
+
+def test_the_status_filter_has_no_two_options_that_read_the_same() -> None:
+    """Vietnamese review: 'Đã xử lý xong' was offered twice (the group and the status)."""
+    from web.portal.render import PUBLIC_STATUS_FILTERS
+
+    labels = list(PUBLIC_STATUS_FILTERS.values())
+    assert len(labels) == len(set(labels))

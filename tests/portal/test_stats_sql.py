@@ -106,6 +106,7 @@ async def test_agency_pages_show_the_figures_and_an_svg_chart(portal: Any) -> No
     text = await page.text()
     assert page.status == 200 and "Công ty Môi trường đô thị Huế" in text and "Sở Xây dựng" in text
     assert "3,7/5 (3)" in text  # Vietnamese decimal comma
+    assert "Chưa có đánh giá" in text and "—/5" not in text  # Sở Xây dựng: no rating yet
     page = await portal.get("/agencies/moi-truong")
     text = await page.text()
     assert page.status == 200

@@ -40,7 +40,9 @@ CATEGORY_HINTS: dict[str, str] = {
     "other": "Những vấn đề khác",
 }
 PUBLIC_STATUS_FILTERS: dict[str, str] = {
-    "open": "Đang giải quyết", "done": "Đã xử lý xong", "forwarded": STATUS_LABELS["forwarded"],
+    # the two groups first, then each status: no two options read the same
+    "open": "Tất cả phản ánh chưa xong", "done": "Tất cả phản ánh đã xong",
+    "forwarded": STATUS_LABELS["forwarded"],
     "in_progress": STATUS_LABELS["in_progress"], "resolved": STATUS_LABELS["resolved"],
     "closed": STATUS_LABELS["closed"], "rejected": STATUS_LABELS["rejected"],
 }

@@ -97,6 +97,12 @@ def fits_question(slot: str, msg: InboundMessage) -> bool:
     return False
 
 
+async def _latest_report(session: AsyncSession, contact: Contact, channel: str) -> Report | None:
+    return (await session.execute(
+        select(Report).where(Report.contact_id == contact.id, Report.channel == channel)
+        .order_by(Report.id.desc()).limit(1))).scalar_one_or_none()
+
+
 async def find_late_answer(hub: Hub, session: AsyncSession, contact: Contact,
                            msg: InboundMessage) -> tuple[Report, str] | None:
     """(report, slot) when the message answers, after the assembly window ended (a mail: in a
@@ -104,9 +110,7 @@ async def find_late_answer(hub: Hub, session: AsyncSession, contact: Contact,
     report on this channel: that question
     was neither answered nor skipped, the report's last message is under LATE_ANSWER_HOURS old,
     no late answer joined it yet, and the message fits the question."""
-    report = (await session.execute(
-        select(Report).where(Report.contact_id == contact.id, Report.channel == msg.channel)
-        .order_by(Report.id.desc()).limit(1))).scalar_one_or_none()
+    report = await _latest_report(session, contact, msg.channel)
     if report is None or report.status not in OPEN_STATUSES or (report.extra or {}).get(LATE_KEY):
         return None
     state = conversation.state_of(report)
@@ -142,9 +146,7 @@ async def find_followup(hub: Hub, session: AsyncSession, contact: Contact,
     never saw, and so did "vẫn còn gạch vụn chưa dọn" after the result."""
     if msg.channel not in hub.chat_channels:
         return None
-    report = (await session.execute(
-        select(Report).where(Report.contact_id == contact.id, Report.channel == msg.channel)
-        .order_by(Report.id.desc()).limit(1))).scalar_one_or_none()
+    report = await _latest_report(session, contact, msg.channel)
     if report is None or report.agency_id is None or report.status not in (
             "forwarded", "in_progress", "resolved"):
         return None
@@ -478,13 +480,8 @@ async def extend_report(hub: Hub, session: AsyncSession, report: Report, msg: In
     lifecycle.record(session, report, actor="citizen", kind="message",
                      note=text or msg.text.strip() or f"bổ sung {len(msg.attachments)} tệp đính kèm",
                      public=False)
-    if report.status in ("received", "triage") and report.agency_id is None:
-        # Still with the center: the added text may now be enough to route it (a report whose
-        # dialogue still runs waits for it to end).
-        analyze_report(hub, report, msg.meta.get("category_hint")
-                       or (report.extra or {}).get("category_hint"))
-        if report.status == "triage":
-            await route_new_report(hub, session, report, from_triage=True)
+    if still_with_center(report):
+        await reanalyse(hub, session, report, msg)
     elif report.agency_id and report.status in ("forwarded", "in_progress") and (
             text or msg.attachments):
         _remember_contacts(report, text)
@@ -500,6 +497,20 @@ async def extend_report(hub: Hub, session: AsyncSession, report: Report, msg: In
     if running and conversation.converses(hub, msg):
         await conversation.advance(hub, session, report, contact, msg)
     await _tell_too_large(hub, session, report, too_large)
+
+
+def still_with_center(report: Report) -> bool:
+    return report.status in ("received", "triage") and report.agency_id is None
+
+
+async def reanalyse(hub: Hub, session: AsyncSession, report: Report, msg: InboundMessage) -> None:
+    """A report still with the center whose text changed (added to, or edited) is analysed
+    again, the category a button or an operator gave kept; out of triage when it now routes (a
+    report whose dialogue still runs waits for it to end)."""
+    analyze_report(hub, report, msg.meta.get("category_hint")
+                   or (report.extra or {}).get("category_hint"))
+    if report.status == "triage":
+        await route_new_report(hub, session, report, from_triage=True)
 
 
 async def _tell_too_large(hub: Hub, session: AsyncSession, report: Report, names: list[str]) -> None:

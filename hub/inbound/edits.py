@@ -17,9 +17,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.inbound import conversation
+from hub.inbound.assembly import reanalyse, still_with_center
 from normalizer.schema import InboundMessage
 from router import lifecycle
-from router.assign import analyze_report, route_new_report
 from store.models import Contact, InboxEvent, Report, utcnow
 
 if TYPE_CHECKING:
@@ -71,25 +71,16 @@ async def apply_edit(hub: Hub, session: AsyncSession, contact: Contact,
     report.updated_at = utcnow()
     lifecycle.record(session, report, actor="citizen", kind="message",
                      note=f"sửa tin nhắn: {msg.text}", public=False)
-    if report.status in ("received", "triage") and report.agency_id is None:
-        await _reconsider(hub, session, report, contact, msg)
+    if still_with_center(report):
+        # The edited text may say what the report lacked ("Đèn đường ở kiệt 3 Nguyễn Huệ,
+        # phường Thuận Hóa hỏng…"): analysed again as when text is added, and the dialogue
+        # sees what is now known (the place question answered, the next one asked).
+        in_triage = report.status == "triage"
+        await reanalyse(hub, session, report, msg)
+        if not in_triage and conversation.converses(hub, msg):
+            await conversation.advance(hub, session, report, contact, msg)
     # Once with an agency the edit stays on the center's timeline: the agency is not told.
     return report
-
-
-async def _reconsider(hub: Hub, session: AsyncSession, report: Report, contact: Contact,
-                      msg: InboundMessage) -> None:
-    """The edited text may say what the report lacked ("Đèn đường ở kiệt 3 Nguyễn Huệ, phường
-    Thuận Hóa hỏng…"): a report still with the center is analysed again as when text is added
-    to it (hub.inbound.assembly.extend_report), so it may leave triage, and its dialogue sees
-    what is now known (the place question is answered, the next one asked)."""
-    # a category button's category stands (create_report keeps it on the report)
-    analyze_report(hub, report, msg.meta.get("category_hint")
-                   or (report.extra or {}).get("category_hint"))
-    if report.status == "triage":
-        await route_new_report(hub, session, report, from_triage=True)
-    elif conversation.converses(hub, msg):
-        await conversation.advance(hub, session, report, contact, msg)
 
 
 def _original_text(hub: Hub, channel: str, payload: str, external_id: str) -> str | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from aiohttp import web
 from sqlalchemy import select
 
@@ -162,31 +163,19 @@ async def test_an_edit_that_says_what_happened_takes_a_report_out_of_triage(mess
     assert await wait_for(told)
 
 
-async def test_a_buttons_category_holds_when_the_citizen_adds_text(messenger) -> None:
-    """The category a button named was dropped as soon as the citizen wrote a second message
-    within the window: the added text re-ran the classifier without it."""
+@pytest.mark.parametrize("first,second", [
+    # added text in the window re-ran the classifier without the button's category
+    ("Bãi rác tự phát ngay đầu kiệt 7 Lê Lợi", "Rác bốc mùi hôi thối, ruồi nhặng nhiều lắm"),
+    # review: a 👍 in between took the category before the citizen described anything
+    ("👍", "Bãi rác tự phát ngay đầu kiệt 7 Lê Lợi"),
+])
+async def test_a_buttons_category_holds_for_the_report_the_citizen_describes(
+        messenger, first: str, second: str) -> None:
     m = await messenger()
-    await m.post(batch([_postback("m_wh_1", "Trật tự xây dựng", "CATEGORY_construction_order")]))
-    await _settled(m)
-    await m.post(batch([message(PSID, "m_wh_2", "Bãi rác tự phát ngay đầu kiệt 7 Lê Lợi")]))
-    await _settled(m)
-    await m.post(batch([message(PSID, "m_wh_3", "Rác bốc mùi hôi thối, ruồi nhặng nhiều lắm")]))
-    await _settled(m)
+    for mid, body in (("m_wh_1", None), ("m_wh_2", first), ("m_wh_3", second)):
+        await m.post(batch([_postback(mid, "Trật tự xây dựng", "CATEGORY_construction_order")
+                            if body is None else message(PSID, mid, body)]))
+        await _settled(m)
     [report] = await _reports(m)
-    assert "ruồi nhặng" in report.description
-    assert (report.category, report.category_confidence) == ("construction_order", 1.0)
-
-
-async def test_a_thumbs_up_after_a_category_button_leaves_the_category_for_the_report(
-        messenger) -> None:
-    """Review: any message took the button's category, a 👍 in between too, and the report the
-    citizen then described was classified without it."""
-    m = await messenger()
-    await m.post(batch([_postback("m_wt_1", "Trật tự xây dựng", "CATEGORY_construction_order")]))
-    await _settled(m)
-    await m.post(batch([message(PSID, "m_wt_2", "👍")]))
-    await _settled(m)
-    await m.post(batch([message(PSID, "m_wt_3", "Bãi rác tự phát ngay đầu kiệt 7 Lê Lợi")]))
-    await _settled(m)
-    [report] = await _reports(m)
+    assert second in report.description
     assert (report.category, report.category_confidence) == ("construction_order", 1.0)

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from channels.media import MediaRefused
 from hub.analysis import Key, message_key
 from hub.dispatch import ChannelPace, claim_in_order, dispatch_rows
-from hub.inbound import apply_event, parse_event
+from hub.inbound import apply_event, media_notice, parse_event
 from hub.inbound.contacts import ensure_contacts
 from normalizer.schema import InboundMessage
 from store.ids import defer_writes, stage_new_rows, write_new_rows
@@ -432,6 +432,8 @@ class Workers:
             if state == "pending":
                 row.next_attempt_at = utcnow() + timedelta(seconds=backoff_seconds(
                     row.attempts, cfg.workers.retry_base_seconds, cfg.workers.retry_max_seconds))
+            else:  # final: the batch's refused or failed files are told once it is done
+                await media_notice.tell_if_batch_done(hub, session, row.report_id)
         if state != "stored":
             log.warning("attachment %s of channel %s: %s (%s)", att_id, att.channel, state, error)
 

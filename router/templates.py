@@ -51,6 +51,32 @@ TEMPLATES: dict[str, str] = {
         "Tệp {names} lớn hơn {limit_mb} MB nên Trung tâm không nhận được. Bạn vui lòng gửi ảnh "
         "hoặc video nhỏ hơn, hoặc đường liên kết đến tệp."
     ),
+    # A file the media worker could not download (hub.inbound.media_notice): one message for the
+    # files of a batch. {files} "2 ảnh" / "ảnh và video", {reasons} the attachment_reason_*
+    # below, {resend} what to send again.
+    "attachment_refused": (
+        "Trung tâm chưa nhận được {files} bạn gửi cho phản ánh {code} vì {reasons}. Bạn vui lòng "
+        "gửi lại {resend} tại đây."
+    ),
+    "attachment_refused@email": (
+        "Trung tâm chưa nhận được {files} bạn gửi cho phản ánh {code} vì {reasons}. Bạn vui lòng "
+        "trả lời thư này, đính kèm {resend}."
+    ),
+    "attachment_refused@sms": (
+        "Trung tâm chưa nhận được {files} của phản ánh {code} vì {reasons}. Vui lòng gửi lại "
+        "{resend} qua kênh bạn đã gửi phản ánh."
+    ),
+    "attachment_resend_smaller": "{kinds} nhỏ hơn {limit}, hoặc đường liên kết đến tệp",
+    "attachment_reason_too_large": "{kind} lớn hơn {limit}",
+    "attachment_reason_expired": "{kind} đã hết hạn trên máy chủ của kênh trước khi Trung tâm kịp tải về",
+    "attachment_reason_host": "{kind} nằm trên một trang ngoài kênh nhắn tin nên Trung tâm không tải về",
+    "attachment_reason_type": "Trung tâm không nhận loại {kind} này",
+    "attachment_reason_failed": "Trung tâm không tải được {kind} sau nhiều lần thử",
+    "attachment_reason_other": "Trung tâm không tải được {kind}",
+    "attachment_kind_image": "ảnh",
+    "attachment_kind_video": "video",
+    "attachment_kind_audio": "tệp ghi âm",
+    "attachment_kind_file": "tệp",
     # A citizen writing about a result they dispute ("vẫn chưa sửa") after it was resolved.
     "followup_after_result": (
         "Ý kiến của bạn về kết quả xử lý phản ánh {code} đã được gửi đến {agency} để xem xét lại."

@@ -549,3 +549,86 @@ async def refresh_search_text(session: AsyncSession, batch: int = 2000) -> int:
     state.value = {"at": updated.isoformat(), "id": rid}
     state.updated_at = utcnow()
     return len(rows)
+
+
+# --- what an agency handed back ---------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class ReturnedReport:
+    """A report an agency returned to the center, as that agency may still see it: no citizen
+    data (no description, address, coordinates or contact), only what places the report and
+    what became of it."""
+
+    code: str
+    category: str | None
+    ward: str | None
+    created_at: datetime
+    returned_at: datetime | None
+    reason: str | None  # the note the return was made with (the agency's own words)
+    returned_by: str | None  # the event's actor: the agency id or "user:<name>"
+    status: str  # now
+    agency_id: str | None  # the agency holding it now (None: the center)
+    rerouted_at: datetime | None  # forwarded again after the return (to ``agency_id``)
+    duplicate_of: str | None
+
+
+def returned_by_condition(session: AsyncSession, agency_id: str) -> Any:
+    """``agency_id`` is in the report's ``extra.returned_by`` (router.lifecycle.change_status
+    adds the agency that held a report when it was returned; router.assign never routes it back
+    there by rule). Not indexed: a scan of the reports, each checked by the database's JSON
+    functions (json_each on SQLite, json_array_elements_text on PostgreSQL)."""
+    if session.bind.dialect.name == "postgresql":
+        values = func.json_array_elements_text(Report.extra["returned_by"]).table_valued("value")
+    else:
+        values = func.json_each(Report.extra, "$.returned_by").table_valued("value")
+    return select(literal_column("1")).select_from(values).where(values.c.value == agency_id).exists()
+
+
+async def returned_by_agency(session: AsyncSession, agency_id: str, *, limit: int = 50,
+                             offset: int = 0) -> tuple[list[ReturnedReport], int]:
+    """The reports ``agency_id`` returned to the center, the latest return first, and their
+    count. The return shown is the last one made by the agency (its id or one of its accounts
+    as the actor); without such an event (the center took it back, an account since moved) the
+    report's last return."""
+    from store.models import Account, ReportEvent
+
+    limit = max(1, min(limit, MAX_PAGE_SIZE))
+    offset = max(0, min(offset, MAX_OFFSET))
+    cond = returned_by_condition(session, agency_id)
+    total = int((await session.execute(select(func.count()).select_from(Report).where(cond))).scalar_one())
+    if not total:
+        return [], 0
+    mine = select(Report.id).where(cond)
+    last = (select(ReportEvent.report_id, func.max(ReportEvent.at).label("at"))
+            .where(ReportEvent.report_id.in_(mine), ReportEvent.kind == "status",
+                   ReportEvent.status_to == "returned")
+            .group_by(ReportEvent.report_id).subquery())
+    rows = (await session.execute(
+        select(Report).outerjoin(last, last.c.report_id == Report.id).where(cond)
+        .order_by(last.c.at.is_(None), last.c.at.desc(), Report.id.desc())
+        .limit(limit).offset(offset))).scalars().all()
+    if not rows:
+        return [], total
+    events = (await session.execute(
+        select(ReportEvent).where(ReportEvent.report_id.in_([r.id for r in rows]),
+                                  ReportEvent.kind == "status", ReportEvent.status_to == "returned")
+        .order_by(ReportEvent.id))).scalars().all()
+    officers = {f"user:{u}" for u in (await session.execute(
+        select(Account.username).where(Account.agency_id == agency_id))).scalars()}
+    ours = {agency_id, *officers}
+    chosen: dict[int, Any] = {}
+    for event in events:  # in order: the last one of the agency's wins, else the last one
+        if event.actor in ours or chosen.get(event.report_id) is None \
+                or chosen[event.report_id].actor not in ours:
+            chosen[event.report_id] = event
+    result = []
+    for r in rows:
+        event = chosen.get(r.id)
+        at = event.at if event is not None else None
+        rerouted = r.forwarded_at if r.agency_id and r.forwarded_at and (at is None or r.forwarded_at >= at) else None
+        result.append(ReturnedReport(
+            code=r.code or "", category=r.category, ward=r.ward, created_at=r.created_at,
+            returned_at=at, reason=event.note if event is not None else None,
+            returned_by=event.actor if event is not None else None, status=r.status,
+            agency_id=r.agency_id, rerouted_at=rerouted, duplicate_of=r.duplicate_of))
+    return result, total

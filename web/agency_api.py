@@ -27,6 +27,7 @@ from store.account_tokens import principal_for_token
 from store.callbacks import callbacks_in_transaction, list_callbacks, mark_callback_done
 from store.models import Attachment, Report, utcnow
 from store.params import MAX_OFFSET, path_id, query_int
+from store.report_list import returned_by_agency
 from store.serialize import iso
 from web.context import WEB_CONTEXT
 
@@ -194,6 +195,33 @@ async def queue(request: web.Request) -> web.Response:
         "reports": [_summary(r, now) for r in rows]})
 
 
+async def returned(request: web.Request) -> web.Response:
+    """The reports the caller's agency returned to the center (``?agency=`` for the center),
+    the latest return first: read only, without citizen data (store.report_list.ReturnedReport).
+    They are no longer the agency's: ``/reports/{code}`` and its actions still answer 404."""
+    ctx = request.app[WEB_CONTEXT]
+    who = await caller(request)
+    agency = request.query.get("agency", "") if who == CENTER else who
+    if agency not in {a.id for a in ctx.agencies}:
+        raise _error(400, "give the agency whose returned reports to list",
+                     agencies=[a.id for a in ctx.agencies])
+    try:
+        limit = query_int(request.query.get("limit"), 100, 1, PAGE_MAX)
+        offset = query_int(request.query.get("offset"), 0, 0, MAX_OFFSET)
+    except ValueError:
+        raise _error(400, "limit and offset must be integers") from None
+    async with ctx.sessions() as session:
+        items, total = await returned_by_agency(session, agency, limit=limit, offset=offset)
+    return web.json_response({
+        "agency": agency, "count": total, "offset": offset,
+        "next_offset": offset + len(items) if offset + len(items) < total else None,
+        "reports": [{"code": r.code, "category": r.category, "ward": r.ward,
+                     "created_at": iso(r.created_at), "returned_at": iso(r.returned_at),
+                     "reason": r.reason, "returned_by": r.returned_by, "status": r.status,
+                     "agency": r.agency_id, "rerouted_at": iso(r.rerouted_at),
+                     "duplicate_of": r.duplicate_of} for r in items]})
+
+
 async def get_report(request: web.Request) -> web.Response:
     ctx = request.app[WEB_CONTEXT]
     who = await caller(request)
@@ -356,6 +384,7 @@ def routes() -> list[web.RouteDef]:
     base = "/api/v1"
     return [
         web.get(f"{base}/queue", queue),
+        web.get(f"{base}/returned", returned),
         web.get(f"{base}/reports/{{code}}", get_report),
         web.get(f"{base}/reports/{{code}}/attachments/{{sha256}}", get_attachment),
         web.post(f"{base}/reports/{{code}}/status", set_status),

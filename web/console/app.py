@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from web.console import accounts, auth, callbacks, calls, queue, report_page
+from web.console import accounts, auth, callbacks, calls, queue, report_page, returned
 from web.console.keys import CONFIG_KEY, SESSIONS_KEY, ConsoleConfig
 from web.console.render import STATIC_DIR, see_other, setup_templates
 
@@ -28,6 +28,7 @@ def setup_console(app: web.Application, *, sessions: async_sessionmaker[AsyncSes
     console.router.add_routes(auth.routes())
     console.router.add_routes(queue.routes())
     console.router.add_routes(report_page.routes())
+    console.router.add_routes(returned.routes())
     console.router.add_routes(callbacks.routes())
     console.router.add_routes(calls.routes())
     console.router.add_routes(accounts.routes())

@@ -319,6 +319,8 @@ async def dispatch_rows(hub: Hub, rows: list[tuple[int, str, str]], paces: dict[
                 return
             async with pace.slots:
                 await pace.start()
+                if stopping.is_set():  # stopped while this waited for a slot: not sent now
+                    return
                 done = await dispatch_row(hub, row_id)
                 if done is not None:
                     pace.health.note(done[0])
@@ -333,3 +335,70 @@ async def dispatch_rows(hub: Hub, rows: list[tuple[int, str, str]], paces: dict[
 
     await asyncio.gather(*(one_address(channel, ids)
                            for (channel, _address), ids in by_address.items()))
+
+
+class OutboxSenders:
+    """The outbox's sending side of one process: a pace per channel and, in ``serve``, one
+    sending task per channel at a time. A pass claims due rows only for channels whose task is
+    idle, so a provider that hangs (a Telegram timeout, a Zalo outage) holds its own channel's
+    rows and nothing else: the other channels' rows are claimed and sent while it waits."""
+
+    def __init__(self, hub: Hub, stopping: asyncio.Event) -> None:
+        self.hub = hub
+        self.stopping = stopping
+        self.paces: dict[str, ChannelPace] = {}
+        self.running: dict[str, asyncio.Task[None]] = {}
+
+    def busy(self) -> list[str]:
+        return sorted(c for c, task in self.running.items() if not task.done())
+
+    async def run_once(self, limit: int, *, wait: bool = True) -> int:
+        """Claim up to ``limit`` due rows of the channels not paused (and, when ``wait`` is
+        false, not already sending) and send them: awaited when ``wait`` (one pass, as `outbox`
+        tests and one-shot callers want), else in a background task per channel that wakes the
+        outbox loop when it ends. Returns how many rows were claimed."""
+        hub = self.hub
+        skip = sorted(set(hub.paused) | (set() if wait else set(self.busy())))
+        extra = OutboxMessage.channel.not_in(skip) if skip else None
+        ids = await claim_in_order(hub, limit=limit, extra_where=extra)
+        if not ids:
+            return 0
+        async with hub.sessions() as session:
+            rows = [(r[0], r[1], r[2]) for r in await session.execute(
+                select(OutboxMessage.id, OutboxMessage.channel, OutboxMessage.address)
+                .where(OutboxMessage.id.in_(ids)))]
+        if wait:
+            await self._send(rows)
+            return len(ids)
+        by_channel: dict[str, list[tuple[int, str, str]]] = {}
+        for row in rows:
+            by_channel.setdefault(row[1], []).append(row)
+        for channel, channel_rows in by_channel.items():
+            task = asyncio.create_task(self._send(channel_rows), name=f"outbox-{channel}")
+            self.running[channel] = task
+            task.add_done_callback(self._ended)
+        return len(ids)
+
+    async def _send(self, rows: list[tuple[int, str, str]]) -> None:
+        """Send claimed rows; whatever of them is still claimed when this ends early (the
+        process is stopping, or a database error broke the pass) goes back to the queue at once
+        instead of waiting out its lease."""
+        try:
+            await dispatch_rows(self.hub, rows, self.paces, self.stopping)
+        except Exception:
+            log.exception("outbox sending pass failed; its unsent rows go back to the queue")
+            await put_back(self.hub, [r[0] for r in rows])
+            return
+        if self.stopping.is_set():
+            await put_back(self.hub, [r[0] for r in rows])
+
+    def _ended(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("outbox sending task %s failed", task.get_name(), exc_info=task.exception())
+        self.hub.outbox_wakeup.set()  # the channel is free: its next rows may be claimed
+
+    async def stop(self) -> None:
+        tasks = [t for t in self.running.values() if not t.done()]
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        self.running.clear()

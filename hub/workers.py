@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from channels.media import MediaRefused
 from hub.analysis import Key, message_key
-from hub.dispatch import ChannelPace, claim_in_order, dispatch_rows
+from hub.dispatch import OutboxSenders
 from hub.inbound import apply_event, media_notice, parse_event
 from hub.inbound.contacts import ensure_contacts
 from normalizer.schema import InboundMessage
@@ -86,7 +86,7 @@ class Workers:
         self.hub = hub
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
-        self._paces: dict[str, ChannelPace] = {}  # outbox send pace per channel
+        self._senders = OutboxSenders(hub, self._stopping)  # outbox paces and sending tasks
 
     # (model, claimed state) of every queue a worker claims rows from.
     QUEUES = ((InboxEvent, "claimed"), (OutboxMessage, "sending"), (Attachment, "fetching"))
@@ -95,7 +95,7 @@ class Workers:
         self._tasks = [
             asyncio.create_task(self._heartbeat()),
             asyncio.create_task(self._loop("inbox", self.hub.inbox_wakeup, self.run_inbox_once)),
-            asyncio.create_task(self._loop("outbox", self.hub.outbox_wakeup, self.run_outbox_once)),
+            asyncio.create_task(self._loop("outbox", self.hub.outbox_wakeup, self._outbox_pass)),
             asyncio.create_task(self._loop("media", self.hub.media_wakeup, self.run_media_once)),
         ]
 
@@ -106,6 +106,7 @@ class Workers:
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
+        await self._senders.stop()
 
     async def _heartbeat(self) -> None:
         """Keep this worker's claims alive (every third of the lease), so a short lease is safe
@@ -376,18 +377,15 @@ class Workers:
 
     # --- outbox ------------------------------------------------------------------------------
     async def run_outbox_once(self) -> int:
-        hub, cfg = self.hub, self.hub.settings.workers
-        limit = await self._yield_to_intake(cfg.outbox_batch)
-        paused = list(hub.paused)
-        extra = OutboxMessage.channel.not_in(paused) if paused else None
-        ids = await claim_in_order(hub, limit=limit, extra_where=extra)
-        if ids:
-            async with hub.sessions() as session:
-                rows = [tuple(r) for r in await session.execute(
-                    select(OutboxMessage.id, OutboxMessage.channel, OutboxMessage.address)
-                    .where(OutboxMessage.id.in_(ids)))]
-            await dispatch_rows(hub, rows, self._paces, self._stopping)
-        return len(ids)
+        """One outbox pass, its sends awaited."""
+        limit = await self._yield_to_intake(self.hub.settings.workers.outbox_batch)
+        return await self._senders.run_once(limit, wait=True)
+
+    async def _outbox_pass(self) -> int:
+        """The serve loop's pass: rows of the channels not sending now, each channel's sent by
+        its own task, so a provider that hangs delays only its own channel."""
+        limit = await self._yield_to_intake(self.hub.settings.workers.outbox_batch)
+        return await self._senders.run_once(limit, wait=False)
 
     # --- media -------------------------------------------------------------------------------
     async def run_media_once(self) -> int:

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from normalizer.phones import normalize_phone
 from normalizer.schema import DeliveryResult, OutboundMessage
+from router import templates
 from router.messages import citizen_message, outbound_row
 from store.callbacks import add_callback
 from store.models import Contact, OutboxMessage, Report
@@ -37,19 +38,29 @@ log = logging.getLogger("hub.router.fallback")
 
 # (outbox sender, kind of address it needs), in the order they are tried.
 ROUTES: tuple[tuple[str, str], ...] = (("zns", "phone"), ("sms", "phone"), ("email", "email"))
+# Messages that belong to the conversation on the citizen's channel (the dialogue's questions,
+# replies to a command or to what they just wrote): never sent by another route.
+CONVERSATION_TEMPLATES = frozenset({
+    "ask", "ask_phone", "ask_photo", "ask_place", "category_chosen", "dialogue_thanks",
+    "dialogue_triage", "smalltalk_greeting", "smalltalk_thanks", "welcome", "status_usage",
+    "my_codes", "status", "status_own", "status_public", "status_unknown", "cancel_finished",
+    "cancel_forwarded", "cancel_none", "rating_thanks", "followup_after_result",
+    "followup_to_agency"})
 
 
 async def contact_points(session: AsyncSession, report: Report) -> dict[str, list[str]]:
-    """Phones (E.164) and emails the citizen gave, best first, without duplicates."""
+    """Phones (E.164) and emails the citizen gave, best first, without duplicates: their
+    contact's, then those their text gives as their own (``found_contacts`` ``own_*``); never
+    another person's number their report names (the house owner, a contractor's card)."""
     phones: list[str] = []
     emails: list[str] = []
     contact = await session.get(Contact, report.contact_id) if report.contact_id else None
     found = (report.extra or {}).get("found_contacts") or {}
-    for raw in [contact.phone if contact else None, *(found.get("phones") or [])]:
+    for raw in [contact.phone if contact else None, *(found.get("own_phones") or [])]:
         phone = normalize_phone(raw) if raw else None
         if phone and phone not in phones:
             phones.append(phone)
-    for raw in [contact.email if contact else None, *(found.get("emails") or [])]:
+    for raw in [contact.email if contact else None, *(found.get("own_emails") or [])]:
         email = (raw or "").strip().lower()
         if email and "@" in email and email not in emails:
             emails.append(email)
@@ -110,6 +121,12 @@ async def route_elsewhere(ctx: RouterContext, session: AsyncSession, report: Rep
     A message with a template is worded again for the new route, with the ``prefix`` the
     original carried ("Phản ánh … của bạn đã được gộp vào …": a merged reporter's own code)."""
     from_channel = from_channel or report.channel
+    if template in CONVERSATION_TEMPLATES:
+        # A question of the dialogue or a reply to what the citizen just wrote: on another
+        # route (a paid ZNS template, an SMS) it could not be answered or would mean nothing.
+        record_event(session, report, actor="system", kind="notification", public=False,
+                     note=f"không chuyển tin trò chuyện '{template}' sang kênh khác ({reason})")
+        return None
     templated = bool(template) and not str(template).startswith("command:")
     if templated and not prefix and text:
         prefix = _prefix_of(text, template, values, from_channel)
@@ -164,7 +181,7 @@ def _prefix_of(text: str, template: str, values: dict[str, Any], channel: str) -
     """What a sent text carried before its template's own words (a merged reporter's prefix)."""
     written = citizen_message(template, channel, values).text
     at = text.find(written) if written else -1
-    return text[:at] if at > 0 else ""
+    return templates.without_salutation(text[:at]) if at > 0 else ""
 
 
 def citizen_message_text(text: str, code: str | None) -> OutboundMessage:

@@ -124,6 +124,11 @@ TEMPLATES: dict[str, str] = {
         "được bổ sung vào đúng phản ánh."
     ),
     "email_subject_default": "Trung tâm Giám sát, điều hành đô thị thông minh",
+    # Email to a citizen opens and closes as Vietnamese administrative mail does. {person}: the
+    # name the recipient gave in their own mail (reply_context["name"]), else the line without it.
+    "email_salutation": "Kính gửi Ông/Bà {person},",
+    "email_salutation_noname": "Kính gửi Ông/Bà,",
+    "email_signoff": "Trân trọng,\nTrung tâm Giám sát, điều hành đô thị thông minh",
     # Zalo's request-user-info card (title ≤ 100 characters, subtitle ≤ 500).
     "zalo_request_info_title": "Chia sẻ thông tin liên hệ với Trung tâm",
     "zalo_request_info_subtitle": (
@@ -348,9 +353,10 @@ def thread_subject(citizen_subject: str, code: str) -> str:
 
 
 def for_channel(message: OutboundMessage, channel: str) -> OutboundMessage:
-    """What a channel's medium needs on top of the text: a mail gets a subject (always) and the
-    hint that a reply keeping the code in the subject joins the report. A report that came by
-    mail is answered in the citizen's own thread (``thread_subject``)."""
+    """What a channel's medium needs on top of the text: a mail gets a subject (always), the
+    salutation and sign-off of administrative mail, and the hint that a reply keeping the code in
+    the subject joins the report. A report that came by mail is answered in the citizen's own
+    thread (``thread_subject``)."""
     if channel != "email":
         return message
     citizen_subject = str((message.reply_context or {}).get("subject") or "")
@@ -359,7 +365,33 @@ def for_channel(message: OutboundMessage, channel: str) -> OutboundMessage:
     else:
         subject_line = (message.subject or "").strip() or render("email_subject_default")
     text = message.text
+    if not text.startswith(_SALUTATION_START):
+        name = greeting_name((message.reply_context or {}).get("name"))
+        salutation = render("email_salutation", person=name) if name else render("email_salutation_noname")
+        text = f"{salutation}\n\n{text}\n\n{render('email_signoff')}"
     hint = render("email_reply_hint", code=message.report_code) if message.report_code else ""
     if hint and hint not in text:
         text = f"{text}\n\n{hint}"
     return dataclasses.replace(message, subject=subject_line, text=text)
+
+
+_SALUTATION_START = TEMPLATES["email_salutation_noname"][:-1]  # "Kính gửi Ông/Bà"
+GREETING_NAME_MAX = 80
+
+
+def greeting_name(value: object) -> str:
+    """The recipient's own name as a salutation may carry it; "" when there is none fit to
+    print (an address as display name, quotes, an over-long name)."""
+    name = " ".join(str(value or "").replace('"', " ").split()).strip(" ,;")
+    if not name or "@" in name or len(name) > GREETING_NAME_MAX:
+        return ""
+    return name
+
+
+def without_salutation(text: str) -> str:
+    """``text`` without the salutation ``for_channel`` opened a mail with (a mail's words moved
+    to another route keep what came before the template's own, not the salutation)."""
+    if text.startswith(_SALUTATION_START):
+        head, sep, rest = text.partition("\n\n")
+        return rest if sep else ""
+    return text

@@ -160,6 +160,10 @@ class EmailChannel(ChannelAdapter):
                                      data=None if a.refused else a.data)
                        for a in mail.attachments]
         reply_context: dict[str, Any] = {"subject": mail.subject}
+        if mail.from_name and not mail.reply_to:
+            # the salutation of our answers (router.templates.for_channel): only the name of the
+            # person they go to, never a From name when replies go to another address
+            reply_context["name"] = mail.from_name
         if mail.message_id:
             reply_context["message_id"] = mail.message_id
             reply_context["references"] = mail.references[-9:]

@@ -32,8 +32,15 @@ def body_of(received) -> str:
     return received.message.get_body(("plain",)).get_content()
 
 
+SIGNOFF = "\n\n" + templates.render("email_signoff")
+
+
 def without_hint(text: str) -> str:
-    return text.split("\n—\n")[0].strip()
+    """A mail's own words: without the reply hint, and without the salutation and sign-off every
+    mail to a citizen has (checked here)."""
+    body = text.split("\n—\n")[0].strip()
+    assert body.startswith("Kính gửi Ông/Bà") and body.endswith(SIGNOFF), body
+    return templates.without_salutation(body)[:-len(SIGNOFF)].strip()
 
 
 async def _mails(sink, count):

@@ -59,8 +59,9 @@ async def test_email_citizen_hears_updates_then_sms_after_a_bounce(settings_fact
     await wait_for(lambda: _mails(smtp_sink, count + 1))
     update = smtp_sink.received[-1].message
     assert f"[#{code}]" in update["Subject"] and update["In-Reply-To"] == "<router-e2e.1@gmail.com>"
-    assert f"Phản ánh {code} đang được Công ty Môi trường đô thị Huế xử lý." in (
-        update.get_body(("plain",)).get_content())
+    body = update.get_body(("plain",)).get_content()
+    assert body.startswith("Kính gửi Ông/Bà Nguyễn Lan,\n\n")  # the name of her own mail
+    assert f"Phản ánh {code} đang được Công ty Môi trường đô thị Huế xử lý." in body
 
     # the citizen's mailbox is disabled: the bounce for that update sends it on by SMS
     dovecot_server.deliver(bounce(update["Message-ID"]), user=mail_user)

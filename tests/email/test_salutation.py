@@ -1,0 +1,96 @@
+"""Mail to a citizen opens and closes as Vietnamese administrative mail does: "Kính gửi Ông/Bà
+<their name>," … "Trân trọng,\\n<the center>". The name is only ever the recipient's own (the
+From of their mail, when our answers go back to that address); SMS and chat texts are unchanged."""
+from __future__ import annotations
+
+import base64
+from email.message import EmailMessage
+from email.policy import SMTP
+from typing import Any
+
+from sqlalchemy import select
+
+from channels.email.adapter import EmailChannel
+from channels.email.settings import EmailSettings
+from hub.keys import HUB_KEY
+from normalizer.schema import OutboundMessage
+from router import templates
+from router.messages import citizen_message
+from store.models import Report
+from tests.conftest import wait_for
+from tests.dialogue.test_mail_dialogues import _mails, body_of
+from tests.email.conftest import CENTER, email_section, needs_dovecot
+
+CITIZEN, STRANGER = "hoa.tran@gmail.com", "ai.do@yahoo.com"
+SIGNOFF = "Trân trọng,\nTrung tâm Giám sát, điều hành đô thị thông minh"
+
+
+def _mail(sender: str, subject: str, body: str, n: int, reply_to: str | None = None) -> bytes:
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = sender, CENTER, subject
+    msg["Message-ID"] = f"<salutation.{n}@mail.test>"
+    if reply_to:
+        msg["Reply-To"] = reply_to
+    msg.set_content(body)
+    return msg.as_bytes(policy=SMTP)
+
+
+def _parse(raw: bytes) -> Any:
+    adapter = EmailChannel(None, EmailSettings(username=CENTER, from_address=CENTER))  # type: ignore[arg-type]
+    [message] = adapter.parse({"raw": base64.b64encode(raw).decode(), "uid": 1, "uidvalidity": 1,
+                               "mailbox": "INBOX"})
+    return message
+
+
+def test_the_name_is_kept_only_when_answers_go_to_its_address() -> None:
+    own = _parse(_mail(f"Trần Thị Hoa <{CITIZEN}>", "Đèn hỏng", "Đèn đường hỏng.", 1))
+    assert own.reply_context["name"] == "Trần Thị Hoa"
+    # answers go to the secretary's address: not Mrs Hoa who reads them
+    other = _parse(_mail(f"Trần Thị Hoa <{CITIZEN}>", "Đèn hỏng", "Đèn đường hỏng.", 2,
+                         reply_to="thu.ky@congty.vn"))
+    assert "name" not in other.reply_context
+
+
+def test_email_only_is_framed_and_an_unknown_name_is_not_invented() -> None:
+    values = {"code": "PA-2026-000007", "status_url": "http://hub.test/r/PA-2026-000007"}
+    named = templates.for_channel(citizen_message("ack", "email", values, report_code=values["code"],
+                                                  reply_context={"name": "Trần Thị Hoa"}), "email")
+    plain_text = templates.render("ack", **values)
+    assert named.text.startswith(f"Kính gửi Ông/Bà Trần Thị Hoa,\n\n{plain_text}\n\n{SIGNOFF}\n\n—\n")
+    unnamed = templates.for_channel(citizen_message("ack", "email", values,
+                                                    report_code=values["code"]), "email")
+    assert unnamed.text.startswith(f"Kính gửi Ông/Bà,\n\n{plain_text}\n\n{SIGNOFF}")
+    address_as_name = OutboundMessage(text="x", reply_context={"name": CITIZEN})
+    assert templates.for_channel(address_as_name, "email").text.startswith("Kính gửi Ông/Bà,\n")
+    for channel in ("sms", "zalo", "messenger", "telegram", "web"):
+        message = citizen_message("ack", channel, values, reply_context={"name": "Trần Thị Hoa"})
+        text = templates.for_channel(message, channel).text
+        assert "Kính gửi" not in text and "Trân trọng" not in text, channel
+    # framed once, whatever passes through for_channel again
+    assert templates.for_channel(named, "email").text == named.text
+
+
+@needs_dovecot
+async def test_a_citizen_is_greeted_by_name_and_a_stranger_never_with_theirs(
+        settings_factory: Any, hub_client: Any, dovecot_server: Any, mail_user: str,
+        smtp_sink: Any) -> None:
+    client = await hub_client(settings_factory(
+        channels={"email": email_section(dovecot_server, mail_user, smtp_sink)},
+        workers={"leader_lease_seconds": 3}))
+    dovecot_server.deliver(_mail(f"Trần Thị Hoa <{CITIZEN}>", "Đèn đường hỏng",
+                                 "Đèn đường trước số 12 Lê Lợi hỏng cả tuần nay.", 1), user=mail_user)
+    [ack] = await wait_for(lambda: _mails(smtp_sink, 1), timeout=20)
+    text = body_of(ack)
+    assert text.startswith("Kính gửi Ông/Bà Trần Thị Hoa,\n\nTrung tâm Giám sát") and "Mã phản ánh" in text
+    assert f"\n\n{SIGNOFF}\n\n—\n" in text  # the sign-off before the reply hint
+    async with client.app[HUB_KEY].sessions() as session:
+        code = (await session.execute(select(Report.code))).scalar_one()
+
+    # Someone else asks about the report: their own name, never the reporter's.
+    dovecot_server.deliver(_mail(f"Đỗ Văn Ai <{STRANGER}>", f"Hỏi {code}",
+                                 "Phản ánh này xử lý chưa?", 2), user=mail_user)
+    mails = await wait_for(lambda: _mails(smtp_sink, 2), timeout=20)
+    [answer] = [m for m in mails if m.message["To"].addresses[0].addr_spec == STRANGER]
+    text = body_of(answer)
+    assert text.startswith("Kính gửi Ông/Bà Đỗ Văn Ai,\n\n") and "Hoa" not in text
+    assert text.rstrip().endswith(SIGNOFF)

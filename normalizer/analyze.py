@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from normalizer.classify import classify
-from normalizer.phones import extract_emails, extract_phones
+from normalizer.phones import extract_emails, extract_phones, own_emails, own_phones
 from normalizer.places import resolve_place
 from normalizer.text import nfc
 
@@ -39,6 +39,10 @@ class Analysis:
     phones: tuple[str, ...]  # E.164
     emails: tuple[str, ...]
     place_confidence: float = 0.0
+    # Of those, the ones the text gives as the writer's own (normalizer.phones.own_phones):
+    # only these may become the citizen's contact.
+    own_phones: tuple[str, ...] = ()
+    own_emails: tuple[str, ...] = ()
 
 
 def analyze(
@@ -65,4 +69,6 @@ def analyze(
         phones=tuple(extract_phones(contact_text)) if _may_hold_phone(contact_text) else (),
         emails=tuple(extract_emails(contact_text)) if "@" in contact_text else (),
         place_confidence=place.confidence,
+        own_phones=tuple(own_phones(contact_text)) if _may_hold_phone(contact_text) else (),
+        own_emails=tuple(own_emails(contact_text)) if "@" in contact_text else (),
     )

@@ -127,6 +127,62 @@ def extract_phones(text: str | None, region: str = "VN") -> list[str]:
     return list(seen)
 
 
+# Whose number is it? A report names other people's numbers too: the house owner who builds
+# onto the sidewalk, a contractor's card, the shop that overcharges. Only the writer's own
+# number may become their contact (a fallback route for the hub's news, "we have your phone").
+# A number is the writer's when the words before it on its line are a contact cue ("SĐT",
+# "liên hệ", "gọi cho em theo số") followed by nothing but the writer's own words, or when it
+# stands alone on its line ("0905 123 456 ạ", an answer, a signature line).
+_SELF_CUE = re.compile(
+    r"(?:^|\W)(?:s\s*dt|so\s+dien\s+thoai|dien\s+thoai|dtdd|dt|so\s+dt|lien\s+he|lh|"
+    r"goi|nhan\s+tin|zalo|phone|tel|mobile|e-?mail|gmail|mail|hop\s+thu)(?=\W|$)")
+# What may stand between the cue and the number: the writer naming themself, and filler.
+_OWN_WORDS = frozenset("""
+    cua toi em minh chau con tui tao la so nay day a nhe nha nhé neu can khi xin vui long cho
+    qua theo lai voi hoac va ben duoi sau lien he lh goi nhan tin zalo dt sdt dien thoai
+    """.split())
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def _own_position(text: str, start: int, end: int) -> bool:
+    """The contact found at text[start:end] is the writer's own (see above)."""
+    from normalizer.text import fold
+
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    before = fold(text[line_start:start])[-80:]
+    after = fold(text[end:len(text) if line_end < 0 else line_end])
+    if not _WORD.search(before) and all(w in _OWN_WORDS for w in _WORD.findall(after)):
+        return True  # alone on its line (an answer, a signature line)
+    cues = list(_SELF_CUE.finditer(before))
+    if not cues:
+        return False
+    return all(w in _OWN_WORDS for w in _WORD.findall(before[cues[-1].end():]))
+
+
+def own_phones(text: str | None, region: str = "VN") -> list[str]:
+    """The numbers of ``extract_phones`` that the text gives as the writer's own."""
+    if not text:
+        return []
+    seen: dict[str, None] = {}
+    for start, end, e164 in _phone_matches(text, region):
+        if _own_position(text, start, end):
+            seen.setdefault(e164, None)
+    return list(seen)
+
+
+def own_emails(text: str | None) -> list[str]:
+    """The addresses of ``extract_emails`` that the text gives as the writer's own."""
+    if not text:
+        return []
+    seen: dict[str, None] = {}
+    for m in _EMAIL.finditer(text):
+        if _own_position(text, m.start(), m.end()):
+            local = m.group(1).rstrip(".")
+            seen.setdefault(f"{local}@{m.group(2).lower()}", None)
+    return list(seen)
+
+
 def extract_emails(text: str | None) -> list[str]:
     """E-mail addresses in free text, lower-cased domain, first-seen order, no repeats."""
     if not text:

@@ -45,7 +45,8 @@ def analyze_report(ctx: RouterContext, report: Report, category_hint: str | None
         # Why this ward: the name seen (often a pre-2025 ward) and how sure the match is.
         report.extra = {**(report.extra or {}), "place": {
             "matched": result.place_matched, "confidence": result.place_confidence}}
-    found = {"phones": list(result.phones), "emails": list(result.emails)}
+    found = {"phones": list(result.phones), "emails": list(result.emails),
+             "own_phones": list(result.own_phones), "own_emails": list(result.own_emails)}
     if any(found.values()):
         report.extra = {**(report.extra or {}), "found_contacts": found}
 

@@ -93,7 +93,9 @@ def fits_question(slot: str, msg: InboundMessage) -> bool:
     if slot == "phone":
         from normalizer.phones import extract_phones
 
-        return bool((msg.contact is not None and msg.contact.phone) or extract_phones(msg.text))
+        # a contact card may be anyone's (the landlord, a contractor): not the citizen's phone
+        return bool((msg.contact is not None and msg.contact.phone) or (
+            not msg.meta.get("business_card") and extract_phones(msg.text)))
     return False
 
 
@@ -455,7 +457,7 @@ async def extend_report(hub: Hub, session: AsyncSession, report: Report, msg: In
         report.place_source = "citizen"
         await _ward_from_address(hub, session, report)
     elif running and plain and state.pending == "phone" and text and contact is not None \
-            and not contact.phone:
+            and not contact.phone and not msg.meta.get("business_card"):
         # "sdt em 0935.111.222 nha" answering "your phone?": the citizen's own number, for the
         # console, the export and their next reports (as a shared contact card would be)
         from normalizer.phones import extract_phones
@@ -529,16 +531,17 @@ def megabytes(size: int) -> str:
 
 
 def _remember_contacts(report: Report, text: str) -> None:
-    """Phones and emails in text added after routing (an answer to "your phone?") join the
-    report's contact points, as the analysis does for the first text."""
-    from normalizer.phones import extract_emails, extract_phones
+    """Phones and emails in text added after routing join the report's contact points, as the
+    analysis does for the first text; the writer's own ones (``own_phones``) apart."""
+    from normalizer.phones import extract_emails, extract_phones, own_emails, own_phones
 
     phones, emails = extract_phones(text), extract_emails(text)
     if not (phones or emails):
         return
     found = dict((report.extra or {}).get("found_contacts") or {})
-    found["phones"] = list(dict.fromkeys([*(found.get("phones") or []), *phones]))
-    found["emails"] = list(dict.fromkeys([*(found.get("emails") or []), *emails]))
+    for key, new in (("phones", phones), ("emails", emails), ("own_phones", own_phones(text)),
+                     ("own_emails", own_emails(text))):
+        found[key] = list(dict.fromkeys([*(found.get(key) or []), *new]))
     report.extra = {**(report.extra or {}), "found_contacts": found}
 
 

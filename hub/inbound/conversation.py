@@ -64,7 +64,7 @@ async def have(session: AsyncSession, report: Report, contact: Contact | None,
         if found is not None:
             slots.add("photo")
     if (contact is not None and contact.phone) or ((report.extra or {}).get("found_contacts")
-                                                    or {}).get("phones"):
+                                                    or {}).get("own_phones"):
         slots.add("phone")
     return frozenset(slots)
 

@@ -22,6 +22,8 @@ def test_analyze_reads_category_place_and_contacts():
         phones=("+84905123456",),
         emails=("tran.b@gmail.com",),
         place_confidence=a.place_confidence,
+        own_phones=("+84905123456",),  # "SĐT 0905…": the writer's own
+        own_emails=("tran.b@gmail.com",),
     )
     assert 0.0 < a.category_confidence <= 1.0
     assert a.place_confidence >= 0.9

@@ -1,0 +1,116 @@
+"""A report names other people's numbers (the house owner who builds onto the sidewalk, a
+contractor's card): those never become the citizen's contact. When Zalo cannot reach the
+citizen, the hub's news goes by ZNS only to a number the citizen gave as their own, and a
+question of the dialogue is not sent by another route at all."""
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from hub.keys import HUB_KEY
+from normalizer.phones import own_emails, own_phones
+from store.models import OutboxMessage, Report, ReportEvent
+from tests.conftest import wait_for
+from tests.zalo.support import CS, ZNS, api_answer, signed, stamped, zalo_settings
+
+OUTSIDE_WINDOW = api_answer("api_message_cs__error_-230")
+
+
+@pytest.mark.parametrize(("text", "own"), [
+    ("Nhà số 7 Kim Long đang xây lấn ra vỉa hè, chủ nhà là ông Lâm 0977123123", []),
+    ("liên hệ chủ nhà 0977123123", []),
+    ("Số điện thoại của chủ quán là 0977 123 123", []),
+    ("Danh thiếp: Nhà thầu Minh Phát 0905777888", []),
+    ("karaoke nhà 0977123123 hát đến 12h đêm", []),
+    ("Nguyễn Văn A - 0905123456", []),  # whose? not said: not taken
+    ("SĐT của tôi: 0905 123 456", ["+84905123456"]),
+    ("sdt em 0905.123.456 nha", ["+84905123456"]),
+    ("0905123456", ["+84905123456"]),
+    ("0905.123.456 ạ", ["+84905123456"]),
+    ("Gọi cho em theo số 0905123456 nhé", ["+84905123456"]),
+    ("Nguyễn Văn A\nĐT: 0905123456", ["+84905123456"]),
+    ("Cong bi tac, lien he 0905123456", ["+84905123456"]),
+])
+def test_own_phones_are_the_ones_the_writer_gives_as_theirs(text: str, own: list[str]) -> None:
+    assert own_phones(text) == own
+
+
+def test_own_emails() -> None:
+    assert own_emails("email: lan.nguyen@gmail.com") == ["lan.nguyen@gmail.com"]
+    assert own_emails("chủ quán là anh Hùng hungnv@gmail.com") == []
+
+
+@pytest.fixture
+def zalo_unreachable(settings_factory: Any, hub_client: Any, fake_api: Any) -> Any:
+    """A hub whose Zalo messages all come back "outside the interaction window" (-230), so
+    every citizen message needs another route; ZNS answers as Zalo does."""
+    from tests.zalo.support import FakeZalo
+
+    async def start() -> tuple[Any, Any]:
+        api = await fake_api()
+        fake = FakeZalo(api)
+        api.on("POST", CS, default=OUTSIDE_WINDOW)
+        client = await hub_client(settings_factory(None, **zalo_settings(api.url)))
+        return client, fake
+    return start
+
+
+async def _settled(client: Any) -> tuple[Report, list[OutboxMessage], list[str]]:
+    hub = client.app[HUB_KEY]
+
+    async def done() -> tuple[Report, list[OutboxMessage], list[str]] | None:
+        async with hub.sessions() as session:
+            report = (await session.execute(select(Report))).scalars().first()
+            rows = list((await session.execute(select(OutboxMessage).order_by(
+                OutboxMessage.id))).scalars())
+            if report is None or not rows or any(r.state not in ("sent", "dead") for r in rows):
+                return None
+            notes = list((await session.execute(select(ReportEvent.note).where(
+                ReportEvent.report_id == report.id))).scalars())
+            return report, rows, [n or "" for n in notes]
+    return await wait_for(done)
+
+
+async def test_the_house_owners_number_gets_no_zns(zalo_unreachable: Any) -> None:
+    client, fake = await zalo_unreachable()
+    raw = stamped("user_send_text__report", msg_id="b7000000000000000001",
+                  text="Nhà số 7 Kim Long đang xây lấn ra vỉa hè, chủ nhà là ông Lâm 0977123123")
+    assert (await client.post("/webhooks/zalo", data=raw, headers=signed(raw))).status == 200
+    report, rows, notes = await _settled(client)
+    assert fake.api.calls_to(CS), "the acknowledgement was tried on Zalo"
+    # The number stays in the text (and in the report's contact points for the agency) …
+    assert report.extra["found_contacts"]["phones"] == ["+84977123123"]
+    assert report.extra["found_contacts"]["own_phones"] == []
+    # … but nothing was sent to it: no ZNS, no SMS, no call-back entry.
+    assert [c.json()["phone"] for c in fake.api.calls_to(ZNS)] == []
+    assert {r.channel for r in rows} == {"zalo"}
+
+
+async def test_the_citizens_own_number_gets_the_zns_but_not_the_dialogue_question(
+        zalo_unreachable: Any) -> None:
+    client, fake = await zalo_unreachable()
+    raw = stamped("user_send_text__report", msg_id="b7000000000000000002",
+                  text="Cống bị tắc ở kiệt 12 Kim Long, nước tràn ra đường. SĐT của tôi 0905123456")
+    assert (await client.post("/webhooks/zalo", data=raw, headers=signed(raw))).status == 200
+    report, rows, notes = await _settled(client)
+    zns = [c.json() for c in fake.api.calls_to(ZNS)]
+    assert [c["phone"] for c in zns] == ["84905123456"]  # the acknowledgement, once
+    assert zns[0]["template_data"]["code"] == report.code
+
+    # A question of the dialogue that Zalo could not deliver stays on Zalo.
+    from router.fallback import route_elsewhere
+
+    hub = client.app[HUB_KEY]
+    async with hub.sessions() as session, session.begin():
+        fresh = await session.get(Report, report.id)
+        assert await route_elsewhere(hub, session, fresh, "ask_photo", {"code": report.code},
+                                     reason="zalo: outside window") is None
+    async with hub.sessions() as session:
+        channels = list((await session.execute(select(OutboxMessage.template).where(
+            OutboxMessage.channel != "zalo"))).scalars())
+        notes = list((await session.execute(select(ReportEvent.note).where(
+            ReportEvent.report_id == report.id))).scalars())
+    assert "ask_photo" not in channels
+    assert any("không chuyển tin trò chuyện 'ask_photo'" in (n or "") for n in notes)

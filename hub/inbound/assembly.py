@@ -229,12 +229,20 @@ async def _ward_from_address(hub: Hub, session: AsyncSession, report: Report) ->
                       actor="system")
 
 
+# Who handles the report, as a citizen names them in an answer ("tôi sẽ chỉ chỗ cho cán bộ",
+# "đã có nhân viên đến"): not a problem of public service, and not part of another phrase
+# ("chỗ cho cán" folds to "cho can", the lexicon's dog bite).
+_HANDLERS = re.compile(r"\b(?:can bo|cong chuc|nhan vien|ubnd|uy ban nhan dan|doan kiem tra|"
+                       r"don vi|co quan chuc nang)\b")
+
+
 def _another_problem(report: Report, text: str) -> bool:
     """The text names a problem of another category than the report's ("Đèn đường kiệt 9 hỏng"
     after a report about rubbish): a new report that happens to name a place, not the answer."""
     from normalizer.classify import lexicon_hits, words
 
-    hits = {category for category, _ in lexicon_hits(words(text or ""))}
+    said = _HANDLERS.sub(" ", " ".join(words(text or ""))).split()
+    hits = {category for category, _ in lexicon_hits(said)}
     return bool(hits) and report.category not in hits
 
 
@@ -346,9 +354,29 @@ async def apply_citizen_message(hub: Hub, session: AsyncSession, contact: Contac
                 await lifecycle.notify_citizen(session, hub, followed, "followup_to_agency")
             return followed
     if report is not None:
+        asked = await _agency_asked_last(session, report, msg.channel)
         await extend_report(hub, session, report, msg, contact)
+        if asked and report.status in ("forwarded", "in_progress") and msg.text.strip() and \
+                not dialogue.says_nothing(msg.text):
+            # The answer to the agency's question came while the chat was still being put
+            # together: the citizen hears it arrived, as after the window (once: the thanks is
+            # now the last thing said).
+            await lifecycle.notify_citizen(session, hub, report, "followup_to_agency")
         return report
     return await create_report(hub, session, contact, msg)
+
+
+async def _agency_asked_last(session: AsyncSession, report: Report, channel: str) -> bool:
+    """The last thing the hub said to the citizen on this channel about the report is an
+    agency's question or reply."""
+    if report.id is None or report.agency_id is None:
+        return False
+    last = (await session.execute(
+        select(OutboxMessage.template).where(
+            OutboxMessage.report_id == report.id, OutboxMessage.purpose == "citizen",
+            OutboxMessage.channel == channel)
+        .order_by(OutboxMessage.id.desc()).limit(1))).scalar()
+    return last == "agency_reply"
 
 
 def _agency_writing(hub: Hub, address: str | None) -> str | None:

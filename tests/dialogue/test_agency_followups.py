@@ -111,3 +111,52 @@ async def test_a_typed_answer_to_the_phone_question_is_the_citizens_phone(settin
         phone = (await session.execute(select(Contact.phone).where(
             Contact.channel_user_id == "512340203"))).scalar_one()
     assert phone == "+84935111222"
+
+
+async def test_an_answer_naming_the_officer_joins_the_report(
+        settings_factory, hub_client, fake_api):
+    """Zalo walkthrough: "… chỉ chỗ cho cán bộ" read as a public-service problem (and "chỗ cho
+    cán" as the lexicon's dog bite) and became a new report the agency never saw."""
+    client, bot_api = await telegram_hub(settings_factory, hub_client, fake_api, window=0.02)
+    citizen = TelegramCitizen(client, bot_api, chat=512340203, first_update=830740001)
+    await citizen.say(FIRST)
+    await citizen.say("xong")
+    code, agency = await _forwarded(client, citizen)
+    await asyncio.sleep(2)
+    told = len(await citizen.answers(1))
+    resp = await client.post(f"/api/v1/reports/{code}/reply", headers=agency,
+                             json={"text": "Sáng mai đơn vị cử người xuống, anh/chị có nhà không?"})
+    assert resp.status == 202, await resp.text()
+    told = len(await citizen.answers(told + 1))
+    await asyncio.sleep(2)
+    await citizen.say("Vâng, sáng mai tôi sẽ có mặt để chỉ chỗ cho cán bộ")
+    texts = await citizen.answers(told + 1)
+    assert len(await citizen.reports()) == 1
+    assert texts[-1] == templates.render("followup_to_agency", code=code,
+                                         agency="Công ty Môi trường đô thị Huế")
+
+
+async def test_an_answer_to_the_agency_inside_the_assembly_window_is_acknowledged(
+        settings_factory, hub_client, fake_api):
+    """Zalo walkthrough: an answer to the agency's question that came while the chat was still
+    being assembled joined the report in silence; now it is thanked, once."""
+    client, bot_api = await telegram_hub(settings_factory, hub_client, fake_api, window=1.0)
+    citizen = TelegramCitizen(client, bot_api, chat=512340204, first_update=830750001)
+    await citizen.say(FIRST)
+    await citizen.say("xong")
+    code, agency = await _forwarded(client, citizen)
+    told = len(await citizen.answers(1))
+    resp = await client.post(f"/api/v1/reports/{code}/reply", headers=agency,
+                             json={"text": "Rác ở phía trái hay phải kiệt ạ?"})
+    assert resp.status == 202, await resp.text()
+    told = len(await citizen.answers(told + 1))
+    await citizen.say("Bên trái kiệt, sát cột điện")
+    texts = await citizen.answers(told + 1)
+    thanks = templates.render("followup_to_agency", code=code,
+                              agency="Công ty Môi trường đô thị Huế")
+    assert texts[-1] == thanks
+    assert "sát cột điện" in (await report(client, code)).description
+    await citizen.say("Rác nhiều lắm")
+    await asyncio.sleep(1.5)
+    assert (await citizen.answers(len(texts))).count(thanks) == 1
+    assert len(await citizen.reports()) == 1

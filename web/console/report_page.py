@@ -45,7 +45,7 @@ from web.console.auth import require_role
 from web.console.delivery_reasons import explain as explain_delivery
 from web.console.keys import CONFIG_KEY, SESSIONS_KEY, USER_KEY
 from web.console.queue import sla_state
-from web.console.render import ROUTE_LABELS, event_note, render, see_other
+from web.console.render import CATEGORY_LABELS, ROUTE_LABELS, event_note, render, see_other
 from web.context import WEB_CONTEXT, WebContext
 
 log = logging.getLogger("hub.console")
@@ -310,6 +310,19 @@ async def _act(request: web.Request, action: str) -> web.StreamResponse:
     return see_other(f"/console/reports/{code}?done={done}#actions")
 
 
+async def _refuse_stale(session: AsyncSession, report: Report, form: dict[str, str], allowed: bool,
+                        verb: str, typed: str) -> None:
+    """For a role that may do this action: 409 when the report's status changed since the page
+    was loaded (``seen_status``), as the status form's refusal, and 409 when its status does not
+    allow the action, not a 403 that blames the account."""
+    await _refuse_stale_status(session, report, form, typed)
+    if allowed:
+        return
+    raise ActionError(f"Phản ánh đã được chuyển sang trạng thái “{_label(report.status)}”"
+                      f"{await _changed_by(session, report)}, không thể {verb} nữa: {typed} chưa "
+                      "được lưu, hãy xem lại.", 409)
+
+
 def _forbid(allowed: bool) -> None:
     if not allowed:
         raise ActionError("Tài khoản của bạn không dùng được thao tác này với phản ánh này.", 403)
@@ -317,6 +330,9 @@ def _forbid(allowed: bool) -> None:
 
 async def _route(ctx: WebContext, session: AsyncSession, report: Report, user: SessionUser,
                  form: dict[str, str], can: dict[str, Any]) -> str:
+    if user.role == "center":
+        await _refuse_stale_route(session, report, form)
+        await _refuse_stale(session, report, form, can["route"], "chuyển", "lựa chọn của bạn")
     _forbid(can["route"])
     agency = form.get("agency") or None
     category = form.get("category") or None
@@ -342,6 +358,37 @@ async def _route(ctx: WebContext, session: AsyncSession, report: Report, user: S
     return "route" if chosen else "triage"
 
 
+async def _refuse_stale_route(session: AsyncSession, report: Report, form: dict[str, str]) -> None:
+    """The route form carries the status, agency and category it was shown with (``seen_*``):
+    when another officer (or the classifier, the agency) changed any of them meanwhile, it is
+    refused, 409, naming what changed and who changed it, instead of overwriting that change."""
+    if "seen_status" not in form:  # a form from before the seen fields: nothing to compare
+        return
+    if form.get("agency") and form.get("agency") == report.agency_id and form.get("category") in (
+            "", None, report.category):  # already so (the same form sent twice): nothing undone
+        return
+    agencies = await known_agencies(session)
+    changes = []
+    if form.get("seen_status", "") != report.status:
+        changes.append(f"trạng thái “{_label(form.get('seen_status', ''))}” → "
+                       f"“{_label(report.status)}”")
+    if form.get("seen_agency", "") != (report.agency_id or ""):
+        def agency(a: str) -> str:
+            return agencies.get(a, a) if a else "chưa có"
+        changes.append(f"đơn vị xử lý “{agency(form.get('seen_agency', ''))}” → "
+                       f"“{agency(report.agency_id or '')}”")
+    if form.get("seen_category", "") != (report.category or ""):
+        def category(c: str) -> str:
+            return CATEGORY_LABELS.get(c, c) if c else "chưa có"
+        changes.append(f"lĩnh vực “{category(form.get('seen_category', ''))}” → "
+                       f"“{category(report.category or '')}”")
+    if changes:
+        who = await _changed_by(session, report, ("status", "classification"))
+        raise ActionError(f"Phản ánh vừa được thay đổi{who} trong lúc bạn đang chọn: "
+                          f"{'; '.join(changes)}. Phản ánh chưa được chuyển; lựa chọn của bạn "
+                          "vẫn còn trong mẫu, hãy xem lại rồi gửi lại.", 409)
+
+
 async def _set_status(ctx: WebContext, session: AsyncSession, report: Report, user: SessionUser,
                       form: dict[str, str], can: dict[str, Any]) -> str:
     status = form.get("status") or ""
@@ -350,24 +397,34 @@ async def _set_status(ctx: WebContext, session: AsyncSession, report: Report, us
     if not status:  # the select starts empty: a progress note must not resolve the report
         raise ActionError("Hãy chọn trạng thái mới. Để ghi tiến độ mà không đổi trạng thái, "
                           "dùng mục “Ghi chú nội bộ”.", 400)
-    seen = form.get("seen_status")
-    if status not in can["statuses"] or (seen and seen != report.status and status == report.status):
-        message = f"Không thể đặt trạng thái “{_label(status)}” cho phản ánh này."
-        if seen and seen != report.status:  # changed since the officer opened the page
-            message = (f"Phản ánh vừa được chuyển sang trạng thái “{_label(report.status)}”"
-                       f"{await _changed_by(session, report)} trong lúc bạn đang nhập: "
-                       "ghi chú của bạn chưa được lưu, hãy xem lại rồi gửi lại.")
-        raise ActionError(message, 409)
+    # Changed since the officer opened the page (another officer, the agency, the citizen's
+    # cancel): refused whatever the status chosen, so a stale form never undoes that change (a
+    # result just sent must not be followed by "in progress").
+    await _refuse_stale_status(session, report, form, "ghi chú của bạn")
+    if status not in can["statuses"]:
+        raise ActionError(f"Không thể đặt trạng thái “{_label(status)}” cho phản ánh này.", 409)
     await _status(ctx, session, report, user, status, _text(form, "note", "ghi chú", required=False))
     return "status"
 
 
-async def _changed_by(session: AsyncSession, report: Report) -> str:
-    """" bởi <who>" for the report's last status change ("" when unknown)."""
+async def _refuse_stale_status(session: AsyncSession, report: Report, form: dict[str, str],
+                              typed: str) -> None:
+    """409 when the form was shown with another status (``seen_status``) than the report has
+    now; ``typed`` names what the officer typed, which the page gives back."""
+    seen = form.get("seen_status")
+    if seen and seen != report.status:
+        raise ActionError(f"Phản ánh vừa được chuyển sang trạng thái “{_label(report.status)}”"
+                          f"{await _changed_by(session, report)} trong lúc bạn đang nhập: "
+                          f"{typed} chưa được lưu, hãy xem lại rồi gửi lại.", 409)
+
+
+async def _changed_by(session: AsyncSession, report: Report,
+                      kinds: tuple[str, ...] = ("status",)) -> str:
+    """" bởi <who>" for the report's last event of these kinds ("" when unknown)."""
     from store.models import Account, ReportEvent
 
     actor = (await session.execute(select(ReportEvent.actor).where(
-        ReportEvent.report_id == report.id, ReportEvent.kind == "status")
+        ReportEvent.report_id == report.id, ReportEvent.kind.in_(kinds))
         .order_by(ReportEvent.id.desc()).limit(1))).scalar()
     if not actor:
         return ""
@@ -406,6 +463,8 @@ async def _note(ctx: WebContext, session: AsyncSession, report: Report, user: Se
 
 async def _merge(ctx: WebContext, session: AsyncSession, report: Report, user: SessionUser,
                  form: dict[str, str], can: dict[str, Any]) -> str:
+    if user.role == "center":
+        await _refuse_stale(session, report, form, can["merge"], "gộp", "mã phản ánh gốc bạn nhập")
     _forbid(can["merge"])
     original = (form.get("duplicate_of") or "").upper()
     if not original:
@@ -417,6 +476,8 @@ async def _merge(ctx: WebContext, session: AsyncSession, report: Report, user: S
 
 async def _reject(ctx: WebContext, session: AsyncSession, report: Report, user: SessionUser,
                   form: dict[str, str], can: dict[str, Any]) -> str:
+    if user.role == "center":
+        await _refuse_stale(session, report, form, can["reject"], "từ chối", "lý do bạn nhập")
     _forbid(can["reject"])
     await _status(ctx, session, report, user, "rejected", _text(form, "note", "lý do từ chối"))
     return "reject"
@@ -424,6 +485,8 @@ async def _reject(ctx: WebContext, session: AsyncSession, report: Report, user: 
 
 async def _return(ctx: WebContext, session: AsyncSession, report: Report, user: SessionUser,
                   form: dict[str, str], can: dict[str, Any]) -> str:
+    if user.role == "agency":  # its own report: _locked checked the scope
+        await _refuse_stale(session, report, form, can["return"], "trả lại", "lý do bạn nhập")
     _forbid(can["return"])
     await _status(ctx, session, report, user, "returned", _text(form, "note", "lý do trả lại"))
     return "returned"

@@ -68,26 +68,36 @@
       store.removeItem(key);
     });
     var prefix = DRAFT + location.pathname + "#";
+    // What the officer typed: text areas and text, phone and email fields with an id (the
+    // hotline call form's phone, name and address too); never passwords, nor hidden fields
+    // (the CSRF and one-time form tokens must be the page's own).
+    var TYPED = { text: 1, tel: 1, email: 1, search: 1 };
     document.querySelectorAll("form[method=post]").forEach(function (form) {
-      var areas = form.querySelectorAll("textarea[id]");
-      if (!areas.length) return;
-      areas.forEach(function (area) {
-        var kept = store.getItem(prefix + area.id);
-        if (kept && !area.value) {
-          area.value = kept;
-          var note = document.createElement("p");
-          note.className = "hint draft-restored";
-          note.setAttribute("role", "status");
-          note.textContent = "Đã khôi phục nội dung bạn đã nhập nhưng chưa gửi được.";
-          area.insertAdjacentElement("afterend", note);
+      var fields = Array.prototype.filter.call(form.querySelectorAll("textarea[id], input[id]"), function (f) {
+        return f.tagName === "TEXTAREA" || TYPED[f.type] === 1;
+      });
+      if (!fields.length) return;
+      var told = false;
+      fields.forEach(function (field) {
+        var kept = store.getItem(prefix + field.id);
+        if (kept && !field.value) {
+          field.value = kept;
+          if (!told) {  // one line per form, under the first field given back
+            told = true;
+            var note = document.createElement("p");
+            note.className = "hint draft-restored";
+            note.setAttribute("role", "status");
+            note.textContent = "Đã khôi phục nội dung bạn đã nhập nhưng chưa gửi được.";
+            field.insertAdjacentElement("afterend", note);
+          }
         }
-        area.addEventListener("input", function () {
-          if (area.value) store.setItem(prefix + area.id, area.value);
-          else store.removeItem(prefix + area.id);
+        field.addEventListener("input", function () {
+          if (field.value) store.setItem(prefix + field.id, field.value);
+          else store.removeItem(prefix + field.id);
         });
       });
       form.addEventListener("submit", function () {
-        var ids = Array.prototype.map.call(areas, function (a) { return a.id; });
+        var ids = fields.map(function (f) { return f.id; });
         store.setItem(SENT + location.pathname, ids.join(" "));
       });
     });

@@ -84,8 +84,9 @@ class RoutingSettings(_RouterSection):
     director_after_days: int = Field(3, ge=0)
     director_email: str = ""
     # Citizen messages that go onto the operators' call-back list when no written route reaches
-    # the citizen (receipts and status steps do not; operator-written texts always do).
-    callback_templates: list[str] = ["resolved", "rejected", "agency_reply"]
+    # the citizen (receipts and status steps do not; operator-written texts always do). A merged
+    # duplicate's reporter hears the result as "resolved_merged" (router.notify).
+    callback_templates: list[str] = ["resolved", "resolved_merged", "rejected", "agency_reply"]
     reminder_days_before: int = 1
     # Working days are counted on this calendar.
     timezone: str = "Asia/Ho_Chi_Minh"

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -20,6 +21,7 @@ from store.public_reports import (
     count_public,
     list_public,
     pending_report,
+    pending_statuses,
     photo_url,
     public_report,
 )
@@ -153,6 +155,18 @@ async def report_list(request: web.Request) -> web.Response:
     names = agency_names(request)
     settings = request.app[PORTAL_SETTINGS]
     now = utcnow()
+    wanted = report_code_of(flt.q or "")
+    if wanted:
+        # A code (however typed): its page, whatever its status, when the report exists and
+        # is not hidden; else "not found", the same for both (no leak of hidden reports).
+        async with ctx.sessions() as session:
+            if await pending_statuses(session, [wanted]):
+                return web.Response(status=303, headers={"Location": f"/r/{wanted}"})
+        return render(request, "portal/reports.html", {
+            "reports": [], "total": 0, "more": False, "page": 1, "pages": 0, "filters": flt.active(),
+            "f": flt, "agencies": names, "wards": list_wards(), "categories": CATEGORIES,
+            "query_without_page": flt.active(), "code_missing": wanted}, status=404,
+            base_url=ctx.public_base_url)
     async with ctx.sessions() as session:
         result = await list_public(session, flt, page=page, page_size=PAGE_SIZE, with_total=False)
 
@@ -169,7 +183,22 @@ async def report_list(request: web.Request) -> web.Response:
         "reports": cards, "total": min(result.total, SEARCH_COUNT_CAP) if flt.q else result.total,
         "more": bool(flt.q) and result.total > SEARCH_COUNT_CAP, "page": page, "pages": result.pages,
         "filters": active, "f": flt, "agencies": names, "wards": list_wards(), "categories": CATEGORIES,
-        "query_without_page": active}, base_url=ctx.public_base_url)
+        "query_without_page": active, "code_missing": None}, base_url=ctx.public_base_url)
+
+
+_CODE = re.compile(r"#?\s*(?:P\s*A[\s._/-]*(20\d\d)[\s._/-]*|(20\d\d)[\s._/-]+)(\d{1,12})",
+                   re.IGNORECASE)
+
+
+def report_code_of(query: str) -> str | None:
+    """The report code a search query is, typed any usual way ("PA-2026-000013", "PA 2026
+    000013", "pa-2026-13", "2026-000013"), as the hub writes it (store: PA-{year}-{id:06d})."""
+    match = _CODE.fullmatch(query.strip())
+    if match is None:
+        return None
+    year = match.group(1) or match.group(2)
+    number = int(match.group(3))
+    return f"PA-{year}-{number:06d}" if number else None
 
 
 async def report_page(request: web.Request, rate_error: str | None = None, status: int = 200,

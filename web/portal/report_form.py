@@ -3,6 +3,9 @@ the web channel's durable intake (the hub's ``submit_report_form``), resists abu
 third-party captcha: a per-client rate limit, a honeypot field, size limits."""
 from __future__ import annotations
 
+import hashlib
+import hmac
+import re
 import uuid
 from typing import Any
 
@@ -34,15 +37,72 @@ def _page(request: web.Request, values: dict[str, str], errors: list[str], statu
     ctx = request.app[WEB_CONTEXT]
     settings = request.app[PORTAL_SETTINGS]
     values = {**{k: "" for k in TEXT_FIELDS}, **values}
-    values["form_key"] = values["form_key"] or uuid.uuid4().hex
-    return render(request, "portal/form.html", {
+    fresh = not values["form_key"]  # a posted key is shown again as it was, cookie untouched
+    values["form_key"] = values["form_key"] or pending_key(request)
+    page = render(request, "portal/form.html", {
         "values": values, "errors": errors, "categories": CATEGORIES, "wards": list_wards(),
         "max_photos": settings.max_photos, "max_mb": settings.max_photo_bytes // (1024 * 1024)},
         status=status, base_url=ctx.public_base_url)
+    if fresh and values["form_key"] != request.cookies.get(PENDING_COOKIE):
+        _set_cookie(request, page, PENDING_COOKIE, values["form_key"])
+    return page
 
 
 async def form_page(request: web.Request) -> web.Response:
     return _page(request, {"category": request.query.get("category", "")}, [])
+
+
+# Resubmission guard across reloads (docs/portal.md "Sending twice"). The form key is kept in a
+# cookie of the browser session until a submission with it is accepted, so a reloaded form (Back,
+# a lost answer) posts the same key and the intake answers with the first report. Then a new key,
+# and the last sent one with a digest of what it said: the same report (category, text, place)
+# sent again from this browser within LAST_SENT_SECONDS lands on the first one's receipt.
+PENDING_COOKIE = "pa_form"
+LAST_COOKIE = "pa_sent"
+LAST_SENT_SECONDS = 30 * 60
+_KEY = re.compile(r"[0-9a-f]{32}")
+
+
+def pending_key(request: web.Request) -> str:
+    """The browser session's pending form key (the cookie's), or a new one."""
+    key = request.cookies.get(PENDING_COOKIE, "")
+    return key if _KEY.fullmatch(key) else uuid.uuid4().hex
+
+
+def _set_cookie(request: web.Request, response: web.StreamResponse, name: str, value: str,
+                max_age: int | None = None) -> None:
+    secure = request.app[WEB_CONTEXT].public_base_url.startswith("https://")
+    response.set_cookie(name, value, path="/report", httponly=True, samesite="Lax", secure=secure,
+                        max_age=max_age)
+
+
+def content_digest(form: dict[str, str]) -> str:
+    """What makes two submissions the same report: category, text and place (whitespace and
+    case aside); not the photos (a browser does not restore them on Back) nor the contact."""
+    parts = [" ".join(form.get(k, "").split()).casefold()
+             for k in ("category", "description", "lat", "long", "address")]
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+
+
+async def _sent_before(request: web.Request, form: dict[str, str]) -> str | None:
+    """The receipt token of this browser's last report when ``form`` says the same, else None."""
+    key, _, digest = request.cookies.get(LAST_COOKIE, "").partition(".")
+    if not _KEY.fullmatch(key) or not hmac.compare_digest(digest, content_digest(form)):
+        return None
+    token = f"form-{key}"
+    known, _code = await request.app[WEB_CONTEXT].report_form_status(token)
+    return token if known else None
+
+
+def _accepted(request: web.Request, token: str, form: dict[str, str]) -> web.Response:
+    """303 to the receipt; the next form gets a new key, and this one is remembered."""
+    response = web.Response(status=303, headers={"Location": f"/report/sent/{token}"})
+    key = token.removeprefix("form-")
+    if _KEY.fullmatch(key):
+        _set_cookie(request, response, PENDING_COOKIE, uuid.uuid4().hex)
+        _set_cookie(request, response, LAST_COOKIE, f"{key}.{content_digest(form)}",
+                    max_age=LAST_SENT_SECONDS)
+    return response
 
 
 async def _read_body(request: web.Request, cap: int,
@@ -230,6 +290,12 @@ async def submit(request: web.Request) -> web.Response:
     token = f"form-{key}" if key else None
     form = {k: fields.get(k, "") for k in ("category", "description", "lat", "long", "address", "name",
                                           "phone", "email")}
+    earlier = await _sent_before(request, form) if token else None  # posted by our form page
+    if earlier and earlier != token:
+        # Back, then "Gửi phản ánh" again: the same report from this browser, already stored;
+        # nothing new, so not charged on either limit.
+        refused.refund(client)
+        return web.Response(status=303, headers={"Location": f"/report/sent/{earlier}"})
     wait = limiter.allow(client)
     if wait is not None:
         # Past the hourly limit only a true resend passes: its key stored with this very content
@@ -238,7 +304,7 @@ async def submit(request: web.Request) -> web.Response:
             outcome: dict[str, Any] = await ctx.submit_report_form(form, photos, token)
             if not outcome["problem"]:
                 # not refunded on the refused limit: replays past the hourly one stay bounded
-                return web.Response(status=303, headers={"Location": f"/report/sent/{outcome['token']}"})
+                return _accepted(request, outcome["token"], form)
         ctx.count_rejected("web", "form_rate_limit")
         return _too_many(request, values, wait)
     outcome = await ctx.submit_report_form(form, photos, token)
@@ -250,10 +316,14 @@ async def submit(request: web.Request) -> web.Response:
                    if status == 409 else "Không gửi được phản ánh; vui lòng kiểm tra lại thông tin.")
         return _page(request, values, [message], status=status)
     refused.refund(client)  # accepted: only refused posts stay on that limit
-    return web.Response(status=303, headers={"Location": f"/report/sent/{outcome['token']}"})
+    return _accepted(request, outcome["token"], form)
 
 
-async def sent(request: web.Request) -> web.Response:
+async def sent(request: web.Request, rate_error: str | None = None, status: int = 200) -> web.Response:
+    """The receipt: the one page private to the citizen who sent the form (its address holds the
+    form key). Where the report stands and, once it is resolved and not yet rated, the rating
+    form of the one-time link made at resolution (router.rating; the web sender delivers that
+    message nowhere else, an email copy carries the same link): rated once, by either."""
     ctx = request.app[WEB_CONTEXT]
     token = request.match_info["token"]
     known, code = await ctx.report_form_status(token)
@@ -261,10 +331,80 @@ async def sent(request: web.Request) -> web.Response:
         return render(request, "portal/error.html", {
             "title": "Không tìm thấy", "message": "Không tìm thấy phản ánh đã gửi."}, status=404,
             base_url=ctx.public_base_url)
-    return render(request, "portal/sent.html", {"code": code, "token": token},
-                  base_url=ctx.public_base_url)
+    state = {"status": None, "rating": None, "withdrawn": False, "rateable": False,
+             "rate_token": None, **(await receipt_state(ctx, code) if code else {})}
+    return render(request, "portal/sent.html", {
+        "code": code, "token": token, **state, "rate_error": rate_error, "rated": False,
+        "rate_link_dead": False,
+        "rate_action": f"/report/sent/{token}/rate"}, status=status, base_url=ctx.public_base_url)
+
+
+async def receipt_state(ctx: Any, code: str) -> dict[str, Any]:
+    """The report's status, its rating, and the one-time rating token still good for it."""
+    from sqlalchemy import select
+
+    from router.rating import RATEABLE_STATUSES, rating_token_report
+    from store.models import OutboxMessage, Report
+
+    async with ctx.sessions() as session:
+        report = (await session.execute(select(Report).where(Report.code == code))).scalar_one_or_none()
+        if report is None:
+            return {}
+        state: dict[str, Any] = {"status": report.status, "rating": report.rating_score,
+                                 "withdrawn": bool((report.extra or {}).get("withdrawn")),
+                                 "rateable": report.status in RATEABLE_STATUSES,
+                                 "rate_token": None}
+        if not state["rateable"] or report.rating_score is not None:
+            return state
+        rows = (await session.execute(select(OutboxMessage.payload).where(
+            OutboxMessage.report_id == report.id, OutboxMessage.purpose == "citizen",
+            OutboxMessage.template.like("resolved%")).order_by(OutboxMessage.id.desc())
+            .limit(5))).scalars()
+        for payload in rows:
+            rate = rate_token_of(str(((payload or {}).get("template_data") or {}).get("rate_url", "")))
+            if rate and await rating_token_report(session, code, rate) is not None:
+                state["rate_token"] = rate
+                break
+    return state
+
+
+def rate_token_of(url: str) -> str | None:
+    """The ``rate`` token of a one-time rating link (router.rating.rating_url)."""
+    import urllib.parse
+
+    values = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query).get("rate")
+    return values[0][:64] if values else None
+
+
+async def rate_sent(request: web.Request) -> web.Response:
+    """The receipt's rating form: the one-time link's token (router.rating.rate_with_token),
+    then back to the receipt, which says it is rated."""
+    from router.rating import RatingRefused, rate_with_token
+    from web.portal.keys import PORTAL_CACHE
+
+    ctx = request.app[WEB_CONTEXT]
+    token = request.match_info["token"]
+    known, code = await ctx.report_form_status(token)
+    if not known or not code:
+        return render(request, "portal/error.html", {
+            "title": "Không tìm thấy", "message": "Không tìm thấy phản ánh đã gửi."}, status=404,
+            base_url=ctx.public_base_url)
+    form = await request.post()
+    try:
+        score = int(str(form.get("score", "")))
+    except ValueError:
+        score = 0
+    comment = str(form.get("comment", "")).strip()[:500] or None
+    try:
+        async with ctx.sessions() as session, session.begin():
+            await rate_with_token(ctx, session, code, str(form.get("token", ""))[:64], score, comment)
+    except RatingRefused as exc:
+        return await sent(request, rate_error=str(exc), status=exc.status)
+    request.app[PORTAL_CACHE].pop("agency_stats", None)
+    return web.Response(status=303, headers={"Location": f"/report/sent/{token}"})
 
 
 def routes() -> list[web.RouteDef]:
     return [web.get("/report", form_page), web.post("/report", submit),
-            web.get(r"/report/sent/{token:[A-Za-z0-9_-]{1,140}}", sent)]
+            web.get(r"/report/sent/{token:[A-Za-z0-9_-]{1,140}}", sent),
+            web.post(r"/report/sent/{token:[A-Za-z0-9_-]{1,140}}/rate", rate_sent)]

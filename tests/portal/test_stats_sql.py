@@ -107,9 +107,13 @@ async def test_agency_pages_show_the_figures_and_an_svg_chart(portal: Any) -> No
     assert page.status == 200 and "Công ty Môi trường đô thị Huế" in text and "Sở Xây dựng" in text
     assert "3,7/5 (3)" in text  # Vietnamese decimal comma
     assert "Chưa có đánh giá" in text and "—/5" not in text  # Sở Xây dựng: no rating yet
+    # the median in words a citizen reads, not "(trung vị)"
+    assert "trung vị" not in text and "Một nửa số phản ánh đã xử lý xong" in text
     page = await portal.get("/agencies/moi-truong")
     text = await page.text()
     assert page.status == 200
+    assert "trung vị" not in text
+    assert re.search(r"Một nửa số phản ánh được xử lý xong trong</dt><dd>\d+(,\d)? ngày làm việc", text)
     assert '<svg xmlns="http://www.w3.org/2000/svg" class="chart"' in text and 'role="img"' in text
     assert "<title id=\"chart-title\">" in text
     desc = re.search(r'<desc id="chart-desc">([^<]*)</desc>', text).group(1)

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
     from store.intake import IntakeResult
+    from store.storage import MediaStore
 
 log = logging.getLogger("hub.channels")
 
@@ -64,6 +65,9 @@ class ChannelContext(Protocol):
     def is_leader(self) -> bool: ...
 
     def resolve_path(self, value: str) -> Path: ...
+
+    @property
+    def media(self) -> MediaStore: ...  # stored files (the web channel's uploaded photos)
 
     async def submit(self, channel: str,
                      events: Sequence[tuple[str, dict[str, Any]]]) -> list[IntakeResult]: ...

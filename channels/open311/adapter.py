@@ -10,6 +10,8 @@ the request is durably stored, so our services are ``batch``: the answer carries
 and GET tokens/{token} turns it into the ``service_request_id`` once processed. A client may
 send ``Idempotency-Key`` (header) or ``client_token`` (field) so a retried POST never makes a
 second report; a retry after processing is answered with the ``service_request_id``.
+A photo comes as ``media_url`` or, as mobile clients send it, as a multipart ``media`` file part
+(``upload``: checked like the portal form's photos, stored before the row, attached by the same job).
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
+from multidict import MultiDictProxy
 from sqlalchemy import select
 
 from channels.base import ChannelAdapter, ChannelContext, constant_time_equal
@@ -41,6 +44,16 @@ from channels.open311.requests import (
     request_filters,
 )
 from channels.open311.settings import Open311Settings
+from channels.open311.upload import (
+    MEDIA_FIELD,
+    OVERHEAD,
+    BodyProblem,
+    Upload,
+    discard_unused,
+    parse_multipart,
+    put_new,
+    read_capped,
+)
 from channels.webhook import refuse, store_events
 from normalizer.schema import (
     CATEGORIES,
@@ -54,7 +67,9 @@ from normalizer.schema import (
     OutboundMessage,
     RawEvent,
 )
+from store.files import sha256_of
 from store.models import InboxEvent, Report, utcnow
+from store.photos import CheckedPhoto, PhotoRefused, check_photo
 from store.public_reports import pending_report, pending_statuses, public_conditions
 from store.ratelimit import RateLimiter, client_address
 
@@ -79,6 +94,10 @@ ECHOED = ("address_id", "zipcode", "media_url")
 # Stored fields the hub writes itself (besides every "_"-prefixed one): never taken from a client.
 INTERNAL = ("received_at",)
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+# The inbox row's list of stored photos (the portal form's too; form.link_form_photos attaches them).
+PHOTOS_KEY = "_photos"
+FORM_KEY: web.RequestKey[MultiDictProxy[Any]] = web.RequestKey("open311.form", MultiDictProxy)  # the form, read once
+ACCEPTED_TYPES = "JPEG, PNG or WebP"
 ACCEPTED_NOTICE = "Đã tiếp nhận, mã phản ánh sẽ có trong giây lát"
 # An Idempotency-Key header or client_token field: a UUID or the like, never free text (it is
 # stored and given back as the token).
@@ -158,11 +177,9 @@ class WebChannel(ChannelAdapter):
             asked = (request.query.get("jurisdiction_id") or "").strip()
             if request.method == "POST" and not asked and request.content_type in FORM_TYPES:
                 try:
-                    asked = str((await request.post()).get("jurisdiction_id") or "").strip()
-                except web.HTTPRequestEntityTooLarge:
-                    return error(fmt, 413, "request body too large")
-                except (ValueError, HttpProcessingError):  # a broken or cut-off body
-                    return error(fmt, 400, "the form body could not be read")
+                    asked = str((await self._read_form(request)).get("jurisdiction_id") or "").strip()
+                except BodyProblem as exc:
+                    return error(fmt, exc.status, str(exc))
             if jurisdiction and asked and asked != jurisdiction:
                 return error(fmt, 404, f"jurisdiction_id {asked!r} not found")
             try:
@@ -237,32 +254,34 @@ class WebChannel(ChannelAdapter):
     async def post_request(self, request: web.Request, fmt: str) -> web.Response:
         started = time.perf_counter()
         ctx = self.ctx
-        if request.content_length and request.content_length > ctx.max_body_bytes:
-            return error(fmt, 413, "request body too large")
+        if request.content_length and request.content_length > self._body_cap(request):
+            return error(fmt, 413, self._too_large(request))
         if request.content_type not in FORM_TYPES:
             ctx.count_rejected("web", "content_type")
             return error(fmt, 400, "POST requests must be form-encoded "
                                    "(application/x-www-form-urlencoded)")
         try:
-            form = await request.post()
-        except web.HTTPRequestEntityTooLarge:
-            return error(fmt, 413, "request body too large")
-        except (ValueError, HttpProcessingError):  # a broken or cut-off multipart body
-            return error(fmt, 400, "the form body could not be read")
+            form = await self._read_form(request)
+        except BodyProblem as exc:
+            return error(fmt, exc.status, str(exc))
         given_key = str(form.get("api_key") or request.query.get("api_key") or "")
         keyed, app = self._client_app(given_key)
         if keyed and app is None:
             refuse(ctx, "web", 403, "bad api_key")
             return error(fmt, 403, "api_key is missing or invalid")
-        files = [k for k, v in form.items() if not isinstance(v, str)]
-        if files:  # GeoReport v2 has no upload: a photo is given by its URL
+        try:
+            photo = self._uploaded_photo(form)
+        except BodyProblem as exc:
             ctx.count_rejected("web", "invalid")
-            return error(fmt, 400, f"file uploads are not supported (field {files[0]!r}); "
-                                   "give the photo's http(s) URL as media_url")
+            return error(fmt, exc.status, str(exc))
         # Fields starting with "_" are the hub's own (the portal form's stored photo list,
         # the token): a client never sets them. received_at is ours too (set below).
-        fields = {k: str(v) for k, v in form.items()
-                  if isinstance(v, str) and not k.startswith("_") and k not in INTERNAL}
+        fields: dict[str, Any] = {k: str(v) for k, v in form.items()
+                                  if isinstance(v, str) and not k.startswith("_") and k not in INTERNAL}
+        if photo is not None and photo[0].gps and not (fields.get("lat", "").strip()
+                                                       or fields.get("long", "").strip()):
+            # no position given: the photo's own (as the portal form does; public copies drop EXIF)
+            fields["lat"], fields["long"] = str(photo[0].gps[0]), str(photo[0].gps[1])
         problem = validate_request(fields)
         if problem:
             status, description = problem
@@ -290,13 +309,27 @@ class WebChannel(ChannelAdapter):
                     return error(fmt, 429, "too many requests from this client; try again later",
                                  headers={"Retry-After": str(int(wait) + 1)})
                 client = None  # a replay past the limit: nothing was counted
+        added: list[str] = []  # the photo, when this call wrote it (not stored before)
+        if photo is not None:
+            checked, filename = photo
+            fields[PHOTOS_KEY] = [{"sha256": sha256_of(checked.data), "content_type": checked.content_type,
+                                   "size": len(checked.data), "name": filename}]
         fields["_token"] = client_token
         fields["received_at"] = datetime.now().astimezone().isoformat()
-        [result] = await store_events(ctx, "web", [RawEvent(client_token, fields)], started)
+        try:
+            # the file first, then the row that names it (a retry of a stored key writes none)
+            if photo is not None and not (given_token and await self._known_token(client_token)):
+                if await put_new(ctx.media, photo[0].data):
+                    added.append(sha256_of(photo[0].data))
+            [result] = await store_events(ctx, "web", [RawEvent(client_token, fields)], started)
+        except BaseException:
+            await discard_unused(ctx.sessions, ctx.media, added)
+            raise
         if result.duplicate and client is not None:
             self.limiter.refund(client)
         if result.duplicate:
             if not await self._same_request(client_token, fields):
+                await discard_unused(ctx.sessions, ctx.media, added)
                 ctx.count_rejected("web", "idempotency_conflict")
                 return error(fmt, 409, "Idempotency-Key already used for a different request")
             code = await self._code_for_token(client_token)
@@ -306,6 +339,71 @@ class WebChannel(ChannelAdapter):
         return respond(fmt, "service_requests",
                        [{"token": client_token, "service_notice": ACCEPTED_NOTICE}],
                        status=201 if result.stored else 200)
+
+    def _body_cap(self, request: web.Request) -> int:
+        """A multipart body may carry a photo (``max_media_bytes``) besides the text fields."""
+        if request.content_type == "multipart/form-data":
+            return self.ctx.max_body_bytes + self.cfg.max_media_bytes + OVERHEAD
+        return self.ctx.max_body_bytes
+
+    def _too_large(self, request: web.Request) -> str:
+        if request.content_type == "multipart/form-data":
+            return (f"request body too large (the media file may be at most "
+                    f"{self.cfg.max_media_bytes} bytes)")
+        return "request body too large"
+
+    async def _read_form(self, request: web.Request) -> MultiDictProxy[Any]:
+        """The POSTed form, read once (the jurisdiction check and the handler both use it); a
+        body that cannot be read is a BodyProblem (400, 413 when too large)."""
+        cached = request.get(FORM_KEY)
+        if cached is not None:
+            return cached
+        if request.content_type == "multipart/form-data":
+            try:
+                body = await read_capped(request, self._body_cap(request))
+            except BodyProblem as exc:
+                if exc.status == 413:
+                    raise BodyProblem(413, self._too_large(request)) from None
+                raise
+            except (ValueError, HttpProcessingError):  # a cut-off body
+                raise BodyProblem(400, "the form body could not be read") from None
+            form: MultiDictProxy[Any] = MultiDictProxy(
+                parse_multipart(request.headers.get("Content-Type", ""), body))
+        else:
+            try:
+                form = await request.post()
+            except web.HTTPRequestEntityTooLarge:
+                raise BodyProblem(413, "request body too large") from None
+            except (ValueError, HttpProcessingError):  # a broken or cut-off body
+                raise BodyProblem(400, "the form body could not be read") from None
+        request[FORM_KEY] = form
+        return form
+
+    def _uploaded_photo(self, form: MultiDictProxy[Any]) -> tuple[CheckedPhoto, str | None] | None:
+        """The ``media`` file part checked as the portal checks a photo (its bytes sniffed, not
+        its name; ``max_media_bytes``), or None; BodyProblem for any other file part, a second
+        one, one too large (413) or one that is not a JPEG, PNG or WebP image."""
+        files = [(k, v) for k, v in form.items() if not isinstance(v, str)]
+        if not files:
+            return None
+        for key, _ in files:
+            if key != MEDIA_FIELD:
+                raise BodyProblem(400, f"file part {key!r} not accepted: send the photo as the "
+                                       f"file part {MEDIA_FIELD!r}, or its http(s) URL as media_url")
+        if len(files) > 1:
+            raise BodyProblem(400, f"one {MEDIA_FIELD!r} file per request")
+        upload: Upload = files[0][1]
+        if not upload.data and not upload.filename:
+            return None  # an empty file input
+        limit = self.cfg.max_media_bytes
+        if len(upload.data) > limit:
+            raise BodyProblem(413, f"media file larger than {limit} bytes")
+        try:
+            checked = check_photo(upload.data, limit)
+        except PhotoRefused:
+            raise BodyProblem(400, f"media must be a {ACCEPTED_TYPES} image (checked from the "
+                                   "file's content, not its name); nothing was stored") from None
+        return checked, (upload.filename or "")[:200] or None
 
     def _client_app(self, given: str) -> tuple[bool, str | None]:
         """(keys configured?, the client's app): "" for the one api_key, a name from
@@ -383,11 +481,11 @@ class WebChannel(ChannelAdapter):
 
     async def list_requests(self, request: web.Request, fmt: str) -> web.Response:
         try:
-            conds, limit = request_filters(request.query, utcnow())
+            conds, limit, offset = request_filters(request.query, utcnow())
         except QueryError as exc:
             return error(fmt, 400, str(exc))
         async with self.ctx.sessions() as session:
-            reports = await find_requests(session, conds, limit)
+            reports = await find_requests(session, conds, limit, offset)
             found = await public_requests(session, reports, self.zone,
                                           self.ctx.public_coordinate_decimals,
                                           self.ctx.public_base_url)
@@ -417,7 +515,10 @@ def validate_request(fields: dict[str, str]) -> tuple[int, str] | None:
         return 400, "service_code is required"
     if service not in CATEGORIES:
         return 404, f"service_code {service!r} not found"
-    has_latlon = fields.get("lat", "").strip() and fields.get("long", "").strip()
+    has_lat, has_lon = bool(fields.get("lat", "").strip()), bool(fields.get("long", "").strip())
+    if has_lat != has_lon:  # half a position would be stored half-filled
+        return 400, "lat and long must be given together"
+    has_latlon = has_lat and has_lon
     if not (has_latlon or fields.get("address_string", "").strip() or fields.get("address_id", "").strip()):
         return 400, "a location is required: lat and long, address_string or address_id"
     try:

@@ -29,7 +29,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from channels.open311.adapter import validate_request
+from channels.open311.adapter import PHOTOS_KEY, validate_request
+from channels.open311.upload import discard_unused, put_new
 from channels.webhook import store_events
 from normalizer.schema import RawEvent
 from store.files import sha256_of
@@ -45,7 +46,6 @@ log = logging.getLogger("channels.web.form")
 FORM_TO_OPEN311 = {"category": "service_code", "description": "description", "lat": "lat",
                    "long": "long", "address": "address_string", "name": "first_name",
                    "phone": "phone", "email": "email"}
-PHOTOS_KEY = "_photos"
 CURSOR_KEY = "web:form-photos"
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
@@ -120,26 +120,11 @@ async def _resubmission(adapter: WebChannel, token: str, fields: dict[str, Any])
 
 
 async def _put(media: MediaStore, data: bytes) -> bool:
-    """Store ``data``; True when it was not stored before (this call added it)."""
-    existed = await media.has(sha256_of(data))
-    await media.put(data)
-    return not existed
+    return await put_new(media, data)
 
 
 async def _discard(adapter: WebChannel, media: MediaStore, digests: list[str]) -> None:
-    """Delete the photos a submission that stored nothing added, unless something names them
-    by now (an attachment, or an inbox row: another submission of the same picture)."""
-    for digest in digests:
-        try:
-            async with adapter.ctx.sessions() as session:
-                named = (await session.execute(select(Attachment.id).where(
-                    Attachment.sha256 == digest).limit(1))).scalar() is not None
-                named = named or (await session.execute(select(InboxEvent.id).where(
-                    InboxEvent.channel == "web", InboxEvent.payload.contains(digest)).limit(1))).scalar() is not None
-            if not named:
-                await media.delete(digest)
-        except Exception:
-            log.exception("could not delete unused form photo %s", digest)
+    await discard_unused(adapter.ctx.sessions, media, digests)
 
 
 async def code_for_token(adapter: WebChannel, token: str) -> tuple[bool, str | None]:

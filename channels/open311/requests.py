@@ -24,7 +24,7 @@ from channels.open311.render import w3c
 from normalizer.schema import CATEGORIES, OPEN_STATUSES
 from normalizer.text import fold
 from store.models import Attachment, Contact, Report, ReportEvent
-from store.params import query_int
+from store.params import MAX_OFFSET
 from store.public_models import ReportModeration
 from store.public_reports import PendingReport, photo_url, public_conditions, public_photos
 from store.serialize import public_text, public_text_for, report_dict
@@ -108,12 +108,13 @@ def asked_ids(query: Any) -> list[str]:
             if c.strip()][:MAX_REQUESTS]
 
 
-def request_filters(query: Any, now: datetime) -> tuple[list[Any], int]:
-    """The WHERE conditions and limit of GET requests. ``service_request_id`` overrides every
+def request_filters(query: Any, now: datetime) -> tuple[list[Any], int, int]:
+    """The WHERE conditions, limit and offset of GET requests (``page_size``/``limit``, 1-based
+    ``page``). ``service_request_id`` overrides every
     other argument, as the spec says; otherwise the window defaults to the last 90 days."""
     ids = asked_ids(query)
     if ids:
-        return [Report.code.in_(ids)], MAX_REQUESTS
+        return [Report.code.in_(ids)], MAX_REQUESTS, 0
     conds: list[Any] = []
     codes = [c.strip() for c in (query.get("service_code") or "").split(",") if c.strip()]
     if codes:
@@ -136,19 +137,34 @@ def request_filters(query: Any, now: datetime) -> tuple[list[Any], int]:
     conds.append(Report.created_at >= start)
     if end is not None:
         conds.append(Report.created_at <= end)
+    limit = min(_positive(query.get("page_size") or query.get("limit"), "page_size/limit",
+                          MAX_REQUESTS), MAX_REQUESTS)
+    page = _positive(query.get("page"), "page", 1)
+    return conds, limit, (min(page, MAX_OFFSET // limit) - 1) * limit
+
+
+def _positive(raw: str | None, key: str, default: int) -> int:
+    """A whole number from 1; 0, a negative number or anything else is a QueryError, never
+    quietly another page or size."""
+    if raw is None or not raw.strip():
+        return default
     try:
-        limit = query_int(query.get("page_size") or query.get("limit"), MAX_REQUESTS, 1, MAX_REQUESTS)
+        value = int(raw)
     except ValueError:
-        raise QueryError("page_size/limit must be an integer") from None
-    return conds, limit
+        raise QueryError(f"{key} must be a whole number from 1") from None
+    if value < 1:
+        raise QueryError(f"{key} must be a whole number from 1")
+    return value
 
 
-async def find_requests(session: AsyncSession, conds: list[Any], limit: int) -> list[Report]:
+async def find_requests(session: AsyncSession, conds: list[Any], limit: int,
+                        offset: int = 0) -> list[Report]:
     """Public reports only, as on the portal: forwarded at least once and not hidden (a report
-    still in triage is in no list; ``pending_request`` answers for its code alone)."""
+    still in triage is in no list; ``pending_request`` answers for its code alone). Newest
+    first, then by id: a stable order, so paging through gives each report once."""
     query = select(Report).where(Report.code.is_not(None), and_(*conds), *public_conditions())
     return list((await session.execute(
-        query.order_by(Report.created_at.desc(), Report.id.desc()).limit(limit))).scalars())
+        query.order_by(Report.created_at.desc(), Report.id.desc()).offset(offset).limit(limit))).scalars())
 
 
 @lru_cache(maxsize=1)

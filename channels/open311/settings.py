@@ -23,6 +23,9 @@ class Open311Settings(ChannelSettings):
     # media_url is downloaded only from these hosts (e.g. the portal's own upload host);
     # anything else is kept as a link, never fetched (no server-side request forgery).
     media_hosts: list[str] = []
+    # A photo uploaded as a multipart ``media`` part: at most this many bytes (more is a 413),
+    # as the portal's form (portal.max_photo_bytes, 10 MiB by default).
+    max_media_bytes: int = Field(10 * 1024 * 1024, gt=0)
     # Empty: one jurisdiction, the parameter is ignored. Set (e.g. "hue.gov.vn"): a request
     # naming another jurisdiction is a 404, as the spec says.
     jurisdiction_id: str = ""

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -202,3 +203,16 @@ async def rate_with_token(ctx: RouterContext, session: AsyncSession, code: str, 
     store_rating(session, report, score, comment, via="liên kết đánh giá")
     report.updated_at = utcnow()
     return report
+
+
+async def rate_posted(ctx: RouterContext, code: str, form: Mapping[str, object]) -> None:
+    """A posted rating form (``token``, ``score`` 1–5, an optional ``comment``) applied to
+    report ``code`` in a transaction of its own; raises ``RatingRefused`` as
+    ``rate_with_token`` does (a score not chosen included)."""
+    try:
+        score = int(str(form.get("score", "")))
+    except ValueError:
+        score = 0
+    comment = str(form.get("comment", "")).strip()[:500] or None
+    async with ctx.sessions() as session, session.begin():
+        await rate_with_token(ctx, session, code, str(form.get("token", ""))[:64], score, comment)

@@ -261,20 +261,14 @@ async def _rating_form(request: web.Request, code: str, token: str | None) -> di
 async def rate(request: web.Request) -> web.Response:
     """The one-time rating link's form (router.rating.rate_with_token): SMS, hotline and web
     citizens rate without an account."""
-    from router.rating import RatingRefused, rate_with_token
+    from router.rating import RatingRefused, rate_posted
 
     ctx = request.app[WEB_CONTEXT]
     code = request.match_info["code"].strip().upper()
     form = await request.post()
     token = str(form.get("token", ""))[:64]
     try:
-        score = int(str(form.get("score", "")))
-    except ValueError:
-        score = 0
-    comment = str(form.get("comment", "")).strip()[:500] or None
-    try:
-        async with ctx.sessions() as session, session.begin():
-            await rate_with_token(ctx, session, code, token, score, comment)
+        await rate_posted(ctx, code, form)
     except RatingRefused as exc:
         # a score not chosen: the form again, with the message; otherwise the page and the reason
         return await report_page(request, rate_error=str(exc), status=exc.status,

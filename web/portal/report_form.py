@@ -379,7 +379,7 @@ def rate_token_of(url: str) -> str | None:
 async def rate_sent(request: web.Request) -> web.Response:
     """The receipt's rating form: the one-time link's token (router.rating.rate_with_token),
     then back to the receipt, which says it is rated."""
-    from router.rating import RatingRefused, rate_with_token
+    from router.rating import RatingRefused, rate_posted
     from web.portal.keys import PORTAL_CACHE
 
     ctx = request.app[WEB_CONTEXT]
@@ -389,15 +389,8 @@ async def rate_sent(request: web.Request) -> web.Response:
         return render(request, "portal/error.html", {
             "title": "Không tìm thấy", "message": "Không tìm thấy phản ánh đã gửi."}, status=404,
             base_url=ctx.public_base_url)
-    form = await request.post()
     try:
-        score = int(str(form.get("score", "")))
-    except ValueError:
-        score = 0
-    comment = str(form.get("comment", "")).strip()[:500] or None
-    try:
-        async with ctx.sessions() as session, session.begin():
-            await rate_with_token(ctx, session, code, str(form.get("token", ""))[:64], score, comment)
+        await rate_posted(ctx, code, await request.post())
     except RatingRefused as exc:
         return await sent(request, rate_error=str(exc), status=exc.status)
     request.app[PORTAL_CACHE].pop("agency_stats", None)

@@ -12,8 +12,6 @@ job (``form.link_form_photos``) attaches it to the report once made.
 """
 from __future__ import annotations
 
-import email.parser
-import email.policy
 import logging
 from dataclasses import dataclass
 
@@ -23,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from store.files import sha256_of
+from store.forms import multipart_parts
 from store.models import Attachment, InboxEvent
 from store.storage import MediaStore
 
@@ -61,28 +60,17 @@ async def read_capped(request: web.Request, cap: int) -> bytes:
 
 
 def parse_multipart(content_type: str, body: bytes) -> MultiDict[str | Upload]:
-    """Pure: the parts of a multipart/form-data body, a text field as ``str`` (UTF-8 unless the
-    part names its charset) and a part with a file name as an ``Upload``."""
-    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode("latin-1")
+    """Pure: the parts of a multipart/form-data body (``store.forms.multipart_parts``), a text
+    field as ``str`` (UTF-8 unless the part names its charset) and a part with a file name as an
+    ``Upload``."""
     try:
-        message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + body)
-        if not message.is_multipart():
-            raise BodyProblem(400, "the form body could not be read")
         out: MultiDict[str | Upload] = MultiDict()
-        for part in message.iter_parts():
-            name = part.get_param("name", header="content-disposition")
-            if not name:
-                continue
-            payload = part.get_payload(decode=True) or b""
-            filename = part.get_filename()
-            if filename is not None:
-                out.add(str(name), Upload(str(filename), payload))
+        for part in multipart_parts(content_type, body):
+            if part.filename is not None:
+                out.add(part.name, Upload(part.filename, part.data))
             else:
-                charset = part.get_content_charset() or "utf-8"
-                out.add(str(name), payload.decode(charset, errors="replace"))
-    except BodyProblem:
-        raise
-    except (UnicodeError, LookupError, ValueError, TypeError):
+                out.add(part.name, part.data.decode(part.charset or "utf-8", errors="replace"))
+    except (ValueError, LookupError):
         raise BodyProblem(400, "the form body could not be read") from None
     return out
 

@@ -119,23 +119,14 @@ async def _read_body(request: web.Request, cap: int,
 
 
 def parse_multipart(content_type: str, body: bytes) -> list[tuple[str, str | None, bytes]]:
-    """(field name, file name, bytes) of each part of a multipart/form-data body (the standard
-    library's MIME parser: aiohttp's streaming reader warns inside, see docs/portal.md)."""
-    import email.parser
-    import email.policy
+    """(field name, file name, bytes) of each part of a multipart/form-data body
+    (``store.forms.multipart_parts``)."""
+    from store.forms import multipart_parts
 
-    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode("latin-1")
-    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + body)
-    if not message.is_multipart():
-        raise FormProblem(UNREADABLE)
-    parts = []
-    for part in message.iter_parts():
-        name = part.get_param("name", header="content-disposition")
-        if not name:
-            continue
-        payload = part.get_payload(decode=True) or b""
-        parts.append((str(name), part.get_filename(), payload))
-    return parts
+    try:
+        return [(p.name, p.filename, p.data) for p in multipart_parts(content_type, body)]
+    except ValueError:
+        raise FormProblem(UNREADABLE) from None
 
 
 def parse_urlencoded(charset: str | None, body: bytes) -> dict[str, str]:

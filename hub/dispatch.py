@@ -94,7 +94,7 @@ async def claim_in_order(hub: Hub, *, limit: int, extra_where: ColumnElement[boo
     return [i for i in ids if i not in behind]
 
 
-async def put_back(hub: Hub, ids: list[int]) -> None:
+async def put_back(hub: Hub, ids: list[int], delay_seconds: float = 0.0) -> None:
     """Rows this worker claimed but does not send now go back as they were: their attempt is not
     counted, and they are due from now on: after the older row that held them back (due
     already), which so comes first in the next claim's order and cannot be starved by them."""
@@ -105,7 +105,8 @@ async def put_back(hub: Hub, ids: list[int]) -> None:
                                         OutboxMessage.claimed_by == hub.worker_id)
             .values(state=case((attempts > 1, "retry"), else_="pending"),
                     attempts=case((attempts > 0, attempts - 1), else_=0),
-                    next_attempt_at=utcnow(), claimed_by=None, claimed_until=None)
+                    next_attempt_at=utcnow() + timedelta(seconds=delay_seconds),
+                    claimed_by=None, claimed_until=None)
             .execution_options(synchronize_session=False))
 
 
@@ -333,8 +334,15 @@ async def dispatch_rows(hub: Hub, rows: list[tuple[int, str, str]], paces: dict[
                     await put_back(hub, ids[n + 1:])
                 return
 
-    await asyncio.gather(*(one_address(channel, ids)
-                           for (channel, _address), ids in by_address.items()))
+    # Every address's sends finish before a failure is raised: a caller that puts the batch's
+    # unfinished rows back must not put back a row whose send is still in flight (it would be
+    # claimed and sent again).
+    outcomes = await asyncio.gather(*(one_address(channel, ids)
+                                      for (channel, _address), ids in by_address.items()),
+                                    return_exceptions=True)
+    failures = [o for o in outcomes if isinstance(o, BaseException)]
+    if failures:
+        raise failures[0]
 
 
 class OutboxSenders:
@@ -387,7 +395,10 @@ class OutboxSenders:
             await dispatch_rows(self.hub, rows, self.paces, self.stopping)
         except Exception:
             log.exception("outbox sending pass failed; its unsent rows go back to the queue")
-            await put_back(self.hub, [r[0] for r in rows])
+            # after a pause: a database that keeps failing must not turn a row whose send went
+            # out (but whose outcome could not be recorded) into a burst of repeats
+            await put_back(self.hub, [r[0] for r in rows],
+                           self.hub.settings.workers.retry_base_seconds)
             return
         if self.stopping.is_set():
             await put_back(self.hub, [r[0] for r in rows])

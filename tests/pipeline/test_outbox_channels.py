@@ -134,3 +134,61 @@ async def test_stopping_puts_claimed_rows_back_at_once(
         assert all(r.attempts == 0 for r in rows if r.state == "pending")
     finally:
         await close_hub(hub)
+
+
+async def test_a_database_error_on_one_address_does_not_send_the_others_twice(
+        tmp_path: Path, sqlite_url: str, fake_api: Any) -> None:
+    """Review: one address's outcome failing to record (a real database error, raised by a
+    trigger) while another address's send was still in flight put that row back mid-send; the
+    next pass claimed it and the citizen got the message twice."""
+    from sqlalchemy import text
+
+    from tests.telegram.fakebot import BOT_USER
+    api = await fake_api()
+    serve(api)
+    sent_to: list[str] = []
+
+    async def send(request: web.Request, body: bytes) -> web.StreamResponse:
+        from urllib.parse import parse_qsl
+
+        chat = dict(parse_qsl(body.decode()))["chat_id"]
+        sent_to.append(chat)
+        if chat == "512340002":
+            await asyncio.sleep(1.0)  # still in flight when the other address's record fails
+        return web.json_response({"ok": True, "result": {
+            "message_id": len(sent_to), "date": 1767600000, "from": BOT_USER,
+            "chat": {"id": int(chat), "type": "private"}, "text": "x"}})
+
+    api.on("POST", path("sendMessage"), default=send)
+    hub = await open_hub(make_settings(
+        tmp_path, sqlite_url, channels=channel_settings(api.url),
+        workers={"enabled": False, "poll_seconds": 0.1, "retry_base_seconds": 0.2}))
+    workers = Workers(hub)
+    try:
+        async with hub.engine.begin() as conn:
+            await conn.execute(text(
+                "CREATE TRIGGER fail_record BEFORE UPDATE OF state ON outbox "
+                "WHEN OLD.address = '512340001' AND NEW.state = 'sent' "
+                "BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END"))
+        async with hub.sessions() as session, session.begin():
+            session.add_all([OutboxMessage(channel="telegram", address=chat, template="t",
+                                           payload={"text": "Tin"})
+                             for chat in ("512340001", "512340002")])
+        workers.start()
+        hub.outbox_wakeup.set()
+        while "512340001" not in sent_to:
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(2.5)  # the slow send ends; further passes run
+        async with hub.engine.begin() as conn:
+            await conn.execute(text("DROP TRIGGER fail_record"))
+        deadline = time.monotonic() + 10
+        while set(await _states(hub, "telegram")) != {"sent"}:
+            assert time.monotonic() < deadline, await _states(hub, "telegram")
+            await asyncio.sleep(0.05)
+        assert sent_to.count("512340002") == 1
+        # the row whose outcome could not be recorded was sent again, but after a pause each
+        # time (retry_base_seconds), not in a burst
+        assert sent_to.count("512340001") <= 1 + 3.5 / 0.2
+    finally:
+        await workers.stop()
+        await close_hub(hub)

@@ -4,7 +4,8 @@ reports, their events and their outbox rows with one executemany statement per t
 that a new report has its id — and its public code — without a round trip per report.
 
 - PostgreSQL: ids come from the table's own sequence, a block at a time (``nextval`` over
-  ``generate_series``); an unused rest is a gap, as a rolled-back INSERT leaves one.
+  ``generate_series``; blocks grow from what is asked to ``BLOCK``); an unused rest is a gap,
+  as a rolled-back INSERT leaves one.
 - SQLite: the transaction first takes the database's single write lock (a no-op UPDATE: BEGIN
   is deferred), so ``max(id) + 1`` onward cannot be taken by anyone else before it commits.
 
@@ -38,7 +39,11 @@ from store.txn import held_scoped, peek_scoped
 
 T = TypeVar("T")
 
-BLOCK = 64  # ids per nextval round trip on PostgreSQL
+BLOCK = 64  # ids per nextval round trip on PostgreSQL, at most
+# A transaction's first reservation of a table is as small as it asks (one report: one id), each
+# next one twice the last, up to BLOCK: a quiet hub's report codes follow each other
+# (PA-…-000004 after 000003, not 000065), and a batch of hundreds still takes a few round trips.
+# What a transaction reserved and did not use is a gap in the sequence (at most half its use).
 # On SQLite a block is only a range above max(id) under the write lock: ids not used leave no
 # gap (the next transaction reads max(id) again), so one read serves a whole batch.
 SQLITE_BLOCK = 1024
@@ -48,6 +53,7 @@ SQLITE_BLOCK = 1024
 class _Block:
     ids: list[int] = field(default_factory=list)
     high: int = 0  # the highest id reserved (SQLite: the next block starts above it)
+    size: int = 1  # PostgreSQL: the next reservation's size (grows to BLOCK)
 
 
 RESERVED = "reserved_ids"  # session.info: this transaction's blocks, by table name
@@ -65,7 +71,8 @@ def take(session: Session, table: Table, n: int) -> list[int]:
     blocks: dict[str, _Block] = peek_scoped(session, RESERVED, dict)
     block = blocks.setdefault(table.name, _Block())
     while len(block.ids) < n:
-        fresh = _reserve(session, table, max(BLOCK, n - len(block.ids)), block.high)
+        fresh = _reserve(session, table, max(block.size, n - len(block.ids)), block.high)
+        block.size = min(BLOCK, block.size * 2)
         block.ids.extend(fresh)
         block.high = fresh[-1]
     taken, block.ids[:] = block.ids[:n], block.ids[n:]

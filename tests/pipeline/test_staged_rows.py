@@ -145,3 +145,29 @@ async def test_batch_insert_stores_what_sqlalchemy_would(db_url: str, tmp_path: 
     finally:
         await close_hub(hub)
 
+
+
+async def test_report_codes_follow_each_other_one_report_per_transaction(
+        db_url: str, tmp_path: Path) -> None:
+    """Deploy walkthrough: on PostgreSQL every transaction reserved 64 ids, so one report at a
+    time gave PA-2026-000001, 000065, 000129… Now a transaction reserves what it asks first and
+    twice as many each next time: one report per transaction gives consecutive codes, and a
+    batch of 100 leaves a gap of at most half its size."""
+    hub = await open_hub(make_settings(tmp_path, db_url))
+    try:
+        codes = []
+        for n in range(4):
+            async with hub.sessions() as session, session.begin():
+                codes.append((await _new_report(session, n)).id)
+                await write_new_rows(session)
+        assert [b - a for a, b in zip(codes, codes[1:], strict=False)] == [1, 1, 1]
+        async with hub.sessions() as session, session.begin():
+            batch = [(await _new_report(session, 100 + n)).id for n in range(100)]
+            await write_new_rows(session)
+        assert batch == list(range(batch[0], batch[0] + 100))
+        async with hub.sessions() as session, session.begin():
+            after = (await _new_report(session, 999)).id
+            await write_new_rows(session)
+        assert after - batch[-1] <= 1 + 50
+    finally:
+        await close_hub(hub)

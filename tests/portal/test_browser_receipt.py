@@ -130,3 +130,33 @@ async def test_a_code_typed_in_the_search_box_opens_the_report(
     assert page.url == f"{base}/r/{code}"
     assert code in await page.locator("h1").inner_text()
     assert not errors, errors
+
+
+async def test_two_open_form_tabs_both_send_their_reports(
+        browser: Any, site: tuple[str, Any]) -> None:  # noqa: F811
+    """Two tabs of one browser share the pending form key: the second tab's report is not lost
+    (the form comes back with what was typed and a new key) and sending again sends it."""
+    base, client = site
+    errors: list[str] = []
+    first = await new_page(browser, errors, **PHONE)
+    await first.goto(f"{base}/report")
+    second = await first.context.new_page()
+    await second.goto(f"{base}/report")
+    for page, category, text in ((first, "Hạ tầng giao thông", DESCRIPTION),
+                                 (second, "Vệ sinh môi trường", "Rác thải đổ trộm ven sông Như Ý")):
+        await page.get_by_label(category).check()
+        await page.locator("#description").fill(text)
+        await page.locator("#address").fill("12 Lê Lợi, Phường Thuận Hóa")
+    async with first.expect_navigation():
+        await first.get_by_role("button", name="Gửi phản ánh").click()
+    assert "/report/sent/form-" in first.url
+    async with second.expect_navigation():
+        await second.get_by_role("button", name="Gửi phản ánh").click()
+    assert "/report/sent/" not in second.url
+    assert "lần nữa" in await second.locator(".errors").inner_text()
+    assert await second.locator("#description").input_value() == "Rác thải đổ trộm ven sông Như Ý"
+    async with second.expect_navigation():
+        await second.get_by_role("button", name="Gửi phản ánh").click()
+    assert "/report/sent/form-" in second.url and second.url != first.url
+    await wait_for(lambda: _count_is(client, 2), timeout=30)
+    assert not errors, errors

@@ -33,11 +33,15 @@ class FormProblem(ValueError):
         self.fields = fields or {}  # what was typed, read before the problem: shown again
 
 
-def _page(request: web.Request, values: dict[str, str], errors: list[str], status: int = 200) -> web.Response:
+def _page(request: web.Request, values: dict[str, str], errors: list[str], status: int = 200,
+          new_key: str | None = None) -> web.Response:
+    """The form page; ``new_key`` replaces the pending key (shown and put in the cookie)."""
     ctx = request.app[WEB_CONTEXT]
     settings = request.app[PORTAL_SETTINGS]
     values = {**{k: "" for k in TEXT_FIELDS}, **values}
-    fresh = not values["form_key"]  # a posted key is shown again as it was, cookie untouched
+    if new_key:
+        values["form_key"] = new_key
+    fresh = new_key is not None or not values["form_key"]  # a posted key is shown again as it was
     values["form_key"] = values["form_key"] or pending_key(request)
     page = render(request, "portal/form.html", {
         "values": values, "errors": errors, "categories": CATEGORIES, "wards": list_wards(),
@@ -49,7 +53,40 @@ def _page(request: web.Request, values: dict[str, str], errors: list[str], statu
 
 
 async def form_page(request: web.Request) -> web.Response:
-    return _page(request, {"category": request.query.get("category", "")}, [])
+    """The form, with the pending key; a pending key already used by a stored submission (the
+    answer to it was lost, or another tab sent it) is replaced by a new one, and remembered as
+    the last sent (``pa_sent``) so the same report sent again still lands on its receipt."""
+    values = {"category": request.query.get("category", "")}
+    key = request.cookies.get(PENDING_COOKIE, "")
+    if not (_KEY.fullmatch(key) and (await request.app[WEB_CONTEXT].report_form_status(f"form-{key}"))[0]):
+        return _page(request, values, [])
+    page = _page(request, values, [], new_key=uuid.uuid4().hex)
+    digest = await _stored_digest(request, f"form-{key}")
+    if digest:
+        _set_cookie(request, page, LAST_COOKIE, f"{key}.{digest}", max_age=LAST_SENT_SECONDS)
+    return page
+
+
+async def _stored_digest(request: web.Request, token: str) -> str | None:
+    """``content_digest`` of the stored submission ``token`` (its inbox row, Open311 names)."""
+    import json
+
+    from sqlalchemy import select
+
+    from store.models import InboxEvent
+
+    async with request.app[WEB_CONTEXT].sessions() as session:
+        payload = (await session.execute(select(InboxEvent.payload).where(
+            InboxEvent.channel == "web", InboxEvent.external_id == token))).scalar()
+    try:
+        stored = json.loads(payload) if payload else None
+    except ValueError:
+        return None
+    if not isinstance(stored, dict):
+        return None
+    names = {"category": "service_code", "description": "description", "lat": "lat",
+             "long": "long", "address": "address_string"}
+    return content_digest({k: str(stored.get(v) or "") for k, v in names.items()})
 
 
 # Resubmission guard across reloads (docs/portal.md "Sending twice"). The form key is kept in a
@@ -94,11 +131,12 @@ async def _sent_before(request: web.Request, form: dict[str, str]) -> str | None
     return token if known else None
 
 
-def _accepted(request: web.Request, token: str, form: dict[str, str]) -> web.Response:
-    """303 to the receipt; the next form gets a new key, and this one is remembered."""
+def _accepted(request: web.Request, token: str, form: dict[str, str], posted: bool) -> web.Response:
+    """303 to the receipt; the next form gets a new key, and this one (when posted by the form
+    page) is remembered."""
     response = web.Response(status=303, headers={"Location": f"/report/sent/{token}"})
     key = token.removeprefix("form-")
-    if _KEY.fullmatch(key):
+    if posted and _KEY.fullmatch(key):
         _set_cookie(request, response, PENDING_COOKIE, uuid.uuid4().hex)
         _set_cookie(request, response, LAST_COOKIE, f"{key}.{content_digest(form)}",
                     max_age=LAST_SENT_SECONDS)
@@ -148,6 +186,9 @@ def parse_urlencoded(charset: str | None, body: bytes) -> dict[str, str]:
 
 
 UNREADABLE = "Biểu mẫu gửi lên không đọc được."
+BAD_KEY = "Biểu mẫu gửi lên không hợp lệ; vui lòng bấm \"Gửi phản ánh\" lần nữa."
+SENT_OTHER = ("Phản ánh này đã được gửi với nội dung khác từ trang này (một thẻ khác hoặc lần gửi trước). "
+              "Nội dung bạn nhập vẫn còn đây: bấm \"Gửi phản ánh\" lần nữa để gửi như một phản ánh mới.")
 TEXT_BODY_MAX = 256 * 1024  # every text field at its longest, percent-encoded, fits
 
 
@@ -257,6 +298,13 @@ async def submit(request: web.Request) -> web.Response:
         kept = {k: exc.fields.get(k, "") for k in TEXT_FIELDS if k != HONEYPOT}
         return _page(request, kept, [str(exc)], status=exc.status)
     values = {k: fields.get(k, "") for k in TEXT_FIELDS if k != HONEYPOT}
+    key = (fields.get("form_key") or "").strip()
+    if key and not _KEY.fullmatch(key):
+        # Only the form page's own keys (32 hex): the receipt /report/sent/form-<key> is opened
+        # by nothing else, so no other client's token (an Open311 Idempotency-Key) reaches it.
+        ctx.count_rejected("web", "form_invalid")
+        values["form_key"] = ""
+        return _page(request, values, [BAD_KEY], status=400, new_key=uuid.uuid4().hex)
     if fields.get(HONEYPOT, "").strip():
         limiter.allow(client)  # a bot's tries count against its address all the same
         ctx.count_rejected("web", "form_honeypot")
@@ -277,11 +325,11 @@ async def submit(request: web.Request) -> web.Response:
     if errors:
         ctx.count_rejected("web", "form_invalid")
         return _page(request, values, errors, status=400)
-    key = (fields.get("form_key") or "").strip()[:64] or None
-    token = f"form-{key}" if key else None
+    posted = bool(key)  # posted by our form page (a post without one gets a key of its own)
+    token = f"form-{key or uuid.uuid4().hex}"
     form = {k: fields.get(k, "") for k in ("category", "description", "lat", "long", "address", "name",
                                           "phone", "email")}
-    earlier = await _sent_before(request, form) if token else None  # posted by our form page
+    earlier = await _sent_before(request, form) if posted else None
     if earlier and earlier != token:
         # Back, then "Gửi phản ánh" again: the same report from this browser, already stored;
         # nothing new, so not charged on either limit.
@@ -291,11 +339,11 @@ async def submit(request: web.Request) -> web.Response:
     if wait is not None:
         # Past the hourly limit only a true resend passes: its key stored with this very content
         # (the intake answers a stored key from the stored row and writes nothing, photos neither).
-        if token and (await ctx.report_form_status(token))[0]:
+        if posted and (await ctx.report_form_status(token))[0]:
             outcome: dict[str, Any] = await ctx.submit_report_form(form, photos, token)
             if not outcome["problem"]:
                 # not refunded on the refused limit: replays past the hourly one stay bounded
-                return _accepted(request, outcome["token"], form)
+                return _accepted(request, outcome["token"], form, posted)
         ctx.count_rejected("web", "form_rate_limit")
         return _too_many(request, values, wait)
     outcome = await ctx.submit_report_form(form, photos, token)
@@ -303,11 +351,16 @@ async def submit(request: web.Request) -> web.Response:
         limiter.refund(client)  # a resubmission (same form_key) or refused by the intake: nothing new
     if outcome["problem"]:
         status = outcome["status"] if outcome["status"] >= 400 else 400
-        message = ("Phản ánh này đã được gửi với nội dung khác; vui lòng tải lại trang để gửi phản ánh mới."
-                   if status == 409 else "Không gửi được phản ánh; vui lòng kiểm tra lại thông tin.")
-        return _page(request, values, [message], status=status)
+        if status == 409:
+            # The key is used by another report (this browser's earlier one whose answer was
+            # lost, or another tab's): what was typed comes back with a new key, so pressing
+            # "Gửi phản ánh" again sends it as a new report.
+            values["form_key"] = ""
+            return _page(request, values, [SENT_OTHER], status=409, new_key=uuid.uuid4().hex)
+        return _page(request, values, ["Không gửi được phản ánh; vui lòng kiểm tra lại thông tin."],
+                     status=status)
     refused.refund(client)  # accepted: only refused posts stay on that limit
-    return _accepted(request, outcome["token"], form)
+    return _accepted(request, outcome["token"], form, posted)
 
 
 async def sent(request: web.Request, rate_error: str | None = None, status: int = 200) -> web.Response:
@@ -390,5 +443,5 @@ async def rate_sent(request: web.Request) -> web.Response:
 
 def routes() -> list[web.RouteDef]:
     return [web.get("/report", form_page), web.post("/report", submit),
-            web.get(r"/report/sent/{token:[A-Za-z0-9_-]{1,140}}", sent),
-            web.post(r"/report/sent/{token:[A-Za-z0-9_-]{1,140}}/rate", rate_sent)]
+            web.get(r"/report/sent/{token:form-[0-9a-f]{32}}", sent),
+            web.post(r"/report/sent/{token:form-[0-9a-f]{32}}/rate", rate_sent)]

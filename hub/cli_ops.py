@@ -179,9 +179,21 @@ def cmd_backup(args: argparse.Namespace) -> int:
     return 0
 
 
+class _CannotCheck(Exception):
+    """Whether a hub serves the database could not be read (and so restore does not go on)."""
+
+
+# What a database that nothing serves yet looks like when its lease is asked for: no database,
+# or no lease table (a database made for the restore, or never migrated).
+_NOTHING_THERE = ("no such table", "undefinedtable", "invalidcatalogname")
+
+
 def _serving(url: str) -> str | None:
-    """Who serves the database now (its leader lease), or None (also when it cannot be read:
-    a missing or empty database is what restore is for)."""
+    """Who serves the database now (its leader lease), or None when nothing can be serving it
+    (no database yet, or no lease table: what restore is for). Any other failure to ask — the
+    database refused this user, a certificate could not be read — raises ``_CannotCheck``: a
+    restore that cannot tell must not go ahead over a live hub (deploy walkthrough: asyncpg
+    failed on root's HOME, the check said "nobody", and pg_restore replaced a served database)."""
     import asyncio
 
     from store.db import make_engine
@@ -191,8 +203,11 @@ def _serving(url: str) -> str | None:
         engine = make_engine(url)
         try:
             return await lease_holder(engine)
-        except Exception:
-            return None
+        except Exception as exc:
+            said = f"{type(exc).__name__}: {exc}"
+            if any(mark in said.lower() for mark in _NOTHING_THERE):
+                return None
+            raise _CannotCheck(said.splitlines()[0][:300]) from None
         finally:
             await engine.dispose()
 
@@ -208,7 +223,15 @@ def cmd_restore(args: argparse.Namespace) -> int:
         return 2
     db_path = _sqlite_path(url, Path(settings.base_dir))
     # before asking anything: no point confirming a restore that cannot go ahead
-    if not args.force and (db_path is None or db_path.exists()) and (holder := _serving(url)):
+    try:
+        holder = (_serving(url) if not args.force and (db_path is None or db_path.exists())
+                  else None)
+    except _CannotCheck as exc:
+        print(f"error: cannot tell whether a hub is serving this database ({exc}); fix that "
+              "(hub-admin runs commands as the service user), or stop `hub serve` everywhere "
+              "and pass --force", file=sys.stderr)
+        return 2
+    if holder:
         print(f"error: a hub is serving this database ({holder} holds the leader lease); stop "
               "`hub serve` everywhere first, or pass --force", file=sys.stderr)
         return 2

@@ -110,6 +110,31 @@ def test_hub_admin_runs_a_command_with_the_services_settings_and_secrets(
     assert proc.returncode == 0, proc.stderr
     assert f"database: sqlite+aiosqlite:///{server['real_db']}" in proc.stdout
     assert server["real_db"].exists() and not server["toml_db"].exists()
+    assert server["real_db"].stat().st_mode & 0o007 == 0  # umask 027, as the units' UMask
+
+
+def test_hub_admin_gives_the_command_the_service_users_home_and_umask(
+        server: dict[str, Path], tmp_path: Path) -> None:
+    """Deploy walkthrough: under sudo the command kept root's HOME, and asyncpg's look at
+    ~/.postgresql/postgresql.key in root's 0700 home failed every PostgreSQL command; files it
+    made were 0644 despite the units' UMask=0027."""
+    import pwd
+
+    me = pwd.getpwuid(os.getuid())
+    probe = tmp_path / "probe"
+    probe.write_text('#!/bin/sh\necho "HOME=$HOME"\numask\n')
+    probe.chmod(0o755)
+    base = {k: v for k, v in os.environ.items()
+            if not k.startswith("HUB__") and k not in ("HUB_SETTINGS", "HUB_ENV_FILE")}
+    proc = subprocess.run(["sh", str(ROOT / "deploy" / "bin" / "hub-admin"), "anything"],
+                          capture_output=True, text=True, timeout=60,
+                          env={**base, "HOME": str(tmp_path / "callers-home"),
+                               "HUB_SETTINGS": str(server["cfg"]),
+                               "HUB_ENV_FILE": str(server["secrets"]), "HUB_USER": me.pw_name,
+                               "HUB_BIN": str(probe)})
+    assert proc.returncode == 0, proc.stderr
+    assert f"HOME={me.pw_dir}" in proc.stdout.splitlines()
+    assert "0027" in proc.stdout
 
 
 def test_env_file_as_an_open_descriptor(server: dict[str, Path]) -> None:

@@ -101,3 +101,18 @@ def test_pg_connection_options_read_the_url_as_the_hub_does(url: str, password: 
     assert env["PGPASSWORD"] == password and password not in " ".join(opts)
     assert opts[opts.index("--dbname") + 1] == "intake" and opts[opts.index("--username") + 1] == "hub"
     assert opts[opts.index("--port") + 1] == "5432"
+
+
+def test_restore_refuses_when_it_cannot_tell_whether_a_hub_serves_the_database(
+        tmp_path: Path) -> None:
+    """Deploy walkthrough: under sudo, asyncpg could not read root's ~/.postgresql; the "is a
+    hub serving?" check took the error for "nobody" and pg_restore replaced a served database.
+    A check that fails for any reason but a missing database or lease table refuses."""
+    cfg = tmp_path / "hub.toml"
+    cfg.write_text('[database]\nurl = "postgresql+asyncpg://postgres@127.0.0.1:1/intake"\n')
+    dump = tmp_path / "hub.pgdump"
+    dump.write_bytes(b"PGDMP" + b"\0" * 100)
+    proc = hub("restore", str(dump), "--yes", cfg=cfg)
+    assert proc.returncode == 2, proc.stderr
+    assert "cannot tell whether a hub is serving this database" in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -78,3 +78,18 @@ def test_hub_admin_is_posix_sh() -> None:
     script = DEPLOY / "bin" / "hub-admin"
     assert script.read_text().startswith("#!/bin/sh\n") and script.stat().st_mode & 0o111
     subprocess.run(["sh", "-n", str(script)], check=True)
+
+
+def test_nginx_defines_its_log_format_and_map_before_using_them() -> None:
+    """Deploy walkthrough: `nginx -t` said "unknown log format intake_hub": the log_format (and
+    the map of $loggable) came after the server block whose access_log names them; nginx reads
+    the file in order."""
+    lines = (DEPLOY / "nginx" / "intake-hub.conf").read_text(encoding="utf-8").splitlines()
+    code = [line.split("#", 1)[0] for line in lines]
+
+    def first(pattern: str) -> int:
+        return next(i for i, line in enumerate(code) if re.search(pattern, line))
+
+    used = first(r"^\s*access_log\s+\S+\s+intake_hub\b.*\$loggable")
+    assert first(r"^\s*log_format\s+intake_hub\b") < used
+    assert first(r"^\s*map\s+\$request_uri\s+\$loggable\b") < used

@@ -129,10 +129,13 @@ def extract_phones(text: str | None, region: str = "VN") -> list[str]:
 
 # Whose number is it? A report names other people's numbers too: the house owner who builds
 # onto the sidewalk, a contractor's card, the shop that overcharges. Only the writer's own
-# number may become their contact (a fallback route for the hub's news, "we have your phone").
-# A number is the writer's when the words before it on its line are a contact cue ("SĐT",
-# "liên hệ", "gọi cho em theo số") followed by nothing but the writer's own words, or when it
-# stands alone on its line ("0905 123 456 ạ", an answer, a signature line).
+# number may become their contact (a fallback route for the hub's news, "we have your phone"),
+# and a wrong "own" sends the report's news and rating link to the person reported. So a
+# number is the writer's only when
+# - the whole message is the number, with filler at most ("0905 123 456 ạ": an answer), or
+# - a contact cue ("SĐT", "liên hệ", "gọi cho em theo số") stands before it on its line with
+#   nothing between but the writer's own words, and its sentence names nobody else ("chủ nhà",
+#   "nhà thầu", "ông Hùng") — unless the writer says it is theirs ("SĐT của tôi").
 _SELF_CUE = re.compile(
     r"(?:^|\W)(?:s\s*dt|so\s+dien\s+thoai|dien\s+thoai|dtdd|dt|so\s+dt|lien\s+he|lh|"
     r"goi|nhan\s+tin|zalo|phone|tel|mobile|e-?mail|gmail|mail|hop\s+thu)(?=\W|$)")
@@ -141,23 +144,46 @@ _OWN_WORDS = frozenset("""
     cua toi em minh chau con tui tao la so nay day a nhe nha nhé neu can khi xin vui long cho
     qua theo lai voi hoac va ben duoi sau lien he lh goi nhan tin zalo dt sdt dien thoai
     """.split())
+_FIRST_PERSON = frozenset("toi em minh chau tui".split())
+# Someone else in the sentence (folded): an owner, a business, a neighbour.
+_OTHERS = re.compile(
+    r"\b(?:chu\s+(?:nha|quan|tiem|cua\s+hang|dau\s+tu|xe|ho|cong\s+trinh|co\s+so|dat|"
+    r"khach\s+san|homestay|xuong|karaoke)|nha\s+thau|cong\s+ty|cty|doanh\s+nghiep|"
+    r"ho\s+kinh\s+doanh|hang\s+xom|nguoi\s+(?:ban|thue|lai|nay|do|kia)|doi\s+tuong|"
+    r"danh\s+thiep|quan\s+ly)\b")
+# An honorific before a capitalised name, as written ("ông Lâm", "anh Hùng", "chị Mai").
+_HONORIFIC_NAME = re.compile(r"(?i:\b(?:ông|bà|anh|chị|cô|chú|bác|ong|ba|chi|co|chu|bac))\s+(\w)")
+_SENTENCE_END = re.compile(r"[.!?;\n]")
 _WORD = re.compile(r"[a-z0-9]+")
+
+
+def _names_someone_else(sentence: str) -> bool:
+    from normalizer.text import fold
+
+    if _OTHERS.search(fold(sentence)):
+        return True
+    return any(m.group(1).isupper() for m in _HONORIFIC_NAME.finditer(sentence))
 
 
 def _own_position(text: str, start: int, end: int) -> bool:
     """The contact found at text[start:end] is the writer's own (see above)."""
     from normalizer.text import fold
 
+    rest = fold(text[:start] + " " + text[end:])
+    if all(w in _OWN_WORDS for w in _WORD.findall(rest)):
+        return True  # the message is the number: an answer
     line_start = text.rfind("\n", 0, start) + 1
-    line_end = text.find("\n", end)
     before = fold(text[line_start:start])[-80:]
-    after = fold(text[end:len(text) if line_end < 0 else line_end])
-    if not _WORD.search(before) and all(w in _OWN_WORDS for w in _WORD.findall(after)):
-        return True  # alone on its line (an answer, a signature line)
     cues = list(_SELF_CUE.finditer(before))
     if not cues:
         return False
-    return all(w in _OWN_WORDS for w in _WORD.findall(before[cues[-1].end():]))
+    between = _WORD.findall(before[cues[-1].end():])
+    if not all(w in _OWN_WORDS for w in between):
+        return False
+    if _FIRST_PERSON & set(between):
+        return True  # "SĐT của tôi 0905…"
+    sentence_start = max((m.end() for m in _SENTENCE_END.finditer(text, 0, start)), default=0)
+    return not _names_someone_else(text[sentence_start:start])
 
 
 def own_phones(text: str | None, region: str = "VN") -> list[str]:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from normalizer.phones import normalize_phone
+from normalizer.phones import normalize_phone, own_emails, own_phones
 from normalizer.schema import DeliveryResult, OutboundMessage
 from router import templates
 from router.messages import citizen_message, outbound_row
@@ -48,6 +48,18 @@ CONVERSATION_TEMPLATES = frozenset({
     "followup_to_agency"})
 
 
+def own_found(report: Report) -> tuple[list[str], list[str]]:
+    """The phones and emails the report's text gives as the writer's own. Reports analysed
+    before these were told apart (``found_contacts`` without ``own_*``) are read again."""
+    found = (report.extra or {}).get("found_contacts") or {}
+    if "own_phones" in found:
+        return list(found.get("own_phones") or []), list(found.get("own_emails") or [])
+    if not (found.get("phones") or found.get("emails")):
+        return [], []
+    text = f"{report.description or ''}\n{report.address or ''}"
+    return own_phones(text), own_emails(text)
+
+
 async def contact_points(session: AsyncSession, report: Report) -> dict[str, list[str]]:
     """Phones (E.164) and emails the citizen gave, best first, without duplicates: their
     contact's, then those their text gives as their own (``found_contacts`` ``own_*``); never
@@ -55,12 +67,12 @@ async def contact_points(session: AsyncSession, report: Report) -> dict[str, lis
     phones: list[str] = []
     emails: list[str] = []
     contact = await session.get(Contact, report.contact_id) if report.contact_id else None
-    found = (report.extra or {}).get("found_contacts") or {}
-    for raw in [contact.phone if contact else None, *(found.get("own_phones") or [])]:
+    own_phones, own_emails = own_found(report)
+    for raw in [contact.phone if contact else None, *own_phones]:
         phone = normalize_phone(raw) if raw else None
         if phone and phone not in phones:
             phones.append(phone)
-    for raw in [contact.email if contact else None, *(found.get("own_emails") or [])]:
+    for raw in [contact.email if contact else None, *own_emails]:
         email = (raw or "").strip().lower()
         if email and "@" in email and email not in emails:
             emails.append(email)

@@ -20,6 +20,7 @@ from normalizer.dialogue import Dialogue, Step
 from normalizer.schema import InboundMessage
 from router import lifecycle, notify
 from router.assign import route_new_report
+from router.fallback import own_found
 from store.models import Attachment, Contact, Report, utcnow
 
 if TYPE_CHECKING:
@@ -63,8 +64,7 @@ async def have(session: AsyncSession, report: Report, contact: Contact | None,
             Attachment.report_id == report.id, Attachment.kind.in_(PHOTO_KINDS)).limit(1))).scalar()
         if found is not None:
             slots.add("photo")
-    if (contact is not None and contact.phone) or ((report.extra or {}).get("found_contacts")
-                                                    or {}).get("own_phones"):
+    if (contact is not None and contact.phone) or own_found(report)[0]:
         slots.add("phone")
     return frozenset(slots)
 

@@ -25,6 +25,14 @@ OUTSIDE_WINDOW = api_answer("api_message_cs__error_-230")
     ("Danh thiếp: Nhà thầu Minh Phát 0905777888", []),
     ("karaoke nhà 0977123123 hát đến 12h đêm", []),
     ("Nguyễn Văn A - 0905123456", []),  # whose? not said: not taken
+    # review: a cue right before the number, but the sentence is about someone else
+    ("Chủ nhà số 12 xây lấn vỉa hè, SĐT 0905123456", []),
+    ("chủ quán sđt: 0905 123 456", []),
+    ("Chủ nhà là ông Hùng, điện thoại 0905123456, xây trái phép", []),
+    ("Chủ nhà lấn chiếm vỉa hè, bà Mai sđt 0905123456", []),
+    ("Ông Hùng chủ nhà\n0905123456", []),  # alone on its line, but not the whole message
+    ("Nhà hàng xóm hát karaoke đến khuya. SĐT của tôi 0905123456", ["+84905123456"]),
+    ("Quán karaoke ồn ào, sđt của em 0905123456", ["+84905123456"]),
     ("SĐT của tôi: 0905 123 456", ["+84905123456"]),
     ("sdt em 0905.123.456 nha", ["+84905123456"]),
     ("0905123456", ["+84905123456"]),
@@ -114,3 +122,18 @@ async def test_the_citizens_own_number_gets_the_zns_but_not_the_dialogue_questio
             ReportEvent.report_id == report.id))).scalars())
     assert "ask_photo" not in channels
     assert any("không chuyển tin trò chuyện 'ask_photo'" in (n or "") for n in notes)
+
+
+def test_reports_analysed_before_own_numbers_were_told_apart_are_read_again() -> None:
+    """Review: a report stored with found_contacts {phones, emails} only (before this change)
+    kept no route at all; its text is read again."""
+    from router.fallback import own_found
+    from store.models import Report
+
+    old = Report(description="Cống tắc kiệt 5. SĐT của tôi 0905123456, chủ nhà ông Lâm 0977123123",
+                 extra={"found_contacts": {"phones": ["+84905123456", "+84977123123"],
+                                           "emails": []}})
+    assert own_found(old) == (["+84905123456"], [])
+    new = Report(description="x", extra={"found_contacts": {
+        "phones": ["+84977123123"], "emails": [], "own_phones": [], "own_emails": []}})
+    assert own_found(new) == ([], [])

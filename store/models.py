@@ -228,6 +228,11 @@ class ReportEvent(Base):
     """Status history and everything else that happened to a report (notes, replies, sends)."""
 
     __tablename__ = "report_events"
+    __table_args__ = (
+        # The reports returned to the center, the latest return first (store.report_list
+        # .returned_by_agency): status_to is set on status events only.
+        Index("ix_report_events_status_to", "status_to", "report_id", "at"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)

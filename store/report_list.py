@@ -575,8 +575,9 @@ class ReturnedReport:
 def returned_by_condition(session: AsyncSession, agency_id: str) -> Any:
     """``agency_id`` is in the report's ``extra.returned_by`` (router.lifecycle.change_status
     adds the agency that held a report when it was returned; router.assign never routes it back
-    there by rule). Not indexed: a scan of the reports, each checked by the database's JSON
-    functions (json_each on SQLite, json_array_elements_text on PostgreSQL)."""
+    there by rule). Checked by the database's JSON functions (json_each on SQLite,
+    json_array_elements_text on PostgreSQL), row by row: use it only on reports already narrowed
+    by an index (last_returns)."""
     if session.bind.dialect.name == "postgresql":
         values = func.json_array_elements_text(Report.extra["returned_by"]).table_valued("value")
     else:
@@ -584,28 +585,48 @@ def returned_by_condition(session: AsyncSession, agency_id: str) -> Any:
     return select(literal_column("1")).select_from(values).where(values.c.value == agency_id).exists()
 
 
+def last_returns() -> Any:
+    """Each returned report's id and the time of its last return, as a subquery. It reads the
+    return events through the index ix_report_events_status_to (only status events carry
+    status_to), so the hub's returned reports and not every report; join it to ``Report`` and
+    filter with returned_by_condition for one agency's (the event's actor may be the center or
+    an account since moved: ``extra.returned_by`` says which agency held the report)."""
+    from store.models import ReportEvent
+
+    return (select(ReportEvent.report_id, func.max(ReportEvent.at).label("at"))
+            .where(ReportEvent.status_to == "returned")
+            .group_by(ReportEvent.report_id).subquery("last_return"))
+
+
+async def count_returned(session: AsyncSession, agency_id: str) -> int:
+    """How many reports ``agency_id`` returned to the center."""
+    last = last_returns()
+    return int((await session.execute(
+        select(func.count()).select_from(last).join(Report, Report.id == last.c.report_id)
+        .where(returned_by_condition(session, agency_id)))).scalar_one())
+
+
 async def returned_by_agency(session: AsyncSession, agency_id: str, *, limit: int = 50,
-                             offset: int = 0) -> tuple[list[ReturnedReport], int]:
+                             offset: int = 0, total: int | None = None,
+                             ) -> tuple[list[ReturnedReport], int]:
     """The reports ``agency_id`` returned to the center, the latest return first, and their
-    count. The return shown is the last one made by the agency (its id or one of its accounts
-    as the actor); without such an event (the center took it back, an account since moved) the
-    report's last return."""
+    count (``total``: already counted by count_returned, not counted again). The return shown
+    is the last one made by the agency (its id or one of its accounts as the actor); without
+    such an event (the center took it back, an account since moved) no reason and no actor:
+    another agency's or the center's note is not this agency's to read."""
     from store.models import Account, ReportEvent
 
     limit = max(1, min(limit, MAX_PAGE_SIZE))
     offset = max(0, min(offset, MAX_OFFSET))
-    cond = returned_by_condition(session, agency_id)
-    total = int((await session.execute(select(func.count()).select_from(Report).where(cond))).scalar_one())
+    if total is None:
+        total = await count_returned(session, agency_id)
     if not total:
         return [], 0
-    mine = select(Report.id).where(cond)
-    last = (select(ReportEvent.report_id, func.max(ReportEvent.at).label("at"))
-            .where(ReportEvent.report_id.in_(mine), ReportEvent.kind == "status",
-                   ReportEvent.status_to == "returned")
-            .group_by(ReportEvent.report_id).subquery())
+    last = last_returns()
     rows = (await session.execute(
-        select(Report).outerjoin(last, last.c.report_id == Report.id).where(cond)
-        .order_by(last.c.at.is_(None), last.c.at.desc(), Report.id.desc())
+        select(Report).select_from(last).join(Report, Report.id == last.c.report_id)
+        .where(returned_by_condition(session, agency_id))
+        .order_by(last.c.at.desc(), Report.id.desc())
         .limit(limit).offset(offset))).scalars().all()
     if not rows:
         return [], total
@@ -616,15 +637,16 @@ async def returned_by_agency(session: AsyncSession, agency_id: str, *, limit: in
     officers = {f"user:{u}" for u in (await session.execute(
         select(Account.username).where(Account.agency_id == agency_id))).scalars()}
     ours = {agency_id, *officers}
-    chosen: dict[int, Any] = {}
-    for event in events:  # in order: the last one of the agency's wins, else the last one
-        if event.actor in ours or chosen.get(event.report_id) is None \
-                or chosen[event.report_id].actor not in ours:
+    last: dict[int, Any] = {}  # each report's last return, whoever made it
+    chosen: dict[int, Any] = {}  # each report's last return made by this agency
+    for event in events:  # in order: the later wins
+        last[event.report_id] = event
+        if event.actor in ours:
             chosen[event.report_id] = event
     result = []
     for r in rows:
         event = chosen.get(r.id)
-        at = event.at if event is not None else None
+        at = event.at if event is not None else (last[r.id].at if r.id in last else None)
         rerouted = r.forwarded_at if r.agency_id and r.forwarded_at and (at is None or r.forwarded_at >= at) else None
         result.append(ReturnedReport(
             code=r.code or "", category=r.category, ward=r.ward, created_at=r.created_at,

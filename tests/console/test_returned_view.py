@@ -55,3 +55,38 @@ async def test_returned_reports_stay_visible_read_only(settings_factory: Any, hu
     assert "Đã chuyển cho Sở Xây dựng" in row and REASON in row
     _, html = await nam.page("/console/returned")
     assert code not in html  # so-xay-dung holds it, it returned nothing
+
+
+async def test_returned_list_reads_returns_by_index(settings_factory: Any, hub_client: Any) -> None:
+    """The list starts from the return events (index ix_report_events_status_to), not from a
+    scan of every report checked by a JSON function, and a page past the end counts once."""
+    from sqlalchemy import event
+
+    from hub.keys import HUB_KEY
+
+    client = await hub_with_officers(settings_factory, hub_client)
+    hoa, center = Officer(client, "mt.hoa"), Officer(client, "tt.lan")
+    codes = [await post_report(client, ENV_FORM, description=f"Rác ùn ứ điểm số {i}") for i in range(3)]
+    resp = await hoa.post(f"/console/reports/{codes[0]}/return", {"note": REASON})
+    assert resp.status == 303
+    engine = client.app[HUB_KEY].engine
+    seen: list[tuple[str, Any]] = []
+
+    def keep(conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool) -> None:
+        if "json_each" in statement:  # the check of extra.returned_by
+            seen.append((statement, params))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", keep)
+    try:
+        status, html = await hoa.page("/console/returned?page=99")  # past the end: the last page
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", keep)
+    assert status == 200 and codes[0] in html and codes[1] not in html
+    assert len(seen) == 2, seen  # the count and the page, once each
+    async with engine.connect() as conn:
+        for statement, params in seen:
+            plan = [row[-1] for row in (await conn.exec_driver_sql(
+                "EXPLAIN QUERY PLAN " + statement, params)).all()]
+            assert not [step for step in plan if step.startswith("SCAN reports")], plan
+            assert any("ix_report_events_status_to" in step for step in plan), plan
+    assert (await center.page("/console/returned"))[0] == 403

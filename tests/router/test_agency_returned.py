@@ -76,3 +76,21 @@ async def test_returned_list_pages(settings_factory, hub_client):
     listed = [r["code"] for r in first["reports"] + second["reports"]]
     assert sorted(listed) == sorted(codes) and listed[0] == codes[-1]  # the latest return first
     assert (await client.get("/api/v1/returned?limit=x", headers=mt)).status == 400
+
+
+async def test_no_other_hands_note_reaches_the_agency(settings_factory, hub_client, db_url):
+    """A report the agency held but did not return itself (the center took it back; an account
+    of the agency has since moved elsewhere): it stays in the agency's list, without the
+    center's or another agency's note and name."""
+    client = await hub_client(settings_factory(db_url))
+    code = await post_report(client, ENV_FORM)  # → moi-truong
+    mt, center = await token(client, "moi-truong"), await token(client, "center")
+    internal = "Trung tâm thu hồi: chờ ý kiến lãnh đạo"
+    resp = await client.post(f"/api/v1/reports/{code}/status", headers=center,
+                             json={"status": "returned", "note": internal})
+    assert resp.status == 200
+    listed = await (await client.get("/api/v1/returned", headers=mt)).json()
+    [item] = listed["reports"]
+    assert item["code"] == code and item["returned_at"]
+    assert (item["reason"], item["returned_by"]) == (None, None)
+    assert internal not in str(listed) and "center" not in str(listed)

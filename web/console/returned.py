@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from router.templates import STATUS_LABELS
 from store.models import Agency
-from store.report_list import ReturnedReport, returned_by_agency
+from store.report_list import ReturnedReport, count_returned, returned_by_agency
 from web.console.auth import require_role
 from web.console.keys import CONFIG_KEY, SESSIONS_KEY, USER_KEY
 from web.console.render import officer_names, render
@@ -54,11 +54,10 @@ async def returned_page(request: web.Request) -> web.Response:
     size = request.config_dict[CONFIG_KEY].page_size
     page = _page_number(request.query.get("page"))
     async with request.config_dict[SESSIONS_KEY]() as session:
-        items, total = await returned_by_agency(session, own, limit=size, offset=(page - 1) * size)
+        total = await count_returned(session, own)
         pages = max(1, -(-total // size))
-        if page > pages:  # past the end: the last page
-            page = pages
-            items, total = await returned_by_agency(session, own, limit=size, offset=(page - 1) * size)
+        page = min(page, pages)  # past the end: the last page
+        items, _ = await returned_by_agency(session, own, limit=size, offset=(page - 1) * size, total=total)
         agencies = {a: n for a, n in await session.execute(select(Agency.id, Agency.name))}
         names = await officer_names(session, [i.returned_by for i in items])
     return render(request, "console/returned.html", {

@@ -7,8 +7,9 @@ from store.tokens import issue_token
 
 @pytest.mark.parametrize("query, status", [
     ("limit=abc", 400),
-    ("limit=-99999999999999999999999", 200),  # clamped to the allowed range
-    ("limit=99999999999999999999999", 200),
+    ("limit=-99999999999999999999999", 400),  # a page size below 1 is an error, said so
+    ("limit=0", 400),
+    ("limit=99999999999999999999999", 200),  # clamped to the largest page (1000)
     ("start_date=2026-01-01", 400),  # no time zone
     ("start_date=2026-01-01T00:00:00%2B07:00", 200),
     ("end_date=yesterday", 400),

@@ -24,7 +24,7 @@ from hub.inbound.limits import bound_message, clamp_times
 from hub.inbound.receipts import apply_delivery, lift_suppression
 from hub.inbound.resend import resend_after_window
 from normalizer.schema import InboundMessage
-from router.commands import answer_command
+from router.commands import answer_command, answer_lookup
 from store.models import InboxEvent, Report, utcnow
 
 if TYPE_CHECKING:
@@ -100,6 +100,11 @@ async def apply_message(hub: Hub, session: AsyncSession, msg: InboundMessage) ->
         return None
     if msg.kind == "edit":
         return await apply_edit(hub, session, contact, msg)
+    if not (msg.text.strip() or msg.attachments or msg.location) and msg.report_code:
+        # A mail whose subject is a code ("PA-2026-000002", "Tra cứu PA-…") and whose body is
+        # empty: a status lookup, as with a line of text (email walkthrough).
+        await answer_lookup(session, hub, msg, msg.report_code, contact)
+        return None
     if not (msg.text.strip() or msg.attachments or msg.location):
         # Nothing a report could be made of (a malformed but correctly signed event).
         log.info("empty %s message %s: no report", msg.channel, msg.external_id)

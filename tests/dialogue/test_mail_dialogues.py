@@ -172,3 +172,30 @@ async def test_web_citizen_gets_the_reply_by_mail_sees_it_on_the_page_and_rates_
     rep = await report(client, code)
     assert (rep.rating_score, rep.rating_comment) == (5, "cảm ơn")
     talk.show()
+
+
+async def test_a_mail_with_only_a_code_in_its_subject_is_a_lookup(
+        settings_factory, hub_client, dovecot_server, mail_user, smtp_sink):
+    """Email walkthrough: "PA-2026-000002" or "Tra cứu PA-…" as the subject with an empty body
+    was dropped as an empty message: no answer. It is a status lookup."""
+    client = await hub_client(settings_factory(
+        channels={"email": email_section(dovecot_server, mail_user, smtp_sink)},
+        workers={"leader_lease_seconds": 3}))
+    dovecot_server.deliver(mail(CITIZEN, "Đèn đường hỏng",
+                                "Đèn đường kiệt 4 Lê Lợi hỏng cả tuần nay.", 1), user=mail_user)
+    await wait_for(lambda: _mails(smtp_sink, 1), timeout=20)
+    async with client.app[HUB_KEY].sessions() as session:
+        code = (await session.execute(select(Report.code))).scalar_one()
+    rep = await report(client, code)
+    dovecot_server.deliver(mail(STRANGER, code, "", 2), user=mail_user)
+    mails = await wait_for(lambda: _mails(smtp_sink, 2), timeout=20)
+    got = [m for m in mails if m.message["To"].addresses[0].addr_spec == STRANGER]
+    assert len(got) == 1
+    assert without_hint(body_of(got[0])) == templates.render(
+        "status_public", code=code, status_url=f"http://hub.test/r/{code}",
+        status_label=templates.STATUS_LABELS[rep.status])
+    dovecot_server.deliver(mail(CITIZEN, f"Tra cứu {code}", "", 3), user=mail_user)
+    mails = await wait_for(lambda: _mails(smtp_sink, 3), timeout=20)
+    assert code in body_of(mails[2]) and mails[2].message["To"].addresses[0].addr_spec == CITIZEN
+    async with client.app[HUB_KEY].sessions() as session:
+        assert (await session.execute(select(func.count()).select_from(Report))).scalar() == 1

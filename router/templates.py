@@ -47,6 +47,13 @@ TEMPLATES: dict[str, str] = {
         "điều hành đô thị thông minh. Hãy gửi nội dung phản ánh, hình ảnh và vị trí; "
         "chúng tôi sẽ gửi lại mã để bạn tra cứu. Tra cứu: /status <mã phản ánh>"
     ),
+    # A mail over [channels.email] max_message_bytes: only its beginning was fetched.
+    "mail_truncated": (
+        "Thư của bạn lớn hơn {limit_mb} MB nên Trung tâm chỉ nhận được phần đầu thư{files}. Bạn "
+        "vui lòng gửi lại ảnh hoặc video trong thư nhỏ hơn {limit_mb} MB, hoặc gửi đường liên kết "
+        "đến tệp."
+    ),
+    "mail_truncated_files": "; các tệp không nhận được: {names}",
     "attachment_too_large": (
         "Tệp {names} lớn hơn {limit_mb} MB nên Trung tâm không nhận được. Bạn vui lòng gửi ảnh "
         "hoặc video nhỏ hơn, hoặc đường liên kết đến tệp."
@@ -124,10 +131,12 @@ TEMPLATES: dict[str, str] = {
         "được bổ sung vào đúng phản ánh."
     ),
     "email_subject_default": "Trung tâm Giám sát, điều hành đô thị thông minh",
-    # Email to a citizen opens and closes as Vietnamese administrative mail does. {person}: the
-    # name the recipient gave in their own mail (reply_context["name"]), else the line without it.
-    "email_salutation": "Kính gửi Ông/Bà {person},",
-    "email_salutation_noname": "Kính gửi Ông/Bà,",
+    # Email to a citizen opens with a greeting and closes with the center's sign-off. In the
+    # register of every message here ("bạn"): "Kính gửi Ông/Bà" above a body that says "bạn"
+    # reads wrong to a Vietnamese reader (email walkthrough). {person}: the name the recipient
+    # gave in their own mail (reply_context["name"]), else the line without it.
+    "email_salutation": "Chào bạn {person},",
+    "email_salutation_noname": "Chào bạn,",
     "email_signoff": "Trân trọng,\nTrung tâm Giám sát, điều hành đô thị thông minh",
     # Zalo's request-user-info card (title ≤ 100 characters, subtitle ≤ 500).
     "zalo_request_info_title": "Chia sẻ thông tin liên hệ với Trung tâm",
@@ -375,15 +384,24 @@ def for_channel(message: OutboundMessage, channel: str) -> OutboundMessage:
     return dataclasses.replace(message, subject=subject_line, text=text)
 
 
-_SALUTATION_START = TEMPLATES["email_salutation_noname"][:-1]  # "Kính gửi Ông/Bà"
+_SALUTATION_START = TEMPLATES["email_salutation_noname"][:-1]  # "Chào bạn"
+# A display name that is an organisation's, not a person's ("CÔNG TY TNHH XÂY DỰNG MINH PHÁT",
+# "UBND phường …"): not greeted by name.
+_ORGANISATION = re.compile(
+    r"\b(?:cong ty|cty|tnhh|co phan|ubnd|uy ban|so |phong |ban quan ly|truong|benh vien|"
+    r"ngan hang|hop tac xa|htx|doanh nghiep|trung tam|chi nhanh|van phong|hoi )", re.IGNORECASE)
 GREETING_NAME_MAX = 80
 
 
 def greeting_name(value: object) -> str:
     """The recipient's own name as a salutation may carry it; "" when there is none fit to
     print (an address as display name, quotes, an over-long name)."""
+    from normalizer.text import fold
+
     name = " ".join(str(value or "").replace('"', " ").split()).strip(" ,;")
     if not name or "@" in name or len(name) > GREETING_NAME_MAX:
+        return ""
+    if _ORGANISATION.search(fold(name) + " "):
         return ""
     return name
 

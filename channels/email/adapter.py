@@ -144,9 +144,12 @@ class EmailChannel(ChannelAdapter):
         subject = clean_subject(mail.subject)
         if not is_reply and subject and subject.casefold() not in text.casefold():
             text = f"{subject}\n{text}".strip()
+        cut = [a.name for a in mail.attachments if a.refused]
         if truncated:
             text = f"{text}\n{TRUNCATED_NOTE}".strip()
-        cut = [a.name for a in mail.attachments if a.refused]
+            # the citizen is told which files did not come (hub: tell_cut_off)
+            meta["mail_truncated"] = {"limit_bytes": self.cfg.max_message_bytes,
+                                      "files": [n or "" for n in cut][:10]}
         if cut:
             text = f"{text}\n{CUT_FILES_NOTE.format(names=', '.join(cut))}".strip()
         if thread_ids:

@@ -14,7 +14,7 @@ from hub.analysis import message_key
 from hub.inbound import conversation
 from normalizer import dialogue
 from normalizer.schema import OPEN_STATUSES, InboundMessage
-from router import commands, lifecycle, notify
+from router import commands, lifecycle, notify, templates
 from router.assign import analyze_report, route_new_report
 from router.delivery import tell_agency_of_followup
 from router.rating import apply_rating
@@ -452,7 +452,7 @@ async def create_report(hub: Hub, session: AsyncSession, contact: Contact,
             agency = await route_new_report(hub, session, report)
         await conversation.ask(hub, session, report, step.ask,
                                lead_template="ack_forwarded" if agency else "ack")
-        await _tell_too_large(hub, session, report, too_large)
+        await _tell_too_large(hub, session, report, too_large, msg)
         return report
     agency = await route_new_report(hub, session, report)
     if not msg.meta.get("silent"):
@@ -463,7 +463,7 @@ async def create_report(hub: Hub, session: AsyncSession, contact: Contact,
         if adapter is not None and adapter.phone_request and not contact.phone:
             # Officers often need to call back: a channel that can ask for the phone does.
             await notify.request_phone(session, hub, report)
-        await _tell_too_large(hub, session, report, too_large)
+        await _tell_too_large(hub, session, report, too_large, msg)
     return report
 
 
@@ -526,7 +526,7 @@ async def extend_report(hub: Hub, session: AsyncSession, report: Report, msg: In
         await lifecycle.notify_citizen(session, hub, report, "followup_after_result")
     if running and conversation.converses(hub, msg):
         await conversation.advance(hub, session, report, contact, msg)
-    await _tell_too_large(hub, session, report, too_large)
+    await _tell_too_large(hub, session, report, too_large, msg)
 
 
 def still_with_center(report: Report) -> bool:
@@ -543,9 +543,20 @@ async def reanalyse(hub: Hub, session: AsyncSession, report: Report, msg: Inboun
         await route_new_report(hub, session, report, from_triage=True)
 
 
-async def _tell_too_large(hub: Hub, session: AsyncSession, report: Report, names: list[str]) -> None:
-    """Files that came with the message (a mail's) but were over the size limit: the citizen
-    is told, else they believe the agency has their video."""
+async def _tell_too_large(hub: Hub, session: AsyncSession, report: Report, names: list[str],
+                          msg: InboundMessage) -> None:
+    """Files that came with the message (a mail's) but were over the size limit, or a mail so
+    large that only its beginning was fetched: the citizen is told, else they believe the agency
+    has their video (email walkthrough: the photos cut off a 4.5 MB mail were never mentioned)."""
+    truncated = msg.meta.get("mail_truncated")
+    if isinstance(truncated, dict):
+        files = [str(n) for n in truncated.get("files") or [] if n]
+        await lifecycle.notify_citizen(
+            session, hub, report, "mail_truncated",
+            limit_mb=megabytes(int(truncated.get("limit_bytes") or 0)),
+            files=templates.render("mail_truncated_files", names=", ".join(files[:5])) if files
+            else "")
+        return
     if names:
         await lifecycle.notify_citizen(
             session, hub, report, "attachment_too_large", names=", ".join(names[:5]),

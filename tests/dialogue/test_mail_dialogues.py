@@ -39,7 +39,7 @@ def without_hint(text: str) -> str:
     """A mail's own words: without the reply hint, and without the salutation and sign-off every
     mail to a citizen has (checked here)."""
     body = text.split("\n—\n")[0].strip()
-    assert body.startswith("Kính gửi Ông/Bà") and body.endswith(SIGNOFF), body
+    assert body.startswith("Chào bạn") and body.endswith(SIGNOFF), body
     return templates.without_salutation(body)[:-len(SIGNOFF)].strip()
 
 

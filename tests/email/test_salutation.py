@@ -1,5 +1,6 @@
-"""Mail to a citizen opens and closes as Vietnamese administrative mail does: "Kính gửi Ông/Bà
-<their name>," … "Trân trọng,\\n<the center>". The name is only ever the recipient's own (the
+"""Mail to a citizen opens with a greeting in the register of its body ("Chào bạn <their
+name>,"; "Kính gửi Ông/Bà" above a body that says "bạn" read wrong) and closes "Trân trọng,\\n<the
+center>". The name is only ever the recipient's own (the
 From of their mail, when our answers go back to that address); SMS and chat texts are unchanged."""
 from __future__ import annotations
 
@@ -56,16 +57,20 @@ def test_email_only_is_framed_and_an_unknown_name_is_not_invented() -> None:
     named = templates.for_channel(citizen_message("ack", "email", values, report_code=values["code"],
                                                   reply_context={"name": "Trần Thị Hoa"}), "email")
     plain_text = templates.render("ack", **values)
-    assert named.text.startswith(f"Kính gửi Ông/Bà Trần Thị Hoa,\n\n{plain_text}\n\n{SIGNOFF}\n\n—\n")
+    assert named.text.startswith(f"Chào bạn Trần Thị Hoa,\n\n{plain_text}\n\n{SIGNOFF}\n\n—\n")
     unnamed = templates.for_channel(citizen_message("ack", "email", values,
                                                     report_code=values["code"]), "email")
-    assert unnamed.text.startswith(f"Kính gửi Ông/Bà,\n\n{plain_text}\n\n{SIGNOFF}")
+    assert unnamed.text.startswith(f"Chào bạn,\n\n{plain_text}\n\n{SIGNOFF}")
     address_as_name = OutboundMessage(text="x", reply_context={"name": CITIZEN})
-    assert templates.for_channel(address_as_name, "email").text.startswith("Kính gửi Ông/Bà,\n")
+    assert templates.for_channel(address_as_name, "email").text.startswith("Chào bạn,\n")
     for channel in ("sms", "zalo", "messenger", "telegram", "web"):
         message = citizen_message("ack", channel, values, reply_context={"name": "Trần Thị Hoa"})
         text = templates.for_channel(message, channel).text
-        assert "Kính gửi" not in text and "Trân trọng" not in text, channel
+        assert not text.startswith("Chào bạn") and "Trân trọng" not in text, channel
+    # an organisation's display name is not greeted as a person
+    for org in ("CÔNG TY TNHH XÂY DỰNG MINH PHÁT", "Cty CP Môi trường", "UBND phường Kim Long"):
+        message = OutboundMessage(text="x", reply_context={"name": org})
+        assert templates.for_channel(message, "email").text.startswith("Chào bạn,\n"), org
     # framed once, whatever passes through for_channel again
     assert templates.for_channel(named, "email").text == named.text
 
@@ -81,7 +86,7 @@ async def test_a_citizen_is_greeted_by_name_and_a_stranger_never_with_theirs(
                                  "Đèn đường trước số 12 Lê Lợi hỏng cả tuần nay.", 1), user=mail_user)
     [ack] = await wait_for(lambda: _mails(smtp_sink, 1), timeout=20)
     text = body_of(ack)
-    assert text.startswith("Kính gửi Ông/Bà Trần Thị Hoa,\n\nTrung tâm Giám sát") and "Mã phản ánh" in text
+    assert text.startswith("Chào bạn Trần Thị Hoa,\n\nTrung tâm Giám sát") and "Mã phản ánh" in text
     assert f"\n\n{SIGNOFF}\n\n—\n" in text  # the sign-off before the reply hint
     async with client.app[HUB_KEY].sessions() as session:
         code = (await session.execute(select(Report.code))).scalar_one()
@@ -92,5 +97,5 @@ async def test_a_citizen_is_greeted_by_name_and_a_stranger_never_with_theirs(
     mails = await wait_for(lambda: _mails(smtp_sink, 2), timeout=20)
     [answer] = [m for m in mails if m.message["To"].addresses[0].addr_spec == STRANGER]
     text = body_of(answer)
-    assert text.startswith("Kính gửi Ông/Bà Đỗ Văn Ai,\n\n") and "Hoa" not in text
+    assert text.startswith("Chào bạn Đỗ Văn Ai,\n\n") and "Hoa" not in text
     assert text.rstrip().endswith(SIGNOFF)

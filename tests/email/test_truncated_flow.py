@@ -23,7 +23,8 @@ async def _attachments(hub: Any) -> list[Attachment] | None:
 
 
 async def test_the_photo_a_partial_fetch_cut_is_refused(hub_client: Any, email_settings: Any,
-                                                        dovecot_server: Any, mail_user: str) -> None:
+                                                        dovecot_server: Any, mail_user: str,
+                                                        smtp_sink: Any) -> None:
     raw = big_mail()
     assert len(raw) > 400_000  # two photos of 150 KB, base64: the fetch stops in the second
     client = await hub_client(email_settings(max_message_bytes=300_000))
@@ -36,3 +37,16 @@ async def test_the_photo_a_partial_fetch_cut_is_refused(hub_client: Any, email_s
         report = (await session.execute(select(Report))).scalar_one()
     assert "Mặt đường có ổ gà lớn" in report.description
     assert "o-ga-2.jpg" in report.description
+    # … and the citizen is told which file did not come and why (email walkthrough: the
+    # acknowledgement said nothing, and asked only for a phone since one photo had come)
+    from router import templates
+
+    async def notice() -> str | None:
+        for got in smtp_sink.received:
+            body = got.message.get_body(("plain",)).get_content()
+            if "Thư của bạn lớn hơn" in body:
+                return body
+        return None
+    body = await wait_for(notice, timeout=15)
+    assert templates.render("mail_truncated", limit_mb="0,3", files=templates.render(
+        "mail_truncated_files", names="o-ga-2.jpg")) in body

@@ -60,7 +60,7 @@ async def test_email_citizen_hears_updates_then_sms_after_a_bounce(settings_fact
     update = smtp_sink.received[-1].message
     assert f"[#{code}]" in update["Subject"] and update["In-Reply-To"] == "<router-e2e.1@gmail.com>"
     body = update.get_body(("plain",)).get_content()
-    assert body.startswith("Kính gửi Ông/Bà Nguyễn Lan,\n\n")  # the name of her own mail
+    assert body.startswith("Chào bạn Nguyễn Lan,\n\n")  # the name of her own mail
     assert f"Phản ánh {code} đang được Công ty Môi trường đô thị Huế xử lý." in body
 
     # the citizen's mailbox is disabled: the bounce for that update sends it on by SMS

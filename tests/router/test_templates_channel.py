@@ -9,7 +9,7 @@ def test_mail_gets_a_subject_and_the_reply_hint_once() -> None:
     plain = OutboundMessage(text="Đã tiếp nhận.", report_code="PA-2026-000001")
     mail = templates.for_channel(plain, "email")
     assert mail.subject == templates.render("email_subject_default")
-    assert mail.text.startswith("Kính gửi Ông/Bà,\n\nĐã tiếp nhận.\n\nTrân trọng,\n")
+    assert mail.text.startswith("Chào bạn,\n\nĐã tiếp nhận.\n\nTrân trọng,\n")
     assert "giữ nguyên mã [#PA-2026-000001]" in mail.text
     assert templates.for_channel(mail, "email").text == mail.text  # not twice
 

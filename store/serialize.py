@@ -141,12 +141,20 @@ _FAMILY_NAMES = frozenset({
 
 
 def _given_names(name_words: list[str]) -> set[str]:
+    """The words of a contact name that are its given name: the last ("Lê Văn Hùng"); the first
+    too when a family name follows it ("Minh Tran"); and only the first when the name ends in a
+    middle name after a family name — a Telegram profile's first name "Lan", last name "Nguyễn
+    Thị" (Telegram walkthrough: "Chị Lan" stayed on the public page)."""
     from normalizer.text import fold
 
-    first, last = fold(name_words[0]), fold(name_words[-1])
-    if last in _FAMILY_NAMES and first not in _FAMILY_NAMES and first not in ("van", "thi"):
-        return {name_words[0], name_words[-1]}
-    return {name_words[-1]}
+    folded = [fold(w) for w in name_words]
+    given: set[str] = set()
+    if len(folded) > 1 and folded[0] not in _FAMILY_NAMES and folded[0] not in ("van", "thi") \
+            and any(w in _FAMILY_NAMES for w in folded[1:]):
+        given.add(name_words[0])
+    if folded[-1] not in ("van", "thi") or not given:
+        given.add(name_words[-1])
+    return given
 
 
 def mask_name_tokens(text: str, name: str | None) -> str:

@@ -65,3 +65,15 @@ async def test_the_street_is_shown_and_found_and_the_citizen_is_not(portal: Any)
     for q in ("Chu Văn An", "chu van an"):
         assert code in await (await client.get("/reports", params={"q": q})).text(), q
     assert code not in await (await client.get("/reports", params={"q": "Văn Hùng"})).text()
+
+
+@pytest.mark.parametrize(("text", "name", "masked"), [
+    # Telegram profiles: first name "Lan", last name "Nguyễn Thị" (Telegram walkthrough)
+    ("Chị Lan vui lòng cho biết thêm", "Lan Nguyễn Thị", "Chị *** vui lòng cho biết thêm"),
+    ("Anh Hùng gửi thêm ảnh", "Hùng Phạm Văn", "Anh *** gửi thêm ảnh"),
+    ("thị trấn Thuận An, đô thị Huế", "Lan Nguyễn Thị", "thị trấn Thuận An, đô thị Huế"),
+    ("Minh gọi lại", "Minh Tran", "*** gọi lại"),
+])
+def test_a_given_name_first_profile_with_a_middle_name_last(text: str, name: str,
+                                                             masked: str) -> None:
+    assert public_text_for(text, name) == masked

@@ -92,12 +92,35 @@ async def answer_command(session: AsyncSession, ctx: RouterContext, msg: Inbound
             return
         await answer_lookup(session, ctx, msg, msg.report_code, contact)
         return
+    if command == "group":
+        await _point_group_to_private_chat(session, msg)
+        return
     if command == "category" and msg.meta.get("category_hint") in CATEGORIES:
         label = CATEGORIES[msg.meta["category_hint"]].split(" (")[0]
         _reply(session, msg, "category_chosen",
                templates.render("category_chosen", category=label), None)
         return
     _reply(session, msg, f"command:{command}", templates.render_for("welcome", msg.channel), None)
+
+
+# A group chat hears where to report at most this often (its members may talk all day).
+GROUP_POINTER_HOURS = 6
+
+
+async def _point_group_to_private_chat(session: AsyncSession, msg: InboundMessage) -> None:
+    """A message in a group chat the bot is in: the group is told, once in GROUP_POINTER_HOURS,
+    to report in a private chat with the bot (where no one else reads their phone or place)."""
+    from datetime import timedelta
+
+    from store.models import OutboxMessage, utcnow
+
+    address = msg.meta.get("reply_address", msg.sender_id)
+    recent = (await session.execute(select(OutboxMessage.id).where(
+        OutboxMessage.channel == msg.channel, OutboxMessage.address == address,
+        OutboxMessage.template == "command:group_private",
+        OutboxMessage.created_at > utcnow() - timedelta(hours=GROUP_POINTER_HOURS)).limit(1))).scalar()
+    if recent is None:
+        _reply(session, msg, "group_private", templates.render("group_private"), None)
 
 
 MY_CODES_SHOWN = 5

@@ -37,6 +37,12 @@ TEMPLATES: dict[str, str] = {
     "closed": "Phản ánh {code} đã kết thúc. Cảm ơn bạn đã đồng hành cùng thành phố.",
     "agency_reply": "{agency} phản hồi về phản ánh {code}: {note}",
     "rating_thanks": "Cảm ơn bạn đã đánh giá {score}/5 cho phản ánh {code}.",
+    # A message in a Telegram group the bot was added to (router.commands, "group").
+    "group_private": (
+        "Trung tâm không nhận phản ánh trong nhóm để giữ kín thông tin của người gửi. Bạn vui "
+        "lòng nhắn tin riêng cho bot này (bấm vào tên bot, chọn Nhắn tin) để gửi phản ánh. "
+        "Tra cứu trong nhóm: /status <mã phản ánh>."
+    ),
     "welcome": (
         "Xin chào! Đây là kênh tiếp nhận phản ánh hiện trường của Trung tâm Giám sát, "
         "điều hành đô thị thông minh. Hãy gửi nội dung phản ánh, hình ảnh và vị trí; "

@@ -113,6 +113,15 @@ def parse_message(external_id: str, message: Message) -> list[InboundMessage]:
         command = _command(external_id, sender, message, message.text)
         if command is not None:
             return [command]
+    if message.chat.type != "private":
+        # A group or a supergroup: everyone there reads the answers, and its members are not
+        # one citizen. No report is made and nothing is asked (a phone, a place); the group is
+        # told once in a while to write to the bot privately (router.commands, "group").
+        # Commands (/status PA-…) are still answered, with the public status.
+        return [InboundMessage(channel="telegram", external_id=external_id, sender_id=sender,
+                               kind="command", sent_at=message.date,
+                               meta={"command": "group",
+                                     "telegram_message_id": message.message_id})]
     meta: dict[str, Any] = {"telegram_message_id": message.message_id,
                             "message_key": message_key(message)}
     if message.media_group_id:
@@ -129,9 +138,11 @@ def parse_message(external_id: str, message: Message) -> list[InboundMessage]:
                                    kind="contact", sent_at=message.date, meta=meta,
                                    contact=ContactInfo(name=name or (person and person.name),
                                                        phone=phone))]
-        # Someone else's card (a witness, the site's owner): part of the report's content.
+        # Someone else's card (a witness, the site's owner): part of the report's content, never
+        # the answer to "your phone?" (as a Zalo business card).
         text = "\n".join(p for p in (text, f"Liên hệ: {name or ''} {phone or shared.phone_number}".strip())
                          if p)
+        meta["business_card"] = True
     attachments = _attachments(message)
     location = _location(message)
     if not (text or attachments or location):
@@ -158,6 +169,8 @@ def parse_edit(external_id: str, message: Message) -> list[InboundMessage]:
     updates also arrive as edits and carry no text: acknowledged and logged."""
     sender = str(message.chat.id)
     text = nfc(message.text or message.caption or "").strip()
+    if message.chat.type != "private":
+        return [_ignore(external_id, sender, "edit in a group (no reports from groups)")]
     if not text:
         return [_ignore(external_id, sender, "edit without text (live location)")]
     return [InboundMessage(channel="telegram", external_id=external_id, sender_id=sender,

@@ -508,7 +508,7 @@ async def extend_report(hub: Hub, session: AsyncSession, report: Report, msg: In
     report.updated_at = now
     too_large = await add_attachments(hub, session, report, msg)
     lifecycle.record(session, report, actor="citizen", kind="message",
-                     note=text or msg.text.strip() or f"bổ sung {len(msg.attachments)} tệp đính kèm",
+                     note=text or msg.text.strip() or _what_came(msg),
                      public=False)
     if still_with_center(report):
         await reanalyse(hub, session, report, msg)
@@ -541,6 +541,17 @@ async def reanalyse(hub: Hub, session: AsyncSession, report: Report, msg: Inboun
                    or (report.extra or {}).get("category_hint"))
     if report.status == "triage":
         await route_new_report(hub, session, report, from_triage=True)
+
+
+def _what_came(msg: InboundMessage) -> str:
+    """A timeline note for a message without text: its files, its place on the map."""
+    said = []
+    if msg.attachments:
+        said.append(f"bổ sung {len(msg.attachments)} tệp đính kèm")
+    if msg.location is not None:
+        where = f" ({msg.location.address})" if msg.location.address else ""
+        said.append(f"gửi vị trí trên bản đồ{where}")
+    return "; ".join(said) or "gửi tin không có nội dung"
 
 
 async def _tell_too_large(hub: Hub, session: AsyncSession, report: Report, names: list[str],

@@ -23,21 +23,31 @@ async def _forwarded(client, citizen):
     return rep.code, await token(client, "moi-truong")
 
 
+async def _agency_asks(client, citizen, question, *, window_over=True):
+    """The citizen's report forwarded to moi-truong, whose officer asks ``question`` (after the
+    assembly window of 1.2 s when ``window_over``): (code, the agency's token, how many
+    messages the citizen has had)."""
+    await citizen.say(FIRST)
+    await citizen.say("xong")
+    code, agency = await _forwarded(client, citizen)
+    if window_over:
+        await asyncio.sleep(2)  # the assembly window (1.2 s) is over
+    told = len(await citizen.answers(1))
+    resp = await client.post(f"/api/v1/reports/{code}/reply", headers=agency,
+                             json={"text": question})
+    assert resp.status == 202, await resp.text()
+    told = len(await citizen.answers(told + 1))
+    if window_over:
+        await asyncio.sleep(2)
+    return code, agency, told
+
+
 async def test_an_answer_to_the_agency_and_a_word_on_the_result_join_the_report(
         settings_factory, hub_client, fake_api):
     client, bot_api = await telegram_hub(settings_factory, hub_client, fake_api, window=0.02)
     citizen = TelegramCitizen(client, bot_api, chat=512340201, first_update=830720001)
-    await citizen.say(FIRST)
-    await citizen.say("xong")
-    code, agency = await _forwarded(client, citizen)
-    await asyncio.sleep(2)  # the assembly window (1.2 s) is over
-    told = len(await citizen.answers(1))
-
-    resp = await client.post(f"/api/v1/reports/{code}/reply", headers=agency,
-                             json={"text": "Anh/chị có thể gửi thêm ảnh hiện trường không?"})
-    assert resp.status == 202, await resp.text()
-    told = len(await citizen.answers(told + 1))
-    await asyncio.sleep(2)
+    code, agency, told = await _agency_asks(client, citizen,
+                                            "Anh/chị có thể gửi thêm ảnh hiện trường không?")
     await citizen.say("Dạ rác vẫn còn nguyên, chất cao gần 1 mét")
     texts = await citizen.answers(told + 1)
     assert len(await citizen.reports()) == 1  # not a new report
@@ -119,16 +129,8 @@ async def test_an_answer_naming_the_officer_joins_the_report(
     cán" as the lexicon's dog bite) and became a new report the agency never saw."""
     client, bot_api = await telegram_hub(settings_factory, hub_client, fake_api, window=0.02)
     citizen = TelegramCitizen(client, bot_api, chat=512340203, first_update=830740001)
-    await citizen.say(FIRST)
-    await citizen.say("xong")
-    code, agency = await _forwarded(client, citizen)
-    await asyncio.sleep(2)
-    told = len(await citizen.answers(1))
-    resp = await client.post(f"/api/v1/reports/{code}/reply", headers=agency,
-                             json={"text": "Sáng mai đơn vị cử người xuống, anh/chị có nhà không?"})
-    assert resp.status == 202, await resp.text()
-    told = len(await citizen.answers(told + 1))
-    await asyncio.sleep(2)
+    code, _, told = await _agency_asks(client, citizen,
+                                       "Sáng mai đơn vị cử người xuống, anh/chị có nhà không?")
     await citizen.say("Vâng, sáng mai tôi sẽ có mặt để chỉ chỗ cho cán bộ")
     texts = await citizen.answers(told + 1)
     assert len(await citizen.reports()) == 1
@@ -142,14 +144,8 @@ async def test_an_answer_to_the_agency_inside_the_assembly_window_is_acknowledge
     being assembled joined the report in silence; now it is thanked, once."""
     client, bot_api = await telegram_hub(settings_factory, hub_client, fake_api, window=1.0)
     citizen = TelegramCitizen(client, bot_api, chat=512340204, first_update=830750001)
-    await citizen.say(FIRST)
-    await citizen.say("xong")
-    code, agency = await _forwarded(client, citizen)
-    told = len(await citizen.answers(1))
-    resp = await client.post(f"/api/v1/reports/{code}/reply", headers=agency,
-                             json={"text": "Rác ở phía trái hay phải kiệt ạ?"})
-    assert resp.status == 202, await resp.text()
-    told = len(await citizen.answers(told + 1))
+    code, _, told = await _agency_asks(client, citizen, "Rác ở phía trái hay phải kiệt ạ?",
+                                       window_over=False)
     await citizen.say("Bên trái kiệt, sát cột điện")
     texts = await citizen.answers(told + 1)
     thanks = templates.render("followup_to_agency", code=code,

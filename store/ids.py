@@ -81,9 +81,12 @@ def take(session: Session, table: Table, n: int) -> list[int]:
 
 def _reserve(session: Session, table: Table, n: int, high: int) -> list[int]:
     if session.get_bind().dialect.name == "postgresql":
-        rows = session.execute(text(
-            f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) "
-            f"FROM generate_series(1, {int(n)})"))
+        # no autoflush: a reservation in the middle of a batch must not write the reports added
+        # so far one statement at a time (the batch goes in with one INSERT per table)
+        with session.no_autoflush:
+            rows = session.execute(text(
+                f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) "
+                f"FROM generate_series(1, {int(n)})")).all()
         return sorted(r[0] for r in rows)
     with session.no_autoflush:
         session.execute(text(f"UPDATE {table.name} SET id = id WHERE 0"))  # the write lock

@@ -202,9 +202,11 @@ async def returned(request: web.Request) -> web.Response:
     ctx = request.app[WEB_CONTEXT]
     who = await caller(request)
     agency = request.query.get("agency", "") if who == CENTER else who
-    if agency not in {a.id for a in ctx.agencies}:
+    if not agency:
         raise _error(400, "give the agency whose returned reports to list",
                      agencies=[a.id for a in ctx.agencies])
+    if agency not in {a.id for a in ctx.agencies}:
+        raise _error(404, "no such agency", agencies=[a.id for a in ctx.agencies])
     try:
         limit = query_int(request.query.get("limit"), 100, 1, PAGE_MAX)
         offset = query_int(request.query.get("offset"), 0, 0, MAX_OFFSET)

@@ -37,6 +37,8 @@ async def test_an_agency_lists_what_it_returned_and_where_it_went(settings_facto
     spoofed = await (await client.get("/api/v1/returned?agency=moi-truong", headers=xd)).json()
     assert spoofed["agency"] == "so-xay-dung" and spoofed["reports"] == []
     assert (await client.get("/api/v1/returned", headers=center)).status == 400
+    assert (await client.get("/api/v1/returned?agency=", headers=center)).status == 400
+    assert (await client.get("/api/v1/returned?agency=khong-co", headers=center)).status == 404
     seen = await (await client.get("/api/v1/returned?agency=moi-truong", headers=center)).json()
     assert [r["code"] for r in seen["reports"]] == [env]
 

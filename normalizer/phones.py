@@ -145,16 +145,62 @@ _OWN_WORDS = frozenset("""
     qua theo lai voi hoac va ben duoi sau lien he lh goi nhan tin zalo dt sdt dien thoai
     """.split())
 _FIRST_PERSON = frozenset("toi em minh chau tui".split())
-# Someone else in the sentence (folded): an owner, a business, a neighbour.
+# Someone else in the sentence (folded): an owner, a business, a neighbour, an advert.
 _OTHERS = re.compile(
     r"\b(?:chu\s+(?:nha|quan|tiem|cua\s+hang|dau\s+tu|xe|ho|cong\s+trinh|co\s+so|dat|"
     r"khach\s+san|homestay|xuong|karaoke)|nha\s+thau|cong\s+ty|cty|doanh\s+nghiep|"
     r"ho\s+kinh\s+doanh|hang\s+xom|nguoi\s+(?:ban|thue|lai|nay|do|kia)|doi\s+tuong|"
-    r"danh\s+thiep|quan\s+ly)\b")
-# An honorific before a capitalised name, as written ("ông Lâm", "anh Hùng", "chị Mai").
-_HONORIFIC_NAME = re.compile(r"(?i:\b(?:ông|bà|anh|chị|cô|chú|bác|ong|ba|chi|co|chu|bac))\s+(\w)")
-_SENTENCE_END = re.compile(r"[.!?;\n]")
+    r"danh\s+thiep|quan\s+ly|cua\s+hang|tiem|nha\s+hang|nha\s+nghi|khach\s+san|xuong|"
+    r"gara|garage|quan\s+(?:nhau|an|karaoke|ca\s+phe|cafe|cf|bia|nuoc|com|bun|pho|hat)|"
+    r"quang\s+cao|rao\s+vat|to\s+roi|bang\s+hieu|bien\s+hieu)\b")
+# An honorific and the word after it: "ông Lâm", "anh Hùng", "chị mai", "ong hung". The name is
+# looked at, not consumed ("ông bà Hùng" is read as "ông bà" and as "bà Hùng").
+_HONORIFIC = re.compile(
+    r"(?<!\w)(ông|bà|anh|chị|cô|chú|bác|ong|ba|chi|co|chu|bac)\s+(?=(\w+))", re.IGNORECASE)
+# Words after an honorific that do not make it a person: a call ("anh ơi"), pairs that address
+# the reader or everybody ("Anh Chị", "cô chú", "bà con", "anh em"), set phrases ("chú ý").
+_NOT_A_NAME = frozenset("""
+    oi a ah nhe nha y con em anh chi co chu bac ba ong chau bo
+    """.split())
+# Without diacritics "ong", "ba", "co", "chi", "anh" are also "ống", "ba", "có", "chỉ", "ảnh":
+# a lower-case name counts only when it is a common given name that reads as nothing else
+# after them ("ong hung", "chi ngoc"; not "co dung", "ba tuan", "anh huong").
+_GIVEN_NAMES = frozenset("""
+    hung binh duc huy phuc vinh thao linh nga ngoc cuong khanh hoang yen loan huyen trinh
+    oanh diep quyen vy nhi uyen giang hoa thuy
+    """.split())
+# Streets named after people: "đường Bà Triệu", "12 Ông Ích Khiêm", "kiệt 5 Cô Giang".
+_STREET_BEFORE = re.compile(
+    r"(?:\b(?:duong|pho|kiet|hem|ngo|ngach|tuyen|so|nha|dia\s+chi|nga\s+tu|nga\s+ba|cau|cho)"
+    r"\s*(?:\d[\d/]*[a-z]?\s*)?|\b\d[\d/]*[a-z]?\s*)$")
+_TITLES = (" ong", " ba", " anh", " chi", " co", " chu", " bac")
+_HONORIFIC_STREETS = ("ba trieu", "ong ich khiem", "ba huyen thanh quan")
+# A sentence ends at "!", "?", ";", a line break, or a full stop before a space that does not
+# close an abbreviation ("P. Thạch Thang", "Tp. Huế", "Q.1" and "0905.123" run on).
+_SENTENCE_END = re.compile(r"[!?;\n]|(?<!\b[^\W\d_])(?<!\b[^\W\d_]{2})\.(?=\s|$)")
 _WORD = re.compile(r"[a-z0-9]+")
+
+
+def _names_person(sentence: str, match: re.Match[str]) -> bool:
+    from normalizer.text import fold
+
+    title, name = match.group(1), match.group(2)
+    folded_name = fold(name)
+    before = " " + fold(sentence[:match.start()]).rstrip()
+    if folded_name in _NOT_A_NAME or before.endswith(_TITLES):
+        return False  # "anh ơi", "cô chú xử lý" (the second of a pair)
+    if _STREET_BEFORE.search(before):
+        return False
+    if title[0].isupper() and fold(sentence[match.start():match.start() + 24]).startswith(
+            _HONORIFIC_STREETS):
+        return False
+    if name[0].isupper():
+        return True
+    if fold(title) != title.lower():
+        return True  # "ông hùng": with its diacritics the title is one
+    if title.lower() == "anh" and fold(sentence) != " ".join(sentence.lower().split()):
+        return True  # in a text with diacritics, "anh" cannot be "ảnh"
+    return folded_name in _GIVEN_NAMES
 
 
 def _names_someone_else(sentence: str) -> bool:
@@ -162,7 +208,7 @@ def _names_someone_else(sentence: str) -> bool:
 
     if _OTHERS.search(fold(sentence)):
         return True
-    return any(m.group(1).isupper() for m in _HONORIFIC_NAME.finditer(sentence))
+    return any(_names_person(sentence, m) for m in _HONORIFIC.finditer(sentence))
 
 
 def _own_position(text: str, start: int, end: int) -> bool:

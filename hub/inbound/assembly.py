@@ -17,6 +17,7 @@ from normalizer.schema import OPEN_STATUSES, InboundMessage
 from router import commands, lifecycle, notify, templates
 from router.assign import analyze_report, route_new_report
 from router.delivery import tell_agency_of_followup
+from router.fallback import own_found
 from router.rating import apply_rating
 from store.ids import new_object, next_id
 from store.models import Attachment, Contact, OutboxMessage, Report, utcnow
@@ -567,7 +568,8 @@ async def _tell_too_large(hub: Hub, session: AsyncSession, report: Report, names
             limit_mb=megabytes(int(truncated.get("limit_bytes") or 0)),
             files=templates.render("mail_truncated_files", names=", ".join(files[:5])) if files
             else "")
-        return
+        # a file that did arrive whole but is over the attachment limit is a second reason
+        names = [n for n in names if n not in files]
     if names:
         await lifecycle.notify_citizen(
             session, hub, report, "attachment_too_large", names=", ".join(names[:5]),
@@ -589,6 +591,10 @@ def _remember_contacts(report: Report, text: str) -> None:
     if not (phones or emails):
         return
     found = dict((report.extra or {}).get("found_contacts") or {})
+    if "own_phones" not in found:
+        # A report analysed before own numbers were told apart: its own ones are read from its
+        # text first, or writing the key would stop ``own_found`` from ever reading them.
+        found["own_phones"], found["own_emails"] = own_found(report)
     for key, new in (("phones", phones), ("emails", emails), ("own_phones", own_phones(text)),
                      ("own_emails", own_emails(text))):
         found[key] = list(dict.fromkeys([*(found.get(key) or []), *new]))

@@ -50,3 +50,27 @@ async def test_the_photo_a_partial_fetch_cut_is_refused(hub_client: Any, email_s
     body = await wait_for(notice, timeout=15)
     assert templates.render("mail_truncated", limit_mb="0,3", files=templates.render(
         "mail_truncated_files", names="o-ga-2.jpg")) in body
+
+
+async def test_a_cut_mail_also_names_a_whole_file_over_the_size_limit(
+        hub_client: Any, email_settings: Any, dovecot_server: Any, mail_user: str,
+        smtp_sink: Any) -> None:
+    """Second review: the notice of a cut mail returned early, so a file that had arrived whole
+    but was over max_attachment_bytes was refused without a word to the citizen."""
+    from router import templates
+
+    settings = email_settings(max_message_bytes=300_000)
+    settings.storage.max_attachment_bytes = 100_000  # the first photo (150 KB) arrives, too big
+    client = await hub_client(settings)
+    hub = client.app[HUB_KEY]
+    await asyncio.to_thread(dovecot_server.deliver, big_mail(), mail_user)
+    first, second = await wait_for(lambda: _attachments(hub), timeout=15)
+    assert (first.state, second.state) == ("refused", "refused")
+
+    async def bodies() -> list[str] | None:
+        got = [m.message.get_body(("plain",)).get_content() for m in smtp_sink.received]
+        return got if any("Thư của bạn lớn hơn" in b for b in got) and any(
+            "o-ga-1.jpg" in b for b in got) else None
+    text = "\n".join(await wait_for(bodies, timeout=15))
+    assert templates.render("mail_truncated_files", names="o-ga-2.jpg") in text
+    assert templates.render("attachment_too_large", names="o-ga-1.jpg", limit_mb="0,1") in text

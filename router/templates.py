@@ -392,10 +392,15 @@ def for_channel(message: OutboundMessage, channel: str) -> OutboundMessage:
 
 _SALUTATION_START = TEMPLATES["email_salutation_noname"][:-1]  # "Chào bạn"
 # A display name that is an organisation's, not a person's ("CÔNG TY TNHH XÂY DỰNG MINH PHÁT",
-# "UBND phường …"): not greeted by name.
+# "UBND phường …", "Sở Xây dựng"): not greeted by name. Words that are also people's names
+# (Trương, Phong, Sơ, Hội: "Trương Thị Lan", "Nguyễn Thanh Phong") count only as the name's
+# first word written as the organisation's ("Phòng …", "Trường …", "Hội …"), never folded.
 _ORGANISATION = re.compile(
-    r"\b(?:cong ty|cty|tnhh|co phan|ubnd|uy ban|so |phong |ban quan ly|truong|benh vien|"
-    r"ngan hang|hop tac xa|htx|doanh nghiep|trung tam|chi nhanh|van phong|hoi )", re.IGNORECASE)
+    r"\b(?:cong ty|cty|tnhh|co phan|ubnd|uy ban|ban quan ly|benh vien|ngan hang|hop tac xa|"
+    r"htx|doanh nghiep|trung tam|chi nhanh|van phong)\b", re.IGNORECASE)
+_ORGANISATION_LEAD = re.compile(
+    r"(?:sở|phòng|trường|hội|cục|chi cục|công an|đội|tổ dân phố|ủy ban|uỷ ban)\s",
+    re.IGNORECASE)
 GREETING_NAME_MAX = 80
 
 
@@ -407,7 +412,7 @@ def greeting_name(value: object) -> str:
     name = " ".join(str(value or "").replace('"', " ").split()).strip(" ,;")
     if not name or "@" in name or len(name) > GREETING_NAME_MAX:
         return ""
-    if _ORGANISATION.search(fold(name) + " "):
+    if _ORGANISATION.search(fold(name)) or _ORGANISATION_LEAD.match(name):
         return ""
     return name
 

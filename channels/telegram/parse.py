@@ -96,10 +96,14 @@ def _command(external_id: str, sender: str, message: Message, text: str) -> Inbo
     if match is None:
         return None
     command, args = match.group(1).lower(), (match.group(2) or "").split()
+    group = message.chat.type != "private"
+    if group and command != "status":
+        command = "group"  # /start, /help in a group: pointed to a private chat, not welcomed
     code = args[0].upper() if command == "status" and args else None
+    # In a group the chat is the group: a member's name is not the group's contact name.
     return InboundMessage(channel="telegram", external_id=external_id, sender_id=sender,
                           kind="command", text=text, sent_at=message.date, report_code=code,
-                          contact=_person(message),
+                          contact=None if group else _person(message),
                           meta={"command": command, "args": args,
                                 "telegram_message_id": message.message_id})
 

@@ -99,3 +99,17 @@ async def test_a_citizen_is_greeted_by_name_and_a_stranger_never_with_theirs(
     text = body_of(answer)
     assert text.startswith("Chào bạn Đỗ Văn Ai,\n\n") and "Hoa" not in text
     assert text.rstrip().endswith(SIGNOFF)
+
+
+def test_people_whose_names_hold_an_organisation_word_are_greeted_by_name() -> None:
+    """Review: "truong", "phong", "so", "hoi" anywhere in a folded name counted as an
+    organisation, so Trương Thị Lan or Nguyễn Thanh Phong got "Chào bạn," without a name."""
+    from router.templates import greeting_name
+
+    for person in ("Trương Thị Lan", "Nguyễn Thanh Phong", "Lê Văn Sơ", "Đỗ Văn Hội",
+                   "Truong Thi Lan", "Phong Nguyen", "Ban Thi Hoa"):
+        assert greeting_name(person) == person, person
+    for org in ("Sở Xây dựng Thừa Thiên Huế", "Phòng Quản lý đô thị", "Trường THPT Hai Bà Trưng",
+                "Hội Chữ thập đỏ", "Ban Quản lý chợ Đông Ba", "Trung tâm Giám sát điều hành",
+                "CÔNG TY TNHH XÂY DỰNG MINH PHÁT", "Cty CP Môi trường", "UBND phường Kim Long"):
+        assert greeting_name(org) == "", org

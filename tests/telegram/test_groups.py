@@ -106,3 +106,23 @@ async def test_a_location_added_to_a_report_reads_as_a_location_on_the_timeline(
     notes = [e.note or "" for e in await events(client, rep.code, "message")]
     assert any(n.startswith("gửi vị trí trên bản đồ") for n in notes), notes
     assert not any("0 tệp" in n for n in notes)
+
+
+async def test_commands_in_a_group_do_not_welcome_it_or_name_it_after_a_member(
+        settings_factory: Any, hub_client: Any, fake_api: Any) -> None:
+    """Second review: /start in a group answered the welcome (which invites a report there), and
+    a member's name sending a command became the group contact's name."""
+    client, bot_api = await telegram_hub(settings_factory, hub_client, fake_api, window=0.05)
+    await _in_group(client, 830940001, 600004, "/start")
+    await _in_group(client, 830940002, 600005, "/status PA-2026-000001")
+
+    async def to_group() -> list[str] | None:
+        said = [m["text"] for m in sent_messages(bot_api) if m["chat_id"] == str(GROUP)]
+        return said if len(said) == 2 else None
+    said = await wait_for(to_group)
+    assert said[0] == templates.render("group_private")
+    assert templates.render_for("welcome", "telegram") not in said
+    async with client.app[HUB_KEY].sessions() as session:
+        group = (await session.execute(select(Contact).where(
+            Contact.channel_user_id == str(GROUP)))).scalar_one()
+    assert not group.name

@@ -76,7 +76,7 @@ async def test_center_routes_and_the_agency_works_the_report(settings_factory, h
 
     resp = await center.post(f"/console/reports/{code}/route",
                              {"agency": "moi-truong", "category": "environment"})
-    assert resp.status == 303 and resp.headers["Location"].endswith("?done=route#actions")
+    assert resp.status == 303 and resp.headers["Location"].endswith("?done=route#action-done")
     r = await report(client, code)
     assert (r.status, r.agency_id, r.category) == ("forwarded", "moi-truong", "environment")
     assert ("user:tt.lan", "forwarded") in [(e.actor, e.status_to) for e in await events(client, code)]

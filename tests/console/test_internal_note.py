@@ -50,7 +50,7 @@ async def test_a_progress_note_neither_resolves_nor_messages(settings_factory, h
 
     # The note form: a private event by the officer; no status change, no message.
     resp = await hoa.post(f"/console/reports/{code}/note", {"note": NOTE}, page=f"/console/reports/{code}")
-    assert resp.status == 303 and resp.headers["Location"].endswith("?done=note#actions")
+    assert resp.status == 303 and resp.headers["Location"].endswith("?done=note#action-done")
     assert "Đã lưu ghi chú nội bộ." in (await hoa.page(resp.headers["Location"]))[1]
     r = await report(client, code)
     assert r.status == "in_progress"

@@ -14,7 +14,7 @@ async def test_merge_refuses_cycles_chains_and_unknown_codes(settings_factory, h
     center = Officer(client, "tt.lan")
 
     resp = await center.post(f"/console/reports/{second}/merge", {"duplicate_of": first})
-    assert resp.status == 303 and resp.headers["Location"].endswith("?done=merge#actions")
+    assert resp.status == 303 and resp.headers["Location"].endswith("?done=merge#action-done")
 
     resp = await center.post(f"/console/reports/{first}/merge", {"duplicate_of": second})
     assert resp.status == 409

@@ -13,6 +13,7 @@ from store.callbacks import list_callbacks, mark_callback_done_once
 from store.models import Report
 from web.console.auth import require_role
 from web.console.keys import SESSIONS_KEY, USER_KEY
+from web.console.queue import CONTACT_ROLES
 from web.console.render import failure_reason, officer_names, render, see_other
 
 STATES = {"open": "Chưa gọi", "done": "Đã gọi", "all": "Tất cả"}
@@ -34,6 +35,8 @@ async def callbacks_page(request: web.Request) -> web.Response:
     return render(request, "console/callbacks.html", {
         "title": "Danh sách gọi lại", "entries": entries, "state": state, "states": STATES,
         "can_work": user.role in ("center", "hotline"),
+        # the citizen's number only for the roles that see contact data (not the viewer)
+        "sees_contact": user.role in CONTACT_ROLES,
         "asks_rating": {c for c, st in statuses.items() if st in RATED},
         "reason": failure_reason, "officer": lambda actor: names.get(actor, actor)})
 

@@ -83,9 +83,16 @@ def _category(key: str) -> str:
     return "—" if key in ("—", "None", "") else CATEGORY_LABELS.get(key, key)
 
 
-def template_label(key: str) -> str:
+# The reply template (router.templates "agency_reply") carries the center's replies too: the
+# timeline names who replied (the reply event before it), as the citizen's message does.
+REPLY_LABELS = {"center": "trả lời của Trung tâm", "agency": "trả lời của đơn vị"}
+
+
+def template_label(key: str, replier: str | None = None) -> str:
     if key.startswith("command:"):
         return "trả lời lệnh của công dân"
+    if key == "agency_reply" and replier in REPLY_LABELS:
+        return REPLY_LABELS[replier]
     return TEMPLATE_LABELS.get(key, "thông báo")
 
 
@@ -97,11 +104,13 @@ def failure_reason(reason: str) -> str:
     return explain_failure(reason)
 
 
-def event_note(kind: str, note: str | None, agencies: dict[str, str] | None = None) -> str:
+def event_note(kind: str, note: str | None, agencies: dict[str, str] | None = None,
+               replier: str | None = None) -> str:
     """A timeline note as staff read it: the notes the router and the outbox write name
     categories, channels, message templates and agencies by their internal keys
     ("urban_infrastructure → environment", "đã gửi qua web (ack_forwarded)"); these become their
-    Vietnamese names. Any other note is shown as written."""
+    Vietnamese names. Any other note is shown as written. ``replier`` ("center", "agency") is
+    who wrote the reply a notification of the reply template carries."""
     if not note:
         return note or ""
     agencies = agencies or {}
@@ -130,7 +139,7 @@ def event_note(kind: str, note: str | None, agencies: dict[str, str] | None = No
                 if "channel" in parts:
                     parts["channel"] = ROUTE_LABELS.get(parts["channel"], parts["channel"])
                 if "template" in parts:
-                    parts["template"] = template_label(parts["template"])
+                    parts["template"] = template_label(parts["template"], replier)
                 if "rest" in parts:
                     parts["rest"] = failure_reason(parts["rest"])
                 return text.format(**parts)

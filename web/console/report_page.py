@@ -44,7 +44,7 @@ from store.sessions import SessionUser
 from web.console.auth import require_role
 from web.console.delivery_reasons import explain as explain_delivery
 from web.console.keys import CONFIG_KEY, SESSIONS_KEY, USER_KEY
-from web.console.queue import sla_state
+from web.console.queue import CONTACT_ROLES, sla_state
 from web.console.render import CATEGORY_LABELS, ROUTE_LABELS, event_note, render, see_other
 from web.context import WEB_CONTEXT, WebContext
 
@@ -138,6 +138,7 @@ async def _page(request: web.Request, *, error: str | None = None, status: int =
         duplicates = await possible_duplicates(session, detail.report, agency_id=_scope(user))
         merged = await merged_into(session, detail.report)
         moderation = await session.get(ReportModeration, detail.report.id)
+        repliers = await _repliers(session, detail.events, agencies)
     now = utcnow()
     report = detail.report
 
@@ -145,9 +146,11 @@ async def _page(request: web.Request, *, error: str | None = None, status: int =
         return detail.officers.get(name) or ACTORS.get(name) or agencies.get(name, name)
 
     can = permissions(user, report) if request.config_dict.get(WEB_CONTEXT) is not None else {}
+    # The citizen's personal data only for the roles that may see it (not the viewer).
+    contact = detail.contact if user.role in CONTACT_ROLES else None
     # A hotline call whose number could not be verified keeps it as typed (docs/channels/
     # hotline.md): shown here, flagged, when there is no verified phone (staff only).
-    unverified = "" if detail.contact and detail.contact.phone else str(
+    unverified = "" if user.role not in CONTACT_ROLES or (detail.contact and detail.contact.phone) else str(
         (report.extra or {}).get("caller_unverified") or "").strip()[:40]
     done = request.query.get("done", "")
     return render(request, "console/report.html", {
@@ -157,7 +160,8 @@ async def _page(request: web.Request, *, error: str | None = None, status: int =
         "attachment_kinds": ATTACHMENT_KINDS, "event_kinds": EVENT_KINDS,
         "delivery_states": DELIVERY_STATES, "delivery_reason": explain_delivery, "actor": actor,
         "can": can, "note_label": lambda s: NOTE_LABELS.get(s, NOTE_STAFF_ONLY),
-        "note_text": lambda e: event_note(e.kind, e.note, agencies),
+        "note_text": lambda e: event_note(e.kind, e.note, agencies, repliers.get(e.id)),
+        "contact": contact, "sees_contact": user.role in CONTACT_ROLES,
         "agencies": agencies, "categories": CATEGORIES, "duplicates": duplicates, "merged": merged,
         "link_merged": _scope(user) is None,  # a merged report is in no agency's scope
         "hidden": bool(moderation and moderation.hidden), "caller_unverified": unverified,
@@ -167,6 +171,26 @@ async def _page(request: web.Request, *, error: str | None = None, status: int =
         "media_url": lambda a: f"/console/reports/{report.code}/media/{a.sha256}",
         "inline": lambda a: (a.content_type or "") in INLINE_TYPES and a.state == "stored"},
         status=status)
+
+
+async def _repliers(session: AsyncSession, events: list[Any], agencies: dict[str, str]) -> dict[int, str]:
+    """For each notification or delivery event, who wrote the last reply before it ("center" or
+    "agency"): the reply template carries both, the timeline says whose it was."""
+    from store.models import Account
+
+    users = {e.actor[5:] for e in events if e.kind == "reply" and e.actor.startswith("user:")}
+    roles = dict((await session.execute(select(Account.username, Account.role).where(
+        Account.username.in_(users)))).all()) if users else {}
+    found: dict[int, str] = {}
+    last: str | None = None
+    for e in events:
+        if e.kind == "reply":
+            role = roles.get(e.actor[5:]) if e.actor.startswith("user:") else (
+                "agency" if e.actor in agencies else e.actor)
+            last = role if role in ("center", "agency") else None
+        elif e.kind in ("notification", "delivery") and last is not None:
+            found[e.id] = last
+    return found
 
 
 def _notice(done: str) -> str | None:
@@ -279,10 +303,22 @@ def _used(report: Report, token: str | None) -> bool:
     return token is not None and token in ((report.extra or {}).get("form_tokens") or [])
 
 
-def _use(report: Report, token: str | None) -> None:
+def _use(report: Report, token: str | None, done: str) -> None:
+    """Keep the token, and what its form did (``extra["form_done"]``), so the same form sent
+    again gets the first one's confirmation (``reply-sent:web``, not a vaguer one)."""
     if token is not None:
-        used = [t for t in (report.extra or {}).get("form_tokens") or [] if isinstance(t, str)]
-        report.extra = {**(report.extra or {}), "form_tokens": [*used, token][-KEEP_TOKENS:]}
+        extra = report.extra or {}
+        used = [t for t in extra.get("form_tokens") or [] if isinstance(t, str)]
+        kept = [*used, token][-KEEP_TOKENS:]
+        done_by = extra.get("form_done") if isinstance(extra.get("form_done"), dict) else {}
+        done_by = {t: d for t, d in {**done_by, token: done}.items() if t in kept}
+        report.extra = {**extra, "form_tokens": kept, "form_done": done_by}
+
+
+def _done_before(report: Report, token: str | None, action: str) -> str:
+    done_by = (report.extra or {}).get("form_done")
+    done = done_by.get(token) if isinstance(done_by, dict) and token else None
+    return done if isinstance(done, str) and _notice(done) else ONCE[action]
 
 
 async def _act(request: web.Request, action: str) -> web.StreamResponse:
@@ -296,18 +332,19 @@ async def _act(request: web.Request, action: str) -> web.StreamResponse:
             report = await _locked(session, code, user)
             if _used(report, token):  # already done by the first of the same form
                 log.info("console: %s %s on %s sent again, done once", user.actor, action, code)
-                done = ONCE[action]
+                done = _done_before(report, token, action)
             else:
                 can = permissions(user, report)
                 done = await ACTIONS[action](ctx, session, report, user, form, can)
-                _use(report, token)
+                _use(report, token, done)
             still_visible = _scope(user) is None or report.agency_id == _scope(user)
     except ActionError as exc:
         return await _page(request, error=str(exc), status=exc.status, form=form, failed=action)
     log.info("console: %s %s on %s", user.actor, action, code)
     if not still_visible:  # returned by the agency: no longer in its scope
         return see_other(f"/console/?returned={code}")
-    return see_other(f"/console/reports/{code}?done={done}#actions")
+    # the confirmation is where the page lands (it heads the actions when they are shown)
+    return see_other(f"/console/reports/{code}?done={done}#action-done")
 
 
 async def _refuse_stale(session: AsyncSession, report: Report, form: dict[str, str], allowed: bool,

@@ -44,44 +44,57 @@
     var option = ev.target.options[ev.target.selectedIndex];
     if (option && option.dataset.noteLabel) label.textContent = option.dataset.noteLabel;
   });
-  // Drafts: what an officer types in a console form is kept in this tab (sessionStorage, gone
-  // when the tab closes) until it is sent, so a session that expired under a long reply does not
-  // lose it: the POST goes to the login (?expired=1), and after the login the page comes back
-  // with the text in place. A submit that reached the server (done, or refused with the text
-  // filled back) clears it.
-  var SENT = "hub-draft-sent:", DRAFT = "hub-draft:", EXPIRED = "hub-draft-expired";
+  // Drafts: a form whose session expired under it is not lost. What the form's fields hold is
+  // written to this tab (sessionStorage, gone when the tab closes) only when the form is really
+  // sent (the submit event: a form the browser refuses, a required field empty, never fires it,
+  // nor one whose confirmation was cancelled), and given back only on the page the login returns
+  // to after that expired session (/console/login?expired=1&next=<this page>). Any other page
+  // drops it: a plain later visit, the confirmation of a form that went through, a refusal (the
+  // server fills the form back itself).
+  var DRAFT = "hub-draft:", EXPIRED = "hub-draft-expired", WRITTEN = "hub-draft-time";
+  var KEEP_MS = 12 * 3600 * 1000;  // at most a session's life between the submit and the login
+  // What the officer typed: text areas and text, phone and email fields with an id (the
+  // hotline call form's phone, name and address too); never passwords, nor hidden fields
+  // (the CSRF and one-time form tokens must be the page's own).
+  var TYPED = { text: 1, tel: 1, email: 1, search: 1 };
+  function typedFields(form) {
+    return Array.prototype.filter.call(form.querySelectorAll("textarea[id], input[id]"), function (f) {
+      return f.tagName === "TEXTAREA" || TYPED[f.type] === 1;
+    });
+  }
+  function dropDrafts(store, keep) {
+    Object.keys(store).forEach(function (key) {
+      if (key.indexOf("hub-draft") === 0 && key !== keep) store.removeItem(key);
+    });
+  }
   function initDrafts() {
-    if (!window.sessionStorage) return;
-    var store = window.sessionStorage;
-    if (location.pathname === "/console/login") {
-      if (new URLSearchParams(location.search).get("expired")) store.setItem(EXPIRED, "1");
+    var store;
+    try { store = window.sessionStorage; } catch (e) { return; }
+    if (!store) return;
+    if (location.pathname === "/console/login") {  // the drafts wait for the page after the login
+      var query = new URLSearchParams(location.search);
+      if (query.get("expired")) {
+        var next = query.get("next") || "";
+        store.setItem(EXPIRED, next ? new URL(next, location.origin).pathname : "");
+      }
       return;
     }
-    var expired = store.getItem(EXPIRED);
-    store.removeItem(EXPIRED);
-    Object.keys(store).forEach(function (key) {
-      if (key.indexOf(SENT) !== 0) return;
-      if (!expired) {
-        var page = key.slice(SENT.length);
-        store.getItem(key).split(" ").forEach(function (id) { store.removeItem(DRAFT + page + "#" + id); });
-      }
-      store.removeItem(key);
-    });
+    var expiredFor = store.getItem(EXPIRED), written = parseInt(store.getItem(WRITTEN) || "0", 10);
     var prefix = DRAFT + location.pathname + "#";
-    // What the officer typed: text areas and text, phone and email fields with an id (the
-    // hotline call form's phone, name and address too); never passwords, nor hidden fields
-    // (the CSRF and one-time form tokens must be the page's own).
-    var TYPED = { text: 1, tel: 1, email: 1, search: 1 };
-    document.querySelectorAll("form[method=post]").forEach(function (form) {
-      var fields = Array.prototype.filter.call(form.querySelectorAll("textarea[id], input[id]"), function (f) {
-        return f.tagName === "TEXTAREA" || TYPED[f.type] === 1;
-      });
-      if (!fields.length) return;
-      var told = false;
-      fields.forEach(function (field) {
-        var kept = store.getItem(prefix + field.id);
-        if (kept && !field.value) {
-          field.value = kept;
+    var restore = expiredFor !== null && (expiredFor === "" || expiredFor === location.pathname) &&
+      Date.now() - written < KEEP_MS;
+    var kept = {};
+    Object.keys(store).forEach(function (key) {
+      if (restore && key.indexOf(prefix) === 0) kept[key.slice(prefix.length)] = store.getItem(key);
+    });
+    dropDrafts(store);  // given back once at most
+    if (restore) {
+      document.querySelectorAll("form[method=post]").forEach(function (form) {
+        var told = false;
+        typedFields(form).forEach(function (field) {
+          var text = kept[field.id];
+          if (!text || field.value) return;
+          field.value = text;
           if (!told) {  // one line per form, under the first field given back
             told = true;
             var note = document.createElement("p");
@@ -90,16 +103,19 @@
             note.textContent = "Đã khôi phục nội dung bạn đã nhập nhưng chưa gửi được.";
             field.insertAdjacentElement("afterend", note);
           }
-        }
-        field.addEventListener("input", function () {
-          if (field.value) store.setItem(prefix + field.id, field.value);
-          else store.removeItem(prefix + field.id);
+          store.setItem(prefix + field.id, text);  // until this page is left
         });
       });
-      form.addEventListener("submit", function () {
-        var ids = fields.map(function (f) { return f.id; });
-        store.setItem(SENT + location.pathname, ids.join(" "));
+    }
+    // After the confirmation's listener above: a cancelled confirmation sends nothing.
+    document.addEventListener("submit", function (ev) {
+      var form = ev.target;
+      if (ev.defaultPrevented || !form || (form.method || "").toLowerCase() !== "post") return;
+      dropDrafts(store);
+      typedFields(form).forEach(function (field) {
+        if (field.value) store.setItem(prefix + field.id, field.value);
       });
+      store.setItem(WRITTEN, String(Date.now()));
     });
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", initDrafts);
